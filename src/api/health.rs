@@ -1,0 +1,52 @@
+//! Liveness and readiness.
+
+use std::time::Duration;
+
+use actix_web::http::Method;
+use actix_web::{HttpResponse, web};
+use serde_json::json;
+
+use super::Routes;
+use crate::app::AppState;
+use crate::db;
+use crate::error::{AppError, AppResult};
+
+pub fn routes(r: &mut Routes) {
+    r.get("/healthz", healthz)
+        .get("/readyz", readyz)
+        .external(Method::GET, "/metrics");
+}
+
+/// Alive: the process answers. Touches nothing else.
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+/// Ready: the database answers and every migration has been applied; 503 otherwise.
+async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    let pool = state.pool.clone();
+    let checked = web::block(move || -> Result<bool, String> {
+        let mut conn = pool
+            .get_timeout(Duration::from_secs(2))
+            .map_err(|e| e.to_string())?;
+        db::migrations_current(&mut conn).map_err(|e| e.to_string())
+    })
+    .await?;
+    match checked {
+        Ok(true) => Ok(HttpResponse::Ok().json(json!({
+            "status": "ready",
+            "database": state.backend,
+        }))),
+        Ok(false) => Err(AppError::unavailable(
+            "migrations_pending",
+            "The database schema is not current; run `hazard-ledger migrate`.",
+        )),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness: database unreachable");
+            Err(AppError::unavailable(
+                "database_unavailable",
+                "The database is not reachable.",
+            ))
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! The HTTP API: one file per resource, all routes registered through [`Routes`] so that the
+//! contract test can compare them with `api/openapi.yaml`.
+
+pub mod docs;
+pub mod health;
+pub mod reference;
+
+use actix_web::http::Method;
+use actix_web::middleware::from_fn;
+use actix_web::web::{self, ServiceConfig};
+use actix_web::{FromRequest, Handler, Responder, Route};
+
+/// The route table: every (method, path) the service answers.
+#[derive(Default)]
+pub struct Routes {
+    entries: Vec<(Method, &'static str, Route)>,
+    /// Routes answered by a middleware or an embedded service rather than a handler.
+    external: Vec<(Method, &'static str)>,
+}
+
+macro_rules! method_fn {
+    ($name:ident, $method:ident) => {
+        #[doc = concat!("Registers a `", stringify!($method), "` handler.")]
+        pub fn $name<F, Args>(&mut self, path: &'static str, handler: F) -> &mut Self
+        where
+            F: Handler<Args>,
+            Args: FromRequest + 'static,
+            F::Output: Responder + 'static,
+        {
+            self.entries.push((
+                Method::$method,
+                path,
+                web::method(Method::$method).to(handler),
+            ));
+            self
+        }
+    };
+}
+
+impl Routes {
+    method_fn!(get, GET);
+    method_fn!(post, POST);
+    method_fn!(put, PUT);
+    method_fn!(patch, PATCH);
+    method_fn!(delete, DELETE);
+
+    /// Records a route served by a middleware or an embedded service.
+    pub fn external(&mut self, method: Method, path: &'static str) -> &mut Self {
+        self.external.push((method, path));
+        self
+    }
+
+    /// Every (method, path), sorted, for the contract test.
+    pub fn list(&self) -> Vec<(String, String)> {
+        let mut all: Vec<(String, String)> = self
+            .entries
+            .iter()
+            .map(|(m, p, _)| (m.to_string(), (*p).to_string()))
+            .chain(
+                self.external
+                    .iter()
+                    .map(|(m, p)| (m.to_string(), (*p).to_string())),
+            )
+            .collect();
+        all.sort();
+        all
+    }
+
+    /// Registers the handlers, one resource per path (so a wrong method answers 405), in the
+    /// order first seen (static paths before the templated ones beside them).
+    pub fn register(self, cfg: &mut ServiceConfig) {
+        let mut grouped: Vec<(&'static str, Vec<Route>)> = Vec::new();
+        for (_, path, route) in self.entries {
+            match grouped.iter_mut().find(|(p, _)| *p == path) {
+                Some((_, routes)) => routes.push(route),
+                None => grouped.push((path, vec![route])),
+            }
+        }
+        for (path, routes) in grouped {
+            // Panics are caught after routing: a request cloned before routing cannot be routed.
+            let resource = routes
+                .into_iter()
+                .fold(web::resource(path), |res, route| res.route(route));
+            cfg.service(resource.wrap(from_fn(crate::http::middleware::catch_panic)));
+        }
+    }
+}
+
+/// The whole route table of the service.
+pub fn routes() -> Routes {
+    let mut r = Routes::default();
+    health::routes(&mut r);
+    docs::routes(&mut r);
+    reference::routes(&mut r);
+    r
+}

@@ -1,0 +1,256 @@
+//! The application: shared state, the middleware stack, and starting and stopping the server.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::{ErrorHandlers, from_fn};
+use actix_web::web;
+use actix_web::{App, HttpServer};
+use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
+use chrono::Utc;
+use prometheus::{IntGauge, Registry};
+
+use crate::api::Routes;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::db::{self, DbConn, Pool};
+use crate::error::{self, AppResult};
+use crate::http::middleware;
+use crate::seeds::ReferenceData;
+
+/// State shared by every worker.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub pool: Pool,
+    pub clock: Clock,
+    /// "sqlite" or "postgres".
+    pub backend: &'static str,
+}
+
+impl AppState {
+    /// Builds the state from a validated config and an open pool.
+    pub fn new(config: Config, pool: Pool) -> anyhow::Result<Self> {
+        let clock = Clock::new(
+            config.pinned_now()?.map(|t| t.with_timezone(&Utc)),
+            config.timezone()?,
+        );
+        let backend = config.database_target()?.backend();
+        Ok(Self {
+            config: Arc::new(config),
+            pool,
+            clock,
+            backend,
+        })
+    }
+
+    /// Runs blocking database work on the blocking pool; the connection never crosses an `.await`.
+    pub async fn db<T, F>(&self, f: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await?
+    }
+}
+
+/// Pool gauges exported at /metrics.
+#[derive(Clone)]
+struct PoolGauges {
+    connections: IntGauge,
+    idle: IntGauge,
+    max: IntGauge,
+}
+
+impl PoolGauges {
+    fn register(registry: &Registry) -> anyhow::Result<Self> {
+        let g = Self {
+            connections: IntGauge::new(
+                "hazard_ledger_db_pool_connections",
+                "Open database connections in the pool",
+            )?,
+            idle: IntGauge::new("hazard_ledger_db_pool_idle", "Idle database connections")?,
+            max: IntGauge::new("hazard_ledger_db_pool_max", "Pool size limit")?,
+        };
+        registry.register(Box::new(g.connections.clone()))?;
+        registry.register(Box::new(g.idle.clone()))?;
+        registry.register(Box::new(g.max.clone()))?;
+        Ok(g)
+    }
+
+    fn refresh(&self, pool: &Pool) {
+        let s = pool.state();
+        self.connections.set(i64::from(s.connections));
+        self.idle.set(i64::from(s.idle_connections));
+        self.max.set(i64::from(pool.max_size()));
+    }
+}
+
+/// How [`start`] prepares and extends the app.
+#[derive(Default, Clone, Copy)]
+pub struct StartOptions {
+    /// Skip migrating and seeding (readiness tests against an unprepared database).
+    pub skip_prepare: bool,
+    /// Extra routes (tests register handlers that block or panic).
+    pub extra_routes: Option<fn(&mut Routes)>,
+}
+
+/// A started server.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub handle: ServerHandle,
+    pub state: AppState,
+    pub server: Server,
+}
+
+/// Migrates and seeds the database (under the cross-instance lock on PostgreSQL).
+pub fn prepare_database(conn: &mut DbConn) -> anyhow::Result<()> {
+    db::with_instance_lock(conn, |conn| {
+        let applied = db::migrate(conn)?;
+        if !applied.is_empty() {
+            tracing::info!(?applied, "migrations applied");
+        }
+        let report = db::reference::seed(conn, &ReferenceData::load()?)?;
+        if report.inserted + report.updated > 0 {
+            tracing::info!(
+                inserted = report.inserted,
+                updated = report.updated,
+                "reference data seeded"
+            );
+        }
+        Ok(())
+    })
+}
+
+/// Opens the database, prepares it, binds the listener and builds the server (not yet polled).
+pub async fn start(config: Config, options: StartOptions) -> anyhow::Result<Running> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+        anyhow::anyhow!(
+            "config error: data_dir: cannot create folder {}: {e}",
+            config.data_dir.display()
+        )
+    })?;
+    let pool = if options.skip_prepare {
+        db::build_pool_lazy(&config)?
+    } else {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || -> anyhow::Result<Pool> {
+            let pool = db::build_pool(&config)?;
+            let mut conn = pool.get()?;
+            prepare_database(&mut conn)?;
+            Ok(pool)
+        })
+        .await??
+    };
+    let state = AppState::new(config, pool)?;
+    if state.clock.is_pinned() {
+        tracing::warn!(now = %state.clock.now_local().to_rfc3339(), "clock.now is set: the clock is pinned");
+    }
+    let listener = TcpListener::bind(state.config.listen_addr()?)
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", state.config.server.listen))?;
+    let addr = listener.local_addr()?;
+
+    let registry = Registry::new();
+    let gauges = PoolGauges::register(&registry)?;
+    let metrics = PrometheusMetricsBuilder::new("hazard_ledger")
+        .registry(registry)
+        .endpoint("/metrics")
+        .mask_unmatched_patterns("UNKNOWN")
+        .build()
+        .map_err(|e| anyhow::anyhow!("metrics: {e}"))?;
+
+    let workers = match state.config.server.workers {
+        0 => std::thread::available_parallelism().map_or(2, usize::from),
+        n => n,
+    };
+    let shutdown = state.config.server.shutdown_timeout_secs;
+    let app_state = state.clone();
+    let server = HttpServer::new(move || {
+        build_app(
+            app_state.clone(),
+            metrics.clone(),
+            gauges.clone(),
+            options.extra_routes,
+        )
+    })
+    .workers(workers)
+    .shutdown_timeout(shutdown)
+    .client_request_timeout(Duration::from_secs(30))
+    .listen(listener)?
+    .run();
+    tracing::info!(%addr, backend = state.backend, "listening");
+    Ok(Running {
+        addr,
+        handle: server.handle(),
+        state,
+        server,
+    })
+}
+
+/// The app of one worker: state, extractor configs, routes and the middleware stack.
+fn build_app(
+    state: AppState,
+    metrics: PrometheusMetrics,
+    gauges: PoolGauges,
+    extra_routes: Option<fn(&mut Routes)>,
+) -> App<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let json_limit = state.config.server.json_limit_bytes;
+    let pool = state.pool.clone();
+    App::new()
+        .app_data(web::Data::new(state))
+        .app_data(
+            web::JsonConfig::default()
+                .limit(json_limit)
+                .error_handler(error::json_error),
+        )
+        .app_data(error::payload_config(json_limit))
+        .app_data(web::PathConfig::default().error_handler(error::path_error))
+        .app_data(web::QueryConfig::default().error_handler(error::query_error))
+        .configure(|cfg| {
+            let mut routes = Routes::default();
+            if let Some(extra) = extra_routes {
+                extra(&mut routes);
+            }
+            routes.register(cfg);
+            crate::api::routes().register(cfg);
+        })
+        .service(crate::api::docs::swagger_ui())
+        .default_service(web::to(error::route_not_found))
+        // Innermost first: error rendering, metrics, pool gauges, request context, headers.
+        // (Panics are caught per resource, see `Routes::register`.)
+        .wrap(ErrorHandlers::new().default_handler(error::render_any_error))
+        .wrap(metrics)
+        .wrap(from_fn(
+            move |req: actix_web::dev::ServiceRequest, next: actix_web::middleware::Next<_>| {
+                if req.path() == "/metrics" {
+                    gauges.refresh(&pool);
+                }
+                next.call(req)
+            },
+        ))
+        .wrap(from_fn(middleware::request_context))
+        .wrap(middleware::security_headers())
+}
+
+/// Runs `serve`: start, then wait until SIGTERM/SIGINT has drained in-flight requests.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let running = start(config, StartOptions::default()).await?;
+    running.server.await?;
+    tracing::info!("server stopped");
+    Ok(())
+}

@@ -1,0 +1,313 @@
+//! Typed configuration: `config/default.toml` (compiled in), an optional file, then
+//! `HAZARD_LEDGER__SECTION__KEY` environment variables, validated once at start.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, FixedOffset};
+use chrono_tz::Tz;
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::Deserialize;
+
+/// The defaults, with one comment line per key; also the file operators copy.
+pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+
+/// Environment variable naming an optional config file.
+pub const CONFIG_ENV: &str = "HAZARD_LEDGER_CONFIG";
+
+/// Prefix of environment overrides (`HAZARD_LEDGER__SERVER__LISTEN`).
+pub const ENV_PREFIX: &str = "HAZARD_LEDGER__";
+
+/// A configuration problem, rendered as one line that names the key.
+#[derive(Debug, thiserror::Error)]
+#[error("config error: {key}: {message}")]
+pub struct ConfigError {
+    pub key: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(key: &str, message: impl Into<String>) -> Self {
+        Self {
+            key: key.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub clock: ClockConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    pub listen: String,
+    pub public_url: String,
+    pub workers: usize,
+    pub json_limit_bytes: usize,
+    pub shutdown_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    pub url: String,
+    pub pool_size: u32,
+    pub min_idle: u32,
+    pub connect_timeout_secs: u64,
+    pub busy_timeout_ms: u32,
+    pub sqlite_synchronous: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClockConfig {
+    pub now: Option<String>,
+    pub timezone: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    pub level: String,
+    pub format: String,
+}
+
+/// Which database a URL names, decided by its scheme.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseTarget {
+    /// A SQLite file (absolute or relative to the working directory).
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection URL, passed to libpq as given.
+    Postgres(String),
+}
+
+impl DatabaseTarget {
+    /// Parses `sqlite://PATH`, `postgres://…` or `postgresql://…`.
+    pub fn parse(url: &str) -> Result<Self, String> {
+        if let Some(rest) = url.strip_prefix("sqlite://") {
+            if rest.is_empty() {
+                return Err("sqlite:// URL has no file path".into());
+            }
+            if rest == ":memory:" || rest.starts_with("file:") {
+                return Err(
+                    "in-memory or URI-style SQLite is not supported; give a file path".into(),
+                );
+            }
+            return Ok(Self::Sqlite(PathBuf::from(rest)));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self::Postgres(url.to_string()));
+        }
+        Err("unsupported scheme: use sqlite://PATH, postgres:// or postgresql://".into())
+    }
+
+    /// Short backend name for logs and metrics.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "sqlite",
+            Self::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// SQLite `PRAGMA synchronous` levels we accept.
+pub const SQLITE_SYNCHRONOUS: [&str; 4] = ["OFF", "NORMAL", "FULL", "EXTRA"];
+
+impl Config {
+    /// Loads defaults, then `file` (or `$HAZARD_LEDGER_CONFIG`), then the environment, and validates.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let env_file = std::env::var_os(CONFIG_ENV).map(PathBuf::from);
+        let file = file.map(Path::to_path_buf).or(env_file);
+        let mut figment = Figment::from(Toml::string(DEFAULT_TOML));
+        if let Some(path) = &file {
+            if !path.is_file() {
+                return Err(ConfigError::new(
+                    "--config",
+                    format!("file {} does not exist", path.display()),
+                ));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        figment = figment.merge(Env::prefixed(ENV_PREFIX).split("__").lowercase(true));
+        Self::from_figment(figment)
+    }
+
+    /// The compiled-in defaults alone (tests start from these).
+    pub fn defaults() -> Self {
+        Self::from_figment(Figment::from(Toml::string(DEFAULT_TOML)))
+            .expect("config/default.toml is valid")
+    }
+
+    fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        let config: Config = figment.extract().map_err(figment_error)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks every value that serde's types cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.listen_addr()?;
+        let url = self.server.public_url.trim_end_matches('/');
+        if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 10 {
+            return Err(ConfigError::new(
+                "server.public_url",
+                "must be an absolute http:// or https:// URL",
+            ));
+        }
+        if self.server.json_limit_bytes < 1024 {
+            return Err(ConfigError::new(
+                "server.json_limit_bytes",
+                "must be at least 1024",
+            ));
+        }
+        self.database_target()?;
+        if self.database.pool_size == 0 {
+            return Err(ConfigError::new("database.pool_size", "must be at least 1"));
+        }
+        if self.database.min_idle > self.database.pool_size {
+            return Err(ConfigError::new(
+                "database.min_idle",
+                "must not exceed database.pool_size",
+            ));
+        }
+        if self.database.connect_timeout_secs == 0 {
+            return Err(ConfigError::new(
+                "database.connect_timeout_secs",
+                "must be at least 1",
+            ));
+        }
+        let sync = self.database.sqlite_synchronous.to_ascii_uppercase();
+        if !SQLITE_SYNCHRONOUS.contains(&sync.as_str()) {
+            return Err(ConfigError::new(
+                "database.sqlite_synchronous",
+                format!("must be one of {}", SQLITE_SYNCHRONOUS.join(", ")),
+            ));
+        }
+        self.pinned_now()?;
+        self.timezone()?;
+        if !["human", "json"].contains(&self.log.format.as_str()) {
+            return Err(ConfigError::new(
+                "log.format",
+                "must be \"human\" or \"json\"",
+            ));
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
+            return Err(ConfigError::new(
+                "log.level",
+                "is not a valid filter (e.g. \"info\" or \"hazard_ledger=debug,info\")",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The socket address of `server.listen`.
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.server.listen.parse().map_err(|_| {
+            ConfigError::new(
+                "server.listen",
+                format!(
+                    "\"{}\" is not HOST:PORT with an IP address",
+                    self.server.listen
+                ),
+            )
+        })
+    }
+
+    /// The database named by `database.url`.
+    pub fn database_target(&self) -> Result<DatabaseTarget, ConfigError> {
+        DatabaseTarget::parse(&self.database.url).map_err(|m| ConfigError::new("database.url", m))
+    }
+
+    /// `clock.now`, when the operator pinned the clock.
+    pub fn pinned_now(&self) -> Result<Option<DateTime<FixedOffset>>, ConfigError> {
+        match self.clock.now.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(s) => DateTime::parse_from_rfc3339(s).map(Some).map_err(|e| {
+                ConfigError::new("clock.now", format!("\"{s}\" is not RFC 3339 ({e})"))
+            }),
+        }
+    }
+
+    /// The time zone of dates and deadlines.
+    pub fn timezone(&self) -> Result<Tz, ConfigError> {
+        self.clock.timezone.parse().map_err(|_| {
+            ConfigError::new(
+                "clock.timezone",
+                format!("\"{}\" is not an IANA time zone", self.clock.timezone),
+            )
+        })
+    }
+
+    /// Public base URL without a trailing slash.
+    pub fn public_url(&self) -> &str {
+        self.server.public_url.trim_end_matches('/')
+    }
+}
+
+/// Turns figment's error into one line naming the key.
+fn figment_error(error: figment::Error) -> ConfigError {
+    let key = if error.path.is_empty() {
+        "(config)".to_string()
+    } else {
+        error.path.join(".")
+    };
+    let message = match &error.kind {
+        figment::error::Kind::UnknownField(field, _) => {
+            let key = if error.path.is_empty() {
+                field.clone()
+            } else {
+                format!("{key}.{field}")
+            };
+            return ConfigError::new(&key, "unknown key");
+        }
+        figment::error::Kind::MissingField(field) => {
+            let key = if error.path.is_empty() {
+                field.to_string()
+            } else {
+                format!("{key}.{field}")
+            };
+            return ConfigError::new(&key, "missing");
+        }
+        kind => kind.to_string(),
+    };
+    ConfigError::new(&key, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_as_documented() {
+        let c = Config::defaults();
+        assert_eq!(c.server.listen, "127.0.0.1:8080");
+        assert_eq!(c.database.url, "sqlite://data/hazard-ledger.db");
+        assert_eq!(c.clock.timezone, "Asia/Shanghai");
+        assert!(c.clock.now.is_none());
+        assert_eq!(c.database.sqlite_synchronous, "FULL");
+    }
+
+    #[test]
+    fn database_targets_by_scheme() {
+        assert_eq!(
+            DatabaseTarget::parse("sqlite:///tmp/x.db").unwrap(),
+            DatabaseTarget::Sqlite("/tmp/x.db".into())
+        );
+        assert!(matches!(
+            DatabaseTarget::parse("postgresql://u@h/db").unwrap(),
+            DatabaseTarget::Postgres(_)
+        ));
+        assert!(DatabaseTarget::parse("mysql://h/db").is_err());
+        assert!(DatabaseTarget::parse("sqlite:foo.db").is_err());
+        assert!(DatabaseTarget::parse("sqlite://").is_err());
+    }
+}

@@ -1,0 +1,234 @@
+//! Storage: one diesel `MultiConnection` over SQLite and PostgreSQL, its pool, and migrations.
+//! Backend-specific SQL lives here and nowhere else.
+
+pub mod models;
+pub mod reference;
+pub mod schema;
+
+use std::path::Path;
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use diesel::sqlite::SqliteConnection;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::config::{Config, DatabaseTarget};
+
+/// Migrations of each backend, compiled into the binary.
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+/// See [`SQLITE_MIGRATIONS`].
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Key of the PostgreSQL advisory lock that serialises migrations and seeding across instances.
+const MIGRATION_LOCK_KEY: i64 = 0x4841_5a41_5244; // "HAZARD"
+
+/// A connection to either backend.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Sqlite(SqliteConnection),
+    Pg(PgConnection),
+}
+
+/// The connection pool shared by the HTTP workers, jobs and commands.
+pub type Pool = r2d2::Pool<Manager>;
+/// A connection checked out of the [`Pool`].
+pub type PooledConn = r2d2::PooledConnection<Manager>;
+
+/// Why a connection could not be opened or prepared.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("{0}")]
+    Connect(#[from] diesel::ConnectionError),
+    #[error("{0}")]
+    Query(#[from] diesel::result::Error),
+}
+
+/// An r2d2 manager that picks the backend from the URL and reports the real connection error.
+#[derive(Debug, Clone)]
+pub struct Manager {
+    target: DatabaseTarget,
+    busy_timeout_ms: u32,
+    synchronous: String,
+}
+
+impl Manager {
+    /// A manager for `target`, with SQLite settings from the config.
+    pub fn new(target: DatabaseTarget, config: &Config) -> Self {
+        Self {
+            target,
+            busy_timeout_ms: config.database.busy_timeout_ms,
+            synchronous: config.database.sqlite_synchronous.to_ascii_uppercase(),
+        }
+    }
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = ConnectError;
+
+    fn connect(&self) -> Result<DbConn, ConnectError> {
+        match &self.target {
+            DatabaseTarget::Sqlite(path) => {
+                let path = path.to_str().ok_or_else(|| {
+                    diesel::ConnectionError::BadConnection("SQLite path is not UTF-8".into())
+                })?;
+                let mut conn = SqliteConnection::establish(path)?;
+                // busy_timeout first, so that the others wait instead of failing on a lock.
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON; \
+                     PRAGMA journal_mode = WAL; PRAGMA synchronous = {};",
+                    self.busy_timeout_ms, self.synchronous
+                ))?;
+                Ok(DbConn::Sqlite(conn))
+            }
+            DatabaseTarget::Postgres(url) => Ok(DbConn::Pg(PgConnection::establish(url)?)),
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), ConnectError> {
+        conn.batch_execute("SELECT 1")?;
+        Ok(())
+    }
+
+    fn has_broken(&self, _conn: &mut DbConn) -> bool {
+        false
+    }
+}
+
+/// Creates the folder of a SQLite file (an error if it cannot be created), then the pool.
+pub fn build_pool(config: &Config) -> anyhow::Result<Pool> {
+    let target = config.database_target()?;
+    if let DatabaseTarget::Sqlite(path) = &target {
+        ensure_parent_dir(path)?;
+    }
+    let pool = r2d2::Pool::builder()
+        .max_size(config.database.pool_size)
+        .min_idle(Some(config.database.min_idle))
+        .connection_timeout(Duration::from_secs(config.database.connect_timeout_secs))
+        .build(Manager::new(target, config))
+        .map_err(|e| {
+            anyhow::anyhow!("cannot open database {}: {e}", redact(&config.database.url))
+        })?;
+    Ok(pool)
+}
+
+/// A pool that opens no connection until asked (readiness checks against a database that may be down).
+pub fn build_pool_lazy(config: &Config) -> anyhow::Result<Pool> {
+    let target = config.database_target()?;
+    Ok(r2d2::Pool::builder()
+        .max_size(config.database.pool_size)
+        .min_idle(Some(0))
+        .connection_timeout(Duration::from_secs(config.database.connect_timeout_secs))
+        .build_unchecked(Manager::new(target, config)))
+}
+
+fn ensure_parent_dir(path: &Path) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            anyhow::anyhow!(
+                "config error: database.url: cannot create folder {}: {e}",
+                dir.display()
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// The URL with any password replaced, for logs and errors.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Runs pending migrations; on PostgreSQL under an advisory lock so instances never race.
+/// Returns the versions applied.
+pub fn migrate(conn: &mut DbConn) -> anyhow::Result<Vec<String>> {
+    with_instance_lock(conn, |conn| {
+        let applied = match conn {
+            DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+            DbConn::Pg(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
+        }
+        .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
+        Ok(applied.iter().map(ToString::to_string).collect())
+    })
+}
+
+/// Runs `f` while holding the cross-instance lock: a PostgreSQL session advisory lock; on
+/// SQLite nothing is needed because writers serialise on the file.
+pub fn with_instance_lock<T>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    if let DbConn::Pg(c) = conn {
+        diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})")).execute(c)?;
+    }
+    let result = f(conn);
+    if let DbConn::Pg(c) = conn {
+        diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})")).execute(c)?;
+    }
+    result
+}
+
+/// Whether every embedded migration has been applied.
+pub fn migrations_current(conn: &mut DbConn) -> anyhow::Result<bool> {
+    let pending = match conn {
+        DbConn::Sqlite(c) => c.has_pending_migration(SQLITE_MIGRATIONS),
+        DbConn::Pg(c) => c.has_pending_migration(POSTGRES_MIGRATIONS),
+    }
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(!pending)
+}
+
+/// Reverts every migration (tests prove each down.sql undoes its up.sql).
+pub fn revert_all(conn: &mut DbConn) -> anyhow::Result<usize> {
+    let reverted = match conn {
+        DbConn::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS),
+        DbConn::Pg(c) => c.revert_all_migrations(POSTGRES_MIGRATIONS),
+    }
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(reverted.len())
+}
+
+/// Which backend a connection talks to.
+pub fn backend_name(conn: &DbConn) -> &'static str {
+    match conn {
+        DbConn::Sqlite(_) => "sqlite",
+        DbConn::Pg(_) => "postgres",
+    }
+}
+
+/// A write transaction: `BEGIN IMMEDIATE` on SQLite (so a read-then-write never deadlocks on
+/// the lock upgrade), a plain transaction on PostgreSQL. Commits on `Ok`, rolls back on `Err`.
+pub fn write_tx<T, E>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        DbConn::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            // The original error matters more than a failed rollback.
+            let _ = <DbConn as Connection>::TransactionManager::rollback_transaction(conn);
+            Err(e)
+        }
+    }
+}

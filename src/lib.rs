@@ -1,0 +1,14 @@
+//! Hazard Ledger (隐患台账): the 重大事故隐患 "双报告" system and the closed-loop hazard ledger
+//! of a Shanghai district. The binary in `main.rs` only parses the command line; everything
+//! else lives here so that tests drive the same code.
+
+pub mod api;
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod seeds;
+pub mod telemetry;

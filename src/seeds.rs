@@ -1,0 +1,142 @@
+//! Reference data shipped in `seeds/` and compiled into the binary, so the service runs from
+//! any folder.
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+const CHANGNING: &str = include_str!("../seeds/changning.json");
+const CATEGORIES: &str = include_str!("../seeds/categories.json");
+const HOLIDAYS: &str = include_str!("../seeds/holidays-cn.json");
+
+/// A street (街道) or town (镇) of the district.
+#[derive(Debug, Clone, Deserialize)]
+pub struct StreetSeed {
+    pub code: String,
+    pub name: String,
+}
+
+/// A department (行业主管部门) or the district safety office (区安委办).
+#[derive(Debug, Clone, Deserialize)]
+pub struct DepartmentSeed {
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+    #[serde(default)]
+    pub remit: String,
+}
+
+/// A sector (行业领域) and the department that supervises it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SectorSeed {
+    pub code: String,
+    pub name: String,
+    pub primary_department: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct StandardSeed {
+    sector: String,
+    standard: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct Changning {
+    streets: Vec<StreetSeed>,
+    departments: Vec<DepartmentSeed>,
+    sectors: Vec<SectorSeed>,
+    major_hazard_standards: Vec<StandardSeed>,
+}
+
+/// A code with its Chinese name.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CodeSeed {
+    pub code: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct Categories {
+    categories: Vec<CodeSeed>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct HolidayYear {
+    holidays: Vec<NaiveDate>,
+    working_weekends: Vec<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct Holidays {
+    years: std::collections::BTreeMap<String, HolidayYear>,
+}
+
+/// Everything `seed` loads.
+#[derive(Debug, Clone)]
+pub struct ReferenceData {
+    pub streets: Vec<StreetSeed>,
+    pub departments: Vec<DepartmentSeed>,
+    /// Sectors with the judgement standard for 重大 where one is known.
+    pub sectors: Vec<(SectorSeed, Option<String>)>,
+    pub categories: Vec<CodeSeed>,
+    /// (date, "holiday" | "working_weekend").
+    pub calendar: Vec<(NaiveDate, &'static str)>,
+}
+
+impl ReferenceData {
+    /// Parses the embedded seed files.
+    pub fn load() -> anyhow::Result<Self> {
+        let cn: Changning = serde_json::from_str(CHANGNING)?;
+        let cats: Categories = serde_json::from_str(CATEGORIES)?;
+        let hol: Holidays = serde_json::from_str(HOLIDAYS)?;
+        let sectors = cn
+            .sectors
+            .into_iter()
+            .map(|s| {
+                let standard = cn
+                    .major_hazard_standards
+                    .iter()
+                    .find(|m| m.sector == s.code)
+                    .map(|m| m.standard.clone());
+                (s, standard)
+            })
+            .collect();
+        let mut calendar = Vec::new();
+        for year in hol.years.values() {
+            calendar.extend(year.holidays.iter().map(|d| (*d, "holiday")));
+            calendar.extend(
+                year.working_weekends
+                    .iter()
+                    .map(|d| (*d, "working_weekend")),
+            );
+        }
+        Ok(Self {
+            streets: cn.streets,
+            departments: cn.departments,
+            sectors,
+            categories: cats.categories,
+            calendar,
+        })
+    }
+
+    /// The raw holiday calendar JSON (for the domain's working-day calendar).
+    pub fn holidays_json() -> &'static str {
+        HOLIDAYS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeds_parse_with_ten_streets() {
+        let r = ReferenceData::load().unwrap();
+        assert_eq!(r.streets.len(), 10);
+        assert!(r.streets.iter().any(|s| s.name == "新泾镇"));
+        assert!(r.departments.iter().any(|d| d.kind == "district_office"));
+        assert!(r.categories.iter().any(|c| c.code == "B99"));
+        // 2023-10-07 was a swapped working Saturday.
+        let d = NaiveDate::from_ymd_opt(2023, 10, 7).unwrap();
+        assert!(r.calendar.contains(&(d, "working_weekend")));
+    }
+}

@@ -1,0 +1,8 @@
+//! The one integration test binary. Every test that touches a database runs twice: on a fresh
+//! SQLite file, and on a fresh PostgreSQL database when `TEST_POSTGRES_URL` is set.
+
+mod common;
+
+mod cli;
+mod contract;
+mod foundation;
