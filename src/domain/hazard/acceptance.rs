@@ -1,0 +1,473 @@
+//! T11/T12 acceptance (验收: pass closes, fail returns to rectification) and T13 即查即改.
+
+use chrono::{Days, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+use super::codes::{AcceptanceResult, Action, Level, Role, Status, Suspension};
+use super::draft::require_general_report;
+use super::facts::{Actor, CongressRule, HazardFacts, Outcome, Policy};
+use super::guard::{gate, not_frozen, role_may, state_error, status_in};
+use super::rectification::{check_completed_on, check_money};
+use crate::domain::{DomainError, FieldErrors};
+
+/// Body of acceptance.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AcceptanceInput {
+    /// 合格 / 不合格.
+    pub result: Option<AcceptanceResult>,
+    /// The verifier's opinion; on failure, the deficiencies.
+    pub opinion: Option<String>,
+    /// Date of the check.
+    pub accepted_on: Option<NaiveDate>,
+    /// Production may resume (required to pass a suspended hazard).
+    pub resume_approved: Option<bool>,
+    /// User id of the co-signing street officer (重大, when the policy asks for it).
+    pub cosigned_by: Option<String>,
+}
+
+/// Body of 即查即改.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct QuickFixInput {
+    /// Completion date; today when absent. Must be the discovery date.
+    pub completed_on: Option<NaiveDate>,
+    /// What was done.
+    pub summary: Option<String>,
+    /// Money spent in 万元, exact decimal text.
+    pub actual_funds: Option<String>,
+}
+
+/// Who verifies: the street for 一般, the department for 重大.
+fn verifier_role(level: Level) -> Role {
+    match level {
+        Level::General => Role::StreetOfficer,
+        Level::Major => Role::DepartmentInspector,
+    }
+}
+
+/// Role, then identity (`verifier_is_reporter`, when a user id is given), then status.
+pub(super) fn guard_accept(
+    facts: &HazardFacts,
+    role: Role,
+    user_id: Option<&str>,
+) -> Result<(), DomainError> {
+    not_frozen(facts)?;
+    role_may(
+        role == verifier_role(facts.level),
+        role,
+        Action::Accept,
+        facts.level,
+    )?;
+    if user_id.is_some_and(|id| facts.is_reporter(id)) {
+        return Err(DomainError::Forbidden {
+            code: "verifier_is_reporter",
+            message: "the person who reported a hazard may not accept it".into(),
+        });
+    }
+    status_in(facts, Action::Accept, &[Status::PendingAcceptance])
+}
+
+/// T11 pass → closed, T12 fail → in_rectification; street officer (一般) or department inspector (重大), never the reporter.
+pub fn accept(
+    facts: &HazardFacts,
+    actor: &Actor,
+    input: &AcceptanceInput,
+    today: NaiveDate,
+    policy: &Policy,
+) -> Result<Outcome, DomainError> {
+    guard_accept(facts, actor.role, Some(&actor.user_id))?;
+    let mut e = FieldErrors::new();
+    let result = e.require("result", input.result);
+    let opinion_missing = input.opinion.as_deref().is_none_or(|o| o.trim().is_empty());
+    if opinion_missing {
+        let message = if result == Some(AcceptanceResult::Fail) {
+            "required: list the deficiencies"
+        } else {
+            "required"
+        };
+        e.add("opinion", message);
+    }
+    if let Some(on) = e.require("accepted_on", input.accepted_on) {
+        if on > today {
+            e.add("accepted_on", "must not be in the future");
+        } else if facts.completed_on.is_some_and(|done| on < done) {
+            e.add("accepted_on", "must not be before completed_on");
+        }
+    }
+    if result == Some(AcceptanceResult::Pass) {
+        if !facts.attachments.acceptance_photo {
+            e.add("acceptance_photo", "a photo of the check is required");
+        }
+        if facts.suspension != Suspension::None && input.resume_approved != Some(true) {
+            e.add(
+                "resume_approved",
+                "resumption must be approved to pass a suspended hazard",
+            );
+        }
+        if facts.level == Level::Major && policy.require_street_cosign {
+            match input.cosigned_by.as_deref().map(str::trim) {
+                None | Some("") => e.add("cosigned_by", "required: a street officer co-signs"),
+                Some(c) if facts.is_reporter(c) || c == actor.user_id => e.add(
+                    "cosigned_by",
+                    "must be another person than reporter and verifier",
+                ),
+                Some(_) => {}
+            }
+        }
+    }
+    e.finish()?;
+    match result {
+        Some(AcceptanceResult::Pass) => {
+            let mut out = Outcome::to(Status::Closed);
+            if facts.level == Level::Major && !facts.has_completion_congress_report {
+                match policy.congress_completion_rule {
+                    CongressRule::Block => {
+                        return Err(state_error(
+                            facts,
+                            "congress_report_missing",
+                            "a major hazard closes only after the completion report to the workers' congress".into(),
+                        ));
+                    }
+                    CongressRule::Warn => out.warnings.push("congress_report_missing".into()),
+                }
+            }
+            out.cancel_date = input.accepted_on;
+            if facts.listed {
+                out.listed = Some(false);
+            }
+            Ok(out)
+        }
+        _ => {
+            let mut out = Outcome::to(Status::InRectification);
+            out.clear_completion = true;
+            Ok(out)
+        }
+    }
+}
+
+pub(super) fn guard_quick_fix(facts: &HazardFacts, role: Role) -> Result<(), DomainError> {
+    gate(
+        facts,
+        Action::QuickFix,
+        role_may(role.is_enterprise(), role, Action::QuickFix, facts.level),
+        &[Status::Draft, Status::Submitted],
+    )?;
+    if facts.level != Level::General {
+        return Err(state_error(
+            facts,
+            "level_not_general",
+            "即查即改 is for general hazards only".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// T13 即查即改: a 一般 hazard fixed the day it was found goes from draft/submitted straight to pending_acceptance.
+pub fn quick_fix(
+    facts: &HazardFacts,
+    actor: &Actor,
+    input: &QuickFixInput,
+    today: NaiveDate,
+    policy: &Policy,
+) -> Result<Outcome, DomainError> {
+    guard_quick_fix(facts, actor.role)?;
+    let completed_on = input.completed_on.unwrap_or(today);
+    let mut e = FieldErrors::new();
+    require_general_report(&mut e, &facts.content, today);
+    check_completed_on(&mut e, facts, Some(completed_on), today);
+    if facts
+        .discovered_on()
+        .is_some_and(|found| completed_on != found)
+    {
+        e.add("completed_on", "must be the day of discovery");
+    }
+    e.require_text("summary", input.summary.as_deref());
+    check_money(&mut e, "actual_funds", input.actual_funds.as_deref());
+    if !facts.attachments.before_photo {
+        e.add("before_photo", "a photo before rectification is required");
+    }
+    if !facts.attachments.after_photo {
+        e.add("after_photo", "a photo after rectification is required");
+    }
+    if facts.suspension != Suspension::None {
+        e.add(
+            "suspension",
+            "a suspended hazard cannot be fixed on the spot",
+        );
+    }
+    e.finish()?;
+    let mut out = Outcome::to(Status::PendingAcceptance);
+    out.assign_ledger_no = true;
+    out.deadline = Some(completed_on);
+    out.effective_deadline = Some(completed_on);
+    out.completed_on = Some(completed_on);
+    out.acceptance_due_on = Some(today + Days::new(policy.acceptance_due_days.max(0) as u64));
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::*;
+    use super::*;
+
+    fn pass() -> AcceptanceInput {
+        AcceptanceInput {
+            result: Some(AcceptanceResult::Pass),
+            opinion: Some("经查该隐患已完成整改，整改情况属实".into()),
+            accepted_on: Some(today()),
+            resume_approved: None,
+            cosigned_by: None,
+        }
+    }
+
+    fn fail() -> AcceptanceInput {
+        AcceptanceInput {
+            result: Some(AcceptanceResult::Fail),
+            opinion: Some("接地电阻不合格".into()),
+            ..pass()
+        }
+    }
+
+    fn dept() -> Actor {
+        actor(Role::DepartmentInspector)
+    }
+
+    #[test]
+    fn pass_closes_and_sets_cancel_date() {
+        let mut f = facts(Status::PendingAcceptance, Level::Major);
+        f.listed = true;
+        let out = accept(&f, &dept(), &pass(), today(), &Policy::default()).unwrap();
+        assert_eq!(out.status, Status::Closed);
+        assert_eq!(out.cancel_date, Some(today()));
+        assert_eq!(out.listed, Some(false), "closing delists");
+    }
+
+    #[test]
+    fn fail_returns_to_rectification_and_discards_completion() {
+        let f = facts(Status::PendingAcceptance, Level::General);
+        let out = accept(
+            &f,
+            &actor(Role::StreetOfficer),
+            &fail(),
+            today(),
+            &Policy::default(),
+        )
+        .unwrap();
+        assert_eq!(out.status, Status::InRectification);
+        assert!(out.clear_completion);
+        assert_eq!(out.cancel_date, None);
+        let mut no_opinion = fail();
+        no_opinion.opinion = None;
+        let err = accept(
+            &f,
+            &actor(Role::StreetOfficer),
+            &no_opinion,
+            today(),
+            &Policy::default(),
+        )
+        .unwrap_err();
+        match err {
+            DomainError::Validation { errors, .. } => {
+                assert_eq!(errors[0].field, "opinion");
+                assert!(errors[0].message.contains("deficiencies"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn verifier_may_not_be_the_reporter() {
+        let mut f = facts(Status::PendingAcceptance, Level::General);
+        f.reporter_id = "street_officer".into();
+        let err = accept(
+            &f,
+            &actor(Role::StreetOfficer),
+            &pass(),
+            today(),
+            &Policy::default(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            (err.code(), err.http_status()),
+            ("verifier_is_reporter", 403)
+        );
+        f.reporter_id = "someone".into();
+        f.submitted_by = Some("street_officer".into());
+        let err = accept(
+            &f,
+            &actor(Role::StreetOfficer),
+            &pass(),
+            today(),
+            &Policy::default(),
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), "verifier_is_reporter");
+    }
+
+    #[test]
+    fn acceptance_fields() {
+        let f = facts(Status::PendingAcceptance, Level::Major);
+        let err = accept(
+            &f,
+            &dept(),
+            &AcceptanceInput::default(),
+            today(),
+            &Policy::default(),
+        )
+        .unwrap_err();
+        assert_eq!(fields(&err), ["result", "opinion", "accepted_on"]);
+        let mut early = pass();
+        early.accepted_on = Some(d("2023-10-07"));
+        let err = accept(&f, &dept(), &early, today(), &Policy::default()).unwrap_err();
+        assert_eq!(fields(&err), ["accepted_on"]);
+        let mut future = pass();
+        future.accepted_on = today().succ_opt();
+        let err = accept(&f, &dept(), &future, today(), &Policy::default()).unwrap_err();
+        assert_eq!(fields(&err), ["accepted_on"]);
+        let mut same_day = pass();
+        same_day.accepted_on = f.completed_on;
+        assert!(accept(&f, &dept(), &same_day, today(), &Policy::default()).is_ok());
+        let mut no_photo = f.clone();
+        no_photo.attachments.acceptance_photo = false;
+        let err = accept(&no_photo, &dept(), &pass(), today(), &Policy::default()).unwrap_err();
+        assert_eq!(fields(&err), ["acceptance_photo"]);
+        assert!(accept(&no_photo, &dept(), &fail(), today(), &Policy::default()).is_ok());
+    }
+
+    #[test]
+    fn suspended_hazard_passes_only_with_resume_approval() {
+        let mut f = facts(Status::PendingAcceptance, Level::Major);
+        f.suspension = Suspension::Full;
+        let err = accept(&f, &dept(), &pass(), today(), &Policy::default()).unwrap_err();
+        assert_eq!(fields(&err), ["resume_approved"]);
+        let mut denied = pass();
+        denied.resume_approved = Some(false);
+        assert!(accept(&f, &dept(), &denied, today(), &Policy::default()).is_err());
+        let mut approved = pass();
+        approved.resume_approved = Some(true);
+        assert!(accept(&f, &dept(), &approved, today(), &Policy::default()).is_ok());
+        assert!(accept(&f, &dept(), &fail(), today(), &Policy::default()).is_ok());
+    }
+
+    #[test]
+    fn congress_report_block_or_warn() {
+        let mut f = facts(Status::PendingAcceptance, Level::Major);
+        f.has_completion_congress_report = false;
+        let err = accept(&f, &dept(), &pass(), today(), &Policy::default()).unwrap_err();
+        assert_eq!(
+            (err.code(), err.http_status()),
+            ("congress_report_missing", 409)
+        );
+        let warn = Policy {
+            congress_completion_rule: CongressRule::Warn,
+            ..Policy::default()
+        };
+        let out = accept(&f, &dept(), &pass(), today(), &warn).unwrap();
+        assert_eq!(out.status, Status::Closed);
+        assert_eq!(out.warnings, ["congress_report_missing"]);
+        assert!(accept(&f, &dept(), &fail(), today(), &Policy::default()).is_ok());
+        let mut g = facts(Status::PendingAcceptance, Level::General);
+        g.has_completion_congress_report = false;
+        let out = accept(
+            &g,
+            &actor(Role::StreetOfficer),
+            &pass(),
+            today(),
+            &Policy::default(),
+        );
+        assert!(
+            out.unwrap().warnings.is_empty(),
+            "一般 hazards need no congress report"
+        );
+    }
+
+    #[test]
+    fn street_cosign_when_configured() {
+        let f = facts(Status::PendingAcceptance, Level::Major);
+        let p = Policy {
+            require_street_cosign: true,
+            ..Policy::default()
+        };
+        let err = accept(&f, &dept(), &pass(), today(), &p).unwrap_err();
+        assert_eq!(fields(&err), ["cosigned_by"]);
+        let mut by_reporter = pass();
+        by_reporter.cosigned_by = Some(f.reporter_id.clone());
+        assert_eq!(
+            fields(&accept(&f, &dept(), &by_reporter, today(), &p).unwrap_err()),
+            ["cosigned_by"]
+        );
+        let mut ok = pass();
+        ok.cosigned_by = Some("street-7".into());
+        assert!(accept(&f, &dept(), &ok, today(), &p).is_ok());
+    }
+
+    fn quick() -> QuickFixInput {
+        QuickFixInput {
+            completed_on: None,
+            summary: Some("当场更换灭火器".into()),
+            actual_funds: Some("0.02".into()),
+        }
+    }
+
+    #[test]
+    fn quick_fix_same_day() {
+        let mut f = facts(Status::Draft, Level::General);
+        f.content.discovered_on = Some(today());
+        let a = actor(Role::EnterpriseReporter);
+        let out = quick_fix(&f, &a, &quick(), today(), &Policy::default()).unwrap();
+        assert_eq!(out.status, Status::PendingAcceptance);
+        assert!(out.assign_ledger_no);
+        assert_eq!(out.completed_on, Some(today()));
+        assert_eq!(out.deadline, Some(today()));
+        assert_eq!(out.acceptance_due_on, Some(d("2023-10-19")));
+
+        // Discovered yesterday: yesterday's completion is still same-day, today's is not.
+        f.content.discovered_on = today().pred_opt();
+        let err = quick_fix(&f, &a, &quick(), today(), &Policy::default()).unwrap_err();
+        assert_eq!(fields(&err), ["completed_on"]);
+        let mut input = quick();
+        input.completed_on = today().pred_opt();
+        assert!(quick_fix(&f, &a, &input, today(), &Policy::default()).is_ok());
+    }
+
+    #[test]
+    fn quick_fix_requirements() {
+        let mut f = facts(Status::Submitted, Level::General);
+        f.content.discovered_on = Some(today());
+        f.content.title = None;
+        f.attachments.before_photo = false;
+        f.attachments.after_photo = false;
+        f.suspension = Suspension::Partial;
+        f.handling = crate::domain::hazard::codes::Handling::Suspension;
+        let input = QuickFixInput::default();
+        let err = quick_fix(
+            &f,
+            &actor(Role::EnterprisePrincipal),
+            &input,
+            today(),
+            &Policy::default(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            fields(&err),
+            [
+                "title",
+                "summary",
+                "before_photo",
+                "after_photo",
+                "suspension"
+            ]
+        );
+        let m = facts(Status::Draft, Level::Major);
+        let err = quick_fix(
+            &m,
+            &actor(Role::EnterpriseReporter),
+            &quick(),
+            today(),
+            &Policy::default(),
+        )
+        .unwrap_err();
+        assert_eq!((err.code(), err.http_status()), ("level_not_general", 409));
+    }
+}

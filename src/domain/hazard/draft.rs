@@ -1,0 +1,605 @@
+//! T1 create, edit (draft/returned only) and T2 submit, with the content rules per level.
+
+use chrono::{Days, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+use super::codes::{Action, Handling, Level, Role, Status, Suspension, category_name};
+use super::facts::{Actor, HazardContent, HazardFacts, Outcome, Policy};
+use super::guard::{gate, role_may};
+use crate::domain::validate::{Wan, normalize_phone};
+use crate::domain::{DomainError, FieldErrors};
+
+/// Longest accepted title, in characters.
+pub const TITLE_MAX_CHARS: usize = 200;
+
+/// Body of create and edit: the classification and the content.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DraftInput {
+    /// Proposed level.
+    #[serde(default)]
+    pub level: Level,
+    /// Handling.
+    #[serde(default)]
+    pub handling: Handling,
+    /// Suspension.
+    #[serde(default)]
+    pub suspension: Suspension,
+    /// The report content.
+    #[serde(flatten)]
+    pub content: HazardContent,
+}
+
+/// Body of submit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SubmitInput {
+    /// A safety officer reports a 重大 hazard directly, without the principal (L3).
+    pub direct_report: bool,
+}
+
+fn may_draft(role: Role) -> bool {
+    role.is_enterprise() || matches!(role, Role::StreetOfficer | Role::DepartmentInspector)
+}
+
+/// Format rules that hold for drafts too: whatever is present must be well formed.
+pub(super) fn check_formats(e: &mut FieldErrors, c: &HazardContent, today: NaiveDate) {
+    if let Some(t) = &c.title
+        && t.chars().count() > TITLE_MAX_CHARS
+    {
+        e.add("title", format!("at most {TITLE_MAX_CHARS} characters"));
+    }
+    for (i, s) in c.sectors.iter().enumerate() {
+        if s.trim().is_empty() {
+            e.add("sectors", "must not contain blank entries");
+        } else if c.sectors[..i].contains(s) {
+            e.add("sectors", format!("duplicate sector '{s}'"));
+        }
+    }
+    if let Some(cat) = &c.category
+        && category_name(cat).is_none()
+    {
+        e.add("category", "unknown category (A01…A12, A99, B01…B11, B99)");
+    }
+    if let Some(src) = c.source
+        && !(1..=9).contains(&src)
+    {
+        e.add("source", "must be 1–9");
+    }
+    if let Some(d) = c.discovered_on
+        && d > today
+    {
+        e.add("discovered_on", "must not be in the future");
+    }
+    if let Some(p) = &c.responsible_phone
+        && let Err(m) = normalize_phone(p)
+    {
+        e.add("responsible_phone", m);
+    }
+    if let Some(m) = &c.planned_funds
+        && let Err(msg) = Wan::parse(m)
+    {
+        e.add("planned_funds", msg);
+    }
+    if let (Some(p), Some(d)) = (c.proposed_deadline, c.discovered_on)
+        && p < d
+    {
+        e.add("proposed_deadline", "must not be before discovered_on");
+    }
+}
+
+/// Handling "suspension" and a suspension other than none go together.
+pub(super) fn check_handling(e: &mut FieldErrors, handling: Handling, suspension: Suspension) {
+    match (handling, suspension) {
+        (Handling::Suspension, Suspension::None) => {
+            e.add(
+                "suspension",
+                "must be partial or full when handling is suspension",
+            );
+        }
+        (Handling::OnTheSpot | Handling::TimeLimited, Suspension::Partial | Suspension::Full) => {
+            e.add(
+                "handling",
+                "must be suspension while production is suspended",
+            );
+        }
+        _ => {}
+    }
+}
+
+/// The fields every hazard has from creation on (T1).
+fn require_basics(e: &mut FieldErrors, c: &HazardContent) {
+    e.require_text("description", c.description.as_deref());
+    e.require_text("location", c.location.as_deref());
+    if c.sectors.is_empty() {
+        e.add("sectors", "required");
+    }
+    e.require_text("category", c.category.as_deref());
+    e.require("source", c.source);
+    e.require("discovered_on", c.discovered_on);
+}
+
+/// The content a 一般 report needs at submission (and at 即查即改).
+pub(super) fn require_general_report(e: &mut FieldErrors, c: &HazardContent, today: NaiveDate) {
+    e.require_text("title", c.title.as_deref());
+    require_basics(e, c);
+    check_formats(e, c, today);
+}
+
+/// The three report blocks, judgement basis, measures, people, funds and plan of a 重大 report.
+fn require_major_report(
+    e: &mut FieldErrors,
+    facts: &HazardFacts,
+    today: NaiveDate,
+    policy: &Policy,
+) {
+    let c = &facts.content;
+    e.require_text("status_and_cause", c.status_and_cause.as_deref());
+    e.require_text(
+        "severity_and_difficulty",
+        c.severity_and_difficulty.as_deref(),
+    );
+    let basis = c.judgement_basis.clone().unwrap_or_default();
+    e.require_text("judgement_basis.standard", basis.standard.as_deref());
+    e.require_text("judgement_basis.clause", basis.clause.as_deref());
+    e.require_text("temporary_measures", c.temporary_measures.as_deref());
+    e.require_text("responsible_person", c.responsible_person.as_deref());
+    e.require_text("responsible_phone", c.responsible_phone.as_deref());
+    e.require_text("planned_funds", c.planned_funds.as_deref());
+    match (&c.plan, c.plan_due_on) {
+        (_, Some(due)) => {
+            let latest = today + Days::new(policy.plan_due_max_days.max(0) as u64);
+            if due < today {
+                e.add("plan_due_on", "must not be in the past");
+            } else if due > latest {
+                e.add(
+                    "plan_due_on",
+                    format!("must be within {} days", policy.plan_due_max_days),
+                );
+            }
+        }
+        (Some(plan), None) => {
+            for part in plan.missing_parts() {
+                e.add(format!("plan.{part}"), "required");
+            }
+        }
+        (None, None) => e.add("plan", "required: the six-part plan or plan_due_on"),
+    }
+    if facts.handling == Handling::OnTheSpot {
+        e.add("handling", "a major hazard cannot be handled on the spot");
+    }
+    if policy.require_before_photo_for_major && !facts.attachments.before_photo {
+        e.add("before_photo", "a photo before rectification is required");
+    }
+}
+
+/// T1: a new draft; enterprise users, street officers and department inspectors.
+pub fn create(
+    actor: &Actor,
+    input: &DraftInput,
+    today: NaiveDate,
+    _policy: &Policy,
+) -> Result<Outcome, DomainError> {
+    if !may_draft(actor.role) {
+        return Err(DomainError::Forbidden {
+            code: "role_forbidden",
+            message: format!("{} may not create hazards", actor.role),
+        });
+    }
+    let mut e = FieldErrors::new();
+    require_basics(&mut e, &input.content);
+    check_formats(&mut e, &input.content, today);
+    check_handling(&mut e, input.handling, input.suspension);
+    e.finish()?;
+    Ok(Outcome::to(Status::Draft))
+}
+
+/// Replaces the draft's classification and content; only in draft or returned.
+pub fn edit(
+    facts: &HazardFacts,
+    actor: &Actor,
+    input: &DraftInput,
+    today: NaiveDate,
+    _policy: &Policy,
+) -> Result<Outcome, DomainError> {
+    guard_edit(facts, actor.role)?;
+    let mut e = FieldErrors::new();
+    require_basics(&mut e, &input.content);
+    check_formats(&mut e, &input.content, today);
+    check_handling(&mut e, input.handling, input.suspension);
+    e.finish()?;
+    let mut out = Outcome::to(facts.status);
+    if input.level != facts.level {
+        out.level = Some(input.level);
+    }
+    Ok(out)
+}
+
+pub(super) fn guard_edit(facts: &HazardFacts, role: Role) -> Result<(), DomainError> {
+    let states = [Status::Draft, Status::Returned];
+    gate(
+        facts,
+        Action::Edit,
+        role_may(may_draft(role), role, Action::Edit, facts.level),
+        &states,
+    )
+}
+
+pub(super) fn guard_submit(
+    facts: &HazardFacts,
+    role: Role,
+    direct_report: bool,
+) -> Result<(), DomainError> {
+    let role_check = match (facts.level, role) {
+        (Level::General, r) => role_may(r.is_enterprise(), r, Action::Submit, facts.level),
+        (Level::Major, Role::EnterprisePrincipal) => Ok(()),
+        (Level::Major, Role::EnterpriseSafetyOfficer) if direct_report => Ok(()),
+        (Level::Major, Role::EnterpriseSafetyOfficer) => Err(DomainError::Forbidden {
+            code: "direct_report_required",
+            message: "a safety officer submits a major hazard only as a direct report".into(),
+        }),
+        (Level::Major, r) => Err(super::guard::forbidden(r, Action::Submit, facts.level)),
+    };
+    gate(
+        facts,
+        Action::Submit,
+        role_check,
+        &[Status::Draft, Status::Returned],
+    )
+}
+
+/// T2: draft/returned → submitted; 一般 by enterprise users, 重大 by the principal (or a safety officer's direct report).
+pub fn submit(
+    facts: &HazardFacts,
+    actor: &Actor,
+    input: &SubmitInput,
+    today: NaiveDate,
+    policy: &Policy,
+) -> Result<Outcome, DomainError> {
+    guard_submit(facts, actor.role, input.direct_report)?;
+    let mut e = FieldErrors::new();
+    require_general_report(&mut e, &facts.content, today);
+    check_handling(&mut e, facts.handling, facts.suspension);
+    if facts.level == Level::Major {
+        require_major_report(&mut e, facts, today, policy);
+    }
+    e.finish()?;
+    let mut out = Outcome::to(Status::Submitted);
+    out.record_regulator_report = facts.level == Level::Major;
+    if facts.content.plan.as_ref().is_some_and(|p| p.is_complete()) {
+        out.plan_filed = Some(true);
+    }
+    if facts.level == Level::Major
+        && let Some(found) = facts.discovered_on()
+        && (today - found).num_days() > policy.regulator_report_max_delay_days
+    {
+        out.warnings.push("regulator_report_late".into());
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::*;
+    use super::*;
+    use crate::domain::hazard::facts::{JudgementBasis, Plan};
+
+    fn draft_input() -> DraftInput {
+        DraftInput {
+            level: Level::General,
+            handling: Handling::TimeLimited,
+            suspension: Suspension::None,
+            content: facts(Status::Draft, Level::General).content,
+        }
+    }
+
+    #[test]
+    fn create_roles() {
+        for &role in Role::ALL {
+            let r = create(&actor(role), &draft_input(), today(), &Policy::default());
+            let allowed = !matches!(role, Role::DistrictOffice | Role::Admin);
+            assert_eq!(r.is_ok(), allowed, "{role}");
+            if !allowed {
+                assert_eq!(r.unwrap_err().code(), "role_forbidden");
+            }
+        }
+    }
+
+    #[test]
+    fn create_lists_every_missing_basic() {
+        let input = DraftInput::default();
+        let err = create(
+            &actor(Role::EnterpriseReporter),
+            &input,
+            today(),
+            &Policy::default(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            fields(&err),
+            [
+                "description",
+                "location",
+                "sectors",
+                "category",
+                "source",
+                "discovered_on"
+            ]
+        );
+    }
+
+    #[test]
+    fn formats_are_checked_together() {
+        let mut input = draft_input();
+        let c = &mut input.content;
+        c.title = Some("长".repeat(201));
+        c.sectors = vec!["fire".into(), " ".into(), "fire".into()];
+        c.category = Some("C01".into());
+        c.source = Some(10);
+        c.discovered_on = Some(today().succ_opt().unwrap());
+        c.responsible_phone = Some("12345".into());
+        c.planned_funds = Some("1.23456".into());
+        c.proposed_deadline = Some(d("2023-01-01"));
+        let err = create(
+            &actor(Role::EnterpriseReporter),
+            &input,
+            today(),
+            &Policy::default(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            fields(&err),
+            [
+                "title",
+                "sectors",
+                "sectors",
+                "category",
+                "source",
+                "discovered_on",
+                "responsible_phone",
+                "planned_funds",
+                "proposed_deadline"
+            ]
+        );
+    }
+
+    #[test]
+    fn handling_and_suspension_must_agree() {
+        let p = Policy::default();
+        let a = actor(Role::EnterprisePrincipal);
+        let mut input = draft_input();
+        input.handling = Handling::Suspension;
+        assert_eq!(
+            fields(&create(&a, &input, today(), &p).unwrap_err()),
+            ["suspension"]
+        );
+        input.suspension = Suspension::Full;
+        assert!(create(&a, &input, today(), &p).is_ok());
+        input.handling = Handling::OnTheSpot;
+        assert_eq!(
+            fields(&create(&a, &input, today(), &p).unwrap_err()),
+            ["handling"]
+        );
+    }
+
+    #[test]
+    fn edit_reports_level_change_and_refuses_after_submission() {
+        let f = facts(Status::Returned, Level::General);
+        let mut input = draft_input();
+        input.level = Level::Major;
+        let out = edit(
+            &f,
+            &actor(Role::EnterpriseReporter),
+            &input,
+            today(),
+            &Policy::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            (out.status, out.level),
+            (Status::Returned, Some(Level::Major))
+        );
+        let f = facts(Status::OnLedger, Level::General);
+        let err = edit(
+            &f,
+            &actor(Role::EnterpriseReporter),
+            &input,
+            today(),
+            &Policy::default(),
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), "invalid_state");
+    }
+
+    #[test]
+    fn general_submission_needs_the_basics() {
+        let mut f = facts(Status::Draft, Level::General);
+        f.content = HazardContent::default();
+        let err = submit(
+            &f,
+            &actor(Role::EnterpriseReporter),
+            &SubmitInput::default(),
+            today(),
+            &Policy::default(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            fields(&err),
+            [
+                "title",
+                "description",
+                "location",
+                "sectors",
+                "category",
+                "source",
+                "discovered_on"
+            ]
+        );
+    }
+
+    #[test]
+    fn general_submission_needs_no_major_blocks() {
+        let mut f = facts(Status::Draft, Level::General);
+        f.content.status_and_cause = None;
+        f.content.plan = None;
+        f.content.judgement_basis = None;
+        f.attachments.before_photo = false;
+        let out = submit(
+            &f,
+            &actor(Role::EnterpriseReporter),
+            &SubmitInput::default(),
+            today(),
+            &Policy::default(),
+        )
+        .unwrap();
+        assert_eq!(out.status, Status::Submitted);
+        assert!(!out.record_regulator_report);
+    }
+
+    #[test]
+    fn major_submission_lists_every_missing_block() {
+        let mut f = facts(Status::Draft, Level::Major);
+        let c = &mut f.content;
+        c.status_and_cause = None;
+        c.severity_and_difficulty = Some("  ".into());
+        c.judgement_basis = Some(JudgementBasis {
+            standard: Some("工贸企业重大事故隐患判定标准".into()),
+            clause: None,
+        });
+        c.temporary_measures = None;
+        c.responsible_person = None;
+        c.responsible_phone = None;
+        c.planned_funds = None;
+        c.plan = None;
+        c.plan_due_on = None;
+        f.attachments.before_photo = false;
+        f.handling = Handling::OnTheSpot;
+        let err = submit(
+            &f,
+            &actor(Role::EnterprisePrincipal),
+            &SubmitInput::default(),
+            today(),
+            &Policy::default(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            fields(&err),
+            [
+                "status_and_cause",
+                "severity_and_difficulty",
+                "judgement_basis.clause",
+                "temporary_measures",
+                "responsible_person",
+                "responsible_phone",
+                "planned_funds",
+                "plan",
+                "handling",
+                "before_photo"
+            ]
+        );
+    }
+
+    #[test]
+    fn major_plan_or_plan_due_on() {
+        let p = Policy::default();
+        let a = actor(Role::EnterprisePrincipal);
+        let run = |f: &HazardFacts| submit(f, &a, &SubmitInput::default(), today(), &p);
+        let mut f = facts(Status::Draft, Level::Major);
+        let out = run(&f).unwrap();
+        assert_eq!(out.plan_filed, Some(true));
+        assert!(out.record_regulator_report);
+
+        f.content.plan = Some(Plan {
+            goal: Some("g".into()),
+            ..Plan::default()
+        });
+        let err = run(&f).unwrap_err();
+        assert_eq!(
+            fields(&err),
+            [
+                "plan.methods",
+                "plan.funds_materials",
+                "plan.org_people",
+                "plan.timeline",
+                "plan.safety_and_emergency"
+            ]
+        );
+
+        f.content.plan_due_on = Some(today() + Days::new(15));
+        let out = run(&f).unwrap();
+        assert_eq!(out.plan_filed, None, "a partial plan is not filed");
+        f.content.plan_due_on = Some(today() + Days::new(16));
+        assert_eq!(fields(&run(&f).unwrap_err()), ["plan_due_on"]);
+        f.content.plan_due_on = Some(today().pred_opt().unwrap());
+        assert_eq!(fields(&run(&f).unwrap_err()), ["plan_due_on"]);
+        f.content.plan = None;
+        f.content.plan_due_on = Some(today());
+        assert!(run(&f).is_ok());
+    }
+
+    #[test]
+    fn before_photo_rule_follows_policy() {
+        let mut f = facts(Status::Draft, Level::Major);
+        f.attachments.before_photo = false;
+        let a = actor(Role::EnterprisePrincipal);
+        let p = Policy {
+            require_before_photo_for_major: false,
+            ..Policy::default()
+        };
+        assert!(submit(&f, &a, &SubmitInput::default(), today(), &p).is_ok());
+        let err = submit(&f, &a, &SubmitInput::default(), today(), &Policy::default()).unwrap_err();
+        assert_eq!(fields(&err), ["before_photo"]);
+    }
+
+    #[test]
+    fn safety_officer_needs_direct_report_for_major() {
+        let f = facts(Status::Draft, Level::Major);
+        let so = actor(Role::EnterpriseSafetyOfficer);
+        let p = Policy::default();
+        let err = submit(&f, &so, &SubmitInput::default(), today(), &p).unwrap_err();
+        assert_eq!(
+            (err.code(), err.http_status()),
+            ("direct_report_required", 403)
+        );
+        let direct = SubmitInput {
+            direct_report: true,
+        };
+        assert!(submit(&f, &so, &direct, today(), &p).is_ok());
+        let err = submit(&f, &actor(Role::EnterpriseReporter), &direct, today(), &p).unwrap_err();
+        assert_eq!(err.code(), "role_forbidden");
+    }
+
+    #[test]
+    fn late_major_report_is_flagged() {
+        let mut f = facts(Status::Draft, Level::Major);
+        f.content.discovered_on = Some(today() - Days::new(2));
+        let out = submit(
+            &f,
+            &actor(Role::EnterprisePrincipal),
+            &SubmitInput::default(),
+            today(),
+            &Policy::default(),
+        )
+        .unwrap();
+        assert_eq!(out.warnings, ["regulator_report_late"]);
+        f.content.discovered_on = Some(today() - Days::new(1));
+        let out = submit(
+            &f,
+            &actor(Role::EnterprisePrincipal),
+            &SubmitInput::default(),
+            today(),
+            &Policy::default(),
+        )
+        .unwrap();
+        assert!(out.warnings.is_empty());
+    }
+
+    #[test]
+    fn draft_input_reads_flat_json() {
+        let input: DraftInput = serde_json::from_str(
+            r#"{"level":"major","handling":"suspension","suspension":"full","title":"液氨泄漏","sectors":["ammonia_refrigeration"]}"#,
+        )
+        .unwrap();
+        assert_eq!(input.level, Level::Major);
+        assert_eq!(input.content.sectors, ["ammonia_refrigeration"]);
+    }
+}

@@ -1,0 +1,356 @@
+//! 双报告, congress half (职代会/职工大会 reports), employee notices and compliance flags.
+
+use chrono::{Days, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+use super::codes::{Action, CongressBody, CongressStage, Level, Role, Status};
+use super::facts::{Actor, HazardFacts, Outcome, Policy};
+use super::guard::{OPEN, gate, role_may};
+use crate::domain::{DomainError, FieldErrors};
+
+/// Headcount from which the 职工代表大会 is the expected body (上海市职工代表大会条例 Art. 4).
+pub const WORKERS_CONGRESS_HEADCOUNT: u32 = 100;
+
+/// Body of a congress report.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CongressReportInput {
+    /// Discovery (with the plan) or completion.
+    pub stage: Option<CongressStage>,
+    /// Which body was told.
+    pub body: Option<CongressBody>,
+    /// Date of the meeting.
+    pub meeting_on: Option<NaiveDate>,
+    /// What was reported.
+    pub summary: Option<String>,
+    /// Date of the follow-up at the next full session (joint meeting only).
+    pub follow_up_on: Option<NaiveDate>,
+}
+
+/// Body of an employee notice (信息公示).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EmployeeNoticeInput {
+    /// Date posted.
+    pub posted_on: Option<NaiveDate>,
+    /// Where, e.g. 信息公示栏.
+    pub channel: Option<String>,
+}
+
+/// A completion report makes sense once rectification is under way.
+const COMPLETION_STATES: &[Status] = &[Status::InRectification, Status::PendingAcceptance];
+
+/// The body expected for a headcount.
+pub fn expected_body(headcount: u32) -> CongressBody {
+    if headcount >= WORKERS_CONGRESS_HEADCOUNT {
+        CongressBody::WorkersCongress
+    } else {
+        CongressBody::AllStaffMeeting
+    }
+}
+
+pub(super) fn guard_congress_report(
+    facts: &HazardFacts,
+    role: Role,
+    stage: Option<CongressStage>,
+) -> Result<(), DomainError> {
+    let states = if stage == Some(CongressStage::Completion) {
+        COMPLETION_STATES
+    } else {
+        OPEN
+    };
+    gate(
+        facts,
+        Action::CongressReport,
+        role_may(
+            role.is_enterprise(),
+            role,
+            Action::CongressReport,
+            facts.level,
+        ),
+        states,
+    )
+}
+
+fn check_date_in_range(
+    e: &mut FieldErrors,
+    field: &str,
+    date: NaiveDate,
+    facts: &HazardFacts,
+    today: NaiveDate,
+) {
+    if date > today {
+        e.add(field, "must not be in the future");
+    } else if facts.discovered_on().is_some_and(|found| date < found) {
+        e.add(field, "must not be before discovered_on");
+    }
+}
+
+/// Records a report to the workers' congress; the body must match the headcount, a joint meeting needs a follow-up.
+pub fn record_congress_report(
+    facts: &HazardFacts,
+    actor: &Actor,
+    input: &CongressReportInput,
+    today: NaiveDate,
+    _policy: &Policy,
+) -> Result<Outcome, DomainError> {
+    guard_congress_report(facts, actor.role, input.stage)?;
+    let mut e = FieldErrors::new();
+    e.require("stage", input.stage);
+    let body = e.require("body", input.body);
+    let meeting_on = e.require("meeting_on", input.meeting_on);
+    if let Some(m) = meeting_on {
+        check_date_in_range(&mut e, "meeting_on", m, facts, today);
+    }
+    e.require_text("summary", input.summary.as_deref());
+    let mut out = Outcome::to(facts.status);
+    match (body, facts.enterprise_headcount) {
+        (Some(CongressBody::JointMeeting), _) => {
+            if let Some(f) = e.require("follow_up_on", input.follow_up_on)
+                && meeting_on.is_some_and(|m| f <= m)
+            {
+                e.add("follow_up_on", "must be after meeting_on");
+            }
+        }
+        (Some(b), Some(n)) if b != expected_body(n) => e.add(
+            "body",
+            format!("{n} staff report to the {}", expected_body(n)),
+        ),
+        (Some(_), None) => out.warnings.push("headcount_unknown".into()),
+        _ => {}
+    }
+    e.finish()?;
+    Ok(out)
+}
+
+pub(super) fn guard_employee_notice(facts: &HazardFacts, role: Role) -> Result<(), DomainError> {
+    gate(
+        facts,
+        Action::EmployeeNotice,
+        role_may(
+            role.is_enterprise(),
+            role,
+            Action::EmployeeNotice,
+            facts.level,
+        ),
+        OPEN,
+    )
+}
+
+/// Records that the hazard was made known to employees (信息公示); every hazard needs one.
+pub fn record_employee_notice(
+    facts: &HazardFacts,
+    actor: &Actor,
+    input: &EmployeeNoticeInput,
+    today: NaiveDate,
+    _policy: &Policy,
+) -> Result<Outcome, DomainError> {
+    guard_employee_notice(facts, actor.role)?;
+    let mut e = FieldErrors::new();
+    if let Some(p) = e.require("posted_on", input.posted_on) {
+        check_date_in_range(&mut e, "posted_on", p, facts, today);
+    }
+    e.require_text("channel", input.channel.as_deref());
+    e.finish()?;
+    Ok(Outcome::to(facts.status))
+}
+
+/// Compliance flags shown in lists and statistics (stable codes):
+/// - `regulator_report_late` — a 重大 report submitted more than `regulator_report_max_delay_days` after discovery;
+/// - `congress_report_overdue` — a 重大 hazard with no congress report `congress_report_due_days` after submission;
+/// - `congress_completion_missing` — a closed 重大 hazard without a completion-stage congress report;
+/// - `employee_notice_missing` — a posted hazard never made known to employees.
+pub fn compliance_flags(
+    facts: &HazardFacts,
+    today: NaiveDate,
+    policy: &Policy,
+) -> Vec<&'static str> {
+    let mut flags = Vec::new();
+    let posted = matches!(
+        facts.status,
+        Status::OnLedger | Status::InRectification | Status::PendingAcceptance | Status::Closed
+    );
+    if facts.level == Level::Major {
+        if let (Some(found), Some(sent)) = (facts.discovered_on(), facts.submitted_on)
+            && (sent - found).num_days() > policy.regulator_report_max_delay_days
+        {
+            flags.push("regulator_report_late");
+        }
+        let any_congress =
+            facts.has_discovery_congress_report || facts.has_completion_congress_report;
+        if let Some(sent) = facts.submitted_on {
+            let due = sent + Days::new(policy.congress_report_due_days.max(0) as u64);
+            if !any_congress && today > due && facts.status != Status::Void {
+                flags.push("congress_report_overdue");
+            }
+        }
+        if facts.status == Status::Closed && !facts.has_completion_congress_report {
+            flags.push("congress_completion_missing");
+        }
+    }
+    if posted && !facts.has_employee_notice {
+        flags.push("employee_notice_missing");
+    }
+    flags
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::*;
+    use super::*;
+
+    fn report(stage: CongressStage, body: CongressBody) -> CongressReportInput {
+        CongressReportInput {
+            stage: Some(stage),
+            body: Some(body),
+            meeting_on: Some(today()),
+            summary: Some("通报液氨管道隐患及治理方案".into()),
+            follow_up_on: None,
+        }
+    }
+
+    fn record(f: &HazardFacts, input: &CongressReportInput) -> Result<Outcome, DomainError> {
+        record_congress_report(
+            f,
+            &actor(Role::EnterprisePrincipal),
+            input,
+            today(),
+            &Policy::default(),
+        )
+    }
+
+    #[test]
+    fn body_follows_headcount() {
+        let mut f = facts(Status::Submitted, Level::Major);
+        for (n, good, bad) in [
+            (
+                99,
+                CongressBody::AllStaffMeeting,
+                CongressBody::WorkersCongress,
+            ),
+            (
+                100,
+                CongressBody::WorkersCongress,
+                CongressBody::AllStaffMeeting,
+            ),
+        ] {
+            f.enterprise_headcount = Some(n);
+            assert!(
+                record(&f, &report(CongressStage::Discovery, good)).is_ok(),
+                "{n}"
+            );
+            let err = record(&f, &report(CongressStage::Discovery, bad)).unwrap_err();
+            assert_eq!(fields(&err), ["body"], "{n}");
+        }
+        f.enterprise_headcount = None;
+        let out = record(
+            &f,
+            &report(CongressStage::Discovery, CongressBody::WorkersCongress),
+        )
+        .unwrap();
+        assert_eq!(out.warnings, ["headcount_unknown"]);
+    }
+
+    #[test]
+    fn joint_meeting_needs_a_later_follow_up() {
+        let mut f = facts(Status::Submitted, Level::Major);
+        for n in [10, 500] {
+            f.enterprise_headcount = Some(n);
+            let mut input = report(CongressStage::Discovery, CongressBody::JointMeeting);
+            assert_eq!(fields(&record(&f, &input).unwrap_err()), ["follow_up_on"]);
+            input.follow_up_on = Some(today());
+            assert_eq!(fields(&record(&f, &input).unwrap_err()), ["follow_up_on"]);
+            input.follow_up_on = Some(d("2024-03-15"));
+            assert!(record(&f, &input).is_ok());
+        }
+    }
+
+    #[test]
+    fn congress_report_fields_and_dates() {
+        let f = facts(Status::Submitted, Level::Major);
+        let err = record(&f, &CongressReportInput::default()).unwrap_err();
+        assert_eq!(fields(&err), ["stage", "body", "meeting_on", "summary"]);
+        let mut input = report(CongressStage::Discovery, CongressBody::AllStaffMeeting);
+        input.meeting_on = Some(d("2023-10-01"));
+        assert_eq!(fields(&record(&f, &input).unwrap_err()), ["meeting_on"]);
+        input.meeting_on = today().succ_opt();
+        assert_eq!(fields(&record(&f, &input).unwrap_err()), ["meeting_on"]);
+    }
+
+    #[test]
+    fn completion_stage_only_after_rectification_started() {
+        let input = report(CongressStage::Completion, CongressBody::AllStaffMeeting);
+        for &s in Status::ALL {
+            let r = record(&facts(s, Level::Major), &input);
+            match s {
+                Status::InRectification | Status::PendingAcceptance => assert!(r.is_ok(), "{s}"),
+                Status::Closed | Status::Void => assert_eq!(r.unwrap_err().code(), "hazard_frozen"),
+                _ => assert_eq!(r.unwrap_err().code(), "invalid_state", "{s}"),
+            }
+        }
+    }
+
+    #[test]
+    fn employee_notice_fields() {
+        let f = facts(Status::OnLedger, Level::General);
+        let a = actor(Role::EnterpriseReporter);
+        let p = Policy::default();
+        let err = record_employee_notice(&f, &a, &EmployeeNoticeInput::default(), today(), &p)
+            .unwrap_err();
+        assert_eq!(fields(&err), ["posted_on", "channel"]);
+        let ok = EmployeeNoticeInput {
+            posted_on: Some(today()),
+            channel: Some("信息公示栏".into()),
+        };
+        assert_eq!(
+            record_employee_notice(&f, &a, &ok, today(), &p)
+                .unwrap()
+                .status,
+            Status::OnLedger
+        );
+    }
+
+    #[test]
+    fn compliance_flag_rules() {
+        let p = Policy::default();
+        let mut f = facts(Status::InRectification, Level::Major);
+        assert!(compliance_flags(&f, today(), &p).is_empty());
+
+        f.submitted_on = Some(d("2023-10-10"));
+        f.content.discovered_on = Some(d("2023-10-08"));
+        assert_eq!(
+            compliance_flags(&f, d("2023-10-10"), &p),
+            ["regulator_report_late"]
+        );
+
+        f.submitted_on = Some(d("2023-10-09"));
+        f.has_discovery_congress_report = false;
+        f.has_completion_congress_report = false;
+        assert!(
+            compliance_flags(&f, d("2023-11-08"), &p).is_empty(),
+            "day 30"
+        );
+        assert_eq!(
+            compliance_flags(&f, d("2023-11-09"), &p),
+            ["congress_report_overdue"]
+        );
+
+        f.has_discovery_congress_report = true;
+        f.status = Status::Closed;
+        f.has_employee_notice = false;
+        assert_eq!(
+            compliance_flags(&f, d("2023-11-09"), &p),
+            ["congress_completion_missing", "employee_notice_missing"]
+        );
+
+        let mut g = facts(Status::Submitted, Level::General);
+        g.has_employee_notice = false;
+        g.submitted_on = Some(d("2023-12-01"));
+        assert!(compliance_flags(&g, d("2024-06-01"), &p).is_empty());
+        g.status = Status::OnLedger;
+        assert_eq!(
+            compliance_flags(&g, d("2024-06-01"), &p),
+            ["employee_notice_missing"]
+        );
+    }
+}

@@ -1,0 +1,153 @@
+//! The six-part 治理方案: filed by the principal, acknowledged (备案) by the department.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::codes::{Action, Role, Status};
+use super::facts::{Actor, HazardFacts, Outcome, Plan, Policy};
+use super::guard::{gate, role_may, state_error};
+use crate::domain::{DomainError, FieldErrors};
+
+/// Body of plan acknowledgement.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AcknowledgePlanInput {
+    /// The department's remarks.
+    pub opinion: Option<String>,
+}
+
+/// Statuses in which a plan may be filed: before rectification starts.
+const PLAN_STATES: &[Status] = &[
+    Status::Draft,
+    Status::Returned,
+    Status::Submitted,
+    Status::OnLedger,
+];
+
+/// Statuses in which a filed plan may be acknowledged.
+const ACK_STATES: &[Status] = &[Status::Submitted, Status::OnLedger];
+
+pub(super) fn guard_file_plan(facts: &HazardFacts, role: Role) -> Result<(), DomainError> {
+    gate(
+        facts,
+        Action::FilePlan,
+        role_may(
+            role == Role::EnterprisePrincipal,
+            role,
+            Action::FilePlan,
+            facts.level,
+        ),
+        PLAN_STATES,
+    )
+}
+
+/// Files (or re-files) the six-part plan; principal only. A re-filed plan needs a new acknowledgement.
+pub fn file_plan(
+    facts: &HazardFacts,
+    actor: &Actor,
+    input: &Plan,
+    _today: NaiveDate,
+    _policy: &Policy,
+) -> Result<Outcome, DomainError> {
+    guard_file_plan(facts, actor.role)?;
+    let mut e = FieldErrors::new();
+    for part in input.missing_parts() {
+        e.add(part, "required");
+    }
+    e.finish()?;
+    let mut out = Outcome::to(facts.status);
+    out.plan_filed = Some(true);
+    out.plan_acknowledged = Some(false);
+    Ok(out)
+}
+
+pub(super) fn guard_acknowledge_plan(facts: &HazardFacts, role: Role) -> Result<(), DomainError> {
+    gate(
+        facts,
+        Action::AcknowledgePlan,
+        role_may(
+            role == Role::DepartmentInspector,
+            role,
+            Action::AcknowledgePlan,
+            facts.level,
+        ),
+        ACK_STATES,
+    )?;
+    if !facts.plan_filed {
+        return Err(state_error(
+            facts,
+            "plan_not_filed",
+            "no plan has been filed".into(),
+        ));
+    }
+    if facts.plan_acknowledged {
+        return Err(state_error(
+            facts,
+            "invalid_state",
+            "the plan is already acknowledged".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Acknowledges (备案) the filed plan; department inspector only.
+pub fn acknowledge_plan(
+    facts: &HazardFacts,
+    actor: &Actor,
+    _input: &AcknowledgePlanInput,
+    _today: NaiveDate,
+    _policy: &Policy,
+) -> Result<Outcome, DomainError> {
+    guard_acknowledge_plan(facts, actor.role)?;
+    let mut out = Outcome::to(facts.status);
+    out.plan_acknowledged = Some(true);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::*;
+    use super::*;
+    use crate::domain::hazard::codes::Level;
+
+    #[test]
+    fn filing_needs_all_six_parts() {
+        let f = facts(Status::OnLedger, Level::Major);
+        let a = actor(Role::EnterprisePrincipal);
+        let err = file_plan(&f, &a, &Plan::default(), today(), &Policy::default()).unwrap_err();
+        assert_eq!(
+            fields(&err),
+            [
+                "goal",
+                "methods",
+                "funds_materials",
+                "org_people",
+                "timeline",
+                "safety_and_emergency"
+            ]
+        );
+        let out = file_plan(&f, &a, &full_plan(), today(), &Policy::default()).unwrap();
+        assert_eq!(out.status, Status::OnLedger);
+        assert_eq!(
+            (out.plan_filed, out.plan_acknowledged),
+            (Some(true), Some(false))
+        );
+    }
+
+    #[test]
+    fn acknowledging_needs_a_filed_unacknowledged_plan() {
+        let a = actor(Role::DepartmentInspector);
+        let input = AcknowledgePlanInput::default();
+        let mut f = facts(Status::OnLedger, Level::Major);
+        f.plan_filed = false;
+        f.plan_acknowledged = false;
+        let err = acknowledge_plan(&f, &a, &input, today(), &Policy::default()).unwrap_err();
+        assert_eq!((err.code(), err.http_status()), ("plan_not_filed", 409));
+        f.plan_filed = true;
+        let out = acknowledge_plan(&f, &a, &input, today(), &Policy::default()).unwrap();
+        assert_eq!(out.plan_acknowledged, Some(true));
+        f.plan_acknowledged = true;
+        let err = acknowledge_plan(&f, &a, &input, today(), &Policy::default()).unwrap_err();
+        assert_eq!(err.code(), "invalid_state");
+    }
+}
