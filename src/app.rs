@@ -9,16 +9,18 @@ use actix_web::middleware::{ErrorHandlers, from_fn};
 use actix_web::web;
 use actix_web::{App, HttpServer};
 use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
-use chrono::Utc;
 use prometheus::{IntGauge, Registry};
 
 use crate::api::Routes;
+use crate::auth::{AuthServices, Hasher, LoginLimiter, TokenKeys};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::{self, DbConn, Pool};
+use crate::domain::calendar::WorkCalendar;
 use crate::error::{self, AppResult};
 use crate::http::middleware;
 use crate::seeds::ReferenceData;
+use crate::storage::{BlobStore, LocalStore};
 
 /// State shared by every worker.
 #[derive(Clone)]
@@ -28,21 +30,35 @@ pub struct AppState {
     pub clock: Clock,
     /// "sqlite" or "postgres".
     pub backend: &'static str,
+    pub auth: AuthServices,
+    /// Working days (State Council calendar with swapped weekends).
+    pub calendar: Arc<WorkCalendar>,
+    /// Attachment bytes.
+    pub blobs: Arc<dyn BlobStore>,
 }
 
 impl AppState {
     /// Builds the state from a validated config and an open pool.
     pub fn new(config: Config, pool: Pool) -> anyhow::Result<Self> {
-        let clock = Clock::new(
-            config.pinned_now()?.map(|t| t.with_timezone(&Utc)),
-            config.timezone()?,
-        );
+        let clock = Clock::from_config(&config)?;
         let backend = config.database_target()?.backend();
+        let auth = AuthServices {
+            keys: TokenKeys::load(&config)?,
+            hasher: Hasher::new(&config.auth)?,
+            limiter: LoginLimiter::new(&config.auth),
+        };
+        let calendar = WorkCalendar::from_json(ReferenceData::holidays_json())
+            .map_err(|e| anyhow::anyhow!("holiday calendar: {e}"))?;
+        let blobs: Arc<dyn BlobStore> =
+            Arc::new(LocalStore::new(config.data_dir.join("attachments")));
         Ok(Self {
             config: Arc::new(config),
             pool,
             clock,
             backend,
+            auth,
+            calendar: Arc::new(calendar),
+            blobs,
         })
     }
 
@@ -150,6 +166,10 @@ pub async fn start(config: Config, options: StartOptions) -> anyhow::Result<Runn
         .await??
     };
     let state = AppState::new(config, pool)?;
+    if !options.skip_prepare {
+        let st = state.clone();
+        tokio::task::spawn_blocking(move || crate::auth::bootstrap::first_admin(&st)).await??;
+    }
     if state.clock.is_pinned() {
         tracing::warn!(now = %state.clock.now_local().to_rfc3339(), "clock.now is set: the clock is pinned");
     }

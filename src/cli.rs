@@ -27,9 +27,64 @@ pub enum Command {
     /// Apply pending database migrations and exit.
     Migrate,
     /// Load the reference data (streets, departments, sectors, categories, holidays); idempotent.
-    Seed,
+    Seed {
+        /// Also create 10 demo enterprises and one demo user per role, printing their passwords once.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Check the hash-chained ledger.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
     /// Validate the configuration, print the effective values (passwords hidden) and exit.
     CheckConfig,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; without --password-stdin a strong password is generated and printed once.
+    Create {
+        /// Login name (letters, digits, '.', '_', '-').
+        #[arg(long)]
+        username: String,
+        /// enterprise_reporter, enterprise_principal, enterprise_safety_officer, street_officer,
+        /// department_inspector, district_office or admin.
+        #[arg(long)]
+        role: String,
+        /// Street or department code (e.g. HYL, YJJ, AJW), or an enterprise's USCC.
+        #[arg(long)]
+        org: String,
+        /// Email address (for notifications).
+        #[arg(long)]
+        email: Option<String>,
+        /// Name shown to others (default: the username).
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a user's password (every session of the user ends).
+    Passwd {
+        #[arg(long)]
+        username: String,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Disable a user (every session of the user ends at once).
+    Disable {
+        #[arg(long)]
+        username: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Recompute every entry's hash and link; exit 1 naming the first bad entry on any break.
+    Verify,
 }
 
 /// Parses the command line and runs it; errors are one line on standard error.
@@ -46,7 +101,9 @@ pub fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => run_async(app::serve(config)),
         Command::Migrate => migrate(&config),
-        Command::Seed => seed(&config),
+        Command::Seed { demo } => seed(&config, demo),
+        Command::User(cmd) => crate::cli_user::run(&config, cmd),
+        Command::Ledger(LedgerCommand::Verify) => return ledger_verify(&config),
         Command::CheckConfig => check_config(&config),
     };
     match result {
@@ -76,7 +133,7 @@ fn migrate(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn seed(config: &Config) -> anyhow::Result<()> {
+fn seed(config: &Config, demo: bool) -> anyhow::Result<()> {
     let pool = db::build_pool(config)?;
     let mut conn = pool.get()?;
     let data = crate::seeds::ReferenceData::load()?;
@@ -88,7 +145,36 @@ fn seed(config: &Config) -> anyhow::Result<()> {
         "reference data: {} inserted, {} updated",
         report.inserted, report.updated
     );
+    if demo {
+        crate::demo::seed_demo(config, &mut conn)?;
+    }
     Ok(())
+}
+
+fn ledger_verify(config: &Config) -> ExitCode {
+    let result = (|| -> anyhow::Result<db::ledger::Verification> {
+        let pool = db::build_pool(config)?;
+        let mut conn = pool.get()?;
+        Ok(db::ledger::verify(&mut conn)?)
+    })();
+    match result {
+        Ok(v) if v.ok => {
+            println!("ledger OK: {} entries, head {}", v.entries, v.head);
+            ExitCode::SUCCESS
+        }
+        Ok(v) => {
+            println!(
+                "ledger BROKEN at entry {}: {}",
+                v.first_bad.unwrap_or_default(),
+                v.reason.unwrap_or_default()
+            );
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(3)
+        }
+    }
 }
 
 fn check_config(config: &Config) -> anyhow::Result<()> {

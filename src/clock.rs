@@ -21,6 +21,14 @@ impl Clock {
         }
     }
 
+    /// The clock the configuration describes (`clock.now`, `clock.timezone`).
+    pub fn from_config(config: &crate::config::Config) -> Result<Self, crate::config::ConfigError> {
+        Ok(Self::new(
+            config.pinned_now()?.map(|t| t.with_timezone(&Utc)),
+            config.timezone()?,
+        ))
+    }
+
     /// The current instant, truncated to microseconds so it round-trips through PostgreSQL.
     pub fn now(&self) -> DateTime<Utc> {
         let now = self

@@ -44,6 +44,16 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub clock: ClockConfig,
     pub log: LogConfig,
+    pub auth: AuthConfig,
+    /// Policy timings and switches of the hazard rules (DESIGN.md *config* values).
+    pub rules: crate::domain::hazard::Policy,
+    pub attachments: AttachmentsConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttachmentsConfig {
+    pub max_bytes: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -79,6 +89,48 @@ pub struct ClockConfig {
 pub struct LogConfig {
     pub level: String,
     pub format: String,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    pub jwt_secret: Option<String>,
+    pub access_token_minutes: i64,
+    pub session_days: i64,
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub argon2_parallelism: u32,
+    pub hash_concurrency: usize,
+    pub password_min_length: usize,
+    pub login_max_failures: i32,
+    pub lockout_minutes: i64,
+    pub login_rate_per_ip_per_minute: u32,
+    pub login_rate_per_username_per_minute: u32,
+}
+
+impl std::fmt::Debug for AuthConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthConfig")
+            .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "***"))
+            .field("access_token_minutes", &self.access_token_minutes)
+            .field("session_days", &self.session_days)
+            .field("argon2_memory_kib", &self.argon2_memory_kib)
+            .field("argon2_iterations", &self.argon2_iterations)
+            .field("argon2_parallelism", &self.argon2_parallelism)
+            .field("hash_concurrency", &self.hash_concurrency)
+            .field("password_min_length", &self.password_min_length)
+            .field("login_max_failures", &self.login_max_failures)
+            .field("lockout_minutes", &self.lockout_minutes)
+            .field(
+                "login_rate_per_ip_per_minute",
+                &self.login_rate_per_ip_per_minute,
+            )
+            .field(
+                "login_rate_per_username_per_minute",
+                &self.login_rate_per_username_per_minute,
+            )
+            .finish()
+    }
 }
 
 /// Which database a URL names, decided by its scheme.
@@ -194,6 +246,8 @@ impl Config {
         }
         self.pinned_now()?;
         self.timezone()?;
+        self.validate_auth()?;
+        self.validate_rules()?;
         if !["human", "json"].contains(&self.log.format.as_str()) {
             return Err(ConfigError::new(
                 "log.format",
@@ -204,6 +258,80 @@ impl Config {
             return Err(ConfigError::new(
                 "log.level",
                 "is not a valid filter (e.g. \"info\" or \"hazard_ledger=debug,info\")",
+            ));
+        }
+        Ok(())
+    }
+
+    fn validate_rules(&self) -> Result<(), ConfigError> {
+        let r = &self.rules;
+        for (key, value) in [
+            ("rules.plan_due_max_days", r.plan_due_max_days),
+            ("rules.acceptance_due_days", r.acceptance_due_days),
+            ("rules.congress_report_due_days", r.congress_report_due_days),
+            (
+                "rules.extension_window_workdays",
+                i64::from(r.extension_window_workdays),
+            ),
+        ] {
+            if value < 1 {
+                return Err(ConfigError::new(key, "must be at least 1"));
+            }
+        }
+        if r.regulator_report_max_delay_days < 0 {
+            return Err(ConfigError::new(
+                "rules.regulator_report_max_delay_days",
+                "must be 0 or more",
+            ));
+        }
+        if self.attachments.max_bytes < 1024 {
+            return Err(ConfigError::new(
+                "attachments.max_bytes",
+                "must be at least 1024",
+            ));
+        }
+        Ok(())
+    }
+
+    fn validate_auth(&self) -> Result<(), ConfigError> {
+        let a = &self.auth;
+        if let Some(secret) = &a.jwt_secret
+            && secret.len() < 32
+        {
+            return Err(ConfigError::new(
+                "auth.jwt_secret",
+                "must be at least 32 characters (or unset to generate one)",
+            ));
+        }
+        let positive: [(&str, i64); 6] = [
+            ("auth.access_token_minutes", a.access_token_minutes),
+            ("auth.session_days", a.session_days),
+            ("auth.argon2_iterations", i64::from(a.argon2_iterations)),
+            ("auth.argon2_parallelism", i64::from(a.argon2_parallelism)),
+            ("auth.login_max_failures", i64::from(a.login_max_failures)),
+            ("auth.lockout_minutes", a.lockout_minutes),
+        ];
+        for (key, value) in positive {
+            if value < 1 {
+                return Err(ConfigError::new(key, "must be at least 1"));
+            }
+        }
+        if a.argon2_memory_kib < 8 * a.argon2_parallelism {
+            return Err(ConfigError::new(
+                "auth.argon2_memory_kib",
+                "must be at least 8 × auth.argon2_parallelism",
+            ));
+        }
+        if a.password_min_length < 8 {
+            return Err(ConfigError::new(
+                "auth.password_min_length",
+                "must be at least 8",
+            ));
+        }
+        if a.login_rate_per_ip_per_minute == 0 || a.login_rate_per_username_per_minute == 0 {
+            return Err(ConfigError::new(
+                "auth.login_rate_per_ip_per_minute",
+                "login rates must be at least 1",
             ));
         }
         Ok(())

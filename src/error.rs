@@ -8,27 +8,12 @@ use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::{StatusCode, header};
 use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
-use serde::Serialize;
 
 /// Media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
-/// One invalid or missing field of a request.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
-}
-
-impl FieldError {
-    /// A field error with a message.
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
+use crate::domain::DomainError;
+pub use crate::domain::FieldError;
 
 /// Every failure a request can meet; `code` is stable and machine-readable.
 #[derive(Debug, Clone)]
@@ -168,10 +153,32 @@ impl ResponseError for AppError {
     fn error_response(&self) -> HttpResponse {
         let mut res = HttpResponse::build(self.status);
         res.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
+        if self.status == StatusCode::UNAUTHORIZED {
+            res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
         if let Some(secs) = self.retry_after {
             res.insert_header((header::RETRY_AFTER, secs.to_string()));
         }
         res.body(self.body().to_string())
+    }
+}
+
+impl From<DomainError> for AppError {
+    fn from(e: DomainError) -> Self {
+        let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+        match e {
+            DomainError::Validation { code, errors } => {
+                let mut app = Self::new(status, code, "The request has invalid or missing fields.");
+                app.errors = errors;
+                app
+            }
+            DomainError::Forbidden { code, message } => Self::new(status, code, message),
+            DomainError::InvalidState {
+                code,
+                current,
+                message,
+            } => Self::new(status, code, message).with("current_status", current),
+        }
     }
 }
 

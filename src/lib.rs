@@ -4,11 +4,19 @@
 
 pub mod api;
 pub mod app;
+pub mod auth;
 pub mod cli;
+mod cli_user;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod demo;
+pub mod domain;
 pub mod error;
 pub mod http;
+pub mod policy;
 pub mod seeds;
+pub mod service;
+pub mod storage;
 pub mod telemetry;
+pub mod timefmt;

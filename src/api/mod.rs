@@ -1,9 +1,15 @@
 //! The HTTP API: one file per resource, all routes registered through [`Routes`] so that the
 //! contract test can compare them with `api/openapi.yaml`.
 
+pub mod attachments;
+pub mod auth;
 pub mod docs;
+pub mod enterprises;
+pub mod hazards;
 pub mod health;
+pub mod ledger;
 pub mod reference;
+pub mod users;
 
 use actix_web::http::Method;
 use actix_web::middleware::from_fn;
@@ -92,5 +98,26 @@ pub fn routes() -> Routes {
     health::routes(&mut r);
     docs::routes(&mut r);
     reference::routes(&mut r);
+    auth::routes(&mut r);
+    enterprises::routes(&mut r);
+    users::routes(&mut r);
+    hazards::routes(&mut r);
+    attachments::routes(&mut r);
+    ledger::routes(&mut r);
     r
+}
+
+/// Largest page of any list.
+pub const MAX_PAGE: i64 = 200;
+
+/// The `limit` of a list request: default 50, at most [`MAX_PAGE`].
+pub fn page_limit(limit: Option<i64>) -> crate::error::AppResult<i64> {
+    match limit {
+        None => Ok(50),
+        Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
+        Some(_) => Err(crate::error::AppError::field(
+            "limit",
+            format!("between 1 and {MAX_PAGE}"),
+        )),
+    }
 }

@@ -1,9 +1,14 @@
 //! Storage: one diesel `MultiConnection` over SQLite and PostgreSQL, its pool, and migrations.
 //! Backend-specific SQL lives here and nowhere else.
 
+pub mod attachments;
+pub mod enterprises;
+pub mod hazards;
+pub mod ledger;
 pub mod models;
 pub mod reference;
 pub mod schema;
+pub mod users;
 
 use std::path::Path;
 use std::time::Duration;

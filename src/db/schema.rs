@@ -41,10 +41,216 @@ diesel::table! {
 
 diesel::joinable!(sectors -> departments (primary_department));
 
+diesel::table! {
+    enterprises (id) {
+        id -> Text,
+        uscc -> Text,
+        name -> Text,
+        address -> Text,
+        street_code -> Text,
+        headcount -> Integer,
+        principal_name -> Text,
+        principal_mobile -> Text,
+        safety_officer_name -> Nullable<Text>,
+        safety_officer_mobile -> Nullable<Text>,
+        notify_emails -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    enterprise_sectors (enterprise_id, sector_code) {
+        enterprise_id -> Text,
+        sector_code -> Text,
+        position -> Integer,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        username -> Text,
+        display_name -> Text,
+        email -> Nullable<Text>,
+        role -> Text,
+        enterprise_id -> Nullable<Text>,
+        street_code -> Nullable<Text>,
+        department_code -> Nullable<Text>,
+        password_hash -> Text,
+        active -> Bool,
+        must_change_password -> Bool,
+        token_version -> Integer,
+        failed_logins -> Integer,
+        locked_until -> Nullable<Timestamp>,
+        last_login_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        revoked_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (token_hash) {
+        token_hash -> Text,
+        session_id -> Text,
+        created_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(enterprise_sectors -> enterprises (enterprise_id));
+diesel::joinable!(enterprise_sectors -> sectors (sector_code));
+diesel::joinable!(enterprises -> streets (street_code));
+diesel::joinable!(users -> enterprises (enterprise_id));
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(refresh_tokens -> sessions (session_id));
+
+diesel::table! {
+    hazards (id) {
+        id -> Text,
+        ledger_no -> Nullable<Text>,
+        enterprise_id -> Text,
+        street_code -> Text,
+        primary_department -> Text,
+        status -> Text,
+        level -> Text,
+        handling -> Text,
+        suspension -> Text,
+        title -> Text,
+        description -> Text,
+        location -> Text,
+        category -> Nullable<Text>,
+        source -> Nullable<Integer>,
+        discovered_on -> Nullable<Date>,
+        content -> Text,
+        reporter_id -> Text,
+        submitted_by -> Nullable<Text>,
+        submitted_at -> Nullable<Timestamp>,
+        submitted_on -> Nullable<Date>,
+        posted_at -> Nullable<Timestamp>,
+        posted_on -> Nullable<Date>,
+        deadline -> Nullable<Date>,
+        effective_deadline -> Nullable<Date>,
+        plan_filed -> Bool,
+        plan_acknowledged -> Bool,
+        pending_extension -> Nullable<Date>,
+        completed_on -> Nullable<Date>,
+        acceptance_due_on -> Nullable<Date>,
+        cancel_date -> Nullable<Date>,
+        listed -> Bool,
+        recurrence_of -> Nullable<Text>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    hazard_sectors (hazard_id, sector_code) {
+        hazard_id -> Text,
+        sector_code -> Text,
+        position -> Integer,
+    }
+}
+
+diesel::table! {
+    hazard_departments (hazard_id, department_code) {
+        hazard_id -> Text,
+        department_code -> Text,
+        is_primary -> Bool,
+    }
+}
+
+diesel::table! {
+    hazard_records (id) {
+        id -> Text,
+        hazard_id -> Text,
+        kind -> Text,
+        payload -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ledger_numbers (year) {
+        year -> Integer,
+        last_number -> Integer,
+    }
+}
+
+diesel::table! {
+    ledger_entries (seq) {
+        seq -> BigInt,
+        hazard_id -> Nullable<Text>,
+        kind -> Text,
+        actor -> Nullable<Text>,
+        role -> Nullable<Text>,
+        at -> Text,
+        payload -> Text,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    ledger_head (id) {
+        id -> Integer,
+        seq -> BigInt,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    attachments (id) {
+        id -> Text,
+        hazard_id -> Text,
+        kind -> Text,
+        caption -> Nullable<Text>,
+        file_name -> Text,
+        content_type -> Text,
+        size_bytes -> BigInt,
+        sha256 -> Text,
+        taken_at -> Nullable<Timestamp>,
+        uploaded_by -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(hazards -> enterprises (enterprise_id));
+diesel::joinable!(hazard_sectors -> hazards (hazard_id));
+diesel::joinable!(hazard_departments -> hazards (hazard_id));
+diesel::joinable!(hazard_records -> hazards (hazard_id));
+diesel::joinable!(attachments -> hazards (hazard_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     streets,
     departments,
     sectors,
     hazard_categories,
-    calendar_days
+    calendar_days,
+    enterprises,
+    enterprise_sectors,
+    users,
+    sessions,
+    refresh_tokens,
+    hazards,
+    hazard_sectors,
+    hazard_departments,
+    hazard_records,
+    attachments,
+    ledger_numbers,
+    ledger_entries,
+    ledger_head,
 );

@@ -202,3 +202,174 @@ fn serve_stops_cleanly_on_sigterm() {
         "{log}"
     );
 }
+
+/// Starts `serve` in `dir` on a free port; answers the child and its base URL once it listens.
+fn spawn_serve(dir: &std::path::Path, envs: &[(&str, &str)]) -> (std::process::Child, String) {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let listen = format!("127.0.0.1:{port}");
+    let child = Command::new(binary())
+        .arg("serve")
+        .env_remove("HAZARD_LEDGER_CONFIG")
+        .env("HAZARD_LEDGER__SERVER__LISTEN", &listen)
+        .env("HAZARD_LEDGER__SERVER__WORKERS", "1")
+        .env("HAZARD_LEDGER__AUTH__ARGON2_MEMORY_KIB", "1024")
+        .env("HAZARD_LEDGER__AUTH__ARGON2_ITERATIONS", "1")
+        .envs(envs.iter().copied())
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while std::net::TcpStream::connect(&listen).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (child, format!("http://{listen}"))
+}
+
+fn post_json(url: &str, token: Option<&str>, body: serde_json::Value) -> (u16, serde_json::Value) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        let mut req = client.post(url).json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(serde_json::Value::Null))
+    })
+}
+
+#[test]
+fn first_start_creates_admin_who_must_change_the_password() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, base) = spawn_serve(dir.path(), &[]);
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let password = stdout
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|l| l.trim().strip_prefix("password: ").map(str::to_string))
+        .expect("the admin password is printed once");
+    let (status, login) = post_json(
+        &format!("{base}/api/v1/auth/login"),
+        None,
+        serde_json::json!({"username": "admin", "password": password}),
+    );
+    assert_eq!(status, 200, "{login}");
+    assert_eq!(login["user"]["must_change_password"], true);
+    assert_eq!(login["user"]["role"], "admin");
+    let token = login["access_token"].as_str().unwrap();
+    let (status, changed) = post_json(
+        &format!("{base}/api/v1/auth/password"),
+        Some(token),
+        serde_json::json!({"current_password": password, "new_password": "A-Brand-New-Secret-77"}),
+    );
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(changed["user"]["must_change_password"], false);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // A second start creates nobody and prints no password.
+    let (mut child, _) = spawn_serve(dir.path(), &[]);
+    child.kill().unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("password:"));
+}
+
+#[test]
+fn user_create_with_password_stdin_then_login_through_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut create = Command::new(binary())
+        .args([
+            "user",
+            "create",
+            "--username",
+            "hy-officer",
+            "--role",
+            "street_officer",
+            "--org",
+            "HYL",
+            "--password-stdin",
+        ])
+        .env_remove("HAZARD_LEDGER_CONFIG")
+        .current_dir(dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    create
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"Huayang-Road-2026\n")
+        .unwrap();
+    let out = create.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (code, _, err) = run_in(
+        dir.path(),
+        &[
+            "user",
+            "create",
+            "--username",
+            "bad",
+            "--role",
+            "street_officer",
+            "--org",
+            "NOPE",
+        ],
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("org"), "{err}");
+    let (mut child, base) = spawn_serve(dir.path(), &[]);
+    let (status, login) = post_json(
+        &format!("{base}/api/v1/auth/login"),
+        None,
+        serde_json::json!({"username": "hy-officer", "password": "Huayang-Road-2026"}),
+    );
+    assert_eq!(status, 200, "{login}");
+    assert_eq!(login["user"]["org"]["code"], "HYL");
+    assert_eq!(login["user"]["must_change_password"], false);
+    // Disabling from the command line ends the session at once.
+    let (code, out, _) = run_in(dir.path(), &["user", "disable", "--username", "hy-officer"]);
+    assert_eq!(code, 0, "{out}");
+    let token = login["access_token"].as_str().unwrap();
+    let (status, _) = post_json(
+        &format!("{base}/api/v1/auth/logout"),
+        Some(token),
+        serde_json::json!({}),
+    );
+    assert_eq!(status, 401);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+fn run_in(dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(binary())
+        .args(args)
+        .env_remove("HAZARD_LEDGER_CONFIG")
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

@@ -6,3 +6,5 @@ mod common;
 mod cli;
 mod contract;
 mod foundation;
+mod hazards;
+mod identity;

@@ -143,8 +143,14 @@ pub fn test_config(db: &TestDb) -> Config {
     config.server.shutdown_timeout_secs = 5;
     config.clock.now = Some("2026-03-02T09:00:00+08:00".into());
     config.log.level = "warn".into();
+    // Cheap hashes keep the suite fast; the production parameters are benchmarked instead.
+    config.auth.argon2_memory_kib = 1024;
+    config.auth.argon2_iterations = 1;
     config
 }
+
+/// A known password that passes the rules.
+pub const PASSWORD: &str = "Correct-Horse-Battery-9";
 
 /// The real app, serving on loopback.
 pub struct TestApp {
@@ -200,6 +206,139 @@ impl TestApp {
             .send()
             .await
             .expect("request")
+    }
+
+    /// Sends `method path` with an optional bearer token and JSON body.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> reqwest::Response {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.send().await.expect("request")
+    }
+
+    /// Like [`Self::call`], answering (status, JSON body).
+    pub async fn call_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let res = self.call(method, path, token, body).await;
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Creates a user directly in the database with [`PASSWORD`] (no password change due).
+    pub async fn create_user(&self, username: &str, role: &str, org: &str) -> String {
+        let state = self.state.clone();
+        let (username, role, org) = (username.to_string(), role.to_string(), org.to_string());
+        actix_web::web::block(move || {
+            use hazard_ledger::auth::accounts::{self, NewUser, UserInput};
+            let mut conn = state.pool.get().unwrap();
+            let (username, display_name, email, role, target) = accounts::check_user_input(
+                &mut conn,
+                &UserInput {
+                    username: Some(&username),
+                    display_name: None,
+                    email: Some(&format!("{username}@example.org")),
+                    role: Some(&role),
+                    org: Some(&org),
+                },
+            )
+            .unwrap_or_else(|e| panic!("create user {username}: {e}"));
+            let row = accounts::insert_user(
+                &mut conn,
+                NewUser {
+                    username,
+                    display_name,
+                    email,
+                    role,
+                    target,
+                    password_hash: state.auth.hasher.hash_blocking(PASSWORD).unwrap(),
+                    must_change_password: false,
+                },
+                state.clock.now().naive_utc(),
+            )
+            .unwrap();
+            row.id
+        })
+        .await
+        .unwrap()
+    }
+
+    /// Logs in through the API and answers the access token.
+    pub async fn login(&self, username: &str) -> String {
+        let (status, body) = self
+            .call_json(
+                reqwest::Method::POST,
+                "/api/v1/auth/login",
+                None,
+                Some(serde_json::json!({"username": username, "password": PASSWORD})),
+            )
+            .await;
+        assert_eq!(status, 200, "login {username}: {body}");
+        body["access_token"].as_str().unwrap().to_string()
+    }
+
+    /// Creates a user and logs in, answering (user id, access token).
+    pub async fn user_token(&self, username: &str, role: &str, org: &str) -> (String, String) {
+        let id = self.create_user(username, role, org).await;
+        (id, self.login(username).await)
+    }
+
+    /// Registers an enterprise directly, answering its id.
+    pub async fn create_enterprise(
+        &self,
+        uscc: &str,
+        name: &str,
+        street: &str,
+        sectors: &[&str],
+        headcount: i32,
+    ) -> String {
+        let state = self.state.clone();
+        let sectors: Vec<String> = sectors.iter().map(|s| s.to_string()).collect();
+        let (uscc, name, street) = (uscc.to_string(), name.to_string(), street.to_string());
+        actix_web::web::block(move || {
+            use hazard_ledger::db::enterprises::{self, EnterpriseRow};
+            let mut conn = state.pool.get().unwrap();
+            let now = state.clock.now().naive_utc();
+            let row = EnterpriseRow {
+                id: uuid::Uuid::now_v7().to_string(),
+                uscc,
+                name,
+                address: "长宁区测试路1号".into(),
+                street_code: street,
+                headcount,
+                principal_name: "张三".into(),
+                principal_mobile: "13800000000".into(),
+                safety_officer_name: None,
+                safety_officer_mobile: None,
+                notify_emails: "[]".into(),
+                created_at: now,
+                updated_at: now,
+            };
+            enterprises::insert(&mut conn, &row, &sectors).unwrap();
+            row.id
+        })
+        .await
+        .unwrap()
+    }
+
+    /// Moves the pinned clock forward.
+    pub fn advance(&self, by: chrono::Duration) {
+        let now = self.state.clock.now();
+        self.state.clock.set(Some(now + by));
     }
 
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {

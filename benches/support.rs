@@ -1,0 +1,48 @@
+//! Shared pieces of the benchmarks: percentiles and a running app on a temp SQLite file.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use hazard_ledger::app::{self, AppState, StartOptions};
+use hazard_ledger::config::Config;
+
+/// Median, p99 and max of `samples`, in milliseconds.
+pub fn summary(mut samples: Vec<Duration>) -> (f64, f64, f64) {
+    samples.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let at = |q: f64| ms(samples[((samples.len() as f64 - 1.0) * q).round() as usize]);
+    (at(0.5), at(0.99), ms(*samples.last().unwrap()))
+}
+
+/// Starts the app with production defaults on a fresh database; answers (state, base URL).
+pub async fn start(dir: &std::path::Path, database_url: Option<String>) -> (AppState, String) {
+    let mut config = Config::defaults();
+    config.data_dir = dir.join("data");
+    config.database.url =
+        database_url.unwrap_or_else(|| format!("sqlite://{}/bench.db", dir.display()));
+    config.server.listen = "127.0.0.1:0".into();
+    config.log.level = "error".into();
+    let running = app::start(config, StartOptions::default())
+        .await
+        .expect("start");
+    let base = format!("http://{}", running.addr);
+    let state = running.state.clone();
+    actix_web::rt::spawn(running.server);
+    (state, base)
+}
+
+/// Runs the app on its own thread (its own actix System) and answers once it listens.
+pub fn serve_in_background(
+    dir: std::path::PathBuf,
+    database_url: Option<String>,
+) -> (AppState, String) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            tx.send(start(&dir, database_url).await).unwrap();
+            std::future::pending::<()>().await;
+        });
+    });
+    rx.recv().unwrap()
+}

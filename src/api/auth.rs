@@ -1,0 +1,276 @@
+//! Login, token refresh, logout, password change and `/me`.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::Duration;
+use serde::Deserialize;
+
+use super::Routes;
+use crate::app::AppState;
+use crate::auth::accounts::{self, TokenResponse};
+use crate::auth::token::hash_refresh_token;
+use crate::auth::{PendingCaller, accounts::check_password};
+use crate::db::{self, users};
+use crate::domain::FieldErrors;
+use crate::error::{AppError, AppResult};
+
+pub fn routes(r: &mut Routes) {
+    r.post("/api/v1/auth/login", login)
+        .post("/api/v1/auth/refresh", refresh)
+        .post("/api/v1/auth/logout", logout)
+        .post("/api/v1/auth/password", change_password)
+        .get("/api/v1/me", me);
+}
+
+#[derive(Debug, Deserialize)]
+struct LoginBody {
+    username: Option<String>,
+    password: Option<String>,
+}
+
+fn invalid_credentials() -> AppError {
+    AppError::unauthorized("invalid_credentials", "Wrong username or password.")
+}
+
+fn too_many(seconds: u64) -> AppError {
+    let mut e = AppError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_attempts",
+        "Too many login attempts; try again later.",
+    );
+    e.retry_after = Some(seconds);
+    e
+}
+
+async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<LoginBody>,
+) -> AppResult<HttpResponse> {
+    let body = body.into_inner();
+    let mut errors = FieldErrors::new();
+    let username = errors
+        .require_text("username", body.username.as_deref())
+        .map(str::to_lowercase);
+    let password = errors
+        .require_text("password", body.password.as_deref())
+        .map(str::to_string);
+    errors.finish()?;
+    let (username, password) = (username.unwrap_or_default(), password.unwrap_or_default());
+    let ip = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+
+    if let Err(wait) = state.auth.limiter.check(&ip, &username) {
+        tracing::warn!(%username, %ip, "login rate limited");
+        return Err(too_many(wait));
+    }
+    let lookup = username.clone();
+    let user = state
+        .db(move |c| Ok(users::by_username(c, &lookup)?))
+        .await?;
+    let now = state.clock.now();
+    if let Some(u) = &user
+        && let Some(until) = u.locked_until
+        && until > now.naive_utc()
+    {
+        tracing::warn!(%username, %ip, "login refused: account locked");
+        return Err(too_many(
+            (until - now.naive_utc()).num_seconds().max(1) as u64
+        ));
+    }
+    let verified = state
+        .auth
+        .hasher
+        .verify(password, user.as_ref().map(|u| u.password_hash.clone()))
+        .await;
+    let user = match user {
+        Some(u) if verified && u.active => u,
+        Some(u) => {
+            let cfg = state.config.auth.clone();
+            let lock_until = (now + Duration::minutes(cfg.lockout_minutes)).naive_utc();
+            let id = u.id.clone();
+            let locked = state
+                .db(move |c| {
+                    Ok(users::record_failure(
+                        c,
+                        &id,
+                        cfg.login_max_failures,
+                        lock_until,
+                    )?)
+                })
+                .await?;
+            tracing::warn!(%username, %ip, locked, "login failed");
+            return Err(invalid_credentials());
+        }
+        None => {
+            tracing::warn!(%username, %ip, "login failed: unknown user");
+            return Err(invalid_credentials());
+        }
+    };
+    let st = state.clone();
+    let response = state
+        .db(move |c| {
+            db::write_tx(c, |c| {
+                users::record_success(c, &user.id, now.naive_utc())?;
+                accounts::open_session(c, &st.auth.keys, &st.config.auth, &user, now)
+            })
+        })
+        .await?;
+    tracing::info!(%username, %ip, "login succeeded");
+    Ok(HttpResponse::Ok().json(response))
+}
+
+#[derive(Debug, Deserialize)]
+struct RefreshBody {
+    refresh_token: Option<String>,
+}
+
+fn invalid_refresh() -> AppError {
+    AppError::unauthorized(
+        "invalid_refresh_token",
+        "The refresh token is not valid; log in again.",
+    )
+}
+
+async fn refresh(
+    state: web::Data<AppState>,
+    body: web::Json<RefreshBody>,
+) -> AppResult<HttpResponse> {
+    let mut errors = FieldErrors::new();
+    let token = errors
+        .require_text("refresh_token", body.refresh_token.as_deref())
+        .map(str::to_string);
+    errors.finish()?;
+    let hash = hash_refresh_token(&token.unwrap_or_default());
+    let now = state.clock.now();
+    let st = state.clone();
+    let outcome = state
+        .db(move |c| {
+            db::write_tx(c, |c| -> AppResult<Result<TokenResponse, AppError>> {
+                let Some((session, used)) = users::refresh_token_session(c, &hash)? else {
+                    return Ok(Err(invalid_refresh()));
+                };
+                let spent_now = !used && users::spend_refresh_token(c, &hash, now.naive_utc())?;
+                if !spent_now {
+                    // A spent token came back: someone holds a copy. End the whole session.
+                    users::revoke_session(c, &session.id, "refresh_token_reuse", now.naive_utc())?;
+                    tracing::warn!(session = %session.id, user = %session.user_id, "refresh token reuse: session revoked");
+                    return Ok(Err(AppError::unauthorized(
+                        "refresh_token_reused",
+                        "This refresh token was already used; the session has been ended.",
+                    )));
+                }
+                if session.revoked_at.is_some() || session.expires_at <= now.naive_utc() {
+                    return Ok(Err(invalid_refresh()));
+                }
+                let user = match users::by_id(c, &session.user_id)? {
+                    Some(u) if u.active => u,
+                    _ => return Ok(Err(invalid_refresh())),
+                };
+                let (refresh_token, new_hash) = crate::auth::token::new_refresh_token();
+                users::add_refresh_token(c, &session.id, &new_hash, now.naive_utc())?;
+                let (access_token, expires_in) =
+                    accounts::access_token(&st.auth.keys, &st.config.auth, &user, &session.id, now)?;
+                Ok(Ok(TokenResponse {
+                    access_token,
+                    token_type: "Bearer",
+                    expires_in,
+                    refresh_token,
+                    user: accounts::view(c, &user)?,
+                }))
+            })
+        })
+        .await?;
+    // The reuse revocation must be committed even though the request fails.
+    Ok(HttpResponse::Ok().json(outcome?))
+}
+
+async fn logout(state: web::Data<AppState>, caller: PendingCaller) -> AppResult<HttpResponse> {
+    let caller = caller.0;
+    let now = state.clock.now().naive_utc();
+    let sid = caller.session_id.clone();
+    state
+        .db(move |c| Ok(users::revoke_session(c, &sid, "logout", now)?))
+        .await?;
+    tracing::info!(username = %caller.username, "logout");
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize)]
+struct PasswordBody {
+    current_password: Option<String>,
+    new_password: Option<String>,
+}
+
+/// Changes one's own password: every session ends, and a new one is opened for this client.
+async fn change_password(
+    state: web::Data<AppState>,
+    caller: PendingCaller,
+    body: web::Json<PasswordBody>,
+) -> AppResult<HttpResponse> {
+    let caller = caller.0;
+    let mut errors = FieldErrors::new();
+    let current = errors
+        .require_text("current_password", body.current_password.as_deref())
+        .map(str::to_string);
+    let new = body.new_password.clone().filter(|p| !p.is_empty());
+    if new.is_none() {
+        errors.add("new_password", "required");
+    }
+    errors.finish()?;
+    let (current, new) = (current.unwrap_or_default(), new.unwrap_or_default());
+    let id = caller.user_id.clone();
+    let user = state
+        .db(move |c| users::by_id(c, &id)?.ok_or_else(AppError::not_found))
+        .await?;
+    if !state
+        .auth
+        .hasher
+        .verify(current, Some(user.password_hash.clone()))
+        .await
+    {
+        return Err(AppError::field(
+            "current_password",
+            "is not your current password",
+        ));
+    }
+    if let Err(mut e) = check_password(&state.auth.hasher, &user.username, &new) {
+        for fe in &mut e.errors {
+            fe.field = "new_password".into();
+        }
+        return Err(e);
+    }
+    let hash = state.auth.hasher.hash(new).await?;
+    let now = state.clock.now();
+    let st = state.clone();
+    let response = state
+        .db(move |c| {
+            db::write_tx(c, |c| {
+                let changes = users::UserChanges {
+                    password_hash: Some(hash),
+                    must_change_password: Some(false),
+                    updated_at: Some(now.naive_utc()),
+                    ..Default::default()
+                };
+                users::update(c, &user.id, &changes, true, now.naive_utc())?;
+                let user = users::by_id(c, &user.id)?.ok_or_else(AppError::not_found)?;
+                accounts::open_session(c, &st.auth.keys, &st.config.auth, &user, now)
+            })
+        })
+        .await?;
+    tracing::info!(username = %caller.username, "password changed; other sessions revoked");
+    Ok(HttpResponse::Ok().json(response))
+}
+
+async fn me(state: web::Data<AppState>, caller: PendingCaller) -> AppResult<HttpResponse> {
+    let id = caller.0.user_id.clone();
+    let view = state
+        .db(move |c| {
+            let user = users::by_id(c, &id)?.ok_or_else(AppError::not_found)?;
+            Ok(accounts::view(c, &user)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}

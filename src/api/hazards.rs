@@ -1,0 +1,913 @@
+//! `/api/v1/hazards`: filing, the transitions T1–T13, 治理方案, extensions, 双报告 records and
+//! the hazard's ledger entries. Every change is one transaction with its ledger entry.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use diesel::prelude::*;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use super::{Routes, page_limit};
+use crate::app::AppState;
+use crate::auth::{Caller, Org};
+use crate::db::hazards::{self, HazardRow};
+use crate::db::{self, DbConn, enterprises, ledger};
+use crate::domain::hazard::{
+    self, AcceptanceInput, AcceptanceResult, AcknowledgePlanInput, Actor, CongressReportInput,
+    DraftInput, EmployeeNoticeInput, HazardFacts, Outcome, Plan, PostInput, ProgressInput,
+    QuickFixInput, ReturnInput, StartInput, Status, SubmitInput, VoidInput, VoidReason,
+};
+use crate::domain::hazard::{CompletionInput, ExtensionDecisionInput, ExtensionRequestInput};
+use crate::domain::{DomainError, FieldErrors};
+use crate::error::{AppError, AppResult};
+use crate::policy;
+use crate::service::hazards::{self as svc, Env, HazardView};
+
+pub fn routes(r: &mut Routes) {
+    r.get("/api/v1/hazards", list)
+        .post("/api/v1/hazards", create)
+        .get("/api/v1/hazards/{id}", get)
+        .patch("/api/v1/hazards/{id}", edit)
+        .post("/api/v1/hazards/{id}/submit", submit)
+        .post("/api/v1/hazards/{id}/return", return_hazard)
+        .post("/api/v1/hazards/{id}/post", post)
+        .post("/api/v1/hazards/{id}/void", void)
+        .put("/api/v1/hazards/{id}/plan", file_plan)
+        .post("/api/v1/hazards/{id}/plan/acknowledge", acknowledge_plan)
+        .post("/api/v1/hazards/{id}/start", start)
+        .post("/api/v1/hazards/{id}/progress", progress)
+        .post("/api/v1/hazards/{id}/extensions", request_extension)
+        .post(
+            "/api/v1/hazards/{id}/extensions/{eid}/decision",
+            decide_extension,
+        )
+        .post("/api/v1/hazards/{id}/completion", completion)
+        .post("/api/v1/hazards/{id}/acceptance", acceptance)
+        .post("/api/v1/hazards/{id}/quick-fix", quick_fix)
+        .post("/api/v1/hazards/{id}/congress-reports", congress_report)
+        .post("/api/v1/hazards/{id}/employee-notice", employee_notice)
+        .get("/api/v1/hazards/{id}/events", events);
+}
+
+/// The version a client last saw, from `If-Match: "N"` (weak tags accepted).
+pub fn if_match(req: &HttpRequest) -> AppResult<Option<i32>> {
+    let Some(value) = req.headers().get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = value.to_str().unwrap_or("").trim();
+    let text = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
+    text.parse::<i32>()
+        .map(Some)
+        .map_err(|_| AppError::field("If-Match", "must be the ETag of the hazard, e.g. \"3\""))
+}
+
+/// The answer carrying a hazard: its view with an `ETag` of its version.
+fn hazard_response(mut res: actix_web::HttpResponseBuilder, view: &HazardView) -> HttpResponse {
+    res.insert_header((header::ETAG, format!("\"{}\"", view.version)))
+        .json(view)
+}
+
+fn env<'a>(state: &'a AppState, caller: &'a Caller, if_match: Option<i32>) -> Env<'a> {
+    let now = state.clock.now();
+    Env {
+        caller,
+        now,
+        today: state.clock.today(),
+        policy: &state.config.rules,
+        calendar: &state.calendar,
+        if_match,
+    }
+}
+
+/// Runs one hazard action in a write transaction and answers the hazard.
+async fn run<I, D, E>(
+    caller: Caller,
+    req: HttpRequest,
+    id: String,
+    kind: &'static str,
+    input: I,
+    decide: D,
+    effects: E,
+) -> AppResult<HttpResponse>
+where
+    I: serde::Serialize + Send + 'static,
+    D: FnOnce(&HazardFacts, &Actor, &I, &Env<'_>) -> Result<Outcome, DomainError> + Send + 'static,
+    E: FnOnce(&mut DbConn, &mut HazardRow, &Outcome, &I, &Env<'_>) -> AppResult<Value>
+        + Send
+        + 'static,
+{
+    let expected = if_match(&req)?;
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| AppError::internal("app state missing"))?;
+    let st = state.clone();
+    let view = state
+        .db(move |c| {
+            let env = env(&st, &caller, expected);
+            let input_json = serde_json::to_value(&input).map_err(AppError::internal)?;
+            db::write_tx(c, |c| {
+                let (row, _) = svc::act(
+                    c,
+                    &env,
+                    &id,
+                    kind,
+                    input_json,
+                    |facts, actor| decide(facts, actor, &input, &env),
+                    |c, row, out| effects(c, row, out, &input, &env),
+                )?;
+                svc::view(c, &env, &row)
+            })
+        })
+        .await?;
+    Ok(hazard_response(HttpResponse::Ok(), &view))
+}
+
+/// Stores `input` as a record of `kind` and answers it for the ledger.
+fn record<I: serde::Serialize>(
+    c: &mut DbConn,
+    row: &HazardRow,
+    kind: &str,
+    input: &I,
+    env: &Env<'_>,
+) -> AppResult<Value> {
+    let payload = serde_json::to_value(input).map_err(AppError::internal)?;
+    let rec = hazards::add_record(
+        c,
+        &row.id,
+        kind,
+        &payload,
+        Some(&env.caller.user_id),
+        env.now.naive_utc(),
+    )?;
+    Ok(json!({"id": rec.id, "kind": kind}))
+}
+
+// --- create, read, edit ------------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+struct CreateBody {
+    enterprise_id: Option<String>,
+    #[serde(flatten)]
+    draft: DraftInput,
+}
+
+/// Checks the sectors against the reference data and routes them.
+fn check_sectors(c: &mut DbConn, sectors: &[String]) -> AppResult<(String, Vec<(String, bool)>)> {
+    svc::route(c, sectors)
+}
+
+async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<CreateBody>,
+) -> AppResult<HttpResponse> {
+    let CreateBody {
+        enterprise_id,
+        mut draft,
+    } = body.into_inner();
+    let st = state.clone();
+    let view = state
+        .db(move |c| {
+            let env = env(&st, &caller, None);
+            db::write_tx(c, |c| {
+                // The enterprise: implied for enterprise users, otherwise one within the caller's scope.
+                let enterprise_id = match (&caller.org, enterprise_id) {
+                    (Org::Enterprise(own), None) => own.clone(),
+                    (Org::Enterprise(own), Some(given)) if *own == given => given,
+                    (Org::Enterprise(_), Some(_)) => {
+                        return Err(AppError::field("enterprise_id", "enterprise users file for their own enterprise"));
+                    }
+                    (_, None) => return Err(AppError::field("enterprise_id", "required")),
+                    (_, Some(given)) => given,
+                };
+                let scope = policy::enterprise_scope(&caller);
+                let enterprise = enterprises::find(c, &scope, &enterprise_id)?
+                    .ok_or_else(|| AppError::field("enterprise_id", "no such enterprise within your scope"))?;
+                if draft.content.sectors.is_empty() {
+                    draft.content.sectors = enterprise.sectors.clone();
+                }
+                hazard::create(&env.actor(), &draft, env.today, env.policy)?;
+                let (primary, departments) = check_sectors(c, &draft.content.sectors)?;
+                let now = env.now.naive_utc();
+                let row = HazardRow {
+                    id: uuid::Uuid::now_v7().to_string(),
+                    ledger_no: None,
+                    enterprise_id: enterprise.id.clone(),
+                    street_code: enterprise.street.clone(),
+                    primary_department: primary,
+                    status: Status::Draft.as_str().into(),
+                    level: draft.level.as_str().into(),
+                    handling: draft.handling.as_str().into(),
+                    suspension: draft.suspension.as_str().into(),
+                    title: draft.content.title.clone().unwrap_or_default(),
+                    description: draft.content.description.clone().unwrap_or_default(),
+                    location: draft.content.location.clone().unwrap_or_default(),
+                    category: draft.content.category.clone(),
+                    source: draft.content.source,
+                    discovered_on: draft.content.discovered_on,
+                    content: serde_json::to_string(&draft.content).map_err(AppError::internal)?,
+                    reporter_id: caller.user_id.clone(),
+                    submitted_by: None,
+                    submitted_at: None,
+                    submitted_on: None,
+                    posted_at: None,
+                    posted_on: None,
+                    deadline: None,
+                    effective_deadline: None,
+                    plan_filed: false,
+                    plan_acknowledged: false,
+                    pending_extension: None,
+                    completed_on: None,
+                    acceptance_due_on: None,
+                    cancel_date: None,
+                    listed: false,
+                    recurrence_of: None,
+                    version: 1,
+                    created_at: now,
+                    updated_at: now,
+                };
+                hazards::insert(c, &row, &draft.content.sectors, &departments)?;
+                let payload = json!({
+                    "after": {"status": "draft", "level": row.level, "enterprise_id": row.enterprise_id,
+                              "street": row.street_code, "departments": departments},
+                    "input": serde_json::to_value(&draft).map_err(AppError::internal)?,
+                    "version": 1,
+                });
+                svc::record_in_ledger(c, &env, &row.id, "hazard.created", payload)?;
+                svc::view(c, &env, &row)
+            })
+        })
+        .await?;
+    let mut res = HttpResponse::Created();
+    res.insert_header((header::LOCATION, format!("/api/v1/hazards/{}", view.id)));
+    Ok(hazard_response(res, &view))
+}
+
+async fn get(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let st = state.clone();
+    let view = state
+        .db(move |c| {
+            let env = env(&st, &caller, None);
+            let row = hazards::find(c, &policy::hazard_scope(&caller), &id)?
+                .ok_or_else(AppError::not_found)?;
+            svc::view(c, &env, &row)
+        })
+        .await?;
+    let etag = format!("\"{}\"", view.version);
+    if req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim().trim_start_matches("W/") == etag)
+        })
+    {
+        return Ok(HttpResponse::NotModified()
+            .insert_header((header::ETAG, etag))
+            .finish());
+    }
+    Ok(hazard_response(HttpResponse::Ok(), &view))
+}
+
+/// The stored draft with a PATCH laid over it (only the fields of a draft may be named).
+fn merge_draft(facts_level: &str, row: &HazardRow, patch: &Value) -> AppResult<DraftInput> {
+    let stored = DraftInput {
+        level: facts_level.parse().map_err(AppError::internal)?,
+        handling: row.handling.parse().map_err(AppError::internal)?,
+        suspension: row.suspension.parse().map_err(AppError::internal)?,
+        content: row.content(),
+    };
+    let mut merged = serde_json::to_value(&stored).map_err(AppError::internal)?;
+    let fields = merged
+        .as_object_mut()
+        .expect("a struct serialises to an object");
+    let mut errors = FieldErrors::new();
+    for (k, v) in patch.as_object().into_iter().flatten() {
+        if fields.contains_key(k) {
+            fields.insert(k.clone(), v.clone());
+        } else {
+            errors.add(k.clone(), "not a field of a hazard report");
+        }
+    }
+    errors.finish()?;
+    serde_json::from_value(merged).map_err(|e| AppError::field("body", e.to_string()))
+}
+
+async fn edit(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Json<Value>,
+) -> AppResult<HttpResponse> {
+    let patch = body.into_inner();
+    if !patch.is_object() {
+        return Err(AppError::field(
+            "body",
+            "a JSON object of the fields to change",
+        ));
+    }
+    let expected = if_match(&req)?;
+    let id = id.into_inner();
+    let st = state.clone();
+    let view = state
+        .db(move |c| {
+            let env = env(&st, &caller, expected);
+            db::write_tx(c, |c| {
+                let current = hazards::find(c, &policy::hazard_scope(&caller), &id)?
+                    .ok_or_else(AppError::not_found)?;
+                let draft = merge_draft(&current.level, &current, &patch)?;
+                let routed = if draft.content.sectors.is_empty() {
+                    None
+                } else {
+                    Some(svc::route(c, &draft.content.sectors)?)
+                };
+                let (row, _) = svc::act(
+                    c,
+                    &env,
+                    &id,
+                    "hazard.edited",
+                    patch.clone(),
+                    |facts, actor| hazard::edit(facts, actor, &draft, env.today, env.policy),
+                    |c, row, _| {
+                        row.level = draft.level.as_str().into();
+                        row.handling = draft.handling.as_str().into();
+                        row.suspension = draft.suspension.as_str().into();
+                        row.title = draft.content.title.clone().unwrap_or_default();
+                        row.description = draft.content.description.clone().unwrap_or_default();
+                        row.location = draft.content.location.clone().unwrap_or_default();
+                        row.category = draft.content.category.clone();
+                        row.source = draft.content.source;
+                        row.discovered_on = draft.content.discovered_on;
+                        row.content =
+                            serde_json::to_string(&draft.content).map_err(AppError::internal)?;
+                        if let Some((primary, departments)) = &routed {
+                            row.primary_department = primary.clone();
+                            hazards::replace_routing(
+                                c,
+                                &row.id,
+                                &draft.content.sectors,
+                                departments,
+                            )?;
+                        }
+                        Ok(Value::Null)
+                    },
+                )?;
+                svc::view(c, &env, &row)
+            })
+        })
+        .await?;
+    Ok(hazard_response(HttpResponse::Ok(), &view))
+}
+
+// --- transitions -------------------------------------------------------------------------
+
+/// A transition body: empty means all defaults; otherwise JSON (415 for another media type).
+fn parse<I: DeserializeOwned + Default>(req: &HttpRequest, bytes: &web::Bytes) -> AppResult<I> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(I::default());
+    }
+    let json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json") || ct.contains("+json"));
+    if !json {
+        return Err(AppError::new(
+            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Send the body as application/json.",
+        ));
+    }
+    serde_json::from_slice(bytes).map_err(|e| {
+        if e.is_data() {
+            AppError::field("body", e.to_string())
+        } else {
+            AppError::bad_request("malformed_json", format!("The body is not valid JSON: {e}"))
+        }
+    })
+}
+
+type Id = web::Path<String>;
+
+async fn submit(
+    caller: Caller,
+    req: HttpRequest,
+    id: Id,
+    bytes: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let input: SubmitInput = parse(&req, &bytes)?;
+    run(
+        caller,
+        req,
+        id.into_inner(),
+        "hazard.submitted",
+        input,
+        |f, a, i, e| hazard::submit(f, a, i, e.today, e.policy),
+        |c, row, out, i, e| {
+            if !out.record_regulator_report {
+                return Ok(Value::Null);
+            }
+            // The regulator half of the 双报告: this service is the department's system (L2).
+            let (_, copied) = hazards::routing(c, &row.id)?;
+            let content = row.content();
+            let report = json!({
+                "reported_at": crate::timefmt::rfc3339(&e.now.naive_utc()),
+                "reported_by": e.caller.user_id,
+                "direct_report": i.direct_report,
+                "departments": {"primary": row.primary_department, "copied": copied},
+                "street": row.street_code,
+                "status_and_cause": content.status_and_cause,
+                "severity_and_difficulty": content.severity_and_difficulty,
+                "plan": content.plan,
+                "plan_due_on": content.plan_due_on,
+                "judgement_basis": content.judgement_basis,
+                "warnings": out.warnings,
+            });
+            record(c, row, "regulator_report", &report, e)
+        },
+    )
+    .await
+}
+
+async fn return_hazard(
+    caller: Caller,
+    req: HttpRequest,
+    id: Id,
+    bytes: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let input: ReturnInput = parse(&req, &bytes)?;
+    run(
+        caller,
+        req,
+        id.into_inner(),
+        "hazard.returned",
+        input,
+        |f, a, i, e| hazard::return_hazard(f, a, i, e.today, e.policy),
+        |c, row, _, i, e| record(c, row, "return", i, e),
+    )
+    .await
+}
+
+async fn post(
+    caller: Caller,
+    req: HttpRequest,
+    id: Id,
+    bytes: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let input: PostInput = parse(&req, &bytes)?;
+    run(
+        caller,
+        req,
+        id.into_inner(),
+        "hazard.posted",
+        input,
+        |f, a, i, e| hazard::post(f, a, i, e.today, e.policy),
+        |c, row, out, i, e| {
+            if let Some(basis) = &i.judgement_basis {
+                let mut content = row.content();
+                content.judgement_basis = Some(basis.clone());
+                row.content = serde_json::to_string(&content).map_err(AppError::internal)?;
+            }
+            if let Some(dept) = i
+                .responsible_department
+                .as_deref()
+                .filter(|d| **d != row.primary_department)
+            {
+                let kind: Option<String> = crate::db::schema::departments::table
+                    .find(dept)
+                    .select(crate::db::schema::departments::kind)
+                    .first(c)
+                    .optional()?;
+                if kind.as_deref() != Some("department") {
+                    return Err(AppError::field(
+                        "responsible_department",
+                        "not a department code",
+                    ));
+                }
+                let (sectors, copied) = hazards::routing(c, &row.id)?;
+                let mut departments = vec![(dept.to_string(), true)];
+                departments.extend(
+                    copied
+                        .into_iter()
+                        .chain([row.primary_department.clone()])
+                        .filter(|d| d != dept)
+                        .map(|d| (d, false)),
+                );
+                hazards::replace_routing(c, &row.id, &sectors, &departments)?;
+                row.primary_department = dept.to_string();
+            }
+            let mut posting = serde_json::to_value(i).map_err(AppError::internal)?;
+            posting["ledger_no"] = json!(row.ledger_no);
+            posting["confirmed_level"] = json!(
+                out.level
+                    .map_or(row.level.clone(), |l| l.as_str().to_string())
+            );
+            record(c, row, "posting", &posting, e)
+        },
+    )
+    .await
+}
+
+async fn void(
+    caller: Caller,
+    req: HttpRequest,
+    id: Id,
+    bytes: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let input: VoidInput = parse(&req, &bytes)?;
+    run(
+        caller,
+        req,
+        id.into_inner(),
+        "hazard.voided",
+        input,
+        |f, a, i, e| hazard::void(f, a, i, e.today, e.policy),
+        |c, row, _, i, e| {
+            if i.reason == Some(VoidReason::Duplicate) {
+                let original = i.duplicate_of.as_deref().unwrap_or_default();
+                let scope = policy::hazard_scope(e.caller);
+                if original == row.id || hazards::find(c, &scope, original)?.is_none() {
+                    return Err(AppError::field(
+                        "duplicate_of",
+                        "no such hazard within your scope",
+                    ));
+                }
+            }
+            record(c, row, "void", i, e)
+        },
+    )
+    .await
+}
+
+async fn file_plan(
+    caller: Caller,
+    req: HttpRequest,
+    id: Id,
+    bytes: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let input: Plan = parse(&req, &bytes)?;
+    run(
+        caller,
+        req,
+        id.into_inner(),
+        "hazard.plan_filed",
+        input,
+        |f, a, i, e| hazard::file_plan(f, a, i, e.today, e.policy),
+        |c, row, _, i, e| {
+            let mut content = row.content();
+            content.plan = Some(i.clone());
+            row.content = serde_json::to_string(&content).map_err(AppError::internal)?;
+            record(c, row, "plan", i, e)
+        },
+    )
+    .await
+}
+
+async fn acknowledge_plan(
+    caller: Caller,
+    req: HttpRequest,
+    id: Id,
+    bytes: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let input: AcknowledgePlanInput = parse(&req, &bytes)?;
+    run(
+        caller,
+        req,
+        id.into_inner(),
+        "hazard.plan_acknowledged",
+        input,
+        |f, a, i, e| hazard::acknowledge_plan(f, a, i, e.today, e.policy),
+        |c, row, _, i, e| record(c, row, "plan_acknowledgement", i, e),
+    )
+    .await
+}
+
+async fn start(
+    caller: Caller,
+    req: HttpRequest,
+    id: Id,
+    bytes: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let input: StartInput = parse(&req, &bytes)?;
+    run(
+        caller,
+        req,
+        id.into_inner(),
+        "hazard.rectification_started",
+        input,
+        |f, a, i, e| hazard::start(f, a, i, e.today, e.policy),
+        |c, row, _, i, e| record(c, row, "start", i, e),
+    )
+    .await
+}
+
+async fn progress(
+    caller: Caller,
+    req: HttpRequest,
+    id: Id,
+    bytes: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let input: ProgressInput = parse(&req, &bytes)?;
+    run(
+        caller,
+        req,
+        id.into_inner(),
+        "hazard.progress",
+        input,
+        |f, a, i, e| hazard::record_progress(f, a, i, e.today, e.policy),
+        |c, row, _, i, e| record(c, row, "progress", i, e),
+    )
+    .await
+}
+
+async fn request_extension(
+    caller: Caller,
+    req: HttpRequest,
+    id: Id,
+    bytes: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let input: ExtensionRequestInput = parse(&req, &bytes)?;
+    run(
+        caller,
+        req,
+        id.into_inner(),
+        "hazard.extension_requested",
+        input,
+        |f, a, i, e| hazard::request_extension(f, a, i, e.calendar, e.today, e.policy),
+        |c, row, _, i, e| {
+            let mut payload = serde_json::to_value(i).map_err(AppError::internal)?;
+            payload["status"] = json!("pending");
+            payload["deadline_at_request"] = json!(row.effective_deadline);
+            record(c, row, "extension", &payload, e)
+        },
+    )
+    .await
+}
+
+async fn decide_extension(
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    bytes: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let input: ExtensionDecisionInput = parse(&req, &bytes)?;
+    let (id, eid) = path.into_inner();
+    run(
+        caller,
+        req,
+        id,
+        "hazard.extension_decided",
+        input,
+        |f, a, i, e| hazard::decide_extension(f, a, i, e.today, e.policy),
+        move |c, row, _, i, e| {
+            let request = hazards::records(c, &row.id)?
+                .into_iter()
+                .find(|r| r.id == eid && r.kind == "extension")
+                .ok_or_else(AppError::not_found)?;
+            let mut payload = request.json();
+            if payload["status"] != "pending" {
+                return Err(AppError::conflict(
+                    "extension_decided",
+                    "This extension request has been decided already.",
+                ));
+            }
+            payload["status"] = json!(if i.approved == Some(true) {
+                "approved"
+            } else {
+                "denied"
+            });
+            payload["decision"] = json!({
+                "approved": i.approved, "opinion": i.opinion, "decided_by": e.caller.user_id,
+                "decided_at": crate::timefmt::rfc3339(&e.now.naive_utc()),
+                "effective_deadline": row.effective_deadline,
+            });
+            hazards::set_record_payload(c, &request.id, &payload)?;
+            Ok(json!({"id": request.id, "kind": "extension", "status": payload["status"]}))
+        },
+    )
+    .await
+}
+
+async fn completion(
+    caller: Caller,
+    req: HttpRequest,
+    id: Id,
+    bytes: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let input: CompletionInput = parse(&req, &bytes)?;
+    run(
+        caller,
+        req,
+        id.into_inner(),
+        "hazard.completion_reported",
+        input,
+        |f, a, i, e| hazard::complete(f, a, i, e.today, e.policy),
+        |c, row, _, i, e| record(c, row, "completion", i, e),
+    )
+    .await
+}
+
+async fn acceptance(
+    caller: Caller,
+    req: HttpRequest,
+    id: Id,
+    bytes: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let input: AcceptanceInput = parse(&req, &bytes)?;
+    let kind = match input.result {
+        Some(AcceptanceResult::Fail) => "hazard.acceptance_failed",
+        _ => "hazard.closed",
+    };
+    run(
+        caller,
+        req,
+        id.into_inner(),
+        kind,
+        input,
+        |f, a, i, e| hazard::accept(f, a, i, e.today, e.policy),
+        |c, row, _, i, e| {
+            let mut payload = serde_json::to_value(i).map_err(AppError::internal)?;
+            payload["verifier"] = json!(e.caller.user_id);
+            record(c, row, "acceptance", &payload, e)
+        },
+    )
+    .await
+}
+
+async fn quick_fix(
+    caller: Caller,
+    req: HttpRequest,
+    id: Id,
+    bytes: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let input: QuickFixInput = parse(&req, &bytes)?;
+    run(
+        caller,
+        req,
+        id.into_inner(),
+        "hazard.fixed_on_the_spot",
+        input,
+        |f, a, i, e| hazard::quick_fix(f, a, i, e.today, e.policy),
+        |c, row, out, i, e| {
+            let mut payload = serde_json::to_value(i).map_err(AppError::internal)?;
+            payload["quick_fix"] = json!(true);
+            payload["completed_on"] = json!(out.completed_on);
+            record(c, row, "completion", &payload, e)
+        },
+    )
+    .await
+}
+
+async fn congress_report(
+    caller: Caller,
+    req: HttpRequest,
+    id: Id,
+    bytes: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let input: CongressReportInput = parse(&req, &bytes)?;
+    run(
+        caller,
+        req,
+        id.into_inner(),
+        "hazard.congress_reported",
+        input,
+        |f, a, i, e| hazard::record_congress_report(f, a, i, e.today, e.policy),
+        |c, row, out, i, e| {
+            let mut payload = serde_json::to_value(i).map_err(AppError::internal)?;
+            payload["warnings"] = json!(out.warnings);
+            record(c, row, "congress_report", &payload, e)
+        },
+    )
+    .await
+}
+
+async fn employee_notice(
+    caller: Caller,
+    req: HttpRequest,
+    id: Id,
+    bytes: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let input: EmployeeNoticeInput = parse(&req, &bytes)?;
+    run(
+        caller,
+        req,
+        id.into_inner(),
+        "hazard.employee_notice",
+        input,
+        |f, a, i, e| hazard::record_employee_notice(f, a, i, e.today, e.policy),
+        |c, row, _, i, e| record(c, row, "employee_notice", i, e),
+    )
+    .await
+}
+
+// --- lists and events --------------------------------------------------------------------
+
+async fn events(state: web::Data<AppState>, caller: Caller, id: Id) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let items = state
+        .db(move |c| {
+            hazards::find(c, &policy::hazard_scope(&caller), &id)?
+                .ok_or_else(AppError::not_found)?;
+            Ok(ledger::for_hazard(c, &id)?)
+        })
+        .await?;
+    let items: Vec<Value> = items.into_iter().map(super::ledger::entry_json).collect();
+    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+}
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    status: Option<String>,
+    level: Option<String>,
+    enterprise: Option<String>,
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+/// A page of hazards within the caller's scope, newest first.
+async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<ListQuery>,
+) -> AppResult<HttpResponse> {
+    use crate::db::schema::hazards as h;
+    let q = query.into_inner();
+    let limit = page_limit(q.limit)?;
+    let mut errors = FieldErrors::new();
+    if let Some(s) = &q.status
+        && s.parse::<Status>().is_err()
+    {
+        errors.add("status", "unknown status");
+    }
+    if let Some(l) = &q.level
+        && l.parse::<hazard::Level>().is_err()
+    {
+        errors.add("level", "unknown level");
+    }
+    errors.finish()?;
+    let st = state.clone();
+    let (items, next) = state
+        .db(move |c| {
+            let env = env(&st, &caller, None);
+            let scope = policy::hazard_scope(&caller);
+            let mut query = hazards::scoped(&scope);
+            if let Some(s) = q.status {
+                query = query.filter(h::status.eq(s));
+            }
+            if let Some(l) = q.level {
+                query = query.filter(h::level.eq(l));
+            }
+            if let Some(e) = q.enterprise {
+                query = query.filter(h::enterprise_id.eq(e));
+            }
+            if let Some(cursor) = q.cursor {
+                query = query.filter(h::id.lt(cursor));
+            }
+            let mut rows: Vec<HazardRow> = query
+                .order(h::id.desc())
+                .limit(limit + 1)
+                .select(HazardRow::as_select())
+                .load(c)?;
+            let next = if rows.len() as i64 > limit {
+                rows.truncate(limit as usize);
+                rows.last().map(|r| r.id.clone())
+            } else {
+                None
+            };
+            let items = rows.iter().map(|r| summary(&env, r)).collect::<Vec<_>>();
+            Ok((items, next))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next })))
+}
+
+/// The list form of a hazard.
+fn summary(env: &Env<'_>, r: &HazardRow) -> Value {
+    let open = r
+        .status
+        .parse::<Status>()
+        .is_ok_and(|s| s.is_open() && s != Status::Draft);
+    let days_overdue = r
+        .effective_deadline
+        .filter(|_| open)
+        .map_or(0, |d| crate::domain::deadline::days_overdue(d, env.today));
+    json!({
+        "id": r.id, "ledger_no": r.ledger_no, "status": r.status, "level": r.level,
+        "title": r.title, "location": r.location, "enterprise_id": r.enterprise_id,
+        "street": r.street_code, "primary_department": r.primary_department,
+        "discovered_on": r.discovered_on, "deadline": r.deadline,
+        "effective_deadline": r.effective_deadline, "overdue": days_overdue > 0,
+        "days_overdue": days_overdue, "listed": r.listed, "version": r.version,
+        "updated_at": crate::timefmt::rfc3339(&r.updated_at),
+    })
+}

@@ -1,0 +1,297 @@
+//! Hazards: rows, scoped lookups, the facts the domain decides on, and records.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::DbConn;
+use super::schema::{enterprises, hazard_departments, hazard_records, hazard_sectors, hazards};
+use crate::domain::hazard::{AttachmentFacts, HazardContent, HazardFacts};
+use crate::policy::HazardScope;
+
+/// A hazard row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
+#[diesel(table_name = hazards, treat_none_as_null = true)]
+pub struct HazardRow {
+    pub id: String,
+    pub ledger_no: Option<String>,
+    pub enterprise_id: String,
+    pub street_code: String,
+    pub primary_department: String,
+    pub status: String,
+    pub level: String,
+    pub handling: String,
+    pub suspension: String,
+    pub title: String,
+    pub description: String,
+    pub location: String,
+    pub category: Option<String>,
+    pub source: Option<i32>,
+    pub discovered_on: Option<NaiveDate>,
+    pub content: String,
+    pub reporter_id: String,
+    pub submitted_by: Option<String>,
+    pub submitted_at: Option<NaiveDateTime>,
+    pub submitted_on: Option<NaiveDate>,
+    pub posted_at: Option<NaiveDateTime>,
+    pub posted_on: Option<NaiveDate>,
+    pub deadline: Option<NaiveDate>,
+    pub effective_deadline: Option<NaiveDate>,
+    pub plan_filed: bool,
+    pub plan_acknowledged: bool,
+    pub pending_extension: Option<NaiveDate>,
+    pub completed_on: Option<NaiveDate>,
+    pub acceptance_due_on: Option<NaiveDate>,
+    pub cancel_date: Option<NaiveDate>,
+    pub listed: bool,
+    pub recurrence_of: Option<String>,
+    pub version: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl HazardRow {
+    /// The report content.
+    pub fn content(&self) -> HazardContent {
+        serde_json::from_str(&self.content).unwrap_or_default()
+    }
+}
+
+/// A record attached to a hazard.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = hazard_records)]
+pub struct RecordRow {
+    pub id: String,
+    #[serde(skip)]
+    pub hazard_id: String,
+    pub kind: String,
+    #[serde(skip)]
+    pub payload: String,
+    pub created_by: Option<String>,
+    #[serde(serialize_with = "crate::timefmt::serialize")]
+    pub created_at: NaiveDateTime,
+}
+
+impl RecordRow {
+    /// The payload as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.payload).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+type Boxed<'a> = hazards::BoxedQuery<'a, super::MultiBackend>;
+
+/// Restricts a hazard query to what the caller may see. Drafts are the enterprise's own
+/// work: officials see only the drafts they created themselves.
+pub fn scoped<'a>(scope: &'a HazardScope) -> Boxed<'a> {
+    let q = hazards::table.into_boxed();
+    match scope {
+        HazardScope::All => q.filter(hazards::status.ne("draft")),
+        HazardScope::Street { street, user_id } => {
+            q.filter(hazards::street_code.eq(street)).filter(
+                hazards::status
+                    .ne("draft")
+                    .or(hazards::reporter_id.eq(user_id)),
+            )
+        }
+        HazardScope::Department {
+            department,
+            user_id,
+        } => q
+            .filter(
+                hazards::id.eq_any(
+                    hazard_departments::table
+                        .filter(hazard_departments::department_code.eq(department))
+                        .select(hazard_departments::hazard_id),
+                ),
+            )
+            .filter(
+                hazards::status
+                    .ne("draft")
+                    .or(hazards::reporter_id.eq(user_id)),
+            ),
+        HazardScope::Enterprise(id) => q.filter(hazards::enterprise_id.eq(id)),
+    }
+}
+
+/// One hazard within the scope.
+pub fn find(conn: &mut DbConn, scope: &HazardScope, id: &str) -> QueryResult<Option<HazardRow>> {
+    scoped(scope)
+        .filter(hazards::id.eq(id))
+        .select(HazardRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// One hazard whatever the scope (links between hazards, jobs).
+pub fn by_id(conn: &mut DbConn, id: &str) -> QueryResult<Option<HazardRow>> {
+    hazards::table
+        .find(id)
+        .select(HazardRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Inserts a new hazard with its sectors and routed departments.
+pub fn insert(
+    conn: &mut DbConn,
+    row: &HazardRow,
+    sectors: &[String],
+    departments: &[(String, bool)],
+) -> QueryResult<()> {
+    diesel::insert_into(hazards::table)
+        .values(row)
+        .execute(conn)?;
+    replace_routing(conn, &row.id, sectors, departments)
+}
+
+/// Replaces sectors and departments (on edit, while draft or returned).
+pub fn replace_routing(
+    conn: &mut DbConn,
+    id: &str,
+    sectors: &[String],
+    departments: &[(String, bool)],
+) -> QueryResult<()> {
+    diesel::delete(hazard_sectors::table.filter(hazard_sectors::hazard_id.eq(id))).execute(conn)?;
+    diesel::delete(hazard_departments::table.filter(hazard_departments::hazard_id.eq(id)))
+        .execute(conn)?;
+    for (i, s) in sectors.iter().enumerate() {
+        diesel::insert_into(hazard_sectors::table)
+            .values((
+                hazard_sectors::hazard_id.eq(id),
+                hazard_sectors::sector_code.eq(s),
+                hazard_sectors::position.eq(i as i32),
+            ))
+            .execute(conn)?;
+    }
+    for (d, primary) in departments {
+        diesel::insert_into(hazard_departments::table)
+            .values((
+                hazard_departments::hazard_id.eq(id),
+                hazard_departments::department_code.eq(d),
+                hazard_departments::is_primary.eq(*primary),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Writes `row` if nobody changed it since `expected_version` was read; false otherwise.
+pub fn update_if_version(
+    conn: &mut DbConn,
+    row: &HazardRow,
+    expected_version: i32,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        hazards::table
+            .filter(hazards::id.eq(&row.id))
+            .filter(hazards::version.eq(expected_version)),
+    )
+    .set(row)
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Sectors and departments of a hazard: (sectors in order, primary, copied).
+pub fn routing(conn: &mut DbConn, id: &str) -> QueryResult<(Vec<String>, Vec<String>)> {
+    let sectors = hazard_sectors::table
+        .filter(hazard_sectors::hazard_id.eq(id))
+        .order(hazard_sectors::position)
+        .select(hazard_sectors::sector_code)
+        .load(conn)?;
+    let copied = hazard_departments::table
+        .filter(hazard_departments::hazard_id.eq(id))
+        .filter(hazard_departments::is_primary.eq(false))
+        .order(hazard_departments::department_code)
+        .select(hazard_departments::department_code)
+        .load(conn)?;
+    Ok((sectors, copied))
+}
+
+/// Adds a record.
+pub fn add_record(
+    conn: &mut DbConn,
+    hazard_id: &str,
+    kind: &str,
+    payload: &serde_json::Value,
+    by: Option<&str>,
+    at: NaiveDateTime,
+) -> QueryResult<RecordRow> {
+    let row = RecordRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        hazard_id: hazard_id.to_string(),
+        kind: kind.to_string(),
+        payload: payload.to_string(),
+        created_by: by.map(str::to_string),
+        created_at: at,
+    };
+    diesel::insert_into(hazard_records::table)
+        .values(&row)
+        .execute(conn)?;
+    Ok(row)
+}
+
+/// Replaces a record's payload (an extension request receiving its decision).
+pub fn set_record_payload(
+    conn: &mut DbConn,
+    id: &str,
+    payload: &serde_json::Value,
+) -> QueryResult<()> {
+    diesel::update(hazard_records::table.find(id))
+        .set(hazard_records::payload.eq(payload.to_string()))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Every record of a hazard, oldest first.
+pub fn records(conn: &mut DbConn, hazard_id: &str) -> QueryResult<Vec<RecordRow>> {
+    hazard_records::table
+        .filter(hazard_records::hazard_id.eq(hazard_id))
+        .order((hazard_records::created_at, hazard_records::id))
+        .select(RecordRow::as_select())
+        .load(conn)
+}
+
+/// The enterprise's headcount (decides the expected congress body).
+pub fn headcount(conn: &mut DbConn, enterprise_id: &str) -> QueryResult<i32> {
+    enterprises::table
+        .find(enterprise_id)
+        .select(enterprises::headcount)
+        .first(conn)
+}
+
+/// What the domain needs to decide on this hazard: the row, its records and attachments.
+pub fn facts(
+    row: &HazardRow,
+    records: &[RecordRow],
+    headcount: i32,
+    attachments: AttachmentFacts,
+) -> anyhow::Result<HazardFacts> {
+    let stage_of = |r: &RecordRow| r.json()["stage"].as_str().map(str::to_string);
+    Ok(HazardFacts {
+        status: row.status.parse()?,
+        level: row.level.parse()?,
+        handling: row.handling.parse()?,
+        suspension: row.suspension.parse()?,
+        reporter_id: row.reporter_id.clone(),
+        submitted_by: row.submitted_by.clone(),
+        submitted_on: row.submitted_on,
+        content: row.content(),
+        deadline: row.deadline,
+        effective_deadline: row.effective_deadline,
+        plan_filed: row.plan_filed,
+        plan_acknowledged: row.plan_acknowledged,
+        pending_extension: row.pending_extension,
+        completed_on: row.completed_on,
+        listed: row.listed,
+        enterprise_headcount: u32::try_from(headcount).ok(),
+        has_discovery_congress_report: records
+            .iter()
+            .any(|r| r.kind == "congress_report" && stage_of(r).as_deref() == Some("discovery")),
+        has_completion_congress_report: records
+            .iter()
+            .any(|r| r.kind == "congress_report" && stage_of(r).as_deref() == Some("completion")),
+        has_employee_notice: records.iter().any(|r| r.kind == "employee_notice"),
+        attachments,
+    })
+}

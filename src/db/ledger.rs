@@ -1,0 +1,214 @@
+//! The append-only ledger and the ledger numbers (上账编号). Appends lock the one-row
+//! `ledger_head`, so entries are gapless and chained in commit order on both backends.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Integer, Text};
+
+use super::DbConn;
+use super::schema::{ledger_entries, ledger_head};
+use crate::domain::ledger::{self, LedgerEntry, NewEntry, VerifyError, VerifySummary};
+
+/// A stored ledger row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = ledger_entries)]
+pub struct LedgerRow {
+    pub seq: i64,
+    pub hazard_id: Option<String>,
+    pub kind: String,
+    pub actor: Option<String>,
+    pub role: Option<String>,
+    pub at: String,
+    pub payload: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl From<LedgerRow> for LedgerEntry {
+    fn from(r: LedgerRow) -> Self {
+        LedgerEntry {
+            seq: r.seq,
+            hazard_id: r.hazard_id,
+            kind: r.kind,
+            actor: r.actor,
+            role: r.role,
+            at: r.at,
+            payload: r.payload,
+            prev_hash: r.prev_hash,
+            hash: r.hash,
+        }
+    }
+}
+
+impl From<&LedgerEntry> for LedgerRow {
+    fn from(e: &LedgerEntry) -> Self {
+        LedgerRow {
+            seq: e.seq,
+            hazard_id: e.hazard_id.clone(),
+            kind: e.kind.clone(),
+            actor: e.actor.clone(),
+            role: e.role.clone(),
+            at: e.at.clone(),
+            payload: e.payload.clone(),
+            prev_hash: e.prev_hash.clone(),
+            hash: e.hash.clone(),
+        }
+    }
+}
+
+#[derive(QueryableByName)]
+struct Head {
+    #[diesel(sql_type = BigInt)]
+    seq: i64,
+    #[diesel(sql_type = Text)]
+    hash: String,
+}
+
+/// Appends one entry; call inside the transaction of the change it records.
+pub fn append(
+    conn: &mut DbConn,
+    hazard_id: Option<&str>,
+    kind: &str,
+    actor: Option<(&str, &str)>,
+    at: DateTime<Utc>,
+    payload: &serde_json::Value,
+) -> QueryResult<LedgerEntry> {
+    // The row lock orders appends across PostgreSQL sessions; SQLite writers are already
+    // serialised by BEGIN IMMEDIATE.
+    let lock = match conn {
+        DbConn::Pg(_) => "SELECT seq, hash FROM ledger_head WHERE id = 1 FOR UPDATE",
+        DbConn::Sqlite(_) => "SELECT seq, hash FROM ledger_head WHERE id = 1",
+    };
+    let head: Head = diesel::sql_query(lock).get_result(conn)?;
+    let entry = NewEntry {
+        hazard_id: hazard_id.map(str::to_string),
+        kind: kind.to_string(),
+        actor: actor.map(|(a, _)| a.to_string()),
+        role: actor.map(|(_, r)| r.to_string()),
+        at: ledger::ledger_time(at),
+        payload: payload.to_string(),
+    }
+    .seal(head.seq + 1, &head.hash);
+    diesel::insert_into(ledger_entries::table)
+        .values(LedgerRow::from(&entry))
+        .execute(conn)?;
+    diesel::update(ledger_head::table.find(1))
+        .set((
+            ledger_head::seq.eq(entry.seq),
+            ledger_head::hash.eq(&entry.hash),
+        ))
+        .execute(conn)?;
+    Ok(entry)
+}
+
+#[derive(QueryableByName)]
+struct Number {
+    #[diesel(sql_type = Integer)]
+    last_number: i32,
+}
+
+/// The next ledger number of `year` (gapless: a rolled-back posting gives its number back).
+pub fn next_ledger_number(conn: &mut DbConn, year: i32) -> QueryResult<String> {
+    let sql = match conn {
+        DbConn::Pg(_) => {
+            "INSERT INTO ledger_numbers (year, last_number) VALUES ($1, 1) \
+             ON CONFLICT (year) DO UPDATE SET last_number = ledger_numbers.last_number + 1 \
+             RETURNING last_number"
+        }
+        DbConn::Sqlite(_) => {
+            "INSERT INTO ledger_numbers (year, last_number) VALUES (?, 1) \
+             ON CONFLICT (year) DO UPDATE SET last_number = ledger_numbers.last_number + 1 \
+             RETURNING last_number"
+        }
+    };
+    let n: Number = diesel::sql_query(sql)
+        .bind::<Integer, _>(year)
+        .get_result(conn)?;
+    Ok(format!("SH-CN-YH-{year}-{:06}", n.last_number))
+}
+
+/// Entries after `after`, in order.
+pub fn page(conn: &mut DbConn, after: i64, limit: i64) -> QueryResult<Vec<LedgerEntry>> {
+    Ok(ledger_entries::table
+        .filter(ledger_entries::seq.gt(after))
+        .order(ledger_entries::seq)
+        .limit(limit)
+        .select(LedgerRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Into::into)
+        .collect())
+}
+
+/// Every entry of one hazard, in order.
+pub fn for_hazard(conn: &mut DbConn, hazard_id: &str) -> QueryResult<Vec<LedgerEntry>> {
+    Ok(ledger_entries::table
+        .filter(ledger_entries::hazard_id.eq(hazard_id))
+        .order(ledger_entries::seq)
+        .select(LedgerRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Into::into)
+        .collect())
+}
+
+/// The outcome of a full verification.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Verification {
+    pub ok: bool,
+    pub entries: i64,
+    pub head: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_bad: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Walks the whole chain page by page, then compares its end with the recorded head.
+pub fn verify(conn: &mut DbConn) -> QueryResult<Verification> {
+    const PAGE: i64 = 5_000;
+    let mut verifier = ledger::Verifier::new();
+    let mut after = 0;
+    let broken = |e: VerifyError, summary: &VerifySummary| Verification {
+        ok: false,
+        entries: summary.entries as i64,
+        head: summary.head.clone(),
+        first_bad: Some(e.first_bad_seq),
+        reason: Some(e.reason),
+    };
+    loop {
+        let entries = page(conn, after, PAGE)?;
+        let Some(last) = entries.last() else { break };
+        after = last.seq;
+        for e in &entries {
+            if let Err(err) = verifier.push(e) {
+                return Ok(broken(err, &verifier.summary()));
+            }
+        }
+    }
+    let summary = verifier.summary();
+    let head: (i64, String) = ledger_head::table
+        .find(1)
+        .select((ledger_head::seq, ledger_head::hash))
+        .first(conn)?;
+    if head.0 != summary.last_seq || head.1 != summary.head {
+        // The newest entries are gone (or the head was moved): the first missing one is bad.
+        return Ok(Verification {
+            ok: false,
+            entries: summary.entries as i64,
+            head: summary.head,
+            first_bad: Some(summary.last_seq + 1),
+            reason: Some(format!(
+                "the ledger ends at entry {} but its recorded head is entry {}",
+                summary.last_seq, head.0
+            )),
+        });
+    }
+    Ok(Verification {
+        ok: true,
+        entries: summary.entries as i64,
+        head: summary.head,
+        first_bad: None,
+        reason: None,
+    })
+}

@@ -1,0 +1,37 @@
+//! Times on the wire: stored as naive UTC, shown as RFC 3339 in Asia/Shanghai (+08:00).
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono_tz::Asia::Shanghai;
+use serde::Serializer;
+
+/// RFC 3339 with the +08:00 offset, microseconds kept when present.
+pub fn rfc3339(t: &NaiveDateTime) -> String {
+    DateTime::<Utc>::from_naive_utc_and_offset(*t, Utc)
+        .with_timezone(&Shanghai)
+        .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
+}
+
+/// `serialize_with` for a stored UTC time.
+pub fn serialize<S: Serializer>(t: &NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&rfc3339(t))
+}
+
+/// `serialize_with` for an optional stored UTC time.
+pub fn serialize_opt<S: Serializer>(t: &Option<NaiveDateTime>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&rfc3339(t)),
+        None => s.serialize_none(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn utc_is_shown_in_shanghai_time() {
+        let t = chrono::NaiveDate::from_ymd_opt(2026, 3, 1)
+            .unwrap()
+            .and_hms_opt(16, 30, 0)
+            .unwrap();
+        assert_eq!(super::rfc3339(&t), "2026-03-02T00:30:00+08:00");
+    }
+}

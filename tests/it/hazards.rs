@@ -1,0 +1,1347 @@
+//! The hazard lifecycle and the 双报告 on the hash-chained ledger.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::common::{Backend, TestApp, expect_problem};
+use crate::db_test;
+
+pub const HYL_USCC: &str = "91310105MA1FL0A19R";
+pub const JSL_USCC: &str = "91310105MA1G2B3C1B";
+
+/// A tiny JPEG: the magic bytes are what the type sniffing looks at.
+pub fn jpeg() -> Vec<u8> {
+    let mut b = vec![
+        0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00, 0x01, 0x01, 0x00,
+    ];
+    b.extend_from_slice(&[0u8; 64]);
+    b.extend_from_slice(&[0xFF, 0xD9]);
+    b
+}
+
+/// The people around the cold-chain enterprise of 华阳路街道 (涉氨制冷 → 区应急局, 180 staff).
+pub struct Cast {
+    pub enterprise: String,
+    pub reporter: String,
+    pub principal: String,
+    pub safety: String,
+    pub street: String,
+    pub street_id: String,
+    pub inspector: String,
+    pub other_street: String,
+    pub other_inspector: String,
+    pub district: String,
+}
+
+pub async fn cast(app: &TestApp) -> Cast {
+    let enterprise = app
+        .create_enterprise(
+            HYL_USCC,
+            "上海长宁冷链物流有限公司",
+            "HYL",
+            &["ammonia_refrigeration", "fire"],
+            180,
+        )
+        .await;
+    app.create_enterprise(JSL_USCC, "江苏路商厦", "JSL", &["commercial_complex"], 50)
+        .await;
+    let (street_id, street) = app.user_token("hyl-officer", "street_officer", "HYL").await;
+    Cast {
+        enterprise,
+        reporter: app
+            .user_token("clerk", "enterprise_reporter", HYL_USCC)
+            .await
+            .1,
+        principal: app
+            .user_token("boss", "enterprise_principal", HYL_USCC)
+            .await
+            .1,
+        safety: app
+            .user_token("safety", "enterprise_safety_officer", HYL_USCC)
+            .await
+            .1,
+        street,
+        street_id,
+        inspector: app.user_token("yjj", "department_inspector", "YJJ").await.1,
+        other_street: app
+            .user_token("jsl-officer", "street_officer", "JSL")
+            .await
+            .1,
+        other_inspector: app
+            .user_token("scj", "department_inspector", "SCJGJ")
+            .await
+            .1,
+        district: app.user_token("district", "district_office", "AJW").await.1,
+    }
+}
+
+/// A complete 重大 report of an ammonia line.
+pub fn major_report() -> Value {
+    json!({
+        "title": "液氨制冷机房氨泄漏报警装置失效",
+        "description": "机房氨气泄漏报警器故障，未与事故通风联锁",
+        "location": "一号冷库液氨制冷机房",
+        "category": "B06",
+        "source": 3,
+        "discovered_on": "2026-03-01",
+        "level": "major",
+        "handling": "time_limited",
+        "suspension": "none",
+        "responsible_person": "张建国",
+        "responsible_phone": "13800000001",
+        "proposed_deadline": "2026-04-30",
+        "planned_funds": "12.5",
+        "status_and_cause": "报警器传感器老化失效，维护保养不到位",
+        "severity_and_difficulty": "一旦泄漏无法及时发现，可能导致中毒；整改难度一般",
+        "judgement_basis": {"standard": "工贸企业重大事故隐患判定标准", "clause": "第十一条第（一）项"},
+        "temporary_measures": "人工每两小时巡检，配备便携式检测仪",
+        "needs_government_coordination": false,
+        "plan_due_on": "2026-03-10"
+    })
+}
+
+pub fn general_report() -> Value {
+    json!({
+        "title": "配电箱未上锁",
+        "description": "车间配电箱门未关闭上锁",
+        "location": "二号车间",
+        "category": "B04",
+        "source": 1,
+        "discovered_on": "2026-03-02",
+        "level": "general",
+        "handling": "time_limited",
+        "suspension": "none",
+        "responsible_person": "李四",
+        "responsible_phone": "13800000002"
+    })
+}
+
+pub fn plan() -> Value {
+    json!({
+        "goal": "恢复氨泄漏报警与事故通风联锁",
+        "methods": "更换传感器并调试联锁",
+        "funds_materials": "12.5万元，传感器6套",
+        "org_people": "设备部负责，安全科监督",
+        "timeline": "4月20日前完成",
+        "safety_and_emergency": "施工期间人工巡检，应急预案演练"
+    })
+}
+
+/// `method path` with a token and a JSON body; asserts the status; answers the body.
+pub async fn call(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Value,
+    want: u16,
+) -> Value {
+    let (status, got) = app
+        .call_json(method.clone(), path, Some(token), Some(body))
+        .await;
+    assert_eq!(status, want, "{method} {path}: {got}");
+    got
+}
+
+pub async fn upload(app: &TestApp, token: &str, hazard: &str, kind: &str) -> reqwest::Response {
+    let part = reqwest::multipart::Part::bytes(jpeg())
+        .file_name("现场照片.jpg")
+        .mime_str("image/jpeg")
+        .unwrap();
+    let form = reqwest::multipart::Form::new()
+        .part("file", part)
+        .text("kind", kind.to_string());
+    app.client
+        .post(app.url(&format!("/api/v1/hazards/{hazard}/attachments")))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// A submitted 一般 hazard of the cast's enterprise.
+pub async fn submitted_general(app: &TestApp, c: &Cast) -> String {
+    let h = call(
+        app,
+        Method::POST,
+        "/api/v1/hazards",
+        &c.reporter,
+        general_report(),
+        201,
+    )
+    .await;
+    let id = h["id"].as_str().unwrap().to_string();
+    call(
+        app,
+        Method::POST,
+        &format!("/api/v1/hazards/{id}/submit"),
+        &c.reporter,
+        json!({}),
+        200,
+    )
+    .await;
+    id
+}
+
+db_test!(
+    major_hazard_story_draft_to_closed_with_both_halves,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        let h = |id: &str, action: &str| format!("/api/v1/hazards/{id}/{action}");
+
+        // The safety clerk of the cold-chain company finds the ammonia alarm dead and files it.
+        let draft = call(
+            &app,
+            Method::POST,
+            "/api/v1/hazards",
+            &c.reporter,
+            major_report(),
+            201,
+        )
+        .await;
+        let id = draft["id"].as_str().unwrap().to_string();
+        assert_eq!(draft["status"], "draft");
+        assert_eq!(draft["departments"]["primary"], "YJJ");
+        assert_eq!(draft["departments"]["copied"], json!(["XFZD"]));
+        assert_eq!(
+            draft["sectors"],
+            json!(["ammonia_refrigeration", "fire"]),
+            "the enterprise's sectors by default"
+        );
+        // Nobody outside the company sees a draft.
+        assert_eq!(
+            app.call(
+                Method::GET,
+                &format!("/api/v1/hazards/{id}"),
+                Some(&c.inspector),
+                None
+            )
+            .await
+            .status(),
+            404
+        );
+
+        // A 重大 report needs the principal and a photo of the scene.
+        let res = app
+            .call(
+                Method::POST,
+                &h(&id, "submit"),
+                Some(&c.reporter),
+                Some(json!({})),
+            )
+            .await;
+        expect_problem(res, 403, "role_forbidden").await;
+        let body = call(
+            &app,
+            Method::POST,
+            &h(&id, "submit"),
+            &c.principal,
+            json!({}),
+            422,
+        )
+        .await;
+        assert_eq!(body["errors"][0]["field"], "before_photo");
+        assert_eq!(upload(&app, &c.reporter, &id, "before").await.status(), 201);
+
+        // The principal reports it: the regulator half of the 双报告 is recorded and routed.
+        let submitted = call(
+            &app,
+            Method::POST,
+            &h(&id, "submit"),
+            &c.principal,
+            json!({}),
+            200,
+        )
+        .await;
+        assert_eq!(submitted["status"], "submitted");
+        let regulator = &submitted["dual_report"]["regulator"];
+        assert_eq!(regulator["departments"]["primary"], "YJJ");
+        assert_eq!(
+            regulator["status_and_cause"],
+            major_report()["status_and_cause"]
+        );
+        assert_eq!(
+            submitted["dual_report"]["expected_congress_body"],
+            "workers_congress"
+        );
+        assert_eq!(submitted["dual_report"]["complete"], false);
+
+        // The workers' congress hears of it (180 staff: 职工代表大会).
+        let wrong_body = json!({"stage": "discovery", "body": "all_staff_meeting", "meeting_on": "2026-03-02", "summary": "通报"});
+        let body = call(
+            &app,
+            Method::POST,
+            &h(&id, "congress-reports"),
+            &c.principal,
+            wrong_body,
+            422,
+        )
+        .await;
+        assert_eq!(body["errors"][0]["field"], "body");
+        let congress = json!({"stage": "discovery", "body": "workers_congress", "meeting_on": "2026-03-02",
+                          "summary": "向职代会报告氨泄漏报警失效及治理安排"});
+        call(
+            &app,
+            Method::POST,
+            &h(&id, "congress-reports"),
+            &c.principal,
+            congress,
+            200,
+        )
+        .await;
+
+        // The street may not post a 重大 hazard; the department does (上账).
+        let posting = json!({"deadline": "2026-04-30", "order_no": "长应急责改〔2026〕12号"});
+        let res = app
+            .call(
+                Method::POST,
+                &h(&id, "post"),
+                Some(&c.street),
+                Some(posting.clone()),
+            )
+            .await;
+        assert_eq!(res.status(), 403);
+        let posted = call(
+            &app,
+            Method::POST,
+            &h(&id, "post"),
+            &c.inspector,
+            posting,
+            200,
+        )
+        .await;
+        assert_eq!(posted["status"], "on_ledger");
+        assert_eq!(posted["ledger_no"], "SH-CN-YH-2026-000001");
+        assert_eq!(posted["deadline"], "2026-04-30");
+        assert_eq!(posted["effective_deadline"], "2026-04-30");
+        assert_eq!(posted["overdue"], false);
+
+        // Rectification needs the six-part plan, filed and acknowledged.
+        let res = app
+            .call(
+                Method::POST,
+                &h(&id, "start"),
+                Some(&c.principal),
+                Some(json!({})),
+            )
+            .await;
+        expect_problem(res, 409, "plan_not_acknowledged").await;
+        let mut partial = plan();
+        partial.as_object_mut().unwrap().remove("timeline");
+        let body = call(
+            &app,
+            Method::PUT,
+            &h(&id, "plan"),
+            &c.principal,
+            partial,
+            422,
+        )
+        .await;
+        assert_eq!(body["errors"][0]["field"], "timeline");
+        call(
+            &app,
+            Method::PUT,
+            &h(&id, "plan"),
+            &c.principal,
+            plan(),
+            200,
+        )
+        .await;
+        call(
+            &app,
+            Method::POST,
+            &h(&id, "plan/acknowledge"),
+            &c.inspector,
+            json!({"opinion": "同意备案"}),
+            200,
+        )
+        .await;
+        let started = call(
+            &app,
+            Method::POST,
+            &h(&id, "start"),
+            &c.principal,
+            json!({}),
+            200,
+        )
+        .await;
+        assert_eq!(started["status"], "in_rectification");
+        call(
+            &app,
+            Method::POST,
+            &h(&id, "progress"),
+            &c.reporter,
+            json!({"note": "传感器已到货", "percent": 50, "spent_funds": "5"}),
+            200,
+        )
+        .await;
+        call(
+            &app,
+            Method::POST,
+            &h(&id, "employee-notice"),
+            &c.reporter,
+            json!({"posted_on": "2026-03-02", "channel": "信息公示栏"}),
+            200,
+        )
+        .await;
+
+        // Done: the after photo, the completion report.
+        assert_eq!(upload(&app, &c.reporter, &id, "after").await.status(), 201);
+        let done = call(
+            &app,
+            Method::POST,
+            &h(&id, "completion"),
+            &c.principal,
+            json!({
+        "completed_on": "2026-03-02", "summary": "更换传感器6套，联锁调试合格",
+        "actual_funds": "11.8", "self_assessment": "隐患已消除"}),
+            200,
+        )
+        .await;
+        assert_eq!(done["status"], "pending_acceptance");
+        assert_eq!(done["acceptance_due_on"], "2026-03-12");
+
+        // Closing a 重大 hazard needs the completion half of the congress report.
+        let pass = json!({"result": "pass", "opinion": "经查该隐患已完成整改，整改情况属实", "accepted_on": "2026-03-02"});
+        let res = app
+            .call(
+                Method::POST,
+                &h(&id, "acceptance"),
+                Some(&c.inspector),
+                Some(pass.clone()),
+            )
+            .await;
+        let body = expect_problem(res, 409, "congress_report_missing").await;
+        assert_eq!(body["current_status"], "pending_acceptance");
+        call(
+            &app,
+            Method::POST,
+            &h(&id, "congress-reports"),
+            &c.principal,
+            json!({
+        "stage": "completion", "body": "workers_congress", "meeting_on": "2026-03-02",
+        "summary": "报告整改完成情况"}),
+            200,
+        )
+        .await;
+        let closed = call(
+            &app,
+            Method::POST,
+            &h(&id, "acceptance"),
+            &c.inspector,
+            pass,
+            200,
+        )
+        .await;
+        assert_eq!(closed["status"], "closed");
+        assert_eq!(closed["cancel_date"], "2026-03-02");
+        assert_eq!(closed["dual_report"]["complete"], true);
+        assert_eq!(closed["compliance_flags"], json!([]));
+        assert_eq!(closed["ledger_no"], "SH-CN-YH-2026-000001");
+
+        // Closed is frozen.
+        let res = app
+            .call(
+                Method::POST,
+                &h(&id, "progress"),
+                Some(&c.reporter),
+                Some(json!({"note": "x", "percent": 100})),
+            )
+            .await;
+        expect_problem(res, 409, "hazard_frozen").await;
+        let res = app
+            .call(
+                Method::PATCH,
+                &format!("/api/v1/hazards/{id}"),
+                Some(&c.reporter),
+                Some(json!({"title": "改"})),
+            )
+            .await;
+        expect_problem(res, 409, "hazard_frozen").await;
+        expect_problem(
+            upload(&app, &c.reporter, &id, "other").await,
+            409,
+            "hazard_frozen",
+        )
+        .await;
+
+        // Its ledger tells the story, and the chain is intact.
+        let events = call(
+            &app,
+            Method::GET,
+            &h(&id, "events"),
+            &c.inspector,
+            Value::Null,
+            200,
+        )
+        .await;
+        let kinds: Vec<&str> = events["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "hazard.created",
+                "hazard.attachment_added",
+                "hazard.submitted",
+                "hazard.congress_reported",
+                "hazard.posted",
+                "hazard.plan_filed",
+                "hazard.plan_acknowledged",
+                "hazard.rectification_started",
+                "hazard.progress",
+                "hazard.employee_notice",
+                "hazard.attachment_added",
+                "hazard.completion_reported",
+                "hazard.congress_reported",
+                "hazard.closed",
+            ]
+        );
+        let posting = events["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["kind"] == "hazard.posted")
+            .unwrap();
+        assert_eq!(
+            posting["payload"]["changes"]["status"],
+            json!({"before": "submitted", "after": "on_ledger"})
+        );
+        assert!(posting["at"].as_str().unwrap().ends_with("+08:00"));
+        let verify = call(
+            &app,
+            Method::GET,
+            "/api/v1/ledger/verify",
+            &c.district,
+            Value::Null,
+            200,
+        )
+        .await;
+        assert_eq!(verify["ok"], true);
+        assert_eq!(verify["entries"], 14);
+    }
+);
+
+db_test!(
+    general_paths_return_void_fail_and_quick_fix,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        let h = |id: &str, action: &str| format!("/api/v1/hazards/{id}/{action}");
+
+        // Every missing field at once.
+        let body = call(
+            &app,
+            Method::POST,
+            "/api/v1/hazards",
+            &c.reporter,
+            json!({"level": "general"}),
+            422,
+        )
+        .await;
+        let fields: Vec<&str> = body["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "description",
+                "location",
+                "category",
+                "source",
+                "discovered_on"
+            ],
+            "{body}"
+        );
+
+        // Returned for correction, edited, resubmitted, posted by the street.
+        let id = submitted_general(&app, &c).await;
+        let res = app
+            .call(
+                Method::POST,
+                &h(&id, "return"),
+                Some(&c.other_street),
+                Some(json!({"reason": "x"})),
+            )
+            .await;
+        assert_eq!(
+            res.status(),
+            404,
+            "another street's officer does not see it"
+        );
+        let body = call(
+            &app,
+            Method::POST,
+            &h(&id, "return"),
+            &c.street,
+            json!({}),
+            422,
+        )
+        .await;
+        assert_eq!(body["errors"][0]["field"], "reason");
+        let returned = call(
+            &app,
+            Method::POST,
+            &h(&id, "return"),
+            &c.street,
+            json!({"reason": "部位描述不清"}),
+            200,
+        )
+        .await;
+        assert_eq!(returned["status"], "returned");
+        let edited = call(
+            &app,
+            Method::PATCH,
+            &format!("/api/v1/hazards/{id}"),
+            &c.reporter,
+            json!({"location": "二号车间东侧配电箱"}),
+            200,
+        )
+        .await;
+        assert_eq!(edited["location"], "二号车间东侧配电箱");
+        assert_eq!(
+            edited["title"], "配电箱未上锁",
+            "a PATCH keeps what it does not name"
+        );
+        call(
+            &app,
+            Method::POST,
+            &h(&id, "submit"),
+            &c.reporter,
+            json!({}),
+            200,
+        )
+        .await;
+        let res = app
+            .call(
+                Method::PATCH,
+                &format!("/api/v1/hazards/{id}"),
+                Some(&c.reporter),
+                Some(json!({"title": "x"})),
+            )
+            .await;
+        let body = expect_problem(res, 409, "invalid_state").await;
+        assert_eq!(body["current_status"], "submitted");
+        let body = call(
+            &app,
+            Method::POST,
+            &h(&id, "post"),
+            &c.street,
+            json!({"deadline": "2026-03-20", "level": "major"}),
+            403,
+        )
+        .await;
+        assert_eq!(body["code"], "level_upgrade_forbidden");
+        let posted = call(
+            &app,
+            Method::POST,
+            &h(&id, "post"),
+            &c.street,
+            json!({"deadline": "2026-03-20"}),
+            200,
+        )
+        .await;
+        assert_eq!(posted["ledger_no"], "SH-CN-YH-2026-000001");
+        call(
+            &app,
+            Method::POST,
+            &h(&id, "start"),
+            &c.principal,
+            json!({}),
+            200,
+        )
+        .await;
+
+        // Completion needs an after photo; then the street fails it: back to rectification.
+        let body = call(&app, Method::POST, &h(&id, "completion"), &c.reporter, json!({
+        "completed_on": "2026-03-02", "summary": "已上锁", "actual_funds": "0.02", "self_assessment": "合格"}), 422).await;
+        assert_eq!(body["errors"][0]["field"], "after_photo");
+        upload(&app, &c.reporter, &id, "after").await;
+        call(&app, Method::POST, &h(&id, "completion"), &c.reporter, json!({
+        "completed_on": "2026-03-02", "summary": "已上锁", "actual_funds": "0.02", "self_assessment": "合格"}), 200).await;
+        let failed = call(
+            &app,
+            Method::POST,
+            &h(&id, "acceptance"),
+            &c.street,
+            json!({"result": "fail", "opinion": "锁具损坏", "accepted_on": "2026-03-02"}),
+            200,
+        )
+        .await;
+        assert_eq!(failed["status"], "in_rectification");
+        assert!(
+            failed["completed_on"].is_null(),
+            "the failed completion does not count"
+        );
+        call(&app, Method::POST, &h(&id, "completion"), &c.reporter, json!({
+        "completed_on": "2026-03-02", "summary": "更换锁具", "actual_funds": "0.05", "self_assessment": "合格"}), 200).await;
+        let closed = call(
+            &app,
+            Method::POST,
+            &h(&id, "acceptance"),
+            &c.street,
+            json!({"result": "pass", "opinion": "属实", "accepted_on": "2026-03-02"}),
+            200,
+        )
+        .await;
+        assert_eq!(closed["status"], "closed");
+
+        // The street officer who reported a hazard may not accept it.
+        let own = call(&app, Method::POST, "/api/v1/hazards", &c.street,
+        json!({"enterprise_id": c.enterprise, "description": "消防通道堵塞", "location": "仓库", "category": "B03",
+               "source": 9, "discovered_on": "2026-03-02", "title": "通道堵塞"}), 201).await;
+        assert_eq!(own["reporter_id"], c.street_id.as_str());
+
+        // Void: a duplicate must point at a hazard; kept in the ledger as void.
+        let dup = submitted_general(&app, &c).await;
+        let body = call(
+            &app,
+            Method::POST,
+            &h(&dup, "void"),
+            &c.street,
+            json!({"reason": "duplicate", "duplicate_of": "nope"}),
+            422,
+        )
+        .await;
+        assert_eq!(body["errors"][0]["field"], "duplicate_of");
+        let voided = call(
+            &app,
+            Method::POST,
+            &h(&dup, "void"),
+            &c.street,
+            json!({"reason": "duplicate", "duplicate_of": id, "note": "重复上报"}),
+            200,
+        )
+        .await;
+        assert_eq!(voided["status"], "void");
+        expect_problem(
+            app.call(
+                Method::POST,
+                &h(&dup, "submit"),
+                Some(&c.reporter),
+                Some(json!({})),
+            )
+            .await,
+            409,
+            "hazard_frozen",
+        )
+        .await;
+
+        // 即查即改: fixed on the spot with before and after photos, then accepted by the street.
+        let quick = call(
+            &app,
+            Method::POST,
+            "/api/v1/hazards",
+            &c.reporter,
+            general_report(),
+            201,
+        )
+        .await;
+        let qid = quick["id"].as_str().unwrap();
+        let body = call(
+            &app,
+            Method::POST,
+            &h(qid, "quick-fix"),
+            &c.reporter,
+            json!({"summary": "当场上锁"}),
+            422,
+        )
+        .await;
+        assert_eq!(
+            body["errors"].as_array().unwrap().len(),
+            2,
+            "before and after photos: {body}"
+        );
+        upload(&app, &c.reporter, qid, "before").await;
+        upload(&app, &c.reporter, qid, "after").await;
+        let fixed = call(
+            &app,
+            Method::POST,
+            &h(qid, "quick-fix"),
+            &c.reporter,
+            json!({"summary": "当场上锁", "actual_funds": "0"}),
+            200,
+        )
+        .await;
+        assert_eq!(fixed["status"], "pending_acceptance");
+        assert_eq!(fixed["ledger_no"], "SH-CN-YH-2026-000002");
+        let closed = call(
+            &app,
+            Method::POST,
+            &h(qid, "acceptance"),
+            &c.street,
+            json!({"result": "pass", "opinion": "属实", "accepted_on": "2026-03-02"}),
+            200,
+        )
+        .await;
+        assert_eq!(closed["status"], "closed");
+    }
+);
+
+db_test!(extensions_and_suspension, |backend: Backend| async move {
+    let app = TestApp::start(&backend).await;
+    let c = cast(&app).await;
+    let h = |id: &str, action: &str| format!("/api/v1/hazards/{id}/{action}");
+    let mut report = general_report();
+    report["handling"] = json!("suspension");
+    report["suspension"] = json!("partial");
+    let draft = call(
+        &app,
+        Method::POST,
+        "/api/v1/hazards",
+        &c.reporter,
+        report,
+        201,
+    )
+    .await;
+    let id = draft["id"].as_str().unwrap().to_string();
+    call(
+        &app,
+        Method::POST,
+        &h(&id, "submit"),
+        &c.reporter,
+        json!({}),
+        200,
+    )
+    .await;
+    call(
+        &app,
+        Method::POST,
+        &h(&id, "post"),
+        &c.street,
+        json!({"deadline": "2026-04-30"}),
+        200,
+    )
+    .await;
+    call(
+        &app,
+        Method::POST,
+        &h(&id, "start"),
+        &c.principal,
+        json!({}),
+        200,
+    )
+    .await;
+
+    // Too early: more than 15 working days before the deadline.
+    let ask = json!({"reason": "设备采购周期长", "interim_measures": "停用该区域", "requested_deadline": "2026-05-31"});
+    let res = app
+        .call(
+            Method::POST,
+            &h(&id, "extensions"),
+            Some(&c.principal),
+            Some(ask.clone()),
+        )
+        .await;
+    expect_problem(res, 409, "extension_window_not_open").await;
+    // Inside the window (the service clock moves to 2026-04-20, so everyone logs in again):
+    // interim measures are required.
+    app.advance(chrono::Duration::days(49));
+    let c = Cast {
+        reporter: app.login("clerk").await,
+        principal: app.login("boss").await,
+        street: app.login("hyl-officer").await,
+        inspector: app.login("yjj").await,
+        ..c
+    };
+    let body = call(
+        &app,
+        Method::POST,
+        &h(&id, "extensions"),
+        &c.principal,
+        json!({"reason": "x", "requested_deadline": "2026-05-31"}),
+        422,
+    )
+    .await;
+    assert_eq!(body["errors"][0]["field"], "interim_measures");
+    let asked = call(
+        &app,
+        Method::POST,
+        &h(&id, "extensions"),
+        &c.principal,
+        ask.clone(),
+        200,
+    )
+    .await;
+    assert_eq!(asked["pending_extension"], "2026-05-31");
+    let eid = asked["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "extension")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Denied: the deadline stays.
+    let denied = call(
+        &app,
+        Method::POST,
+        &h(&id, &format!("extensions/{eid}/decision")),
+        &c.inspector,
+        json!({"approved": false, "opinion": "理由不充分"}),
+        200,
+    )
+    .await;
+    assert_eq!(denied["effective_deadline"], "2026-04-30");
+    assert!(denied["pending_extension"].is_null());
+    let res = app
+        .call(
+            Method::POST,
+            &h(&id, &format!("extensions/{eid}/decision")),
+            Some(&c.inspector),
+            Some(json!({"approved": true})),
+        )
+        .await;
+    assert_eq!(res.status(), 409, "nothing pending any more");
+    // Asked again and approved: the effective deadline moves, the original stays.
+    let asked = call(
+        &app,
+        Method::POST,
+        &h(&id, "extensions"),
+        &c.principal,
+        ask,
+        200,
+    )
+    .await;
+    let eid2 = asked["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|r| r["kind"] == "extension")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(eid, eid2);
+    let approved = call(
+        &app,
+        Method::POST,
+        &h(&id, &format!("extensions/{eid2}/decision")),
+        &c.inspector,
+        json!({"approved": true, "opinion": "同意"}),
+        200,
+    )
+    .await;
+    assert_eq!(approved["effective_deadline"], "2026-05-31");
+    assert_eq!(approved["deadline"], "2026-04-30");
+
+    // A suspended hazard: completion needs an assessment report and a resume request,
+    // and acceptance passes only with the resumption approved.
+    upload(&app, &c.reporter, &id, "after").await;
+    let completion = json!({"completed_on": "2026-04-20", "summary": "完成", "actual_funds": "3", "self_assessment": "合格"});
+    let body = call(
+        &app,
+        Method::POST,
+        &h(&id, "completion"),
+        &c.reporter,
+        completion.clone(),
+        422,
+    )
+    .await;
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert!(fields.contains(&"resume_request"), "{body}");
+    let pdf =
+        reqwest::multipart::Part::bytes(b"%PDF-1.4\n%test\n".to_vec()).file_name("评估报告.pdf");
+    let form = reqwest::multipart::Form::new()
+        .part("file", pdf)
+        .text("kind", "report");
+    let res = app
+        .client
+        .post(app.url(&h(&id, "attachments")))
+        .bearer_auth(&c.reporter)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let mut completion = completion;
+    completion["resume_request"] = json!("申请恢复生产");
+    call(
+        &app,
+        Method::POST,
+        &h(&id, "completion"),
+        &c.reporter,
+        completion,
+        200,
+    )
+    .await;
+    let body = call(
+        &app,
+        Method::POST,
+        &h(&id, "acceptance"),
+        &c.street,
+        json!({"result": "pass", "opinion": "属实", "accepted_on": "2026-04-20"}),
+        422,
+    )
+    .await;
+    assert_eq!(body["errors"][0]["field"], "resume_approved");
+    let closed = call(&app, Method::POST, &h(&id, "acceptance"), &c.street,
+        json!({"result": "pass", "opinion": "属实", "accepted_on": "2026-04-20", "resume_approved": true}), 200).await;
+    assert_eq!(closed["status"], "closed");
+});
+
+db_test!(
+    roles_and_states_are_refused_with_their_codes,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        let id = submitted_general(&app, &c).await;
+        let h = |action: &str| format!("/api/v1/hazards/{id}/{action}");
+        // 403 for a visible hazard and a forbidden role; 409 with the current state.
+        let res = app
+            .call(
+                Method::POST,
+                &h("post"),
+                Some(&c.reporter),
+                Some(json!({"deadline": "2026-03-20"})),
+            )
+            .await;
+        expect_problem(res, 403, "role_forbidden").await;
+        let res = app
+            .call(
+                Method::POST,
+                &h("start"),
+                Some(&c.principal),
+                Some(json!({})),
+            )
+            .await;
+        let body = expect_problem(res, 409, "invalid_state").await;
+        assert_eq!(body["current_status"], "submitted");
+        // 404 outside the scope, whatever the action.
+        for token in [&c.other_street, &c.other_inspector] {
+            let res = app
+                .call(
+                    Method::POST,
+                    &h("post"),
+                    Some(token),
+                    Some(json!({"deadline": "2026-03-20"})),
+                )
+                .await;
+            expect_problem(res, 404, "not_found").await;
+        }
+        // A copied department sees it too (fire → 区消防救援支队 is copied: not in this test's cast).
+        let res = app
+            .call(
+                Method::GET,
+                &format!("/api/v1/hazards/{id}"),
+                Some(&c.inspector),
+                None,
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        // Deadline before today, malformed body, wrong media type.
+        let body = call(
+            &app,
+            Method::POST,
+            &h("post"),
+            &c.street,
+            json!({"deadline": "2026-01-01"}),
+            422,
+        )
+        .await;
+        assert_eq!(body["errors"][0]["field"], "deadline");
+        let res = app
+            .client
+            .post(app.url(&h("post")))
+            .bearer_auth(&c.street)
+            .header("content-type", "application/json")
+            .body("{")
+            .send()
+            .await
+            .unwrap();
+        expect_problem(res, 400, "malformed_json").await;
+        let res = app
+            .client
+            .post(app.url(&h("post")))
+            .bearer_auth(&c.street)
+            .header("content-type", "text/plain")
+            .body("deadline")
+            .send()
+            .await
+            .unwrap();
+        expect_problem(res, 415, "unsupported_media_type").await;
+        // A safety officer reports a 重大 hazard directly only when saying so (L3).
+        let major = call(
+            &app,
+            Method::POST,
+            "/api/v1/hazards",
+            &c.safety,
+            major_report(),
+            201,
+        )
+        .await;
+        let mid = major["id"].as_str().unwrap();
+        upload(&app, &c.safety, mid, "before").await;
+        let url = format!("/api/v1/hazards/{mid}/submit");
+        let res = app
+            .call(Method::POST, &url, Some(&c.safety), Some(json!({})))
+            .await;
+        expect_problem(res, 403, "direct_report_required").await;
+        let direct = call(
+            &app,
+            Method::POST,
+            &url,
+            &c.safety,
+            json!({"direct_report": true}),
+            200,
+        )
+        .await;
+        assert_eq!(direct["dual_report"]["regulator"]["direct_report"], true);
+        // Lists stay within scope.
+        let (_, list) = app
+            .call_json(Method::GET, "/api/v1/hazards", Some(&c.other_street), None)
+            .await;
+        assert_eq!(list["items"], json!([]));
+        let (_, list) = app
+            .call_json(
+                Method::GET,
+                "/api/v1/hazards?status=submitted",
+                Some(&c.street),
+                None,
+            )
+            .await;
+        assert_eq!(list["items"].as_array().unwrap().len(), 2);
+    }
+);
+
+db_test!(
+    ledger_numbers_under_50_concurrent_postings,
+    |backend: Backend| async move {
+        let app =
+            TestApp::start_with(&backend, |c| c.database.pool_size = 8, Default::default()).await;
+        let c = cast(&app).await;
+        let mut ids = Vec::new();
+        for _ in 0..50 {
+            ids.push(submitted_general(&app, &c).await);
+        }
+        let posts = ids.iter().map(|id| {
+            let (client, url, token) = (
+                app.client.clone(),
+                app.url(&format!("/api/v1/hazards/{id}/post")),
+                c.street.clone(),
+            );
+            async move {
+                let res = client
+                    .post(url)
+                    .bearer_auth(token)
+                    .json(&json!({"deadline": "2026-03-31"}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(res.status(), 200);
+                res.json::<Value>().await.unwrap()["ledger_no"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            }
+        });
+        let mut numbers = futures_util::future::join_all(posts).await;
+        numbers.sort();
+        let expected: Vec<String> = (1..=50).map(|n| format!("SH-CN-YH-2026-{n:06}")).collect();
+        assert_eq!(numbers, expected, "unique and gapless");
+        let verify = call(
+            &app,
+            Method::GET,
+            "/api/v1/ledger/verify",
+            &c.district,
+            Value::Null,
+            200,
+        )
+        .await;
+        assert_eq!(verify["ok"], true, "{verify}");
+    }
+);
+
+db_test!(
+    ledger_verification_catches_update_and_delete,
+    |backend: Backend| async move {
+        use diesel::RunQueryDsl;
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        for _ in 0..2 {
+            submitted_general(&app, &c).await;
+        }
+        let verify = || {
+            app.call_json(
+                Method::GET,
+                "/api/v1/ledger/verify",
+                Some(&c.district),
+                None,
+            )
+        };
+        assert_eq!(verify().await.1["ok"], true);
+        // Only the district office reads the whole ledger.
+        assert_eq!(
+            app.call(Method::GET, "/api/v1/ledger/verify", Some(&c.street), None)
+                .await
+                .status(),
+            403
+        );
+        let (_, page) = app
+            .call_json(
+                Method::GET,
+                "/api/v1/ledger?after=1&limit=2",
+                Some(&c.district),
+                None,
+            )
+            .await;
+        assert_eq!(page["items"][0]["seq"], 2);
+        assert_eq!(page["next_after"], 3);
+
+        let mut conn = app.db.connect();
+        let original: Vec<String> = {
+            use diesel::prelude::*;
+            use hazard_ledger::db::schema::ledger_entries as l;
+            l::table
+                .filter(l::seq.eq(2))
+                .select(l::payload)
+                .load(&mut conn)
+                .unwrap()
+        };
+        // Someone edits an entry by hand...
+        diesel::sql_query("UPDATE ledger_entries SET payload = '{\"input\":{}}' WHERE seq = 2")
+            .execute(&mut conn)
+            .unwrap();
+        let (_, v) = verify().await;
+        assert_eq!(v["ok"], false);
+        assert_eq!(v["first_bad"], 2);
+        let url = app.db.url.clone();
+        let out = std::process::Command::new(crate::common::binary())
+            .args(["ledger", "verify"])
+            .env_remove("HAZARD_LEDGER_CONFIG")
+            .env("HAZARD_LEDGER__DATABASE__URL", &url)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("entry 2"),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        // ... put back, it verifies again; a deleted entry in the middle is named ...
+        diesel::sql_query(format!(
+            "UPDATE ledger_entries SET payload = '{}' WHERE seq = 2",
+            original[0].replace('\'', "''")
+        ))
+        .execute(&mut conn)
+        .unwrap();
+        assert_eq!(verify().await.1["ok"], true);
+        diesel::sql_query("DELETE FROM ledger_entries WHERE seq = 3")
+            .execute(&mut conn)
+            .unwrap();
+        let (_, v) = verify().await;
+        assert_eq!(
+            (v["ok"].clone(), v["first_bad"].clone()),
+            (json!(false), json!(3))
+        );
+        // ... and so is a deleted newest entry (the chain alone could not tell).
+        let (_, last) = app
+            .call_json(
+                Method::GET,
+                "/api/v1/ledger?after=0&limit=1000",
+                Some(&c.district),
+                None,
+            )
+            .await;
+        let last_seq = last["items"].as_array().unwrap().last().unwrap()["seq"]
+            .as_i64()
+            .unwrap();
+        diesel::sql_query(format!(
+            "DELETE FROM ledger_entries WHERE seq >= 3 AND seq <> {last_seq}"
+        ))
+        .execute(&mut conn)
+        .unwrap();
+        diesel::sql_query(format!("DELETE FROM ledger_entries WHERE seq = {last_seq}"))
+            .execute(&mut conn)
+            .unwrap();
+        let (_, v) = verify().await;
+        assert_eq!(v["ok"], false);
+        assert_eq!(v["first_bad"], 3);
+        let out = std::process::Command::new(crate::common::binary())
+            .args(["ledger", "verify"])
+            .env_remove("HAZARD_LEDGER_CONFIG")
+            .env("HAZARD_LEDGER__DATABASE__URL", &url)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+    }
+);
+
+db_test!(
+    attachments_are_sniffed_scoped_and_named_safely,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        let id = submitted_general(&app, &c).await;
+        let send = |bytes: Vec<u8>, name: &'static str, kind: &'static str| {
+            let part = reqwest::multipart::Part::bytes(bytes)
+                .file_name(name)
+                .mime_str("image/jpeg")
+                .unwrap();
+            let form = reqwest::multipart::Form::new()
+                .part("file", part)
+                .text("kind", kind);
+            app.client
+                .post(app.url(&format!("/api/v1/hazards/{id}/attachments")))
+                .bearer_auth(&c.reporter)
+                .multipart(form)
+                .send()
+        };
+        // A disguised executable is refused whatever its name and declared type.
+        let res = send(
+            b"MZ\x90\x00\x03\x00\x00\x00".to_vec(),
+            "photo.jpg",
+            "before",
+        )
+        .await
+        .unwrap();
+        expect_problem(res, 415, "unsupported_file_type").await;
+        let res = send(Vec::new(), "empty.jpg", "before").await.unwrap();
+        expect_problem(res, 422, "validation_failed").await;
+        let res = send(jpeg(), "x.jpg", "selfie").await.unwrap();
+        expect_problem(res, 422, "validation_failed").await;
+        // A path in the name never becomes a path.
+        let res = send(jpeg(), "../../etc/现场.jpg", "before").await.unwrap();
+        assert_eq!(res.status(), 201);
+        let saved: Value = res.json().await.unwrap();
+        assert_eq!(saved["file_name"], "现场.jpg");
+        assert_eq!(saved["content_type"], "image/jpeg");
+        assert_eq!(saved["sha256"].as_str().unwrap().len(), 64);
+        let path = format!("/api/v1/attachments/{}", saved["id"].as_str().unwrap());
+        let res = app.call(Method::GET, &path, Some(&c.street), None).await;
+        assert_eq!(res.status(), 200);
+        let disposition = res
+            .headers()
+            .get("content-disposition")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            disposition.contains("filename*=UTF-8''%E7%8E%B0%E5%9C%BA.jpg"),
+            "{disposition}"
+        );
+        assert_eq!(res.bytes().await.unwrap().to_vec(), jpeg());
+        assert_eq!(
+            app.call(Method::GET, &path, Some(&c.other_street), None)
+                .await
+                .status(),
+            404
+        );
+    }
+);

@@ -1,0 +1,883 @@
+//! Identity and access control: enterprises, users, login, tokens and scopes.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::common::{Backend, PASSWORD, TestApp, expect_problem};
+use crate::db_test;
+
+const HYL_USCC: &str = "91310105MA1FL0A19R";
+const JSL_USCC: &str = "91310105MA1G2B3C1B";
+
+fn enterprise_body(uscc: &str, street: &str) -> Value {
+    json!({
+        "uscc": uscc,
+        "name": "上海测试有限公司",
+        "address": "长宁区测试路1号",
+        "street": street,
+        "sectors": ["industry_trade"],
+        "headcount": 120,
+        "principal_name": "张三",
+        "principal_mobile": "13912345678",
+        "notify_emails": ["safety@example.org"]
+    })
+}
+
+/// Two enterprises in two streets and one user per role around the first.
+struct World {
+    e_own: String,
+    e_foreign: String,
+    u_own: String,
+    u_foreign: String,
+    tokens: Vec<(&'static str, String)>,
+}
+
+async fn world(app: &TestApp) -> World {
+    let e_own = app
+        .create_enterprise(HYL_USCC, "华阳冷链", "HYL", &["ammonia_refrigeration"], 180)
+        .await;
+    let e_foreign = app
+        .create_enterprise(JSL_USCC, "江苏路电梯", "JSL", &["special_equipment"], 30)
+        .await;
+    let (u_own, reporter) = app
+        .user_token("hyl-reporter", "enterprise_reporter", HYL_USCC)
+        .await;
+    let u_foreign = app
+        .create_user("jsl-reporter", "enterprise_reporter", JSL_USCC)
+        .await;
+    let mut tokens = vec![("enterprise_reporter", reporter)];
+    for (name, role, org) in [
+        ("hyl-principal", "enterprise_principal", HYL_USCC),
+        ("hyl-safety", "enterprise_safety_officer", HYL_USCC),
+        ("hyl-officer", "street_officer", "HYL"),
+        ("yjj-inspector", "department_inspector", "YJJ"),
+        ("district", "district_office", "AJW"),
+        ("root", "admin", "AJW"),
+    ] {
+        tokens.push((role, app.user_token(name, role, org).await.1));
+    }
+    World {
+        e_own,
+        e_foreign,
+        u_own,
+        u_foreign,
+        tokens,
+    }
+}
+
+db_test!(
+    access_matrix_every_role_own_and_foreign,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let w = world(&app).await;
+        // (role, GET E own, GET E foreign, PATCH E own, PATCH E foreign,
+        //  GET U own, GET U foreign, PATCH U own, PATCH U foreign)
+        let expected: [(&str, [u16; 8]); 7] = [
+            (
+                "enterprise_reporter",
+                [200, 404, 403, 404, 200, 404, 200, 404],
+            ),
+            (
+                "enterprise_principal",
+                [200, 404, 403, 404, 404, 404, 404, 404],
+            ),
+            (
+                "enterprise_safety_officer",
+                [200, 404, 403, 404, 404, 404, 404, 404],
+            ),
+            ("street_officer", [200, 404, 200, 404, 200, 404, 200, 404]),
+            (
+                "department_inspector",
+                [200, 404, 403, 404, 404, 404, 404, 404],
+            ),
+            ("district_office", [200, 200, 200, 200, 404, 404, 404, 404]),
+            ("admin", [200, 200, 200, 200, 200, 200, 200, 200]),
+        ];
+        let e_patch = json!({"address": "长宁区新地址2号"});
+        let u_patch = json!({"display_name": "新名字"});
+        let mut failures = Vec::new();
+        for (role, want) in expected {
+            let token = &w.tokens.iter().find(|(r, _)| *r == role).unwrap().1;
+            let calls = [
+                (
+                    Method::GET,
+                    format!("/api/v1/enterprises/{}", w.e_own),
+                    None,
+                ),
+                (
+                    Method::GET,
+                    format!("/api/v1/enterprises/{}", w.e_foreign),
+                    None,
+                ),
+                (
+                    Method::PATCH,
+                    format!("/api/v1/enterprises/{}", w.e_own),
+                    Some(e_patch.clone()),
+                ),
+                (
+                    Method::PATCH,
+                    format!("/api/v1/enterprises/{}", w.e_foreign),
+                    Some(e_patch.clone()),
+                ),
+                (Method::GET, format!("/api/v1/users/{}", w.u_own), None),
+                (Method::GET, format!("/api/v1/users/{}", w.u_foreign), None),
+                (
+                    Method::PATCH,
+                    format!("/api/v1/users/{}", w.u_own),
+                    Some(u_patch.clone()),
+                ),
+                (
+                    Method::PATCH,
+                    format!("/api/v1/users/{}", w.u_foreign),
+                    Some(u_patch.clone()),
+                ),
+            ];
+            for ((method, path, body), want) in calls.into_iter().zip(want) {
+                let res = app.call(method.clone(), &path, Some(token), body).await;
+                let got = res.status().as_u16();
+                if got != want {
+                    failures.push(format!("{role} {method} {path}: want {want}, got {got}"));
+                }
+                if got == 404 {
+                    // Out of scope looks exactly like missing.
+                    let body: Value = res.json().await.unwrap();
+                    assert_eq!(body["code"], "not_found");
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+        // A missing id answers like a foreign one.
+        let admin = &w.tokens.last().unwrap().1;
+        let res = app
+            .call(
+                Method::GET,
+                "/api/v1/enterprises/no-such-id",
+                Some(admin),
+                None,
+            )
+            .await;
+        expect_problem(res, 404, "not_found").await;
+    }
+);
+
+db_test!(lists_stay_within_scope, |backend: Backend| async move {
+    let app = TestApp::start(&backend).await;
+    let w = world(&app).await;
+    let ids = |body: &Value| -> Vec<String> {
+        body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    for (role, expect_own, expect_foreign) in [
+        ("enterprise_principal", true, false),
+        ("street_officer", true, false),
+        ("department_inspector", true, false),
+        ("district_office", true, true),
+    ] {
+        let token = &w.tokens.iter().find(|(r, _)| *r == role).unwrap().1;
+        let (status, body) = app
+            .call_json(Method::GET, "/api/v1/enterprises", Some(token), None)
+            .await;
+        assert_eq!(status, 200);
+        let got = ids(&body);
+        assert_eq!(got.contains(&w.e_own), expect_own, "{role}");
+        assert_eq!(got.contains(&w.e_foreign), expect_foreign, "{role}");
+    }
+    // A street officer filtering for another street still sees nothing of it.
+    let officer = &w
+        .tokens
+        .iter()
+        .find(|(r, _)| *r == "street_officer")
+        .unwrap()
+        .1;
+    let (_, body) = app
+        .call_json(
+            Method::GET,
+            "/api/v1/enterprises?street=JSL",
+            Some(officer),
+            None,
+        )
+        .await;
+    assert!(ids(&body).is_empty());
+    let (_, body) = app
+        .call_json(Method::GET, "/api/v1/users", Some(officer), None)
+        .await;
+    let names: Vec<&str> = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"hyl-reporter") && names.contains(&"hyl-officer"));
+    assert!(
+        !names.contains(&"jsl-reporter") && !names.contains(&"root"),
+        "{names:?}"
+    );
+    // Filters and pagination.
+    let admin = &w.tokens.last().unwrap().1;
+    let (_, body) = app
+        .call_json(
+            Method::GET,
+            "/api/v1/enterprises?sector=special_equipment",
+            Some(admin),
+            None,
+        )
+        .await;
+    assert_eq!(ids(&body), vec![w.e_foreign.clone()]);
+    let (_, body) = app
+        .call_json(
+            Method::GET,
+            "/api/v1/enterprises?q=%E5%8D%8E%E9%98%B3",
+            Some(admin),
+            None,
+        )
+        .await;
+    assert_eq!(ids(&body), vec![w.e_own.clone()], "q=华阳");
+    let (_, page1) = app
+        .call_json(
+            Method::GET,
+            "/api/v1/enterprises?limit=1",
+            Some(admin),
+            None,
+        )
+        .await;
+    let cursor = page1["next_cursor"]
+        .as_str()
+        .expect("a next page")
+        .to_string();
+    let (_, page2) = app
+        .call_json(
+            Method::GET,
+            &format!("/api/v1/enterprises?limit=1&cursor={cursor}"),
+            Some(admin),
+            None,
+        )
+        .await;
+    assert_eq!(ids(&page1).len() + ids(&page2).len(), 2);
+    assert_ne!(ids(&page1), ids(&page2));
+    assert!(page2["next_cursor"].is_null());
+    let res = app
+        .call(
+            Method::GET,
+            "/api/v1/enterprises?limit=500",
+            Some(admin),
+            None,
+        )
+        .await;
+    expect_problem(res, 422, "validation_failed").await;
+    let res = app
+        .call(Method::GET, "/api/v1/enterprises", None, None)
+        .await;
+    assert_eq!(res.headers().get("www-authenticate").unwrap(), "Bearer");
+    expect_problem(res, 401, "unauthenticated").await;
+});
+
+db_test!(
+    enterprise_registration_rules,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let (_, officer) = app.user_token("hyl-officer", "street_officer", "HYL").await;
+        // Every missing field is named at once.
+        let (status, body) = app
+            .call_json(
+                Method::POST,
+                "/api/v1/enterprises",
+                Some(&officer),
+                Some(json!({})),
+            )
+            .await;
+        assert_eq!(status, 422);
+        let fields: Vec<&str> = body["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        for f in [
+            "uscc",
+            "name",
+            "address",
+            "street",
+            "sectors",
+            "headcount",
+            "principal_name",
+            "principal_mobile",
+        ] {
+            assert!(fields.contains(&f), "{f} in {fields:?}");
+        }
+        // Bad values, each named.
+        let mut bad = enterprise_body("91310105MA1FL0A190", "HYL");
+        bad["principal_mobile"] = json!("12345");
+        bad["sectors"] = json!(["no_such_sector"]);
+        bad["street"] = json!("XXX");
+        let (status, body) = app
+            .call_json(
+                Method::POST,
+                "/api/v1/enterprises",
+                Some(&officer),
+                Some(bad),
+            )
+            .await;
+        assert_eq!(status, 422);
+        let fields: Vec<&str> = body["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(fields.len(), 4, "{body}");
+        // Another street's enterprise: forbidden, and nothing is written.
+        let res = app
+            .call(
+                Method::POST,
+                "/api/v1/enterprises",
+                Some(&officer),
+                Some(enterprise_body(JSL_USCC, "JSL")),
+            )
+            .await;
+        expect_problem(res, 403, "forbidden").await;
+        // Own street: created, USCC stored upper-case.
+        let (status, created) = app
+            .call_json(
+                Method::POST,
+                "/api/v1/enterprises",
+                Some(&officer),
+                Some(enterprise_body(&HYL_USCC.to_lowercase(), "hyl")),
+            )
+            .await;
+        assert_eq!(status, 201, "{created}");
+        assert_eq!(created["uscc"], HYL_USCC);
+        assert_eq!(created["street"], "HYL");
+        assert_eq!(created["departments"], json!(["YJJ"]));
+        assert!(created["created_at"].as_str().unwrap().ends_with("+08:00"));
+        // The same USCC again: conflict.
+        let res = app
+            .call(
+                Method::POST,
+                "/api/v1/enterprises",
+                Some(&officer),
+                Some(enterprise_body(HYL_USCC, "HYL")),
+            )
+            .await;
+        expect_problem(res, 409, "duplicate_uscc").await;
+        // Moving it to another street is not for a street officer.
+        let id = created["id"].as_str().unwrap();
+        let res = app
+            .call(
+                Method::PATCH,
+                &format!("/api/v1/enterprises/{id}"),
+                Some(&officer),
+                Some(json!({"street": "JSL"})),
+            )
+            .await;
+        expect_problem(res, 403, "forbidden").await;
+        let (status, patched) = app
+        .call_json(
+            Method::PATCH,
+            &format!("/api/v1/enterprises/{id}"),
+            Some(&officer),
+            Some(json!({"sectors": ["fire", "industry_trade"], "safety_officer_name": "李四", "safety_officer_mobile": "+86 139-1234-5679"})),
+        )
+        .await;
+        assert_eq!(status, 200, "{patched}");
+        assert_eq!(patched["sectors"], json!(["fire", "industry_trade"]));
+        assert_eq!(patched["departments"], json!(["XFZD", "YJJ"]));
+        assert_eq!(patched["safety_officer_mobile"], "13912345679");
+        // Enterprise users may not register enterprises.
+        let principal_id = app
+            .create_user("hyl-principal", "enterprise_principal", HYL_USCC)
+            .await;
+        assert!(!principal_id.is_empty());
+        let principal = app.login("hyl-principal").await;
+        let res = app
+            .call(
+                Method::POST,
+                "/api/v1/enterprises",
+                Some(&principal),
+                Some(enterprise_body("91310105MA1H5D7E6U", "HYL")),
+            )
+            .await;
+        expect_problem(res, 403, "forbidden").await;
+    }
+);
+
+db_test!(
+    uscc_samples_through_the_api,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let (_, admin) = app.user_token("root", "admin", "AJW").await;
+        let samples = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/uscc-samples.txt"
+        ))
+        .unwrap();
+        let mut checked = 0;
+        for line in samples
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        {
+            let mut parts = line.split('\t');
+            let verdict = parts.next().unwrap();
+            let code = parts.next().unwrap_or("");
+            let res = app
+                .call(
+                    Method::POST,
+                    "/api/v1/enterprises",
+                    Some(&admin),
+                    Some(enterprise_body(code, "HYL")),
+                )
+                .await;
+            let status = res.status().as_u16();
+            let lower_case_form = code.chars().any(|c| c.is_ascii_lowercase());
+            match verdict {
+                "valid" => assert_eq!(status, 201, "{code}"),
+                // Lower case is not a stored form: the API upper-cases it before checking.
+                "invalid" if lower_case_form => {
+                    assert_eq!(status, 409, "{code} is a known code in lower case")
+                }
+                _ => {
+                    let body = expect_problem(res, 422, "validation_failed").await;
+                    assert_eq!(body["errors"][0]["field"], "uscc", "{code}");
+                }
+            }
+            checked += 1;
+        }
+        assert_eq!(checked, 22);
+    }
+);
+
+db_test!(user_management_rules, |backend: Backend| async move {
+    let app = TestApp::start(&backend).await;
+    app.create_enterprise(HYL_USCC, "华阳冷链", "HYL", &["ammonia_refrigeration"], 180)
+        .await;
+    app.create_enterprise(JSL_USCC, "江苏路电梯", "JSL", &["special_equipment"], 30)
+        .await;
+    let (_, officer) = app.user_token("hyl-officer", "street_officer", "HYL").await;
+    let (_, admin) = app.user_token("root", "admin", "AJW").await;
+    // A street officer creates enterprise users of the street; the password is shown once.
+    let (status, created) = app
+        .call_json(
+            Method::POST,
+            "/api/v1/users",
+            Some(&officer),
+            Some(json!({"username": "New.Clerk", "role": "enterprise_reporter", "org": HYL_USCC, "email": "clerk@example.org"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["username"], "new.clerk");
+    assert_eq!(created["must_change_password"], true);
+    assert_eq!(created["org"]["kind"], "enterprise");
+    assert!(created.get("password_hash").is_none());
+    let initial = created["initial_password"].as_str().unwrap().to_string();
+    // ... who must change it before doing anything else.
+    let (status, login) = app
+        .call_json(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"username": "new.clerk", "password": initial})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let first = login["access_token"].as_str().unwrap().to_string();
+    let res = app
+        .call(Method::GET, "/api/v1/enterprises", Some(&first), None)
+        .await;
+    expect_problem(res, 403, "password_change_required").await;
+    assert_eq!(
+        app.call(Method::GET, "/api/v1/me", Some(&first), None)
+            .await
+            .status(),
+        200
+    );
+    let (status, body) = app
+        .call_json(
+            Method::POST,
+            "/api/v1/auth/password",
+            Some(&first),
+            Some(json!({"current_password": initial, "new_password": "new.clerk-2026"})),
+        )
+        .await;
+    assert_eq!(status, 422, "password containing the username: {body}");
+    assert_eq!(body["errors"][0]["field"], "new_password");
+    let (status, changed) = app
+        .call_json(
+            Method::POST,
+            "/api/v1/auth/password",
+            Some(&first),
+            Some(json!({"current_password": initial, "new_password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(status, 200, "{changed}");
+    let fresh = changed["access_token"].as_str().unwrap();
+    assert_eq!(
+        app.call(Method::GET, "/api/v1/enterprises", Some(fresh), None)
+            .await
+            .status(),
+        200
+    );
+    // Not for another street's enterprise, nor other roles.
+    let res = app
+        .call(
+            Method::POST,
+            "/api/v1/users",
+            Some(&officer),
+            Some(
+                json!({"username": "other-clerk", "role": "enterprise_reporter", "org": JSL_USCC}),
+            ),
+        )
+        .await;
+    expect_problem(res, 403, "forbidden").await;
+    let res = app
+        .call(
+            Method::POST,
+            "/api/v1/users",
+            Some(&officer),
+            Some(json!({"username": "new-officer", "role": "street_officer", "org": "HYL"})),
+        )
+        .await;
+    expect_problem(res, 403, "forbidden").await;
+    // Role and organisation must fit; every problem named.
+    let (status, body) = app
+        .call_json(
+            Method::POST,
+            "/api/v1/users",
+            Some(&admin),
+            Some(json!({"username": "x", "role": "street_officer", "org": "YJJ", "email": "nope"})),
+        )
+        .await;
+    assert_eq!(status, 422);
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, vec!["username", "email", "role"], "{body}");
+    let res = app
+        .call(
+            Method::POST,
+            "/api/v1/users",
+            Some(&admin),
+            Some(json!({"username": "hyl-officer", "role": "street_officer", "org": "HYL"})),
+        )
+        .await;
+    expect_problem(res, 409, "duplicate_username").await;
+    let (status, _) = app
+        .call_json(Method::POST, "/api/v1/users", Some(&admin), Some(json!({"username": "yjj-1", "role": "department_inspector", "org": "YJJ", "password": PASSWORD})))
+        .await;
+    assert_eq!(status, 201);
+});
+
+db_test!(
+    tokens_expired_tampered_and_wrong_algorithm_are_refused,
+    |backend: Backend| async move {
+        use base64::Engine;
+        let app = TestApp::start(&backend).await;
+        let (_, token) = app.user_token("root", "admin", "AJW").await;
+        assert_eq!(
+            app.call(Method::GET, "/api/v1/me", Some(&token), None)
+                .await
+                .status(),
+            200
+        );
+        // The generated secret sits in the data folder, readable by the owner only.
+        let secret_path = app.state.config.data_dir.join("jwt-secret");
+        let secret = std::fs::read_to_string(&secret_path).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&secret_path)
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        // Tampered payload (role changed), signature kept.
+        let parts: Vec<&str> = token.split('.').collect();
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let mut claims: Value = serde_json::from_slice(&b64.decode(parts[1]).unwrap()).unwrap();
+        claims["role"] = json!("district_office");
+        claims["sub"] = json!("someone-else");
+        let tampered = format!(
+            "{}.{}.{}",
+            parts[0],
+            b64.encode(claims.to_string()),
+            parts[2]
+        );
+        let res = app
+            .call(Method::GET, "/api/v1/me", Some(&tampered), None)
+            .await;
+        expect_problem(res, 401, "invalid_token").await;
+        // The same claims signed with the right secret but another algorithm.
+        let original: Value = serde_json::from_slice(&b64.decode(parts[1]).unwrap()).unwrap();
+        let hs512 = jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS512),
+            &original,
+            &jsonwebtoken::EncodingKey::from_secret(secret.trim().as_bytes()).unwrap(),
+        )
+        .unwrap();
+        expect_problem(
+            app.call(Method::GET, "/api/v1/me", Some(&hs512), None)
+                .await,
+            401,
+            "invalid_token",
+        )
+        .await;
+        let none = format!(
+            "{}.{}.",
+            b64.encode(r#"{"alg":"none","typ":"JWT"}"#),
+            parts[1]
+        );
+        expect_problem(
+            app.call(Method::GET, "/api/v1/me", Some(&none), None).await,
+            401,
+            "invalid_token",
+        )
+        .await;
+        // Expired by the service clock: 15 minutes later.
+        app.advance(chrono::Duration::minutes(15));
+        expect_problem(
+            app.call(Method::GET, "/api/v1/me", Some(&token), None)
+                .await,
+            401,
+            "token_expired",
+        )
+        .await;
+    }
+);
+
+db_test!(
+    refresh_rotates_and_reuse_revokes_the_family,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        app.create_user("root", "admin", "AJW").await;
+        let (_, login) = app
+            .call_json(
+                Method::POST,
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"username": "ROOT", "password": PASSWORD})),
+            )
+            .await;
+        assert_eq!(login["token_type"], "Bearer");
+        assert_eq!(login["expires_in"], 900);
+        let r1 = login["refresh_token"].as_str().unwrap().to_string();
+        let (status, second) = app
+            .call_json(
+                Method::POST,
+                "/api/v1/auth/refresh",
+                None,
+                Some(json!({"refresh_token": r1})),
+            )
+            .await;
+        assert_eq!(status, 200);
+        let r2 = second["refresh_token"].as_str().unwrap().to_string();
+        let a2 = second["access_token"].as_str().unwrap().to_string();
+        assert_ne!(r1, r2);
+        assert_eq!(
+            app.call(Method::GET, "/api/v1/me", Some(&a2), None)
+                .await
+                .status(),
+            200
+        );
+        // The spent token comes back: the whole family dies.
+        let res = app
+            .call(
+                Method::POST,
+                "/api/v1/auth/refresh",
+                None,
+                Some(json!({"refresh_token": r1})),
+            )
+            .await;
+        expect_problem(res, 401, "refresh_token_reused").await;
+        let res = app
+            .call(
+                Method::POST,
+                "/api/v1/auth/refresh",
+                None,
+                Some(json!({"refresh_token": r2})),
+            )
+            .await;
+        expect_problem(res, 401, "invalid_refresh_token").await;
+        expect_problem(
+            app.call(Method::GET, "/api/v1/me", Some(&a2), None).await,
+            401,
+            "token_revoked",
+        )
+        .await;
+        let res = app
+            .call(
+                Method::POST,
+                "/api/v1/auth/refresh",
+                None,
+                Some(json!({"refresh_token": "made-up"})),
+            )
+            .await;
+        expect_problem(res, 401, "invalid_refresh_token").await;
+    }
+);
+
+db_test!(
+    logout_and_credential_changes_revoke_sessions,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let user_id = app.create_user("clerk", "street_officer", "HYL").await;
+        let (_, admin) = app.user_token("root", "admin", "AJW").await;
+        // Logout ends the session: its access and refresh tokens.
+        let (_, login) = app
+            .call_json(
+                Method::POST,
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"username": "clerk", "password": PASSWORD})),
+            )
+            .await;
+        let access = login["access_token"].as_str().unwrap().to_string();
+        let refresh = login["refresh_token"].as_str().unwrap().to_string();
+        assert_eq!(
+            app.call(Method::POST, "/api/v1/auth/logout", Some(&access), None)
+                .await
+                .status(),
+            204
+        );
+        expect_problem(
+            app.call(Method::GET, "/api/v1/me", Some(&access), None)
+                .await,
+            401,
+            "token_revoked",
+        )
+        .await;
+        let res = app
+            .call(
+                Method::POST,
+                "/api/v1/auth/refresh",
+                None,
+                Some(json!({"refresh_token": refresh})),
+            )
+            .await;
+        assert_eq!(res.status(), 401);
+        // A password change ends every session at once.
+        let s1 = app.login("clerk").await;
+        let s2 = app.login("clerk").await;
+        let (status, changed) = app
+            .call_json(
+                Method::POST,
+                "/api/v1/auth/password",
+                Some(&s1),
+                Some(json!({"current_password": PASSWORD, "new_password": "Another-Long-Pass-42"})),
+            )
+            .await;
+        assert_eq!(status, 200);
+        for old in [&s1, &s2] {
+            expect_problem(
+                app.call(Method::GET, "/api/v1/me", Some(old), None).await,
+                401,
+                "token_revoked",
+            )
+            .await;
+        }
+        let fresh = changed["access_token"].as_str().unwrap().to_string();
+        assert_eq!(
+            app.call(Method::GET, "/api/v1/me", Some(&fresh), None)
+                .await
+                .status(),
+            200
+        );
+        // Disabling (by an admin) ends them too, and the login answers like a wrong password.
+        let (status, _) = app
+            .call_json(
+                Method::PATCH,
+                &format!("/api/v1/users/{user_id}"),
+                Some(&admin),
+                Some(json!({"active": false})),
+            )
+            .await;
+        assert_eq!(status, 200);
+        expect_problem(
+            app.call(Method::GET, "/api/v1/me", Some(&fresh), None)
+                .await,
+            401,
+            "token_revoked",
+        )
+        .await;
+        let res = app
+            .call(
+                Method::POST,
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"username": "clerk", "password": "Another-Long-Pass-42"})),
+            )
+            .await;
+        expect_problem(res, 401, "invalid_credentials").await;
+    }
+);
+
+db_test!(
+    login_failures_lock_out_and_rate_limit,
+    |backend: Backend| async move {
+        let app = TestApp::start_with(
+            &backend,
+            |c| {
+                c.auth.login_max_failures = 3;
+                c.auth.lockout_minutes = 10;
+                c.auth.login_rate_per_username_per_minute = 1000;
+                c.auth.login_rate_per_ip_per_minute = 6;
+            },
+            Default::default(),
+        )
+        .await;
+        app.create_user("clerk", "street_officer", "HYL").await;
+        let attempt = |password: &'static str, user: &'static str| {
+            app.call(
+                Method::POST,
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"username": user, "password": password})),
+            )
+        };
+        // Unknown user and wrong password: the same answer.
+        let unknown: Value = attempt("whatever-password", "nobody")
+            .await
+            .json()
+            .await
+            .unwrap();
+        let wrong: Value = attempt("wrong-password-1", "clerk")
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(unknown, wrong);
+        assert_eq!(wrong["code"], "invalid_credentials");
+        attempt("wrong-password-2", "clerk").await;
+        attempt("wrong-password-3", "clerk").await;
+        // Locked now, even with the right password.
+        let res = attempt(PASSWORD, "clerk").await;
+        assert!(res.headers().get("retry-after").is_some());
+        expect_problem(res, 429, "too_many_attempts").await;
+        // After the lockout (service clock), the right password works and resets the count.
+        app.advance(chrono::Duration::minutes(11));
+        // Six attempts so far from this IP, the limit of a minute: the seventh is refused.
+        assert_eq!(attempt(PASSWORD, "clerk").await.status(), 200);
+        let res = attempt(PASSWORD, "clerk").await;
+        let retry: u64 = res
+            .headers()
+            .get("retry-after")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(retry >= 1);
+        expect_problem(res, 429, "too_many_attempts").await;
+        // Missing fields are a validation error, not a failed login.
+        let (status, body) = app
+            .call_json(Method::POST, "/api/v1/auth/login", None, Some(json!({})))
+            .await;
+        assert_eq!(status, 422);
+        assert_eq!(body["errors"].as_array().unwrap().len(), 2);
+    }
+);
