@@ -1,0 +1,205 @@
+//! API write requests per second (hazard creates and transitions, each one transaction with its
+//! ledger entry) next to the raw single-row commit rate of the same database with the same
+//! settings, measured in the same run. SQLite always (default settings: WAL, synchronous=FULL);
+//! PostgreSQL too when BENCH_POSTGRES_URL or TEST_POSTGRES_URL names a server (a fresh database
+//! is created and dropped).
+//!
+//! Run: `cargo bench --bench write_throughput`
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+use hazard_ledger::app::AppState;
+use hazard_ledger::auth::accounts::{self, NewUser, UserInput};
+use hazard_ledger::db::enterprises::{self, EnterpriseRow};
+use serde_json::json;
+
+const PASSWORD: &str = "Bench-Password-2026";
+const WRITES: usize = 400;
+const RAW_COMMITS: usize = 400;
+
+fn user(state: &AppState, name: &str, role: &str, org: &str) {
+    let mut conn = state.pool.get().unwrap();
+    let (username, display_name, email, role, target) = accounts::check_user_input(
+        &mut conn,
+        &UserInput {
+            username: Some(name),
+            display_name: None,
+            email: None,
+            role: Some(role),
+            org: Some(org),
+        },
+    )
+    .unwrap();
+    let hash = state.auth.hasher.hash_blocking(PASSWORD).unwrap();
+    accounts::insert_user(
+        &mut conn,
+        NewUser {
+            username,
+            display_name,
+            email,
+            role,
+            target,
+            password_hash: hash,
+            must_change_password: false,
+        },
+        state.clock.now().naive_utc(),
+    )
+    .unwrap();
+}
+
+fn setup(state: &AppState) {
+    let mut conn = state.pool.get().unwrap();
+    let now = state.clock.now().naive_utc();
+    let row = EnterpriseRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        uscc: "91310105MA1FL0A19R".into(),
+        name: "基准测试企业".into(),
+        address: "长宁区".into(),
+        street_code: "HYL".into(),
+        headcount: 50,
+        principal_name: "张三".into(),
+        principal_mobile: "13800000000".into(),
+        safety_officer_name: None,
+        safety_officer_mobile: None,
+        notify_emails: "[]".into(),
+        created_at: now,
+        updated_at: now,
+    };
+    enterprises::insert(&mut conn, &row, &["industry_trade".to_string()]).unwrap();
+    drop(conn);
+    user(
+        state,
+        "bench-clerk",
+        "enterprise_reporter",
+        "91310105MA1FL0A19R",
+    );
+    user(state, "bench-street", "street_officer", "HYL");
+}
+
+/// (creates, submits, posts) per second with `clients` clients; each request is one transaction.
+fn api_rate(base: &str, clients: usize) -> (f64, Duration) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        let login = |u: &'static str| {
+            let (client, base) = (client.clone(), base.to_string());
+            async move {
+                let res: serde_json::Value = client
+                    .post(format!("{base}/api/v1/auth/login"))
+                    .json(&json!({"username": u, "password": PASSWORD}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                res["access_token"].as_str().unwrap().to_string()
+            }
+        };
+        let clerk = login("bench-clerk").await;
+        let street = login("bench-street").await;
+        let started = Instant::now();
+        let per_client = WRITES / 3 / clients;
+        let mut tasks = Vec::new();
+        for _ in 0..clients {
+            let (client, base, clerk, street) = (client.clone(), base.to_string(), clerk.clone(), street.clone());
+            tasks.push(tokio::spawn(async move {
+                for _ in 0..per_client {
+                    let h: serde_json::Value = client
+                        .post(format!("{base}/api/v1/hazards"))
+                        .bearer_auth(&clerk)
+                        .json(&json!({"title": "配电箱未上锁", "description": "门未关", "location": "车间",
+                                      "category": "B04", "source": 1, "discovered_on": "2026-03-02",
+                                      "level": "general", "handling": "time_limited",
+                                      "responsible_person": "李四", "responsible_phone": "13800000002"}))
+                        .send().await.unwrap().json().await.unwrap();
+                    let id = h["id"].as_str().expect("created").to_string();
+                    let r = client.post(format!("{base}/api/v1/hazards/{id}/submit")).bearer_auth(&clerk)
+                        .send().await.unwrap();
+                    assert!(r.status().is_success());
+                    let r = client.post(format!("{base}/api/v1/hazards/{id}/post")).bearer_auth(&street)
+                        .json(&json!({"deadline": "2027-06-30"})).send().await.unwrap();
+                    assert!(r.status().is_success());
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let elapsed = started.elapsed();
+        ((per_client * clients * 3) as f64 / elapsed.as_secs_f64(), elapsed)
+    })
+}
+
+/// Single-row INSERT commits per second on one pooled connection (same pragmas as the app).
+fn raw_rate(state: &AppState) -> f64 {
+    let mut conn = state.pool.get().unwrap();
+    diesel::sql_query(
+        "CREATE TABLE IF NOT EXISTS bench_raw (id TEXT PRIMARY KEY, payload TEXT NOT NULL)",
+    )
+    .execute(&mut conn)
+    .unwrap();
+    let insert = match &*conn {
+        hazard_ledger::db::DbConn::Pg(_) => "INSERT INTO bench_raw (id, payload) VALUES ($1, $2)",
+        hazard_ledger::db::DbConn::Sqlite(_) => "INSERT INTO bench_raw (id, payload) VALUES (?, ?)",
+    };
+    let started = Instant::now();
+    for i in 0..RAW_COMMITS {
+        // Autocommit: one statement, one commit, as durable as the app's commits.
+        diesel::sql_query(insert)
+            .bind::<Text, _>(format!("row-{i}"))
+            .bind::<Text, _>("{\"x\":1}")
+            .execute(&mut conn)
+            .unwrap();
+    }
+    RAW_COMMITS as f64 / started.elapsed().as_secs_f64()
+}
+
+fn run(label: &str, url: Option<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, base) = support::serve_in_background(dir.path().to_path_buf(), url);
+    setup(&state);
+    let raw = raw_rate(&state);
+    let (api1, _) = api_rate(&base, 1);
+    let (api4, _) = api_rate(&base, 4);
+    println!(
+        "{label:<10} raw single-row commits {raw:>8.0}/s | API writes 1 client {api1:>7.0}/s ({:.0} % of raw) | 4 clients {api4:>7.0}/s ({:.0} % of raw)",
+        100.0 * api1 / raw,
+        100.0 * api4 / raw
+    );
+}
+
+fn main() {
+    println!(
+        "write_throughput: {WRITES} API writes (create, submit, post; each one transaction + ledger entry) vs {RAW_COMMITS} raw commits"
+    );
+    run("sqlite", None);
+    let pg = std::env::var("BENCH_POSTGRES_URL")
+        .or_else(|_| std::env::var("TEST_POSTGRES_URL"))
+        .ok();
+    match pg {
+        Some(admin) => {
+            let name = format!("hl_bench_{}", uuid::Uuid::new_v4().simple());
+            let mut c = diesel::PgConnection::establish(&admin).expect("connect");
+            diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
+                .execute(&mut c)
+                .unwrap();
+            let base = admin
+                .rsplit_once('/')
+                .map_or(admin.as_str(), |(b, _)| b)
+                .to_string();
+            run("postgres", Some(format!("{base}/{name}")));
+            let _ =
+                diesel::sql_query(format!("DROP DATABASE \"{name}\" WITH (FORCE)")).execute(&mut c);
+        }
+        None => println!("postgres   skipped: set BENCH_POSTGRES_URL or TEST_POSTGRES_URL"),
+    }
+}
