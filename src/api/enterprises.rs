@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Routes, page_limit};
+use super::{Routes, page_limit, paginate};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::db::enterprises::{self, EnterpriseChanges, EnterpriseFilter, EnterpriseRow};
@@ -50,15 +50,10 @@ async fn list(
         limit: limit + 1,
     };
     let scope = policy::enterprise_scope(&caller);
-    let mut items = state
+    let rows = state
         .db(move |c| Ok(enterprises::list(c, &scope, &filter)?))
         .await?;
-    let next_cursor = if items.len() as i64 > limit {
-        items.truncate(limit as usize);
-        items.last().map(|e| e.id.clone())
-    } else {
-        None
-    };
+    let (items, next_cursor) = paginate(rows, limit, |e| e.id.clone());
     Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next_cursor })))
 }
 

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::{Routes, page_limit};
+use super::{Routes, page_limit, paginate};
 use crate::app::AppState;
 use crate::auth::{Caller, Org};
 use crate::db::hazards::{self, HazardRow};
@@ -873,17 +873,12 @@ async fn list(
             if let Some(cursor) = q.cursor {
                 query = query.filter(h::id.lt(cursor));
             }
-            let mut rows: Vec<HazardRow> = query
+            let rows: Vec<HazardRow> = query
                 .order(h::id.desc())
                 .limit(limit + 1)
                 .select(HazardRow::as_select())
                 .load(c)?;
-            let next = if rows.len() as i64 > limit {
-                rows.truncate(limit as usize);
-                rows.last().map(|r| r.id.clone())
-            } else {
-                None
-            };
+            let (rows, next) = paginate(rows, limit, |r| r.id.clone());
             let items = rows.iter().map(|r| summary(&env, r)).collect::<Vec<_>>();
             Ok((items, next))
         })

@@ -110,6 +110,23 @@ pub fn routes() -> Routes {
 /// Largest page of any list.
 pub const MAX_PAGE: i64 = 200;
 
+/// Cuts a page fetched with `limit + 1` rows to `limit`, answering the cursor of the next page
+/// (the key of the last row kept) when there is one.
+pub fn paginate<T>(
+    mut rows: Vec<T>,
+    limit: i64,
+    key: impl Fn(&T) -> String,
+) -> (Vec<T>, Option<String>) {
+    let limit = usize::try_from(limit).unwrap_or(0);
+    if rows.len() > limit {
+        rows.truncate(limit);
+        let next = rows.last().map(&key);
+        (rows, next)
+    } else {
+        (rows, None)
+    }
+}
+
 /// The `limit` of a list request: default 50, at most [`MAX_PAGE`].
 pub fn page_limit(limit: Option<i64>) -> crate::error::AppResult<i64> {
     match limit {

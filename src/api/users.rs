@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Routes, page_limit};
+use super::{Routes, page_limit, paginate};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::auth::accounts::{self, NewUser, UserInput};
@@ -40,7 +40,7 @@ async fn list(
     let scope = policy::user_scope(&caller);
     let (items, next_cursor) = state
         .db(move |c| {
-            let mut rows = users::list(
+            let rows = users::list(
                 c,
                 &scope,
                 q.role.as_deref(),
@@ -48,12 +48,7 @@ async fn list(
                 q.cursor.as_deref(),
                 limit + 1,
             )?;
-            let next = if rows.len() as i64 > limit {
-                rows.truncate(limit as usize);
-                rows.last().map(|u| u.id.clone())
-            } else {
-                None
-            };
+            let (rows, next) = paginate(rows, limit, |u| u.id.clone());
             let views = rows
                 .iter()
                 .map(|u| accounts::view(c, u))
