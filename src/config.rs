@@ -48,12 +48,20 @@ pub struct Config {
     /// Policy timings and switches of the hazard rules (DESIGN.md *config* values).
     pub rules: crate::domain::hazard::Policy,
     pub attachments: AttachmentsConfig,
+    pub idempotency: IdempotencyConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AttachmentsConfig {
     pub max_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdempotencyConfig {
+    /// Hours an `Idempotency-Key` and its stored answer are kept.
+    pub ttl_hours: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -288,6 +296,12 @@ impl Config {
             return Err(ConfigError::new(
                 "attachments.max_bytes",
                 "must be at least 1024",
+            ));
+        }
+        if !(1..=24 * 365).contains(&self.idempotency.ttl_hours) {
+            return Err(ConfigError::new(
+                "idempotency.ttl_hours",
+                "must be between 1 and 8760",
             ));
         }
         Ok(())

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::{Routes, page_limit, paginate};
+use super::Routes;
 use crate::app::AppState;
 use crate::auth::{Caller, Org};
 use crate::db::hazards::{self, HazardRow};
@@ -25,8 +25,7 @@ use crate::policy;
 use crate::service::hazards::{self as svc, Env, HazardView};
 
 pub fn routes(r: &mut Routes) {
-    r.get("/api/v1/hazards", list)
-        .post("/api/v1/hazards", create)
+    r.post("/api/v1/hazards", create)
         .get("/api/v1/hazards/{id}", get)
         .patch("/api/v1/hazards/{id}", edit)
         .post("/api/v1/hazards/{id}/submit", submit)
@@ -68,7 +67,7 @@ fn hazard_response(mut res: actix_web::HttpResponseBuilder, view: &HazardView) -
         .json(view)
 }
 
-fn env<'a>(state: &'a AppState, caller: &'a Caller, if_match: Option<i32>) -> Env<'a> {
+pub(super) fn env<'a>(state: &'a AppState, caller: &'a Caller, if_match: Option<i32>) -> Env<'a> {
     let now = state.clock.now();
     Env {
         caller,
@@ -81,7 +80,7 @@ fn env<'a>(state: &'a AppState, caller: &'a Caller, if_match: Option<i32>) -> En
 }
 
 /// Runs one hazard action in a write transaction and answers the hazard.
-async fn run<I, D, E>(
+pub(super) async fn run<I, D, E>(
     caller: Caller,
     req: HttpRequest,
     id: String,
@@ -229,6 +228,11 @@ async fn create(
                     updated_at: now,
                 };
                 hazards::insert(c, &row, &draft.content.sectors, &departments)?;
+                crate::db::search::index(
+                    c,
+                    &row.id,
+                    &crate::db::search::body(&row.title, &row.description, &row.location, &enterprise.name),
+                )?;
                 let payload = json!({
                     "after": {"status": "draft", "level": row.level, "enterprise_id": row.enterprise_id,
                               "street": row.street_code, "departments": departments},
@@ -350,6 +354,20 @@ async fn edit(
                         row.discovered_on = draft.content.discovered_on;
                         row.content =
                             serde_json::to_string(&draft.content).map_err(AppError::internal)?;
+                        let enterprise_name: String = crate::db::schema::enterprises::table
+                            .find(&row.enterprise_id)
+                            .select(crate::db::schema::enterprises::name)
+                            .first(c)?;
+                        crate::db::search::index(
+                            c,
+                            &row.id,
+                            &crate::db::search::body(
+                                &row.title,
+                                &row.description,
+                                &row.location,
+                                &enterprise_name,
+                            ),
+                        )?;
                         if let Some((primary, departments)) = &routed {
                             row.primary_department = primary.clone();
                             hazards::replace_routing(
@@ -372,7 +390,10 @@ async fn edit(
 // --- transitions -------------------------------------------------------------------------
 
 /// A transition body: empty means all defaults; otherwise JSON (415 for another media type).
-fn parse<I: DeserializeOwned + Default>(req: &HttpRequest, bytes: &web::Bytes) -> AppResult<I> {
+pub(super) fn parse<I: DeserializeOwned + Default>(
+    req: &HttpRequest,
+    bytes: &web::Bytes,
+) -> AppResult<I> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(I::default());
     }
@@ -397,7 +418,7 @@ fn parse<I: DeserializeOwned + Default>(req: &HttpRequest, bytes: &web::Bytes) -
     })
 }
 
-type Id = web::Path<String>;
+pub(super) type Id = web::Path<String>;
 
 async fn submit(
     caller: Caller,
@@ -823,86 +844,4 @@ async fn events(state: web::Data<AppState>, caller: Caller, id: Id) -> AppResult
         .await?;
     let items: Vec<Value> = items.into_iter().map(super::ledger::entry_json).collect();
     Ok(HttpResponse::Ok().json(json!({ "items": items })))
-}
-
-#[derive(Debug, Deserialize)]
-struct ListQuery {
-    status: Option<String>,
-    level: Option<String>,
-    enterprise: Option<String>,
-    cursor: Option<String>,
-    limit: Option<i64>,
-}
-
-/// A page of hazards within the caller's scope, newest first.
-async fn list(
-    state: web::Data<AppState>,
-    caller: Caller,
-    query: web::Query<ListQuery>,
-) -> AppResult<HttpResponse> {
-    use crate::db::schema::hazards as h;
-    let q = query.into_inner();
-    let limit = page_limit(q.limit)?;
-    let mut errors = FieldErrors::new();
-    if let Some(s) = &q.status
-        && s.parse::<Status>().is_err()
-    {
-        errors.add("status", "unknown status");
-    }
-    if let Some(l) = &q.level
-        && l.parse::<hazard::Level>().is_err()
-    {
-        errors.add("level", "unknown level");
-    }
-    errors.finish()?;
-    let st = state.clone();
-    let (items, next) = state
-        .db(move |c| {
-            let env = env(&st, &caller, None);
-            let scope = policy::hazard_scope(&caller);
-            let mut query = hazards::scoped(&scope);
-            if let Some(s) = q.status {
-                query = query.filter(h::status.eq(s));
-            }
-            if let Some(l) = q.level {
-                query = query.filter(h::level.eq(l));
-            }
-            if let Some(e) = q.enterprise {
-                query = query.filter(h::enterprise_id.eq(e));
-            }
-            if let Some(cursor) = q.cursor {
-                query = query.filter(h::id.lt(cursor));
-            }
-            let rows: Vec<HazardRow> = query
-                .order(h::id.desc())
-                .limit(limit + 1)
-                .select(HazardRow::as_select())
-                .load(c)?;
-            let (rows, next) = paginate(rows, limit, |r| r.id.clone());
-            let items = rows.iter().map(|r| summary(&env, r)).collect::<Vec<_>>();
-            Ok((items, next))
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next })))
-}
-
-/// The list form of a hazard.
-fn summary(env: &Env<'_>, r: &HazardRow) -> Value {
-    let open = r
-        .status
-        .parse::<Status>()
-        .is_ok_and(|s| s.is_open() && s != Status::Draft);
-    let days_overdue = r
-        .effective_deadline
-        .filter(|_| open)
-        .map_or(0, |d| crate::domain::deadline::days_overdue(d, env.today));
-    json!({
-        "id": r.id, "ledger_no": r.ledger_no, "status": r.status, "level": r.level,
-        "title": r.title, "location": r.location, "enterprise_id": r.enterprise_id,
-        "street": r.street_code, "primary_department": r.primary_department,
-        "discovered_on": r.discovered_on, "deadline": r.deadline,
-        "effective_deadline": r.effective_deadline, "overdue": days_overdue > 0,
-        "days_overdue": days_overdue, "listed": r.listed, "version": r.version,
-        "updated_at": crate::timefmt::rfc3339(&r.updated_at),
-    })
 }

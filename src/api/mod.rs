@@ -5,10 +5,13 @@ pub mod attachments;
 pub mod auth;
 pub mod docs;
 pub mod enterprises;
+pub mod hazard_list;
 pub mod hazards;
 pub mod health;
 pub mod ledger;
+pub mod listing;
 pub mod reference;
+pub mod stats;
 pub mod users;
 
 use actix_web::http::Method;
@@ -87,9 +90,26 @@ impl Routes {
             let resource = routes
                 .into_iter()
                 .fold(web::resource(path), |res, route| res.route(route));
-            cfg.service(resource.wrap(from_fn(crate::http::middleware::catch_panic)));
+            let resource = resource.wrap(from_fn(crate::http::middleware::catch_panic));
+            if is_idempotent(path) {
+                // Outside the panic catcher: a panic answers 500, which releases the key.
+                cfg.service(resource.wrap(from_fn(crate::http::idempotency::idempotency)));
+            } else {
+                cfg.service(resource);
+            }
         }
     }
+}
+
+/// Resources whose POST and PUT accept `Idempotency-Key`: hazard creation, every transition,
+/// the plan, uploads, and tips.
+const IDEMPOTENT_PREFIXES: [&str; 2] = ["/api/v1/hazards", "/api/v1/tips"];
+
+/// Whether `path` is wrapped by the idempotency middleware.
+pub fn is_idempotent(path: &str) -> bool {
+    IDEMPOTENT_PREFIXES
+        .iter()
+        .any(|p| path == *p || path.strip_prefix(p).is_some_and(|r| r.starts_with('/')))
 }
 
 /// The whole route table of the service.
@@ -101,7 +121,10 @@ pub fn routes() -> Routes {
     auth::routes(&mut r);
     enterprises::routes(&mut r);
     users::routes(&mut r);
+    hazard_list::routes(&mut r);
     hazards::routes(&mut r);
+    listing::routes(&mut r);
+    stats::routes(&mut r);
     attachments::routes(&mut r);
     ledger::routes(&mut r);
     r

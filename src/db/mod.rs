@@ -3,11 +3,15 @@
 
 pub mod attachments;
 pub mod enterprises;
+pub mod hazard_query;
 pub mod hazards;
+pub mod idempotency;
 pub mod ledger;
+pub mod listings;
 pub mod models;
 pub mod reference;
 pub mod schema;
+pub mod search;
 pub mod users;
 
 use std::path::Path;

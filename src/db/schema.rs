@@ -228,11 +228,44 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    listings (hazard_id) {
+        hazard_id -> Text,
+        level -> Text,
+        doc_no -> Text,
+        supervising_unit -> Text,
+        supervising_department -> Text,
+        signed_by -> Text,
+        complete_by -> Date,
+        plan_file_by -> Date,
+        listed_on -> Date,
+        listed_by -> Text,
+        delivered_by -> Nullable<Text>,
+        received_by -> Nullable<Text>,
+        received_at -> Nullable<Timestamp>,
+        delisted_on -> Nullable<Date>,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (user_id, idem_key) {
+        user_id -> Text,
+        idem_key -> Text,
+        fingerprint -> Text,
+        response_status -> Nullable<Integer>,
+        response_headers -> Nullable<Text>,
+        response_body -> Nullable<Binary>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(hazards -> enterprises (enterprise_id));
 diesel::joinable!(hazard_sectors -> hazards (hazard_id));
 diesel::joinable!(hazard_departments -> hazards (hazard_id));
 diesel::joinable!(hazard_records -> hazards (hazard_id));
 diesel::joinable!(attachments -> hazards (hazard_id));
+diesel::joinable!(listings -> hazards (hazard_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     streets,
@@ -250,7 +283,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     hazard_departments,
     hazard_records,
     attachments,
+    listings,
     ledger_numbers,
     ledger_entries,
     ledger_head,
+    idempotency_keys,
 );

@@ -1,3 +1,5 @@
-//! Cross-cutting HTTP middleware: request IDs and request logs, panics, security headers.
+//! Cross-cutting HTTP middleware: request IDs and request logs, panics, security headers,
+//! idempotency keys.
 
+pub mod idempotency;
 pub mod middleware;

@@ -203,6 +203,10 @@ pub fn act(
     let read_version = row.version;
     apply_outcome(conn, &mut row, &outcome, env)?;
     let extra = effects(conn, &mut row, &outcome)?;
+    if outcome.listed == Some(false) {
+        // Closing a listed hazard ends its supervision; the ledger entry shows listed → false.
+        crate::db::listings::delist(conn, &row.id, env.today)?;
+    }
     row.version = read_version + 1;
     row.updated_at = env.now.naive_utc();
     if !hazards::update_if_version(conn, &row, read_version)? {
@@ -280,6 +284,7 @@ pub struct HazardView {
     pub acceptance_due_on: Option<NaiveDate>,
     pub cancel_date: Option<NaiveDate>,
     pub listed: bool,
+    pub listing: Option<crate::db::listings::ListingRow>,
     pub dual_report: Value,
     pub compliance_flags: Vec<&'static str>,
     pub records: Vec<Value>,
@@ -389,6 +394,7 @@ pub fn view(conn: &mut DbConn, env: &Env<'_>, row: &HazardRow) -> AppResult<Haza
         acceptance_due_on: row.acceptance_due_on,
         cancel_date: row.cancel_date,
         listed: row.listed,
+        listing: crate::db::listings::of(conn, &row.id)?,
         dual_report,
         compliance_flags: compliance_flags(&facts, env.today, env.policy),
         records: all_records,

@@ -173,10 +173,11 @@ fn serve_stops_cleanly_on_sigterm() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait (bounded) until it answers.
+    // Wait (bounded) until it answers HTTP: the port accepts connections before the signal
+    // handlers are installed, and a SIGTERM in that window would kill it uncleanly.
     let started = Instant::now();
     loop {
-        if std::net::TcpStream::connect(&listen).is_ok() {
+        if answers_healthz(&listen) {
             break;
         }
         assert!(
@@ -204,6 +205,23 @@ fn serve_stops_cleanly_on_sigterm() {
 }
 
 /// Starts `serve` in `dir` on a free port; answers the child and its base URL once it listens.
+/// Whether `GET /healthz` at `listen` answers 200.
+fn answers_healthz(listen: &str) -> bool {
+    use std::io::Read;
+    let Ok(mut stream) = std::net::TcpStream::connect(listen) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    if stream
+        .write_all(b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).is_ok() && head.ends_with(b"200")
+}
+
 fn spawn_serve(dir: &std::path::Path, envs: &[(&str, &str)]) -> (std::process::Child, String) {
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

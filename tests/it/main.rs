@@ -4,7 +4,10 @@
 mod common;
 
 mod cli;
+mod concurrency;
 mod contract;
+mod crash;
 mod foundation;
 mod hazards;
 mod identity;
+mod supervision;

@@ -146,6 +146,9 @@ pub fn test_config(db: &TestDb) -> Config {
     // Cheap hashes keep the suite fast; the production parameters are benchmarked instead.
     config.auth.argon2_memory_kib = 1024;
     config.auth.argon2_iterations = 1;
+    // Tests log in often; the tests of the limits set their own.
+    config.auth.login_rate_per_ip_per_minute = 10_000;
+    config.auth.login_rate_per_username_per_minute = 10_000;
     config
 }
 

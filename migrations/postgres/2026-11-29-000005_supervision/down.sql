@@ -1,0 +1,13 @@
+DROP TABLE listings;
+DROP TABLE hazard_search;
+DROP INDEX hazards_updated;
+DROP INDEX hazards_cancel;
+DROP INDEX hazards_discovered;
+DROP INDEX hazards_posted;
+DROP INDEX hazards_listed;
+DROP INDEX hazards_level_status;
+DROP INDEX hazards_department_status_deadline;
+DROP INDEX hazards_street_status_deadline;
+DROP INDEX hazards_status_deadline;
+DROP INDEX hazards_deadline;
+DROP EXTENSION IF EXISTS pg_trgm;

@@ -1,0 +1,2 @@
+DROP INDEX idempotency_keys_expires;
+DROP TABLE idempotency_keys;

@@ -1,0 +1,210 @@
+//! `GET /api/v1/hazards`: supervision by deadline — filters, full-text search, sorts and keyset
+//! pagination, always within the caller's scope.
+
+use std::collections::HashMap;
+
+use actix_web::{HttpResponse, web};
+use base64::Engine;
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{Routes, page_limit};
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::db::hazard_query::{self, Cursor, HazardFilter, Sort};
+use crate::db::hazards::HazardRow;
+use crate::db::schema::enterprises;
+use crate::domain::FieldErrors;
+use crate::error::AppResult;
+use crate::policy;
+
+pub fn routes(r: &mut Routes) {
+    r.get("/api/v1/hazards", list);
+}
+
+/// The query string of lists, exports and statistics.
+#[derive(Debug, Default, Deserialize)]
+pub struct FilterQuery {
+    pub status: Option<String>,
+    pub level: Option<String>,
+    pub street: Option<String>,
+    pub department: Option<String>,
+    pub sector: Option<String>,
+    pub enterprise: Option<String>,
+    pub listed: Option<String>,
+    pub overdue: Option<String>,
+    pub due_within_days: Option<String>,
+    pub discovered_from: Option<String>,
+    pub discovered_to: Option<String>,
+    pub posted_from: Option<String>,
+    pub posted_to: Option<String>,
+    pub deadline_from: Option<String>,
+    pub deadline_to: Option<String>,
+    pub closed_from: Option<String>,
+    pub closed_to: Option<String>,
+    pub q: Option<String>,
+    pub sort: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<i64>,
+    pub format: Option<String>,
+}
+
+fn date(e: &mut FieldErrors, field: &str, v: &Option<String>) -> Option<NaiveDate> {
+    let v = v.as_deref()?.trim();
+    match v.parse() {
+        Ok(d) => Some(d),
+        Err(_) => {
+            e.add(field, "a date YYYY-MM-DD");
+            None
+        }
+    }
+}
+
+fn flag(e: &mut FieldErrors, field: &str, v: &Option<String>) -> Option<bool> {
+    match v.as_deref()? {
+        "true" | "1" => Some(true),
+        "false" | "0" => Some(false),
+        _ => {
+            e.add(field, "true or false");
+            None
+        }
+    }
+}
+
+impl FilterQuery {
+    /// Checks every parameter at once.
+    pub fn filter(&self, errors: &mut FieldErrors) -> HazardFilter {
+        let mut f = HazardFilter::default();
+        if let Some(list) = &self.status {
+            for s in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                match s.parse() {
+                    Ok(st) => f.status.push(st),
+                    Err(_) => errors.add("status", format!("unknown status {s}")),
+                }
+            }
+        }
+        if let Some(l) = &self.level {
+            match l.parse() {
+                Ok(l) => f.level = Some(l),
+                Err(_) => errors.add("level", "general or major"),
+            }
+        }
+        f.street = self.street.as_ref().map(|s| s.trim().to_uppercase());
+        f.department = self.department.as_ref().map(|s| s.trim().to_uppercase());
+        f.sector = self.sector.clone();
+        f.enterprise = self.enterprise.clone();
+        f.listed = flag(errors, "listed", &self.listed);
+        f.overdue = flag(errors, "overdue", &self.overdue);
+        if let Some(n) = &self.due_within_days {
+            match n.parse::<i64>() {
+                Ok(n) if (0..=3660).contains(&n) => f.due_within_days = Some(n),
+                _ => errors.add("due_within_days", "a whole number of days, 0–3660"),
+            }
+        }
+        f.discovered_from = date(errors, "discovered_from", &self.discovered_from);
+        f.discovered_to = date(errors, "discovered_to", &self.discovered_to);
+        f.posted_from = date(errors, "posted_from", &self.posted_from);
+        f.posted_to = date(errors, "posted_to", &self.posted_to);
+        f.deadline_from = date(errors, "deadline_from", &self.deadline_from);
+        f.deadline_to = date(errors, "deadline_to", &self.deadline_to);
+        f.closed_from = date(errors, "closed_from", &self.closed_from);
+        f.closed_to = date(errors, "closed_to", &self.closed_to);
+        f.q = self.q.clone().filter(|q| !q.trim().is_empty());
+        if f.q.as_ref().is_some_and(|q| q.chars().count() > 100) {
+            errors.add("q", "at most 100 characters");
+        }
+        f
+    }
+
+    fn sort(&self, errors: &mut FieldErrors) -> Sort {
+        match self.sort.as_deref() {
+            None | Some("") => Sort::Created,
+            Some(s) => Sort::parse(s).unwrap_or_else(|| {
+                errors.add("sort", "created, deadline, days_overdue, posted or updated");
+                Sort::Created
+            }),
+        }
+    }
+
+    fn cursor(&self, errors: &mut FieldErrors) -> Option<Cursor> {
+        let text = self.cursor.as_deref()?;
+        let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(text)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Cursor>(&b).ok());
+        if decoded.is_none() {
+            errors.add("cursor", "not a cursor this service gave out");
+        }
+        decoded
+    }
+}
+
+fn encode(c: &Cursor) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(serde_json::to_vec(c).unwrap_or_default())
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<FilterQuery>,
+) -> AppResult<HttpResponse> {
+    let q = query.into_inner();
+    let limit = page_limit(q.limit)?;
+    let mut errors = FieldErrors::new();
+    let filter = q.filter(&mut errors);
+    let sort = q.sort(&mut errors);
+    let cursor = q.cursor(&mut errors);
+    errors.finish()?;
+    let today = state.clock.today();
+    let (items, next) = state
+        .db(move |c| {
+            let scope = policy::hazard_scope(&caller);
+            let rows =
+                hazard_query::page(c, &scope, &filter, sort, cursor.as_ref(), limit + 1, today)?;
+            let (rows, more) = super::paginate(rows, limit, |r| {
+                encode(&hazard_query::cursor_after(r, sort))
+            });
+            let names = enterprise_names(c, &rows)?;
+            let items: Vec<Value> = rows.iter().map(|r| summary(r, today, &names)).collect();
+            Ok((items, more))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next })))
+}
+
+/// Names of the enterprises of a page, in one query.
+pub fn enterprise_names(
+    c: &mut crate::db::DbConn,
+    rows: &[HazardRow],
+) -> QueryResult<HashMap<String, String>> {
+    let ids: Vec<&str> = rows.iter().map(|r| r.enterprise_id.as_str()).collect();
+    Ok(enterprises::table
+        .filter(enterprises::id.eq_any(ids))
+        .select((enterprises::id, enterprises::name))
+        .load::<(String, String)>(c)?
+        .into_iter()
+        .collect())
+}
+
+/// The list form of a hazard.
+pub fn summary(r: &HazardRow, today: NaiveDate, names: &HashMap<String, String>) -> Value {
+    let running = hazard_query::RUNNING.contains(&r.status.as_str());
+    let days_overdue = r
+        .effective_deadline
+        .filter(|_| running)
+        .map_or(0, |d| crate::domain::deadline::days_overdue(d, today));
+    json!({
+        "id": r.id, "ledger_no": r.ledger_no, "status": r.status, "level": r.level,
+        "title": r.title, "location": r.location, "enterprise_id": r.enterprise_id,
+        "enterprise_name": names.get(&r.enterprise_id), "street": r.street_code,
+        "primary_department": r.primary_department, "discovered_on": r.discovered_on,
+        "posted_on": r.posted_on, "deadline": r.deadline, "effective_deadline": r.effective_deadline,
+        "overdue": days_overdue > 0, "days_overdue": days_overdue,
+        "days_left": r.effective_deadline.filter(|_| running).map(|d| crate::domain::deadline::days_left(d, today)),
+        "listed": r.listed, "cancel_date": r.cancel_date, "version": r.version,
+        "updated_at": crate::timefmt::rfc3339(&r.updated_at),
+    })
+}

@@ -1,0 +1,254 @@
+//! The hazard list query behind listing, export and statistics: every filter within the caller's
+//! scope, sorts with keyset cursors. Each filter is served by an index (see the migrations and
+//! `tests/it/supervision.rs`, which checks the query plans).
+
+use chrono::{Days, NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::hazards::{HazardRow, scoped};
+use super::schema::{hazard_departments, hazard_sectors, hazards};
+use super::{DbConn, MultiBackend};
+use crate::domain::hazard::{Level, Status};
+use crate::policy::HazardScope;
+
+/// Statuses of a posted hazard whose deadline runs.
+pub const RUNNING: [&str; 3] = ["on_ledger", "in_rectification", "pending_acceptance"];
+
+/// What a list, an export or a statistic is about.
+#[derive(Debug, Clone, Default)]
+pub struct HazardFilter {
+    pub status: Vec<Status>,
+    pub level: Option<Level>,
+    pub street: Option<String>,
+    pub department: Option<String>,
+    pub sector: Option<String>,
+    pub enterprise: Option<String>,
+    pub listed: Option<bool>,
+    pub overdue: Option<bool>,
+    pub due_within_days: Option<i64>,
+    pub discovered_from: Option<NaiveDate>,
+    pub discovered_to: Option<NaiveDate>,
+    pub posted_from: Option<NaiveDate>,
+    pub posted_to: Option<NaiveDate>,
+    pub deadline_from: Option<NaiveDate>,
+    pub deadline_to: Option<NaiveDate>,
+    pub closed_from: Option<NaiveDate>,
+    pub closed_to: Option<NaiveDate>,
+    pub q: Option<String>,
+}
+
+/// Orders of the list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Sort {
+    /// Newest first (by id, which is time-ordered).
+    #[default]
+    Created,
+    /// Effective deadline, soonest first (hazards with a deadline).
+    Deadline,
+    /// Longest overdue first: the earliest effective deadline first (hazards with a deadline).
+    DaysOverdue,
+    /// Posted (上账) most recently first (posted hazards).
+    Posted,
+    /// Changed most recently first.
+    Updated,
+}
+
+impl Sort {
+    /// Parses `sort=`.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "created" => Sort::Created,
+            "deadline" => Sort::Deadline,
+            "days_overdue" => Sort::DaysOverdue,
+            "posted" => Sort::Posted,
+            "updated" => Sort::Updated,
+            _ => return None,
+        })
+    }
+}
+
+/// Where the previous page ended: the sort key of its last row and its id.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Cursor {
+    pub key: Option<String>,
+    pub id: String,
+}
+
+type Boxed<'a> = hazards::BoxedQuery<'a, MultiBackend>;
+
+/// The filtered query, before sorting.
+pub fn filtered<'a>(
+    scope: &'a HazardScope,
+    f: &'a HazardFilter,
+    today: NaiveDate,
+    is_pg: bool,
+) -> Boxed<'a> {
+    let mut q = scoped(scope);
+    if !f.status.is_empty() {
+        q = q.filter(
+            hazards::status.eq_any(f.status.iter().map(|s| s.as_str()).collect::<Vec<_>>()),
+        );
+    }
+    if let Some(level) = f.level {
+        q = q.filter(hazards::level.eq(level.as_str()));
+    }
+    if let Some(street) = &f.street {
+        q = q.filter(hazards::street_code.eq(street));
+    }
+    if let Some(dept) = &f.department {
+        q = q.filter(
+            hazards::id.eq_any(
+                hazard_departments::table
+                    .filter(hazard_departments::department_code.eq(dept))
+                    .select(hazard_departments::hazard_id),
+            ),
+        );
+    }
+    if let Some(sector) = &f.sector {
+        q = q.filter(
+            hazards::id.eq_any(
+                hazard_sectors::table
+                    .filter(hazard_sectors::sector_code.eq(sector))
+                    .select(hazard_sectors::hazard_id),
+            ),
+        );
+    }
+    if let Some(e) = &f.enterprise {
+        q = q.filter(hazards::enterprise_id.eq(e));
+    }
+    if let Some(listed) = f.listed {
+        q = q.filter(hazards::listed.eq(listed));
+    }
+    match f.overdue {
+        // Overdue from the day after the effective deadline, while the deadline runs.
+        Some(true) => {
+            q = q
+                .filter(hazards::status.eq_any(RUNNING))
+                .filter(hazards::effective_deadline.lt(today));
+        }
+        Some(false) => {
+            q = q.filter(
+                hazards::status
+                    .ne_all(RUNNING)
+                    .or(hazards::effective_deadline.ge(today))
+                    .or(hazards::effective_deadline.is_null()),
+            );
+        }
+        None => {}
+    }
+    if let Some(n) = f.due_within_days {
+        let until = today
+            .checked_add_days(Days::new(n.max(0) as u64))
+            .unwrap_or(today);
+        q = q
+            .filter(hazards::status.eq_any(RUNNING))
+            .filter(hazards::effective_deadline.ge(today))
+            .filter(hazards::effective_deadline.le(until));
+    }
+    if let Some(d) = f.discovered_from {
+        q = q.filter(hazards::discovered_on.ge(d));
+    }
+    if let Some(d) = f.discovered_to {
+        q = q.filter(hazards::discovered_on.le(d));
+    }
+    if let Some(d) = f.posted_from {
+        q = q.filter(hazards::posted_on.ge(d));
+    }
+    if let Some(d) = f.posted_to {
+        q = q.filter(hazards::posted_on.le(d));
+    }
+    if let Some(d) = f.deadline_from {
+        q = q.filter(hazards::effective_deadline.ge(d));
+    }
+    if let Some(d) = f.deadline_to {
+        q = q.filter(hazards::effective_deadline.le(d));
+    }
+    if let Some(d) = f.closed_from {
+        q = q.filter(hazards::cancel_date.ge(d));
+    }
+    if let Some(d) = f.closed_to {
+        q = q.filter(hazards::cancel_date.le(d));
+    }
+    if let Some(text) = f.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        q = q.filter(super::search::matches(is_pg, text));
+    }
+    q
+}
+
+/// One page of hazards in `sort` order after `cursor`; fetch `limit + 1` to know if more follow.
+pub fn page(
+    conn: &mut DbConn,
+    scope: &HazardScope,
+    f: &HazardFilter,
+    sort: Sort,
+    cursor: Option<&Cursor>,
+    limit: i64,
+    today: NaiveDate,
+) -> QueryResult<Vec<HazardRow>> {
+    let is_pg = matches!(conn, DbConn::Pg(_));
+    let mut q = filtered(scope, f, today, is_pg);
+    let date = |c: &Cursor| c.key.as_deref().and_then(|k| k.parse::<NaiveDate>().ok());
+    q = match sort {
+        Sort::Created => {
+            if let Some(c) = cursor {
+                q = q.filter(hazards::id.lt(c.id.clone()));
+            }
+            q.order(hazards::id.desc())
+        }
+        Sort::Deadline | Sort::DaysOverdue => {
+            q = q.filter(hazards::effective_deadline.is_not_null());
+            if let Some((c, k)) = cursor.and_then(|c| date(c).map(|k| (c, k))) {
+                q = q.filter(
+                    hazards::effective_deadline
+                        .gt(k)
+                        .or(hazards::effective_deadline
+                            .eq(k)
+                            .and(hazards::id.gt(c.id.clone()))),
+                );
+            }
+            q.order((hazards::effective_deadline.asc(), hazards::id.asc()))
+        }
+        Sort::Posted => {
+            q = q.filter(hazards::posted_on.is_not_null());
+            if let Some((c, k)) = cursor.and_then(|c| date(c).map(|k| (c, k))) {
+                q = q.filter(
+                    hazards::posted_on
+                        .lt(k)
+                        .or(hazards::posted_on.eq(k).and(hazards::id.lt(c.id.clone()))),
+                );
+            }
+            q.order((hazards::posted_on.desc(), hazards::id.desc()))
+        }
+        Sort::Updated => {
+            let key = cursor.and_then(|c| {
+                c.key
+                    .as_deref()
+                    .and_then(|k| NaiveDateTime::parse_from_str(k, "%Y-%m-%dT%H:%M:%S%.f").ok())
+                    .map(|k| (c, k))
+            });
+            if let Some((c, k)) = key {
+                q = q.filter(
+                    hazards::updated_at
+                        .lt(k)
+                        .or(hazards::updated_at.eq(k).and(hazards::id.lt(c.id.clone()))),
+                );
+            }
+            q.order((hazards::updated_at.desc(), hazards::id.desc()))
+        }
+    };
+    q.limit(limit).select(HazardRow::as_select()).load(conn)
+}
+
+/// The cursor that continues after `row` in `sort` order.
+pub fn cursor_after(row: &HazardRow, sort: Sort) -> Cursor {
+    let key = match sort {
+        Sort::Created => None,
+        Sort::Deadline | Sort::DaysOverdue => row.effective_deadline.map(|d| d.to_string()),
+        Sort::Posted => row.posted_on.map(|d| d.to_string()),
+        Sort::Updated => Some(row.updated_at.format("%Y-%m-%dT%H:%M:%S%.f").to_string()),
+    };
+    Cursor {
+        key,
+        id: row.id.clone(),
+    }
+}

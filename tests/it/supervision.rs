@@ -1,0 +1,616 @@
+//! Supervision by deadline: 挂牌督办, filters and sorts, overdue boundaries, statistics.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::common::{Backend, TestApp, expect_problem};
+use crate::db_test;
+use crate::hazards::{Cast, call, cast, major_report, plan, submitted_general, upload};
+
+/// A 重大 hazard posted with `deadline` (the plan filed with the report).
+async fn posted_major(app: &TestApp, c: &Cast, deadline: &str) -> String {
+    let mut report = major_report();
+    report["plan"] = plan();
+    report.as_object_mut().unwrap().remove("plan_due_on");
+    let h = call(
+        app,
+        Method::POST,
+        "/api/v1/hazards",
+        &c.reporter,
+        report,
+        201,
+    )
+    .await;
+    let id = h["id"].as_str().unwrap().to_string();
+    upload(app, &c.reporter, &id, "before").await;
+    call(
+        app,
+        Method::POST,
+        &format!("/api/v1/hazards/{id}/submit"),
+        &c.principal,
+        json!({}),
+        200,
+    )
+    .await;
+    call(
+        app,
+        Method::POST,
+        &format!("/api/v1/hazards/{id}/post"),
+        &c.inspector,
+        json!({"deadline": deadline}),
+        200,
+    )
+    .await;
+    id
+}
+
+async fn posted_general(app: &TestApp, c: &Cast, deadline: &str) -> String {
+    let id = submitted_general(app, c).await;
+    call(
+        app,
+        Method::POST,
+        &format!("/api/v1/hazards/{id}/post"),
+        &c.street,
+        json!({"deadline": deadline}),
+        200,
+    )
+    .await;
+    id
+}
+
+fn ids(body: &Value) -> Vec<String> {
+    body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn listing(doc_no: &str) -> Value {
+    json!({"level": "district", "supervising_unit": "长宁区安全生产委员会办公室", "supervising_department": "区应急局",
+           "doc_no": doc_no, "signed_by": "王主任", "complete_by": "2026-04-30", "plan_file_by": "2026-03-15"})
+}
+
+db_test!(
+    listing_delivery_and_delisting,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        let id = posted_major(&app, &c, "2026-04-30").await;
+        let path = format!("/api/v1/hazards/{id}/listing");
+        // The department may not list; the district office does, with a well-formed 文号.
+        let res = app
+            .call(
+                Method::POST,
+                &path,
+                Some(&c.inspector),
+                Some(listing("长安委督字〔2026〕第1号")),
+            )
+            .await;
+        expect_problem(res, 403, "role_forbidden").await;
+        let body = call(
+            &app,
+            Method::POST,
+            &path,
+            &c.district,
+            listing("长安委督字2026第1号"),
+            422,
+        )
+        .await;
+        assert_eq!(body["errors"][0]["field"], "doc_no");
+        let listed = call(
+            &app,
+            Method::POST,
+            &path,
+            &c.district,
+            listing("长安委督字〔2026〕第1号"),
+            200,
+        )
+        .await;
+        assert_eq!(listed["listed"], true);
+        assert_eq!(listed["listing"]["doc_no"], "长安委督字〔2026〕第1号");
+        // Listed once; the 文号 is unique; 一般 hazards are not listed.
+        expect_problem(
+            app.call(
+                Method::POST,
+                &path,
+                Some(&c.district),
+                Some(listing("长安委督字〔2026〕第2号")),
+            )
+            .await,
+            409,
+            "already_listed",
+        )
+        .await;
+        let other = posted_major(&app, &c, "2026-05-31").await;
+        let res = app
+            .call(
+                Method::POST,
+                &format!("/api/v1/hazards/{other}/listing"),
+                Some(&c.district),
+                Some(listing("长安委督字〔2026〕第1号")),
+            )
+            .await;
+        expect_problem(res, 409, "duplicate_doc_no").await;
+        let general = posted_general(&app, &c, "2026-04-30").await;
+        let res = app
+            .call(
+                Method::POST,
+                &format!("/api/v1/hazards/{general}/listing"),
+                Some(&c.district),
+                Some(listing("长安委督字〔2026〕第3号")),
+            )
+            .await;
+        expect_problem(res, 409, "level_not_major").await;
+        // Delivery and receipt.
+        let delivered = call(&app, Method::POST, &format!("{path}/delivery"), &c.district,
+        json!({"delivered_by": "李科员", "received_by": "张建国", "received_at": "2026-03-02T08:30:00+08:00"}), 200).await;
+        assert_eq!(delivered["listing"]["received_by"], "张建国");
+        assert_eq!(
+            delivered["listing"]["received_at"],
+            "2026-03-02T08:30:00+08:00"
+        );
+        // Listed hazards filter.
+        let (_, listed_only) = app
+            .call_json(
+                Method::GET,
+                "/api/v1/hazards?listed=true",
+                Some(&c.district),
+                None,
+            )
+            .await;
+        assert_eq!(ids(&listed_only), vec![id.clone()]);
+        // Closing ends the supervision, recorded.
+        let h = |a: &str| format!("/api/v1/hazards/{id}/{a}");
+        call(
+            &app,
+            Method::POST,
+            &h("plan/acknowledge"),
+            &c.inspector,
+            json!({}),
+            200,
+        )
+        .await;
+        call(
+            &app,
+            Method::POST,
+            &h("start"),
+            &c.principal,
+            json!({}),
+            200,
+        )
+        .await;
+        upload(&app, &c.reporter, &id, "after").await;
+        call(&app, Method::POST, &h("completion"), &c.principal,
+        json!({"completed_on": "2026-03-02", "summary": "完成", "actual_funds": "10", "self_assessment": "合格"}), 200).await;
+        for stage in ["discovery", "completion"] {
+            call(&app, Method::POST, &h("congress-reports"), &c.principal,
+            json!({"stage": stage, "body": "workers_congress", "meeting_on": "2026-03-02", "summary": "报告"}), 200).await;
+        }
+        let closed = call(
+            &app,
+            Method::POST,
+            &h("acceptance"),
+            &c.inspector,
+            json!({"result": "pass", "opinion": "属实", "accepted_on": "2026-03-02"}),
+            200,
+        )
+        .await;
+        assert_eq!(closed["listed"], false);
+        assert_eq!(closed["listing"]["delisted_on"], "2026-03-02");
+        let events = call(
+            &app,
+            Method::GET,
+            &h("events"),
+            &c.district,
+            Value::Null,
+            200,
+        )
+        .await;
+        let last = events["items"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(
+            last["payload"]["changes"]["listed"],
+            json!({"before": true, "after": false})
+        );
+    }
+);
+
+db_test!(
+    overdue_boundaries_filters_and_sorts,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        // Today is 2026-03-02. Deadlines: the 3rd, the 10th, the 20th; one major due on the 3rd too.
+        let d3 = posted_general(&app, &c, "2026-03-03").await;
+        let d10 = posted_general(&app, &c, "2026-03-10").await;
+        let d20 = posted_general(&app, &c, "2026-03-20").await;
+        let m3 = posted_major(&app, &c, "2026-03-03").await;
+        let submitted = submitted_general(&app, &c).await;
+        // Each day the district office logs in afresh (access tokens last 15 minutes).
+        let list = |query: &str| {
+            let q = format!("/api/v1/hazards?{query}");
+            let app = &app;
+            async move {
+                let token = app.login("district").await;
+                let (s, b) = app.call_json(Method::GET, &q, Some(&token), None).await;
+                assert_eq!(s, 200, "{q}: {b}");
+                b
+            }
+        };
+        assert!(ids(&list("overdue=true").await).is_empty());
+        assert_eq!(ids(&list("due_within_days=1").await).len(), 2);
+        // On the deadline day nothing is overdue yet ...
+        app.advance(chrono::Duration::days(1));
+        assert!(
+            ids(&list("overdue=true").await).is_empty(),
+            "the deadline day is not overdue"
+        );
+        // ... from 00:00 of the next day it is, by one day.
+        app.advance(chrono::Duration::days(1));
+        let overdue = list("overdue=true&sort=days_overdue").await;
+        let mut got = ids(&overdue);
+        got.sort();
+        let mut want = vec![d3.clone(), m3.clone()];
+        want.sort();
+        assert_eq!(got, want);
+        assert_eq!(overdue["items"][0]["days_overdue"], 1);
+        // The question of the issue: overdue 重大 hazards of a department, longest first.
+        let q = list("level=major&department=YJJ&overdue=true&sort=days_overdue").await;
+        assert_eq!(ids(&q), vec![m3.clone()]);
+        let not_overdue = ids(&list("overdue=false").await);
+        assert!(
+            not_overdue.contains(&d10)
+                && not_overdue.contains(&submitted)
+                && !not_overdue.contains(&d3)
+        );
+        // Sorts and filters.
+        let by_deadline = ids(&list("sort=deadline&level=general").await);
+        assert_eq!(by_deadline, vec![d3.clone(), d10.clone(), d20.clone()]);
+        assert_eq!(
+            ids(&list("deadline_from=2026-03-05&deadline_to=2026-03-15").await),
+            vec![d10.clone()]
+        );
+        assert_eq!(
+            ids(&list("status=submitted").await),
+            vec![submitted.clone()]
+        );
+        assert_eq!(ids(&list("street=HYL&level=major").await), vec![m3.clone()]);
+        assert_eq!(
+            ids(&list("sector=fire&level=major").await),
+            vec![m3.clone()]
+        );
+        assert_eq!(ids(&list("enterprise=nope").await), Vec::<String>::new());
+        assert_eq!(
+            list("posted_from=2026-03-02&posted_to=2026-03-02").await["items"]
+                .as_array()
+                .unwrap()
+                .len(),
+            4
+        );
+        // Full text, Chinese included: two characters and more.
+        assert_eq!(
+            ids(&list("q=%E6%B6%B2%E6%B0%A8").await),
+            vec![m3.clone()],
+            "液氨"
+        );
+        assert_eq!(
+            ids(&list("q=%E6%8A%A5%E8%AD%A6%E8%A3%85%E7%BD%AE").await),
+            vec![m3.clone()],
+            "报警装置"
+        );
+        assert_eq!(
+            list("q=%E5%86%B7%E9%93%BE").await["items"]
+                .as_array()
+                .unwrap()
+                .len(),
+            5,
+            "冷链: the enterprise's name"
+        );
+        // Bad parameters, all named.
+        let district = app.login("district").await;
+        let (status, body) = app
+            .call_json(
+                Method::GET,
+                "/api/v1/hazards?overdue=maybe&sort=random&posted_from=March&status=open",
+                Some(&district),
+                None,
+            )
+            .await;
+        assert_eq!(status, 422);
+        assert_eq!(body["errors"].as_array().unwrap().len(), 4, "{body}");
+        // Scope: another street's officer sees none of it.
+        let (_, theirs) = app
+            .call_json(
+                Method::GET,
+                "/api/v1/hazards?overdue=true",
+                Some(&app.login("jsl-officer").await),
+                None,
+            )
+            .await;
+        assert!(ids(&theirs).is_empty());
+    }
+);
+
+db_test!(
+    pagination_is_stable_under_concurrent_inserts,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        let mut all = Vec::new();
+        for day in 10..16 {
+            all.push(posted_general(&app, &c, &format!("2026-03-{day}")).await);
+        }
+        let first = call(
+            &app,
+            Method::GET,
+            "/api/v1/hazards?sort=deadline&limit=4",
+            &c.district,
+            Value::Null,
+            200,
+        )
+        .await;
+        let cursor = first["next_cursor"]
+            .as_str()
+            .expect("more follow")
+            .to_string();
+        // New hazards arrive between the two pages, with deadlines before and after the cursor.
+        posted_general(&app, &c, "2026-03-11").await;
+        posted_general(&app, &c, "2026-03-31").await;
+        let second = call(
+            &app,
+            Method::GET,
+            &format!("/api/v1/hazards?sort=deadline&limit=4&cursor={cursor}"),
+            &c.district,
+            Value::Null,
+            200,
+        )
+        .await;
+        let mut seen = ids(&first);
+        seen.extend(ids(&second).into_iter().take(2));
+        assert_eq!(seen, all, "no row skipped or repeated");
+        let res = app
+            .call(
+                Method::GET,
+                "/api/v1/hazards?cursor=garbage",
+                Some(&c.district),
+                None,
+            )
+            .await;
+        expect_problem(res, 422, "validation_failed").await;
+    }
+);
+
+db_test!(
+    statistics_reconcile_and_stay_in_scope,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        let open = posted_general(&app, &c, "2026-03-10").await;
+        let late = posted_general(&app, &c, "2026-03-03").await;
+        let voided = posted_general(&app, &c, "2026-03-20").await;
+        posted_major(&app, &c, "2026-04-30").await;
+        call(
+            &app,
+            Method::POST,
+            &format!("/api/v1/hazards/{voided}/void"),
+            &c.street,
+            json!({"reason": "false_report"}),
+            200,
+        )
+        .await;
+        let _ = open;
+        // Three days on, the one due on the 3rd is overdue.
+        app.advance(chrono::Duration::days(3));
+        let district = app.login("district").await;
+        let street = app.login("hyl-officer").await;
+        let (status, s) = app
+            .call_json(
+                Method::GET,
+                "/api/v1/stats/summary?group_by=street&from=2026-01-01&to=2026-12-31",
+                Some(&district),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{s}");
+        let t = &s["total"];
+        assert_eq!(t["posted"], 4);
+        assert_eq!(t["void"], 1);
+        assert_eq!(t["in_progress"], 3);
+        assert_eq!(t["overdue_now"], 1);
+        assert_eq!(
+            t["major_dual_report_incomplete"], 1,
+            "no congress report yet"
+        );
+        assert_eq!(t["reconciled"], true);
+        assert_eq!(s["groups"][0]["key"], "HYL");
+        assert_eq!(s["groups"][0]["name"], "华阳路街道");
+        let _ = late;
+        for group in ["department", "sector", "level"] {
+            let (status, s) = app
+                .call_json(
+                    Method::GET,
+                    &format!("/api/v1/stats/summary?group_by={group}"),
+                    Some(&district),
+                    None,
+                )
+                .await;
+            assert_eq!(status, 200);
+            for g in s["groups"].as_array().unwrap() {
+                assert_eq!(g["reconciled"], true, "{group}: {g}");
+            }
+        }
+        // Another street's officer counts nothing of it.
+        let other = app.login("jsl-officer").await;
+        let (_, s) = app
+            .call_json(Method::GET, "/api/v1/stats/summary", Some(&other), None)
+            .await;
+        assert_eq!(s["total"]["posted"], 0);
+        let (_, s) = app
+            .call_json(Method::GET, "/api/v1/stats/summary", Some(&street), None)
+            .await;
+        assert_eq!(s["total"]["posted"], 4);
+        let res = app
+            .call(
+                Method::GET,
+                "/api/v1/stats/summary?group_by=color",
+                Some(&district),
+                None,
+            )
+            .await;
+        expect_problem(res, 422, "validation_failed").await;
+        // The enterprise's quarterly table (due by the 15th of the next quarter).
+        let (status, q) = app
+            .call_json(
+                Method::GET,
+                &format!(
+                    "/api/v1/stats/enterprise/{}/quarterly?year=2026&quarter=1",
+                    c.enterprise
+                ),
+                Some(&app.login("boss").await),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{q}");
+        assert_eq!(q["report_due_on"], "2026-04-15");
+        let total = q["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["level"] == "total")
+            .unwrap();
+        assert_eq!(total["posted"], 4);
+        assert_eq!(total["open_at_end"], 3);
+        let res = app
+            .call(
+                Method::GET,
+                &format!("/api/v1/stats/enterprise/{}/quarterly", c.enterprise),
+                Some(&other),
+                None,
+            )
+            .await;
+        assert_eq!(res.status(), 404);
+    }
+);
+
+/// The shapes of the list queries, one per filter and sort (as `db::hazard_query` builds them).
+const PLANNED: [(&str, &str); 13] = [
+    (
+        "overdue, longest first",
+        "SELECT id FROM hazards WHERE status IN ('on_ledger','in_rectification','pending_acceptance') AND effective_deadline < '2026-03-02' ORDER BY effective_deadline, id LIMIT 51",
+    ),
+    (
+        "street",
+        "SELECT id FROM hazards WHERE street_code = 'HYL' AND status <> 'draft' ORDER BY id DESC LIMIT 51",
+    ),
+    (
+        "street + status by deadline",
+        "SELECT id FROM hazards WHERE street_code = 'HYL' AND status = 'on_ledger' ORDER BY effective_deadline, id LIMIT 51",
+    ),
+    (
+        "department",
+        "SELECT id FROM hazards WHERE id IN (SELECT hazard_id FROM hazard_departments WHERE department_code = 'YJJ') ORDER BY id DESC LIMIT 51",
+    ),
+    (
+        "sector",
+        "SELECT id FROM hazards WHERE id IN (SELECT hazard_id FROM hazard_sectors WHERE sector_code = 'fire') ORDER BY id DESC LIMIT 51",
+    ),
+    (
+        "enterprise",
+        "SELECT id FROM hazards WHERE enterprise_id = 'e1' ORDER BY id DESC LIMIT 51",
+    ),
+    (
+        "level + status",
+        "SELECT id FROM hazards WHERE level = 'major' AND status = 'in_rectification' ORDER BY id DESC LIMIT 51",
+    ),
+    (
+        "listed",
+        "SELECT id FROM hazards WHERE listed = TRUE ORDER BY effective_deadline, id LIMIT 51",
+    ),
+    (
+        "due within days",
+        "SELECT id FROM hazards WHERE status IN ('on_ledger','in_rectification','pending_acceptance') AND effective_deadline >= '2026-03-02' AND effective_deadline <= '2026-03-09' ORDER BY effective_deadline, id LIMIT 51",
+    ),
+    (
+        "posted range, latest first",
+        "SELECT id FROM hazards WHERE posted_on >= '2026-01-01' AND posted_on <= '2026-03-31' ORDER BY posted_on DESC, id DESC LIMIT 51",
+    ),
+    (
+        "discovered range",
+        "SELECT id FROM hazards WHERE discovered_on >= '2026-01-01' AND discovered_on <= '2026-03-31' ORDER BY id DESC LIMIT 51",
+    ),
+    (
+        "closed range",
+        "SELECT id FROM hazards WHERE cancel_date >= '2026-01-01' AND cancel_date <= '2026-03-31' ORDER BY id DESC LIMIT 51",
+    ),
+    (
+        "updated, latest first",
+        "SELECT id FROM hazards ORDER BY updated_at DESC, id DESC LIMIT 51",
+    ),
+];
+
+db_test!(
+    every_filter_is_served_by_an_index,
+    |backend: Backend| async move {
+        use diesel::prelude::*;
+        use diesel::sql_types::Text;
+        #[derive(QueryableByName)]
+        struct PgLine {
+            #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
+            line: String,
+        }
+        #[derive(QueryableByName)]
+        struct SqliteLine {
+            #[diesel(sql_type = Text)]
+            detail: String,
+        }
+        let app = TestApp::start(&backend).await;
+        let mut conn = app.db.connect();
+        let mut report = String::new();
+        let text_search: (&str, &str) = match backend {
+            Backend::Sqlite => (
+                "text search",
+                "SELECT id FROM hazards WHERE rowid IN (SELECT rowid FROM hazard_search WHERE body LIKE '%报警装置%') ORDER BY id DESC LIMIT 51",
+            ),
+            Backend::Postgres(_) => (
+                "text search",
+                "SELECT id FROM hazards WHERE id IN (SELECT hazard_id FROM hazard_search WHERE body ILIKE '%报警装置%') ORDER BY id DESC LIMIT 51",
+            ),
+        };
+        for (name, sql) in PLANNED.iter().chain([&text_search]) {
+            let plan: Vec<String> = match &mut conn {
+                hazard_ledger::db::DbConn::Sqlite(c) => {
+                    diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
+                        .load::<SqliteLine>(c)
+                        .unwrap()
+                        .into_iter()
+                        .map(|l| l.detail)
+                        .collect()
+                }
+                hazard_ledger::db::DbConn::Pg(c) => {
+                    // The tables are tiny here; forbid sequential scans to see which index the planner would use.
+                    diesel::sql_query("SET enable_seqscan = off")
+                        .execute(c)
+                        .unwrap();
+                    diesel::sql_query(format!("EXPLAIN {sql}"))
+                        .load::<PgLine>(c)
+                        .unwrap()
+                        .into_iter()
+                        .map(|l| l.line)
+                        .collect()
+                }
+            };
+            let full_scan = plan.iter().any(|l| {
+                (l.starts_with("SCAN hazards") && !l.contains("USING"))
+                    || l.contains("Seq Scan on hazards")
+            });
+            report.push_str(&format!("{name}:\n  {}\n", plan.join("\n  ")));
+            assert!(
+                !full_scan,
+                "{name} scans the whole table:\n{}",
+                plan.join("\n")
+            );
+        }
+        println!("query plans ({}):\n{report}", backend.name());
+    }
+);
