@@ -20,7 +20,7 @@ use crate::domain::calendar::WorkCalendar;
 use crate::error::{self, AppResult};
 use crate::http::middleware;
 use crate::seeds::ReferenceData;
-use crate::storage::{BlobStore, LocalStore};
+use crate::storage::{BlobStore, LocalStore, S3Store};
 
 /// State shared by every worker.
 #[derive(Clone)]
@@ -49,8 +49,10 @@ impl AppState {
         };
         let calendar = WorkCalendar::from_json(ReferenceData::holidays_json())
             .map_err(|e| anyhow::anyhow!("holiday calendar: {e}"))?;
-        let blobs: Arc<dyn BlobStore> =
-            Arc::new(LocalStore::new(config.data_dir.join("attachments")));
+        let blobs: Arc<dyn BlobStore> = match config.attachments.store.as_str() {
+            "s3" => Arc::new(S3Store::new(&config.attachments)?),
+            _ => Arc::new(LocalStore::new(config.data_dir.join("attachments"))),
+        };
         Ok(Self {
             config: Arc::new(config),
             pool,

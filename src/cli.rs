@@ -40,6 +40,15 @@ pub enum Command {
     Ledger(LedgerCommand),
     /// Validate the configuration, print the effective values (passwords hidden) and exit.
     CheckConfig,
+    /// Fill the database with synthetic hazards for benchmarks (no ledger entries; fresh database).
+    Generate {
+        /// How many hazards to generate.
+        #[arg(long)]
+        hazards: u64,
+        /// Seed of the random choices (same seed, same data).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -105,6 +114,9 @@ pub fn main() -> ExitCode {
         Command::User(cmd) => crate::cli_user::run(&config, cmd),
         Command::Ledger(LedgerCommand::Verify) => return ledger_verify(&config),
         Command::CheckConfig => check_config(&config),
+        Command::Generate { hazards, seed } => {
+            crate::generate::run(&config, hazards, seed).map(|_| ())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -51,10 +51,17 @@ pub struct Config {
     pub idempotency: IdempotencyConfig,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AttachmentsConfig {
     pub max_bytes: usize,
+    pub store: String,
+    pub s3_endpoint: String,
+    pub s3_bucket: String,
+    pub s3_region: String,
+    pub s3_prefix: String,
+    pub s3_access_key_id: String,
+    pub s3_secret_access_key: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -136,6 +143,24 @@ impl std::fmt::Debug for AuthConfig {
             .field(
                 "login_rate_per_username_per_minute",
                 &self.login_rate_per_username_per_minute,
+            )
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for AttachmentsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AttachmentsConfig")
+            .field("max_bytes", &self.max_bytes)
+            .field("store", &self.store)
+            .field("s3_endpoint", &self.s3_endpoint)
+            .field("s3_bucket", &self.s3_bucket)
+            .field("s3_region", &self.s3_region)
+            .field("s3_prefix", &self.s3_prefix)
+            .field("s3_access_key_id", &self.s3_access_key_id)
+            .field(
+                "s3_secret_access_key",
+                &(!self.s3_secret_access_key.is_empty()).then_some("***"),
             )
             .finish()
     }

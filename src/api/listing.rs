@@ -18,7 +18,8 @@ use crate::policy;
 
 pub fn routes(r: &mut Routes) {
     r.post("/api/v1/hazards/{id}/listing", list)
-        .post("/api/v1/hazards/{id}/listing/delivery", deliver);
+        .post("/api/v1/hazards/{id}/listing/delivery", deliver)
+        .get("/api/v1/hazards/{id}/listing/notice", notice);
 }
 
 async fn list(
@@ -158,4 +159,117 @@ async fn deliver(
         })
         .await?;
     Ok(HttpResponse::Ok().json(view))
+}
+
+#[derive(Debug, Deserialize)]
+struct NoticeQuery {
+    format: Option<String>,
+}
+
+/// The 挂牌督办通知书 as a printable HTML page, or as PDF (`?format=pdf`); scoped like the hazard.
+async fn notice(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: Id,
+    q: web::Query<NoticeQuery>,
+) -> AppResult<HttpResponse> {
+    let pdf = match q.format.as_deref() {
+        None | Some("html") => false,
+        Some("pdf") => true,
+        Some(_) => return Err(AppError::field("format", "html or pdf")),
+    };
+    let id = id.into_inner();
+    let rules = state.config.rules.clone();
+    let data = state
+        .db(move |c| {
+            use crate::db::schema::{departments, enterprises, streets};
+            use diesel::prelude::*;
+            let row = hazards::find(c, &policy::hazard_scope(&caller), &id)?
+                .ok_or_else(AppError::not_found)?;
+            let listing = listings::of(c, &row.id)?.ok_or_else(|| {
+                AppError::conflict("not_listed", "The hazard is not listed.")
+                    .with("current_status", row.status.clone())
+            })?;
+            let (e_name, e_uscc, e_address, principal): (String, String, String, String) =
+                enterprises::table
+                    .find(&row.enterprise_id)
+                    .select((
+                        enterprises::name,
+                        enterprises::uscc,
+                        enterprises::address,
+                        enterprises::principal_name,
+                    ))
+                    .first(c)?;
+            let street_name: String = streets::table
+                .find(&row.street_code)
+                .select(streets::name)
+                .first(c)?;
+            let department: Option<String> = departments::table
+                .filter(
+                    departments::code
+                        .eq(&listing.supervising_department)
+                        .or(departments::name.eq(&listing.supervising_department)),
+                )
+                .select(departments::name)
+                .first(c)
+                .optional()?;
+            let content = row.content();
+            let basis = content
+                .judgement_basis
+                .map(|b| {
+                    format!(
+                        "{} {}",
+                        b.standard.unwrap_or_default(),
+                        b.clause.unwrap_or_default()
+                    )
+                    .trim()
+                    .to_string()
+                })
+                .unwrap_or_default();
+            Ok(crate::documents::NoticeData {
+                doc_no: listing.doc_no,
+                level: listing.level,
+                supervising_unit: listing.supervising_unit,
+                supervising_department: department.unwrap_or(listing.supervising_department),
+                signed_by: listing.signed_by,
+                issued_on: listing.listed_on,
+                complete_by: listing.complete_by,
+                plan_file_by: listing.plan_file_by,
+                enterprise_name: e_name,
+                enterprise_uscc: e_uscc,
+                enterprise_address: e_address,
+                principal_name: principal,
+                street_name,
+                ledger_no: row.ledger_no.unwrap_or_default(),
+                hazard_title: row.title,
+                hazard_description: row.description,
+                location: row.location,
+                judgement_basis: basis,
+                deadline: row.deadline.unwrap_or(listing.complete_by),
+                effective_deadline: row.effective_deadline.unwrap_or(listing.complete_by),
+                delivered_by: listing.delivered_by,
+                received_by: listing.received_by,
+                received_at: listing.received_at.as_ref().map(crate::timefmt::rfc3339),
+                extension_window_workdays: rules.extension_window_workdays,
+                acceptance_due_days: u32::try_from(rules.acceptance_due_days).unwrap_or(10),
+            })
+        })
+        .await?;
+    if pdf {
+        let bytes = web::block(move || crate::documents::try_render_notice_pdf(&data))
+            .await?
+            .map_err(AppError::internal)?;
+        return Ok(HttpResponse::Ok()
+            .content_type("application/pdf")
+            .insert_header(("Content-Disposition", "inline; filename=\"notice.pdf\""))
+            .body(bytes));
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        // The page carries its own styles only; nothing else may load.
+        .insert_header((
+            "Content-Security-Policy",
+            "default-src 'none'; style-src 'unsafe-inline'",
+        ))
+        .body(crate::documents::render_notice_html(&data)))
 }

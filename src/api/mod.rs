@@ -5,6 +5,7 @@ pub mod attachments;
 pub mod auth;
 pub mod docs;
 pub mod enterprises;
+pub mod export;
 pub mod hazard_list;
 pub mod hazards;
 pub mod health;
@@ -122,6 +123,7 @@ pub fn routes() -> Routes {
     enterprises::routes(&mut r);
     users::routes(&mut r);
     hazard_list::routes(&mut r);
+    export::routes(&mut r);
     hazards::routes(&mut r);
     listing::routes(&mut r);
     stats::routes(&mut r);

@@ -151,6 +151,63 @@ db_test!(
             delivered["listing"]["received_at"],
             "2026-03-02T08:30:00+08:00"
         );
+        // The printable notice: HTML and PDF, scoped like the hazard.
+        let res = app
+            .call(
+                Method::GET,
+                &format!("{path}/notice"),
+                Some(&c.principal),
+                None,
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        assert!(
+            res.headers()
+                .get("content-type")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+        let html = res.text().await.unwrap();
+        for text in [
+            "重大事故隐患挂牌督办通知书",
+            "长安委督字〔2026〕第1号",
+            "上海长宁冷链物流有限公司",
+            "张建国",
+            "SH-CN-YH-2026-000001",
+        ] {
+            assert!(html.contains(text), "{text} in the notice");
+        }
+        let res = app
+            .call(
+                Method::GET,
+                &format!("{path}/notice?format=pdf"),
+                Some(&c.district),
+                None,
+            )
+            .await;
+        assert_eq!(
+            res.headers().get("content-type").unwrap(),
+            "application/pdf"
+        );
+        let pdf = res.bytes().await.unwrap();
+        assert!(
+            pdf.starts_with(b"%PDF-") && pdf.len() > 20_000,
+            "{} bytes",
+            pdf.len()
+        );
+        assert_eq!(
+            app.call(
+                Method::GET,
+                &format!("{path}/notice"),
+                Some(&c.other_street),
+                None
+            )
+            .await
+            .status(),
+            404
+        );
         // Listed hazards filter.
         let (_, listed_only) = app
             .call_json(
@@ -612,5 +669,99 @@ db_test!(
             );
         }
         println!("query plans ({}):\n{report}", backend.name());
+    }
+);
+
+db_test!(
+    exports_follow_filters_and_scope,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        let m = posted_major(&app, &c, "2026-04-30").await;
+        posted_general(&app, &c, "2026-03-10").await;
+        let get = |path: String, token: String| {
+            let app = &app;
+            async move { app.call(Method::GET, &path, Some(&token), None).await }
+        };
+        // CSV: a BOM for Excel, Chinese headers, the filters of the list.
+        let res = get(
+            "/api/v1/hazards/export?format=csv&level=major".into(),
+            c.district.clone(),
+        )
+        .await;
+        assert_eq!(res.status(), 200);
+        assert!(
+            res.headers()
+                .get("content-type")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("text/csv")
+        );
+        assert!(
+            res.headers()
+                .get("content-disposition")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .contains("attachment")
+        );
+        let bytes = res.bytes().await.unwrap();
+        assert!(bytes.starts_with(&[0xEF, 0xBB, 0xBF]), "UTF-8 BOM");
+        let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("台账编号,状态,等级"), "{}", lines[0]);
+        assert_eq!(lines.len(), 2, "the header and the one 重大 hazard: {text}");
+        assert!(
+            lines[1].contains("SH-CN-YH-2026-")
+                && lines[1].contains("重大")
+                && lines[1].contains("2026-04-30"),
+            "{}",
+            lines[1]
+        );
+        assert!(
+            lines[1].contains("12.5"),
+            "money as the exact decimal: {}",
+            lines[1]
+        );
+        // Another street sees an empty export; bad parameters are refused before streaming.
+        let other = app.login("jsl-officer").await;
+        let body = get("/api/v1/hazards/export?format=csv".into(), other)
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(body.lines().count(), 1);
+        let res = get(
+            "/api/v1/hazards/export?format=pdf".into(),
+            c.district.clone(),
+        )
+        .await;
+        expect_problem(res, 422, "validation_failed").await;
+        // XLSX: opens with Chinese headers, dates as dates.
+        let res = get(
+            format!(
+                "/api/v1/hazards/export?format=xlsx&enterprise={}",
+                c.enterprise
+            ),
+            c.district.clone(),
+        )
+        .await;
+        assert_eq!(res.status(), 200);
+        let bytes = res.bytes().await.unwrap().to_vec();
+        use calamine::Reader;
+        let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+        let sheet = book.worksheet_range_at(0).unwrap().unwrap();
+        let rows: Vec<_> = sheet.rows().collect();
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[0][0].to_string(), "台账编号");
+        let deadline_col = rows[0].iter().position(|h| *h == "整改期限").unwrap();
+        assert!(
+            rows[1..]
+                .iter()
+                .any(|r| matches!(r[deadline_col], calamine::Data::DateTime(_))),
+            "dates are dates"
+        );
+        let _ = m;
     }
 );
