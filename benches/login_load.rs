@@ -9,9 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use hazard_ledger::auth::accounts::{self, NewUser, UserInput};
-
-const PASSWORD: &str = "Bench-Password-2026";
+use support::PASSWORD;
 const PROBES: usize = 1000;
 const LOGIN_CLIENTS: usize = 20;
 
@@ -39,35 +37,7 @@ fn probe_healthz(base: &str, n: usize) -> Vec<Duration> {
 fn main() {
     let dir = tempfile::tempdir().unwrap();
     let (state, base) = support::serve_in_background(dir.path().to_path_buf(), None);
-    {
-        let mut conn = state.pool.get().unwrap();
-        let (username, display_name, email, role, target) = accounts::check_user_input(
-            &mut conn,
-            &UserInput {
-                username: Some("bench-user"),
-                display_name: None,
-                email: None,
-                role: Some("street_officer"),
-                org: Some("HYL"),
-            },
-        )
-        .unwrap();
-        let hash = state.auth.hasher.hash_blocking(PASSWORD).unwrap();
-        accounts::insert_user(
-            &mut conn,
-            NewUser {
-                username,
-                display_name,
-                email,
-                role,
-                target,
-                password_hash: hash,
-                must_change_password: false,
-            },
-            state.clock.now().naive_utc(),
-        )
-        .unwrap();
-    }
+    support::user(&state, "bench-user", "street_officer", "HYL");
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     println!(
         "login_load: {cores} cores, argon2id m={} KiB t={} p={}, HTTP workers = cores",

@@ -12,46 +12,14 @@ mod support;
 use std::time::Instant;
 
 use chrono::NaiveDate;
-use hazard_ledger::app::AppState;
-use hazard_ledger::auth::accounts::{self, NewUser, UserInput};
 use hazard_ledger::config::Config;
 use serde_json::{Value, json};
 
-const PASSWORD: &str = "Bench-Password-2026";
+use support::PASSWORD;
 const WARMUP: usize = 5;
 const RUNS: usize = 50;
 const LIST_TARGET_MS: f64 = 50.0;
 const SUMMARY_TARGET_MS: f64 = 500.0;
-
-fn user(state: &AppState, name: &str, role: &str, org: &str) {
-    let mut conn = state.pool.get().unwrap();
-    let (username, display_name, email, role, target) = accounts::check_user_input(
-        &mut conn,
-        &UserInput {
-            username: Some(name),
-            display_name: None,
-            email: None,
-            role: Some(role),
-            org: Some(org),
-        },
-    )
-    .unwrap();
-    let hash = state.auth.hasher.hash_blocking(PASSWORD).unwrap();
-    accounts::insert_user(
-        &mut conn,
-        NewUser {
-            username,
-            display_name,
-            email,
-            role,
-            target,
-            password_hash: hash,
-            must_change_password: false,
-        },
-        state.clock.now().naive_utc(),
-    )
-    .unwrap();
-}
 
 /// Peak resident set size of this process (the server runs in it), in MiB.
 fn vm_hwm_mib() -> f64 {
@@ -154,8 +122,8 @@ fn run(label: &str, dir: &std::path::Path, url: String, n: u64) {
         report.hazards as f64 / report.seconds
     );
     let (state, base) = support::serve_in_background(dir.to_path_buf(), Some(url));
-    user(&state, "bench-district", "district_office", "AJW");
-    user(&state, "bench-hyl", "street_officer", "HYL");
+    support::user(&state, "bench-district", "district_office", "AJW");
+    support::user(&state, "bench-hyl", "street_officer", "HYL");
     let today = state.clock.today();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -49,3 +49,38 @@ pub fn serve_in_background(
     });
     rx.recv().unwrap()
 }
+
+/// The password of the users the benchmarks create.
+pub const PASSWORD: &str = "Bench-Password-2026";
+
+/// Creates a user directly in the database (production hashing), able to log in at once.
+pub fn user(state: &AppState, name: &str, role: &str, org: &str) {
+    use hazard_ledger::auth::accounts::{self, NewUser, UserInput};
+    let mut conn = state.pool.get().unwrap();
+    let (username, display_name, email, role, target) = accounts::check_user_input(
+        &mut conn,
+        &UserInput {
+            username: Some(name),
+            display_name: None,
+            email: None,
+            role: Some(role),
+            org: Some(org),
+        },
+    )
+    .unwrap();
+    let hash = state.auth.hasher.hash_blocking(PASSWORD).unwrap();
+    accounts::insert_user(
+        &mut conn,
+        NewUser {
+            username,
+            display_name,
+            email,
+            role,
+            target,
+            password_hash: hash,
+            must_change_password: false,
+        },
+        state.clock.now().naive_utc(),
+    )
+    .unwrap();
+}

@@ -13,43 +13,12 @@ use std::time::{Duration, Instant};
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 use hazard_ledger::app::AppState;
-use hazard_ledger::auth::accounts::{self, NewUser, UserInput};
 use hazard_ledger::db::enterprises::{self, EnterpriseRow};
 use serde_json::json;
 
-const PASSWORD: &str = "Bench-Password-2026";
+use support::PASSWORD;
 const WRITES: usize = 400;
 const RAW_COMMITS: usize = 400;
-
-fn user(state: &AppState, name: &str, role: &str, org: &str) {
-    let mut conn = state.pool.get().unwrap();
-    let (username, display_name, email, role, target) = accounts::check_user_input(
-        &mut conn,
-        &UserInput {
-            username: Some(name),
-            display_name: None,
-            email: None,
-            role: Some(role),
-            org: Some(org),
-        },
-    )
-    .unwrap();
-    let hash = state.auth.hasher.hash_blocking(PASSWORD).unwrap();
-    accounts::insert_user(
-        &mut conn,
-        NewUser {
-            username,
-            display_name,
-            email,
-            role,
-            target,
-            password_hash: hash,
-            must_change_password: false,
-        },
-        state.clock.now().naive_utc(),
-    )
-    .unwrap();
-}
 
 fn setup(state: &AppState) {
     let mut conn = state.pool.get().unwrap();
@@ -71,13 +40,13 @@ fn setup(state: &AppState) {
     };
     enterprises::insert(&mut conn, &row, &["industry_trade".to_string()]).unwrap();
     drop(conn);
-    user(
+    support::user(
         state,
         "bench-clerk",
         "enterprise_reporter",
         "91310105MA1FL0A19R",
     );
-    user(state, "bench-street", "street_officer", "HYL");
+    support::user(state, "bench-street", "street_officer", "HYL");
 }
 
 /// (creates, submits, posts) per second with `clients` clients; each request is one transaction.
