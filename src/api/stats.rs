@@ -1,24 +1,24 @@
 //! Statistics: the supervision summary by street, department, sector or level, and an
 //! enterprise's quarterly table (安监总局令第16号: quarterly by the 15th of the next quarter).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::HashMap;
 
 use actix_web::{HttpResponse, web};
 use chrono::{Datelike, NaiveDate};
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Date, Text};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::Routes;
 use crate::app::AppState;
 use crate::auth::Caller;
-use crate::db::hazard_query::{self, HazardFilter, RUNNING};
-use crate::db::schema::{departments, hazard_records, hazard_sectors, hazards, sectors, streets};
+use crate::db::schema::{departments, hazard_records, hazards, sectors, streets};
 use crate::db::{DbConn, enterprises};
 use crate::domain::FieldErrors;
 use crate::domain::validate::Wan;
 use crate::error::{AppError, AppResult};
-use crate::policy;
+use crate::policy::{self, HazardScope};
 
 pub fn routes(r: &mut Routes) {
     r.get("/api/v1/stats/summary", summary)
@@ -52,20 +52,6 @@ pub struct Figures {
     days_to_close_total: i64,
 }
 
-/// The columns a summary needs of each hazard.
-type Light = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<NaiveDate>,
-    Option<NaiveDate>,
-    Option<NaiveDate>,
-    Option<NaiveDate>,
-    Option<NaiveDate>,
-);
-
 fn date(e: &mut FieldErrors, field: &str, v: Option<&str>) -> Option<NaiveDate> {
     match v?.parse() {
         Ok(d) => Some(d),
@@ -74,46 +60,6 @@ fn date(e: &mut FieldErrors, field: &str, v: Option<&str>) -> Option<NaiveDate> 
             None
         }
     }
-}
-
-/// Hazard ids of 重大 hazards whose 双报告 is incomplete (regulator half, discovery-stage congress
-/// report, and for closed ones the completion-stage report).
-fn dual_report_incomplete(
-    c: &mut DbConn,
-    majors: &[(String, bool)],
-) -> QueryResult<HashSet<String>> {
-    let mut incomplete = HashSet::new();
-    for chunk in majors.chunks(500) {
-        let ids: Vec<&str> = chunk.iter().map(|(id, _)| id.as_str()).collect();
-        let records: Vec<(String, String, String)> = hazard_records::table
-            .filter(hazard_records::hazard_id.eq_any(&ids))
-            .filter(hazard_records::kind.eq_any(["regulator_report", "congress_report"]))
-            .select((
-                hazard_records::hazard_id,
-                hazard_records::kind,
-                hazard_records::payload,
-            ))
-            .load(c)?;
-        for (id, closed) in chunk {
-            let mine = records.iter().filter(|(h, _, _)| h == id);
-            let (mut regulator, mut discovery, mut completion) = (false, false, false);
-            for (_, kind, payload) in mine {
-                let stage = serde_json::from_str::<serde_json::Value>(payload)
-                    .ok()
-                    .and_then(|v| v["stage"].as_str().map(str::to_string));
-                match (kind.as_str(), stage.as_deref()) {
-                    ("regulator_report", _) => regulator = true,
-                    (_, Some("discovery")) => discovery = true,
-                    (_, Some("completion")) => completion = true,
-                    _ => {}
-                }
-            }
-            if !(regulator && discovery && (!closed || completion)) {
-                incomplete.insert(id.clone());
-            }
-        }
-    }
-    Ok(incomplete)
 }
 
 async fn summary(
@@ -137,113 +83,170 @@ async fn summary(
     let body = state
         .db(move |c| {
             let scope = policy::hazard_scope(&caller);
-            let filter = HazardFilter {
-                posted_from: Some(from),
-                posted_to: Some(to),
-                ..Default::default()
-            };
-            let is_pg = matches!(c, DbConn::Pg(_));
-            let rows: Vec<Light> = hazard_query::filtered(&scope, &filter, today, is_pg)
-                .select((
-                    hazards::id,
-                    hazards::status,
-                    hazards::level,
-                    hazards::street_code,
-                    hazards::primary_department,
-                    hazards::posted_on,
-                    hazards::deadline,
-                    hazards::effective_deadline,
-                    hazards::completed_on,
-                    hazards::cancel_date,
-                ))
-                .load(c)?;
-            // Group keys per hazard (a hazard counts once in each of its sectors).
-            let mut keys: HashMap<String, Vec<String>> = HashMap::new();
-            if group_by == "sector" {
-                let ids: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
-                for chunk in ids.chunks(1000) {
-                    let pairs: Vec<(String, String)> = hazard_sectors::table
-                        .filter(hazard_sectors::hazard_id.eq_any(chunk))
-                        .select((hazard_sectors::hazard_id, hazard_sectors::sector_code))
-                        .load(c)?;
-                    for (h, s) in pairs {
-                        keys.entry(h).or_default().push(s);
-                    }
-                }
-            }
-            let majors: Vec<(String, bool)> = rows
-                .iter()
-                .filter(|r| r.2 == "major" && r.1 != "void")
-                .map(|r| (r.0.clone(), r.1 == "closed"))
-                .collect();
-            let incomplete = dual_report_incomplete(c, &majors)?;
             let names = group_names(c, &group_by)?;
-            let mut groups: BTreeMap<String, Figures> = BTreeMap::new();
-            let mut total = Figures {
-                key: "total".into(),
-                name: "合计".into(),
-                ..Default::default()
-            };
-            for r in &rows {
-                let group_keys = match group_by.as_str() {
-                    "street" => vec![r.3.clone()],
-                    "department" => vec![r.4.clone()],
-                    "level" => vec![r.2.clone()],
-                    _ => keys.get(&r.0).cloned().unwrap_or_default(),
-                };
-                for k in group_keys {
-                    let g = groups.entry(k.clone()).or_insert_with(|| Figures {
-                        name: names.get(&k).cloned().unwrap_or_else(|| k.clone()),
-                        key: k,
-                        ..Default::default()
-                    });
-                    count(g, r, today, &incomplete);
-                }
-                count(&mut total, r, today, &incomplete);
-            }
             let finish = |mut g: Figures| {
+                g.name = names.get(&g.key).cloned().unwrap_or_else(|| g.key.clone());
                 g.avg_days_to_close =
                     (g.closed > 0).then(|| g.days_to_close_total as f64 / g.closed as f64);
                 g.reconciled = g.posted == g.in_progress + g.closed + g.void;
                 g
             };
-            let groups: Vec<Figures> = groups.into_values().map(finish).collect();
+            let groups: Vec<Figures> = aggregate(c, &scope, Some(&group_by), from, to, today)?
+                .into_iter()
+                .map(finish)
+                .collect();
+            let mut total = aggregate(c, &scope, None, from, to, today)?
+                .into_iter()
+                .next()
+                .unwrap_or_default();
+            total.key = "total".into();
+            let mut total = finish(total);
+            total.name = "合计".into();
             Ok(json!({
                 "group_by": group_by, "from": from, "to": to, "as_of": today,
-                "groups": groups, "total": finish(total),
+                "groups": groups, "total": total,
             }))
         })
         .await?;
     Ok(HttpResponse::Ok().json(body))
 }
 
-fn count(g: &mut Figures, r: &Light, today: NaiveDate, incomplete: &HashSet<String>) {
-    g.posted += 1;
-    match r.1.as_str() {
-        "closed" => {
-            g.closed += 1;
-            if let (Some(done), Some(deadline)) = (r.8.or(r.9), r.6) {
-                if done > deadline {
-                    g.closed_late += 1
+/// One row of the aggregate query.
+#[derive(QueryableByName)]
+struct Counted {
+    #[diesel(sql_type = Text)]
+    key: String,
+    #[diesel(sql_type = BigInt)]
+    posted: i64,
+    #[diesel(sql_type = BigInt)]
+    in_progress: i64,
+    #[diesel(sql_type = BigInt)]
+    closed: i64,
+    #[diesel(sql_type = BigInt)]
+    void: i64,
+    #[diesel(sql_type = BigInt)]
+    overdue_now: i64,
+    #[diesel(sql_type = BigInt)]
+    closed_on_time: i64,
+    #[diesel(sql_type = BigInt)]
+    closed_late: i64,
+    #[diesel(sql_type = BigInt)]
+    days_to_close: i64,
+    #[diesel(sql_type = BigInt)]
+    dual_incomplete: i64,
+}
+
+/// Counts the hazards posted in [from, to] within the scope, grouped by `group_by` (or in one
+/// total row), in the database: one pass over the posting index, whatever the volume.
+fn aggregate(
+    c: &mut DbConn,
+    scope: &HazardScope,
+    group_by: Option<&str>,
+    from: NaiveDate,
+    to: NaiveDate,
+    today: NaiveDate,
+) -> QueryResult<Vec<Figures>> {
+    let is_pg = matches!(c, DbConn::Pg(_));
+    let (key, join) = match group_by {
+        Some("street") => ("h.street_code", ""),
+        Some("department") => ("h.primary_department", ""),
+        Some("level") => ("h.level", ""),
+        Some(_) => (
+            "s.sector_code",
+            " JOIN hazard_sectors s ON s.hazard_id = h.id",
+        ),
+        None => ("'total'", ""),
+    };
+    let days = if is_pg {
+        "(h.cancel_date - h.posted_on)"
+    } else {
+        "CAST(julianday(h.cancel_date) - julianday(h.posted_on) AS INTEGER)"
+    };
+    let done = "COALESCE(h.completed_on, h.cancel_date)";
+    let record = |kind: &str, stage: &str| {
+        let stage = if stage.is_empty() {
+            String::new()
+        } else {
+            format!(" AND r.payload LIKE '%\"stage\":\"{stage}\"%'")
+        };
+        format!(
+            "EXISTS (SELECT 1 FROM hazard_records r WHERE r.hazard_id = h.id AND r.kind = '{kind}'{stage})"
+        )
+    };
+    let (scope_sql, mut binds): (&str, Vec<String>) = match scope {
+        HazardScope::All => ("TRUE", vec![]),
+        HazardScope::Street { street, .. } => ("h.street_code = ?", vec![street.clone()]),
+        HazardScope::Department { department, .. } => (
+            "h.id IN (SELECT hazard_id FROM hazard_departments WHERE department_code = ?)",
+            vec![department.clone()],
+        ),
+        HazardScope::Enterprise(e) => ("h.enterprise_id = ?", vec![e.clone()]),
+    };
+    let sql = format!(
+        "SELECT {key} AS key, COUNT(*) AS posted, \
+         COALESCE(SUM(CASE WHEN h.status NOT IN ('closed', 'void') THEN 1 ELSE 0 END), 0) AS in_progress, \
+         COALESCE(SUM(CASE WHEN h.status = 'closed' THEN 1 ELSE 0 END), 0) AS closed, \
+         COALESCE(SUM(CASE WHEN h.status = 'void' THEN 1 ELSE 0 END), 0) AS void, \
+         COALESCE(SUM(CASE WHEN h.status IN ('on_ledger', 'in_rectification', 'pending_acceptance') \
+             AND h.effective_deadline < ? THEN 1 ELSE 0 END), 0) AS overdue_now, \
+         COALESCE(SUM(CASE WHEN h.status = 'closed' AND h.deadline IS NOT NULL AND {done} <= h.deadline THEN 1 ELSE 0 END), 0) AS closed_on_time, \
+         COALESCE(SUM(CASE WHEN h.status = 'closed' AND h.deadline IS NOT NULL AND {done} > h.deadline THEN 1 ELSE 0 END), 0) AS closed_late, \
+         COALESCE(SUM(CASE WHEN h.status = 'closed' AND h.cancel_date IS NOT NULL THEN {days} ELSE 0 END), 0) AS days_to_close, \
+         COALESCE(SUM(CASE WHEN h.level = 'major' AND h.status <> 'void' AND NOT ({reg} AND {disc} AND (h.status <> 'closed' OR {compl})) \
+             THEN 1 ELSE 0 END), 0) AS dual_incomplete \
+         FROM hazards h{join} \
+         WHERE {scope_sql} AND h.posted_on >= ? AND h.posted_on <= ? \
+         GROUP BY {key} ORDER BY {key}",
+        reg = record("regulator_report", ""),
+        disc = record("congress_report", "discovery"),
+        compl = record("congress_report", "completion"),
+    );
+    let mut sql = if group_by.is_none() {
+        sql.replace(" GROUP BY 'total' ORDER BY 'total'", "")
+    } else {
+        sql
+    };
+    if is_pg {
+        // PostgreSQL numbers its placeholders.
+        let mut n = 0;
+        sql = sql
+            .split('?')
+            .enumerate()
+            .map(|(i, part)| {
+                if i == 0 {
+                    part.to_string()
                 } else {
-                    g.closed_on_time += 1
+                    n += 1;
+                    format!("${n}{part}")
                 }
-            }
-            if let (Some(posted), Some(cancel)) = (r.5, r.9) {
-                g.days_to_close_total += (cancel - posted).num_days();
-            }
-        }
-        "void" => g.void += 1,
-        _ => {
-            g.in_progress += 1;
-            if RUNNING.contains(&r.1.as_str()) && r.7.is_some_and(|d| d < today) {
-                g.overdue_now += 1;
-            }
-        }
+            })
+            .collect();
     }
-    if incomplete.contains(&r.0) {
-        g.major_dual_report_incomplete += 1;
+    // Binds in the order of the placeholders: today, the scope's value (if any), from, to.
+    let mut q = diesel::sql_query(sql)
+        .into_boxed::<crate::db::MultiBackend>()
+        .bind::<Date, _>(today);
+    for value in binds.drain(..) {
+        q = q.bind::<Text, _>(value);
     }
+    let q = q.bind::<Date, _>(from).bind::<Date, _>(to);
+    let rows: Vec<Counted> = q.load(c)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Figures {
+            key: r.key,
+            posted: r.posted,
+            in_progress: r.in_progress,
+            closed: r.closed,
+            void: r.void,
+            overdue_now: r.overdue_now,
+            closed_on_time: r.closed_on_time,
+            closed_late: r.closed_late,
+            major_dual_report_incomplete: r.dual_incomplete,
+            days_to_close_total: r.days_to_close,
+            ..Figures::default()
+        })
+        .collect())
 }
 
 fn group_names(c: &mut DbConn, group_by: &str) -> QueryResult<HashMap<String, String>> {
