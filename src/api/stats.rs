@@ -95,10 +95,27 @@ async fn summary(
                 .into_iter()
                 .map(finish)
                 .collect();
-            let mut total = aggregate(c, &scope, None, from, to, today)?
-                .into_iter()
-                .next()
-                .unwrap_or_default();
+            // A hazard is in exactly one street, department or level: the total is the sum of the
+            // groups. By sector a hazard counts in each of its sectors, so the total is counted apart.
+            let mut total = if group_by == "sector" {
+                aggregate(c, &scope, None, from, to, today)?
+                    .into_iter()
+                    .next()
+                    .unwrap_or_default()
+            } else {
+                groups.iter().fold(Figures::default(), |mut t, g| {
+                    t.posted += g.posted;
+                    t.in_progress += g.in_progress;
+                    t.closed += g.closed;
+                    t.void += g.void;
+                    t.overdue_now += g.overdue_now;
+                    t.closed_on_time += g.closed_on_time;
+                    t.closed_late += g.closed_late;
+                    t.days_to_close_total += g.days_to_close_total;
+                    t.major_dual_report_incomplete += g.major_dual_report_incomplete;
+                    t
+                })
+            };
             total.key = "total".into();
             let mut total = finish(total);
             total.name = "合计".into();
