@@ -240,7 +240,7 @@ fn build_app(
                 .limit(json_limit)
                 .error_handler(error::json_error),
         )
-        .app_data(error::payload_config(json_limit))
+        .app_data(web::PayloadConfig::new(json_limit))
         .app_data(web::PathConfig::default().error_handler(error::path_error))
         .app_data(web::QueryConfig::default().error_handler(error::query_error))
         .configure(|cfg| {

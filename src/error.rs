@@ -7,7 +7,7 @@ use actix_web::dev::ServiceResponse;
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::{StatusCode, header};
 use actix_web::middleware::ErrorHandlerResponse;
-use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
 
 /// Media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -276,11 +276,6 @@ pub fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Err
     );
     e.errors.push(FieldError::new("query", err.to_string()));
     e.into()
-}
-
-/// Raw payload errors (e.g. an oversized non-JSON body).
-pub fn payload_config(limit: usize) -> web::PayloadConfig {
-    web::PayloadConfig::new(limit)
 }
 
 /// The unknown-route answer.

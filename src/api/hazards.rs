@@ -152,11 +152,6 @@ struct CreateBody {
     draft: DraftInput,
 }
 
-/// Checks the sectors against the reference data and routes them.
-fn check_sectors(c: &mut DbConn, sectors: &[String]) -> AppResult<(String, Vec<(String, bool)>)> {
-    svc::route(c, sectors)
-}
-
 async fn create(
     state: web::Data<AppState>,
     caller: Caller,
@@ -188,7 +183,7 @@ async fn create(
                     draft.content.sectors = enterprise.sectors.clone();
                 }
                 hazard::create(&env.actor(), &draft, env.today, env.policy)?;
-                let (primary, departments) = check_sectors(c, &draft.content.sectors)?;
+                let (primary, departments) = svc::route(c, &draft.content.sectors)?;
                 let now = env.now.naive_utc();
                 let row = HazardRow {
                     id: uuid::Uuid::now_v7().to_string(),

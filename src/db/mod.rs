@@ -208,14 +208,6 @@ pub fn revert_all(conn: &mut DbConn) -> anyhow::Result<usize> {
     Ok(reverted.len())
 }
 
-/// Which backend a connection talks to.
-pub fn backend_name(conn: &DbConn) -> &'static str {
-    match conn {
-        DbConn::Sqlite(_) => "sqlite",
-        DbConn::Pg(_) => "postgres",
-    }
-}
-
 /// A write transaction: `BEGIN IMMEDIATE` on SQLite (so a read-then-write never deadlocks on
 /// the lock upgrade), a plain transaction on PostgreSQL. Commits on `Ok`, rolls back on `Err`.
 pub fn write_tx<T, E>(

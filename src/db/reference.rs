@@ -121,17 +121,3 @@ pub fn list_categories(conn: &mut DbConn) -> QueryResult<Vec<Category>> {
         .select(Category::as_select())
         .load(conn)
 }
-
-/// Holidays and swapped working weekends, for the working-day calendar.
-pub fn list_calendar(conn: &mut DbConn) -> QueryResult<Vec<CalendarDay>> {
-    calendar_days::table
-        .order(calendar_days::day)
-        .select(CalendarDay::as_select())
-        .load(conn)
-}
-
-/// Whether any reference data is present (serve seeds on first start only).
-pub fn is_seeded(conn: &mut DbConn) -> QueryResult<bool> {
-    let n: i64 = streets::table.count().get_result(conn)?;
-    Ok(n > 0)
-}

@@ -297,6 +297,15 @@ pub struct HazardView {
     pub updated_at: String,
 }
 
+/// A record as the view shows it: its payload with who recorded it and when.
+fn record_json(r: &RecordRow) -> Value {
+    let mut v = r.json();
+    v["id"] = json!(r.id);
+    v["recorded_at"] = json!(crate::timefmt::rfc3339(&r.created_at));
+    v["recorded_by"] = json!(r.created_by);
+    v
+}
+
 /// Builds the full view of a hazard for `caller`.
 pub fn view(conn: &mut DbConn, env: &Env<'_>, row: &HazardRow) -> AppResult<HazardView> {
     let (facts, records, files) = load_facts(conn, row)?;
@@ -311,13 +320,7 @@ pub fn view(conn: &mut DbConn, env: &Env<'_>, row: &HazardRow) -> AppResult<Haza
         records
             .iter()
             .filter(|r| r.kind == kind)
-            .map(|r| {
-                let mut v = r.json();
-                v["id"] = json!(r.id);
-                v["recorded_at"] = json!(crate::timefmt::rfc3339(&r.created_at));
-                v["recorded_by"] = json!(r.created_by);
-                v
-            })
+            .map(record_json)
             .collect()
     };
     let regulator = by_kind("regulator_report").into_iter().next_back();
@@ -354,11 +357,8 @@ pub fn view(conn: &mut DbConn, env: &Env<'_>, row: &HazardRow) -> AppResult<Haza
             )
         })
         .map(|r| {
-            let mut v = r.json();
-            v["id"] = json!(r.id);
+            let mut v = record_json(r);
             v["kind"] = json!(r.kind);
-            v["recorded_at"] = json!(crate::timefmt::rfc3339(&r.created_at));
-            v["recorded_by"] = json!(r.created_by);
             v
         })
         .collect();
