@@ -35,6 +35,8 @@ pub struct AppState {
     pub calendar: Arc<WorkCalendar>,
     /// Attachment bytes.
     pub blobs: Arc<dyn BlobStore>,
+    /// Scheduled jobs and the outbox sender.
+    pub jobs: crate::jobs::JobContext,
 }
 
 impl AppState {
@@ -53,8 +55,11 @@ impl AppState {
             "s3" => Arc::new(S3Store::new(&config.attachments)?),
             _ => Arc::new(LocalStore::new(config.data_dir.join("attachments"))),
         };
+        let config = Arc::new(config);
+        let jobs = crate::jobs::JobContext::new(pool.clone(), clock.clone(), config.clone())?;
         Ok(Self {
-            config: Arc::new(config),
+            config,
+            jobs,
             pool,
             clock,
             backend,
@@ -207,7 +212,8 @@ pub async fn start(config: Config, options: StartOptions) -> anyhow::Result<Runn
     .client_request_timeout(Duration::from_secs(30))
     .listen(listener)?
     .run();
-    tracing::info!(%addr, backend = state.backend, "listening");
+    let scheduler = crate::jobs::spawn_scheduler(state.jobs.clone())?;
+    tracing::info!(%addr, backend = state.backend, jobs = scheduler.len(), "listening");
     Ok(Running {
         addr,
         handle: server.handle(),

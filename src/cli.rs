@@ -1,4 +1,5 @@
-//! The command line: `serve` (default), `migrate`, `seed`, `check-config`.
+//! The command line: `serve` (default), `migrate`, `seed`, `user`, `ledger verify`, `jobs`,
+//! `check-config`, `generate`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,6 +39,9 @@ pub enum Command {
     /// Check the hash-chained ledger.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// Scheduled jobs: list them, or run one now.
+    #[command(subcommand)]
+    Jobs(JobsCommand),
     /// Validate the configuration, print the effective values (passwords hidden) and exit.
     CheckConfig,
     /// Fill the database with synthetic hazards for benchmarks (no ledger entries; fresh database).
@@ -91,6 +95,20 @@ pub enum UserCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// Every job: name, what it does, schedule and next time.
+    List,
+    /// Run one job now (escalation, outbox, purge, all, or one rule by name) and print the run.
+    Run {
+        /// The job's name; `all` runs every rule for the date, then sends the outbox once.
+        name: String,
+        /// Run as if today were this date (YYYY-MM-DD, in clock.timezone).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: Option<chrono::NaiveDate>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum LedgerCommand {
     /// Recompute every entry's hash and link; exit 1 naming the first bad entry on any break.
     Verify,
@@ -113,6 +131,8 @@ pub fn main() -> ExitCode {
         Command::Seed { demo } => seed(&config, demo),
         Command::User(cmd) => crate::cli_user::run(&config, cmd),
         Command::Ledger(LedgerCommand::Verify) => return ledger_verify(&config),
+        Command::Jobs(JobsCommand::List) => jobs_list(&config),
+        Command::Jobs(JobsCommand::Run { name, date }) => run_async(jobs_run(config, name, date)),
         Command::CheckConfig => check_config(&config),
         Command::Generate { hazards, seed } => {
             crate::generate::run(&config, hazards, seed).map(|_| ())
@@ -187,6 +207,68 @@ fn ledger_verify(config: &Config) -> ExitCode {
             ExitCode::from(3)
         }
     }
+}
+
+fn jobs_list(config: &Config) -> anyhow::Result<()> {
+    let clock = crate::clock::Clock::from_config(config)?;
+    let tz = clock.tz();
+    let schedules = config.jobs.schedule.entries();
+    println!(
+        "scheduled jobs {} in this instance (jobs.enabled)",
+        if config.jobs.enabled {
+            "run"
+        } else {
+            "do not run"
+        }
+    );
+    for (name, what) in crate::jobs::JOBS {
+        match schedules.iter().find(|(n, _)| *n == name) {
+            Some((_, expr)) => {
+                let next = crate::jobs::parse_schedule(expr)
+                    .ok()
+                    .and_then(|s| crate::jobs::next_after(&s, tz, clock.now()))
+                    .map(|t| t.with_timezone(&tz).to_rfc3339())
+                    .unwrap_or_default();
+                println!("{name:<22} {expr:<20} next {next:<26} {what}");
+            }
+            None => println!("{name:<22} {:<20} {:<31} {what}", "(on demand)", ""),
+        }
+    }
+    for rule in crate::domain::escalation::Rule::ALL {
+        let c = rule.config(&config.escalation);
+        println!(
+            "{:<22} offsets {:?} {} {}",
+            rule.as_str(),
+            c.offsets,
+            if c.enabled { "" } else { "(disabled)" },
+            rule.title()
+        );
+    }
+    Ok(())
+}
+
+async fn jobs_run(
+    config: Config,
+    name: String,
+    date: Option<chrono::NaiveDate>,
+) -> anyhow::Result<()> {
+    let config = std::sync::Arc::new(config);
+    let c = config.clone();
+    let pool = tokio::task::spawn_blocking(move || -> anyhow::Result<db::Pool> {
+        let pool = db::build_pool(&c)?;
+        let mut conn = pool.get()?;
+        app::prepare_database(&mut conn)?;
+        drop(conn);
+        Ok(pool)
+    })
+    .await??;
+    let clock = crate::clock::Clock::from_config(&config)?;
+    let ctx = crate::jobs::JobContext::new(pool, clock, config)?;
+    let run = crate::jobs::run(&ctx, &name, date, "cli")
+        .await
+        .map_err(|e| anyhow::anyhow!("job {name}: {e}"))?;
+    println!("{}", serde_json::to_string_pretty(&run)?);
+    Ok(())
 }
 
 fn check_config(config: &Config) -> anyhow::Result<()> {

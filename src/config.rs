@@ -49,6 +49,74 @@ pub struct Config {
     pub rules: crate::domain::hazard::Policy,
     pub attachments: AttachmentsConfig,
     pub idempotency: IdempotencyConfig,
+    pub jobs: JobsConfig,
+    pub smtp: SmtpConfig,
+    /// Reminder and escalation rules (offsets and recipients).
+    pub escalation: crate::domain::escalation::EscalationRules,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobsConfig {
+    /// Run the scheduled jobs in this instance.
+    pub enabled: bool,
+    pub schedule: JobSchedule,
+}
+
+/// Cron expressions (seconds first) of the scheduled jobs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobSchedule {
+    pub escalation: String,
+    pub outbox: String,
+    pub purge: String,
+}
+
+impl JobSchedule {
+    /// (job name, expression) of every scheduled job.
+    pub fn entries(&self) -> [(&'static str, &str); 3] {
+        [
+            ("escalation", self.escalation.as_str()),
+            ("outbox", self.outbox.as_str()),
+            ("purge", self.purge.as_str()),
+        ]
+    }
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub security: String,
+    pub username: String,
+    pub password: String,
+    pub from: String,
+    pub timeout_secs: u64,
+    pub max_attempts: i32,
+    pub backoff_initial_secs: i64,
+    pub backoff_max_secs: i64,
+    pub batch_size: i64,
+    pub lease_secs: i64,
+}
+
+impl std::fmt::Debug for SmtpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("security", &self.security)
+            .field("username", &self.username)
+            .field("password", &(!self.password.is_empty()).then_some("***"))
+            .field("from", &self.from)
+            .field("timeout_secs", &self.timeout_secs)
+            .field("max_attempts", &self.max_attempts)
+            .field("backoff_initial_secs", &self.backoff_initial_secs)
+            .field("backoff_max_secs", &self.backoff_max_secs)
+            .field("batch_size", &self.batch_size)
+            .field("lease_secs", &self.lease_secs)
+            .finish()
+    }
 }
 
 #[derive(Clone, Deserialize)]
@@ -281,6 +349,7 @@ impl Config {
         self.timezone()?;
         self.validate_auth()?;
         self.validate_rules()?;
+        self.validate_jobs()?;
         if !["human", "json"].contains(&self.log.format.as_str()) {
             return Err(ConfigError::new(
                 "log.format",
@@ -330,6 +399,52 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    fn validate_jobs(&self) -> Result<(), ConfigError> {
+        for (name, expr) in self.jobs.schedule.entries() {
+            crate::jobs::parse_schedule(expr)
+                .map_err(|m| ConfigError::new(&format!("jobs.schedule.{name}"), m))?;
+        }
+        let s = &self.smtp;
+        if s.host.trim().is_empty() {
+            return Err(ConfigError::new("smtp.host", "must not be empty"));
+        }
+        if s.port == 0 {
+            return Err(ConfigError::new("smtp.port", "must be 1–65535"));
+        }
+        if !["none", "starttls", "tls"].contains(&s.security.as_str()) {
+            return Err(ConfigError::new(
+                "smtp.security",
+                "must be \"none\", \"starttls\" or \"tls\"",
+            ));
+        }
+        if s.from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(ConfigError::new(
+                "smtp.from",
+                "is not a mailbox (e.g. \"隐患台账 <noreply@example.org>\")",
+            ));
+        }
+        for (key, value) in [
+            ("smtp.timeout_secs", s.timeout_secs as i64),
+            ("smtp.max_attempts", i64::from(s.max_attempts)),
+            ("smtp.backoff_initial_secs", s.backoff_initial_secs),
+            ("smtp.batch_size", s.batch_size),
+            ("smtp.lease_secs", s.lease_secs),
+        ] {
+            if value < 1 {
+                return Err(ConfigError::new(key, "must be at least 1"));
+            }
+        }
+        if s.backoff_max_secs < s.backoff_initial_secs {
+            return Err(ConfigError::new(
+                "smtp.backoff_max_secs",
+                "must not be less than smtp.backoff_initial_secs",
+            ));
+        }
+        self.escalation
+            .validate()
+            .map_err(|(key, m)| ConfigError::new(&key, m))
     }
 
     fn validate_auth(&self) -> Result<(), ConfigError> {

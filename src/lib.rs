@@ -17,6 +17,8 @@ pub mod error;
 pub mod export;
 pub mod generate;
 pub mod http;
+pub mod jobs;
+pub mod mail;
 pub mod policy;
 pub mod seeds;
 pub mod service;

@@ -21,6 +21,7 @@ use crate::domain::hazard::{
 use crate::domain::hazard::{CompletionInput, ExtensionDecisionInput, ExtensionRequestInput};
 use crate::domain::{DomainError, FieldErrors};
 use crate::error::{AppError, AppResult};
+use crate::mail;
 use crate::policy;
 use crate::service::hazards::{self as svc, Env, HazardView};
 
@@ -112,9 +113,18 @@ where
                     &env,
                     &id,
                     kind,
-                    input_json,
+                    input_json.clone(),
                     |facts, actor| decide(facts, actor, &input, &env),
                     |c, row, out| effects(c, row, out, &input, &env),
+                )?;
+                mail::events::hazard_event(
+                    c,
+                    &st.config,
+                    env.now,
+                    env.today,
+                    kind,
+                    &row.id,
+                    &input_json,
                 )?;
                 svc::view(c, &env, &row)
             })

@@ -1,6 +1,7 @@
 //! The HTTP API: one file per resource, all routes registered through [`Routes`] so that the
 //! contract test can compare them with `api/openapi.yaml`.
 
+pub mod admin;
 pub mod attachments;
 pub mod auth;
 pub mod docs;
@@ -129,6 +130,7 @@ pub fn routes() -> Routes {
     stats::routes(&mut r);
     attachments::routes(&mut r);
     ledger::routes(&mut r);
+    admin::routes(&mut r);
     r
 }
 

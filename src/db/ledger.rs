@@ -73,13 +73,6 @@ pub fn append(
     at: DateTime<Utc>,
     payload: &serde_json::Value,
 ) -> QueryResult<LedgerEntry> {
-    // The row lock orders appends across PostgreSQL sessions; SQLite writers are already
-    // serialised by BEGIN IMMEDIATE.
-    let lock = match conn {
-        DbConn::Pg(_) => "SELECT seq, hash FROM ledger_head WHERE id = 1 FOR UPDATE",
-        DbConn::Sqlite(_) => "SELECT seq, hash FROM ledger_head WHERE id = 1",
-    };
-    let head: Head = diesel::sql_query(lock).get_result(conn)?;
     let entry = NewEntry {
         hazard_id: hazard_id.map(str::to_string),
         kind: kind.to_string(),
@@ -87,18 +80,41 @@ pub fn append(
         role: actor.map(|(_, r)| r.to_string()),
         at: ledger::ledger_time(at),
         payload: payload.to_string(),
+    };
+    let mut sealed = append_all(conn, vec![entry])?;
+    Ok(sealed.pop().expect("one entry appended"))
+}
+
+/// Appends entries in order under one lock of the head, in multi-row INSERTs (the jobs record
+/// thousands of escalations in one run); call inside the transaction of the change.
+pub fn append_all(conn: &mut DbConn, entries: Vec<NewEntry>) -> QueryResult<Vec<LedgerEntry>> {
+    if entries.is_empty() {
+        return Ok(Vec::new());
     }
-    .seal(head.seq + 1, &head.hash);
-    diesel::insert_into(ledger_entries::table)
-        .values(LedgerRow::from(&entry))
-        .execute(conn)?;
+    // The row lock orders appends across PostgreSQL sessions; SQLite writers are already
+    // serialised by BEGIN IMMEDIATE.
+    let lock = match conn {
+        DbConn::Pg(_) => "SELECT seq, hash FROM ledger_head WHERE id = 1 FOR UPDATE",
+        DbConn::Sqlite(_) => "SELECT seq, hash FROM ledger_head WHERE id = 1",
+    };
+    let head: Head = diesel::sql_query(lock).get_result(conn)?;
+    let mut seq = head.seq;
+    let mut prev = head.hash;
+    let mut sealed = Vec::with_capacity(entries.len());
+    for e in entries {
+        seq += 1;
+        let entry = e.seal(seq, &prev);
+        prev.clone_from(&entry.hash);
+        sealed.push(entry);
+    }
+    for chunk in sealed.chunks(500) {
+        let rows: Vec<LedgerRow> = chunk.iter().map(LedgerRow::from).collect();
+        crate::insert_many!(conn, ledger_entries::table, &rows)?;
+    }
     diesel::update(ledger_head::table.find(1))
-        .set((
-            ledger_head::seq.eq(entry.seq),
-            ledger_head::hash.eq(&entry.hash),
-        ))
+        .set((ledger_head::seq.eq(seq), ledger_head::hash.eq(&prev)))
         .execute(conn)?;
-    Ok(entry)
+    Ok(sealed)
 }
 
 #[derive(QueryableByName)]

@@ -1,14 +1,28 @@
 //! Storage: one diesel `MultiConnection` over SQLite and PostgreSQL, its pool, and migrations.
 //! Backend-specific SQL lives here and nowhere else.
 
+/// A multi-row INSERT of `rows` into `table`: diesel builds batch inserts for each backend's
+/// own connection, not through the `MultiConnection` enum, so this dispatches.
+#[macro_export]
+macro_rules! insert_many {
+    ($conn:expr, $table:expr, $rows:expr) => {
+        match $conn {
+            $crate::db::DbConn::Sqlite(c) => diesel::insert_into($table).values($rows).execute(c),
+            $crate::db::DbConn::Pg(c) => diesel::insert_into($table).values($rows).execute(c),
+        }
+    };
+}
+
 pub mod attachments;
 pub mod enterprises;
 pub mod hazard_query;
 pub mod hazards;
 pub mod idempotency;
+pub mod jobs;
 pub mod ledger;
 pub mod listings;
 pub mod models;
+pub mod outbox;
 pub mod reference;
 pub mod schema;
 pub mod search;

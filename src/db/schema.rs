@@ -260,6 +260,57 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    job_runs (id) {
+        id -> Text,
+        job -> Text,
+        as_of -> Date,
+        trigger -> Text,
+        instance -> Text,
+        started_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        outcome -> Text,
+        counts -> Text,
+        error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    escalations (hazard_id, rule, step) {
+        hazard_id -> Text,
+        rule -> Text,
+        step -> Text,
+        anchor -> Date,
+        offset_days -> Integer,
+        as_of -> Date,
+        job_run_id -> Text,
+        fired_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Text,
+        kind -> Text,
+        recipient -> Text,
+        subject -> Text,
+        body_text -> Text,
+        body_html -> Text,
+        message_id -> Text,
+        hazard_ids -> Text,
+        job_run_id -> Nullable<Text>,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        claimed_by -> Nullable<Text>,
+        claimed_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(escalations -> hazards (hazard_id));
 diesel::joinable!(hazards -> enterprises (enterprise_id));
 diesel::joinable!(hazard_sectors -> hazards (hazard_id));
 diesel::joinable!(hazard_departments -> hazards (hazard_id));
@@ -288,4 +339,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     ledger_entries,
     ledger_head,
     idempotency_keys,
+    job_runs,
+    escalations,
+    outbox,
 );

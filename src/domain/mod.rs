@@ -35,6 +35,7 @@ mod code_enum;
 
 pub mod calendar;
 pub mod deadline;
+pub mod escalation;
 pub mod hazard;
 pub mod ledger;
 pub mod routing;

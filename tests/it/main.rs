@@ -10,4 +10,5 @@ mod crash;
 mod foundation;
 mod hazards;
 mod identity;
+mod jobs;
 mod supervision;

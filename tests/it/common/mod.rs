@@ -11,6 +11,8 @@ use hazard_ledger::app::{self, AppState, Running, StartOptions};
 use hazard_ledger::config::Config;
 use hazard_ledger::db::DbConn;
 
+pub mod smtp;
+
 /// The database a test runs on.
 #[derive(Debug, Clone)]
 pub enum Backend {
@@ -64,6 +66,7 @@ macro_rules! db_test {
 pub struct TestDb {
     pub url: String,
     pub dir: tempfile::TempDir,
+    /// (admin URL, database name) of a PostgreSQL database this value drops.
     pg: Option<(String, String)>,
 }
 
@@ -91,11 +94,21 @@ impl TestDb {
         }
     }
 
+    /// The same database seen by a second instance: its own data folder, and dropping it
+    /// leaves the database alone.
+    pub fn shared(&self) -> Self {
+        Self {
+            url: self.url.clone(),
+            dir: tempfile::tempdir().expect("temp dir"),
+            pg: None,
+        }
+    }
+
     /// A direct connection, for checks and tampering behind the app's back.
     pub fn connect(&self) -> DbConn {
-        match &self.pg {
-            Some(_) => DbConn::Pg(PgConnection::establish(&self.url).expect("connect")),
-            None => {
+        match self.url.starts_with("postgres") {
+            true => DbConn::Pg(PgConnection::establish(&self.url).expect("connect")),
+            false => {
                 let path = self.url.trim_start_matches("sqlite://");
                 DbConn::Sqlite(diesel::SqliteConnection::establish(path).expect("connect"))
             }
@@ -149,6 +162,9 @@ pub fn test_config(db: &TestDb) -> Config {
     // Tests log in often; the tests of the limits set their own.
     config.auth.login_rate_per_ip_per_minute = 10_000;
     config.auth.login_rate_per_username_per_minute = 10_000;
+    // Jobs run when a test says so; nothing listens on port 9 (discard) of loopback.
+    config.jobs.enabled = false;
+    config.smtp.port = 9;
     config
 }
 
@@ -176,7 +192,15 @@ impl TestApp {
         tweak: impl FnOnce(&mut Config),
         options: StartOptions,
     ) -> Self {
-        let db = TestDb::new(backend);
+        Self::start_on(TestDb::new(backend), tweak, options).await
+    }
+
+    /// Starts the app on `db` (a fresh one, or [`TestDb::shared`] for a second instance).
+    pub async fn start_on(
+        db: TestDb,
+        tweak: impl FnOnce(&mut Config),
+        options: StartOptions,
+    ) -> Self {
         let mut config = test_config(&db);
         tweak(&mut config);
         let Running {

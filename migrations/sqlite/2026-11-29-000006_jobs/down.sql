@@ -1,0 +1,3 @@
+DROP TABLE outbox;
+DROP TABLE escalations;
+DROP TABLE job_runs;

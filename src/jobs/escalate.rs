@@ -1,0 +1,350 @@
+//! One run of the escalation rules for a day: find the steps due, keep those not fired yet
+//! (the primary key of `escalations` decides), record each firing in the hazard's ledger, and
+//! queue one digest per recipient — all in one transaction, so a run either happens whole or
+//! not at all, and concurrent runs (other instances, reruns) serialise and find nothing left.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
+use diesel::RunQueryDsl;
+use serde_json::{Value, json};
+
+use crate::config::Config;
+use crate::db::jobs::{self as q, EscalationRow, HazardBrief};
+use crate::db::{self, DbConn, ledger};
+use crate::domain::escalation::{self as esc, Rule};
+use crate::domain::ledger::{NewEntry, ledger_time};
+use crate::error::{AppError, AppResult};
+use crate::mail::{self, Directory, Item, Section};
+
+/// Advisory lock key that serialises escalation runs across PostgreSQL sessions.
+const RUN_LOCK_KEY: i64 = 0x4841_5A45_5343;
+
+/// A step due for a hazard.
+#[derive(Debug, Clone)]
+struct Firing {
+    hazard_id: String,
+    rule: Rule,
+    offset: i64,
+    anchor: NaiveDate,
+    step: String,
+}
+
+impl Firing {
+    fn new(hazard_id: String, rule: Rule, offset: i64, anchor: NaiveDate) -> Self {
+        Firing {
+            step: esc::step_key(offset, anchor),
+            hazard_id,
+            rule,
+            offset,
+            anchor,
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct Outcome {
+    /// Steps due today, before removing those fired already.
+    pub due: usize,
+    /// New firings, by rule.
+    pub fired: BTreeMap<&'static str, usize>,
+    /// Hazards with at least one new firing.
+    pub hazards: usize,
+    /// Digest emails queued.
+    pub emails: usize,
+}
+
+/// Runs `rules` for `as_of` in one write transaction.
+pub fn run(
+    conn: &mut DbConn,
+    config: &Config,
+    now: DateTime<Utc>,
+    tz: chrono_tz::Tz,
+    as_of: NaiveDate,
+    rules: &[Rule],
+    run_id: &str,
+) -> AppResult<Outcome> {
+    db::write_tx(conn, |conn| {
+        if let DbConn::Pg(_) = conn {
+            diesel::sql_query(format!("SELECT pg_advisory_xact_lock({RUN_LOCK_KEY})"))
+                .execute(conn)?;
+        }
+        run_locked(conn, config, now, tz, as_of, rules, run_id)
+    })
+}
+
+fn run_locked(
+    conn: &mut DbConn,
+    config: &Config,
+    now: DateTime<Utc>,
+    tz: chrono_tz::Tz,
+    as_of: NaiveDate,
+    rules: &[Rule],
+    run_id: &str,
+) -> AppResult<Outcome> {
+    let cfg = &config.escalation;
+    let mut outcome = Outcome::default();
+    let mut due = Vec::new();
+    for &rule in rules {
+        if rule.config(cfg).enabled {
+            due.extend(candidates(conn, config, tz, rule, as_of)?);
+        }
+    }
+    outcome.due = due.len();
+    let mut firings = not_fired(conn, due)?;
+    let ids: Vec<String> = unique(firings.iter().map(|f| f.hazard_id.clone()));
+    let mut briefs: HashMap<String, HazardBrief> = q::briefs(conn, &ids)?
+        .into_iter()
+        .map(|b| (b.id.clone(), b))
+        .collect();
+    if rules.contains(&Rule::OverdueFirst) && cfg.overdue_interview.enabled {
+        let again = second_overdue(conn, &firings, &briefs)?;
+        firings.extend(not_fired(conn, again)?);
+    }
+    if firings.is_empty() {
+        return Ok(outcome);
+    }
+    let ids: Vec<String> = unique(firings.iter().map(|f| f.hazard_id.clone()));
+    let missing: Vec<String> = ids
+        .iter()
+        .filter(|id| !briefs.contains_key(*id))
+        .cloned()
+        .collect();
+    briefs.extend(
+        q::briefs(conn, &missing)?
+            .into_iter()
+            .map(|b| (b.id.clone(), b)),
+    );
+    let progress = q::last_progress(conn, &ids)?;
+    let directory = Directory::new(q::mailable_users(conn)?, &cfg.department_leaders);
+    let fired_at = crate::clock::truncate_micros(now).naive_utc();
+    let at = ledger_time(now);
+
+    let mut rows = Vec::with_capacity(firings.len());
+    let mut entries = Vec::with_capacity(firings.len());
+    // recipient → rule → items
+    let mut inbox: BTreeMap<String, BTreeMap<Rule, Vec<Item>>> = BTreeMap::new();
+    let mut inbox_hazards: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for f in &firings {
+        let Some(brief) = briefs.get(&f.hazard_id) else {
+            continue;
+        };
+        let mut to = BTreeSet::new();
+        for who in &f.rule.config(cfg).recipients {
+            to.extend(directory.resolve(*who, brief));
+        }
+        let item = Item::new(
+            brief,
+            progress.get(&f.hazard_id),
+            as_of,
+            config.public_url(),
+        );
+        for r in &to {
+            inbox
+                .entry(r.clone())
+                .or_default()
+                .entry(f.rule)
+                .or_default()
+                .push(item.clone());
+            inbox_hazards
+                .entry(r.clone())
+                .or_default()
+                .insert(f.hazard_id.clone());
+        }
+        rows.push(EscalationRow {
+            hazard_id: f.hazard_id.clone(),
+            rule: f.rule.as_str().to_string(),
+            step: f.step.clone(),
+            anchor: f.anchor,
+            offset_days: i32::try_from(f.offset).unwrap_or(0),
+            as_of,
+            job_run_id: run_id.to_string(),
+            fired_at,
+        });
+        let mut payload = json!({
+            "rule": f.rule.as_str(),
+            "step": f.step,
+            "offset_days": f.offset,
+            "anchor": f.anchor,
+            "as_of": as_of,
+            "job_run": run_id,
+            "recipients": to,
+        });
+        match f.rule {
+            Rule::OverdueFirst => payload["duty"] = json!("written_explanation"),
+            Rule::OverdueInterview => payload["flag"] = json!("interview"),
+            _ => {}
+        }
+        entries.push(NewEntry {
+            hazard_id: Some(f.hazard_id.clone()),
+            kind: "hazard.escalated".into(),
+            actor: None,
+            role: None,
+            at: at.clone(),
+            payload: payload.to_string(),
+        });
+        *outcome.fired.entry(f.rule.as_str()).or_default() += 1;
+    }
+    outcome.hazards = unique(rows.iter().map(|r| r.hazard_id.clone())).len();
+    q::insert_escalations(conn, &rows)?;
+    ledger::append_all(conn, entries)?;
+
+    let mut mails = Vec::with_capacity(inbox.len());
+    for (to, by_rule) in inbox {
+        let sections = by_rule
+            .into_iter()
+            .map(|(rule, mut items)| {
+                items.sort_by(|a, b| {
+                    b.days_overdue
+                        .cmp(&a.days_overdue)
+                        .then_with(|| a.ledger_no.cmp(&b.ledger_no))
+                });
+                Section {
+                    title: rule.title(),
+                    items,
+                }
+            })
+            .collect();
+        let hazards = inbox_hazards.remove(&to).unwrap_or_default();
+        mails.push(
+            mail::digest(to, as_of, sections, hazards.into_iter().collect(), run_id)
+                .map_err(AppError::internal)?,
+        );
+    }
+    outcome.emails = mail::queue(conn, config, now, mails)?;
+    Ok(outcome)
+}
+
+fn unique(ids: impl Iterator<Item = String>) -> Vec<String> {
+    ids.collect::<BTreeSet<_>>().into_iter().collect()
+}
+
+/// Drops the firings whose (hazard, rule, step) is already recorded.
+fn not_fired(conn: &mut DbConn, due: Vec<Firing>) -> AppResult<Vec<Firing>> {
+    let mut by_rule: BTreeMap<Rule, Vec<Firing>> = BTreeMap::new();
+    for f in due {
+        by_rule.entry(f.rule).or_default().push(f);
+    }
+    let mut out = Vec::new();
+    for (rule, list) in by_rule {
+        let ids = unique(list.iter().map(|f| f.hazard_id.clone()));
+        let done = q::fired(conn, rule.as_str(), &ids)?;
+        let mut seen = BTreeSet::new();
+        out.extend(list.into_iter().filter(|f| {
+            !done.contains(&(f.hazard_id.clone(), f.step.clone()))
+                && seen.insert((f.hazard_id.clone(), f.step.clone()))
+        }));
+    }
+    Ok(out)
+}
+
+/// A listed hazard overdue again on a new (extended) deadline is flagged for 约谈/通报.
+fn second_overdue(
+    conn: &mut DbConn,
+    firings: &[Firing],
+    briefs: &HashMap<String, HazardBrief>,
+) -> AppResult<Vec<Firing>> {
+    let first: Vec<&Firing> = firings
+        .iter()
+        .filter(|f| f.rule == Rule::OverdueFirst)
+        .filter(|f| briefs.get(&f.hazard_id).is_some_and(|b| b.listed))
+        .collect();
+    if first.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids = unique(first.iter().map(|f| f.hazard_id.clone()));
+    let earlier = q::fired_anchors(conn, Rule::OverdueFirst.as_str(), &ids)?;
+    Ok(first
+        .into_iter()
+        .filter(|f| {
+            earlier
+                .get(&f.hazard_id)
+                .is_some_and(|anchors| anchors.iter().any(|a| *a != f.anchor))
+        })
+        .map(|f| Firing {
+            hazard_id: f.hazard_id.clone(),
+            rule: Rule::OverdueInterview,
+            offset: f.offset,
+            anchor: f.anchor,
+            step: esc::second_overdue_key(f.anchor),
+        })
+        .collect())
+}
+
+/// The steps of `rule` due on `as_of`.
+fn candidates(
+    conn: &mut DbConn,
+    config: &Config,
+    tz: chrono_tz::Tz,
+    rule: Rule,
+    as_of: NaiveDate,
+) -> AppResult<Vec<Firing>> {
+    let offsets = &rule.config(&config.escalation).offsets;
+    let Some((lo, hi)) = esc::anchor_window(offsets, as_of) else {
+        return Ok(Vec::new());
+    };
+    let step = |id: String, anchor: NaiveDate| {
+        esc::due_offset(offsets, anchor, as_of).map(|o| Firing::new(id, rule, o, anchor))
+    };
+    let days = |n: i64| move |d: NaiveDate| esc::shift(d, n);
+    let out = match rule {
+        Rule::DeadlineReminder
+        | Rule::OverdueFirst
+        | Rule::OverdueSecond
+        | Rule::OverdueInterview => q::by_deadline(conn, lo, hi)?
+            .into_iter()
+            .filter_map(|(id, anchor)| step(id, anchor))
+            .collect(),
+        Rule::PlanFiling => {
+            let mut out = Vec::new();
+            for (id, content, plan_file_by) in q::without_plan(conn)? {
+                let content: Value = serde_json::from_str(&content).unwrap_or(Value::Null);
+                let plan_due_on = content
+                    .get("plan_due_on")
+                    .and_then(Value::as_str)
+                    .and_then(|s| s.parse::<NaiveDate>().ok());
+                let anchors: BTreeSet<NaiveDate> =
+                    plan_due_on.into_iter().chain(plan_file_by).collect();
+                out.extend(anchors.into_iter().filter_map(|a| step(id.clone(), a)));
+            }
+            out
+        }
+        Rule::AcceptanceReminder | Rule::AcceptanceEscalation => {
+            let wait = config.rules.acceptance_due_days;
+            let Some(due_hi) = days(wait)(hi) else {
+                return Ok(Vec::new());
+            };
+            q::awaiting_acceptance(conn, due_hi)?
+                .into_iter()
+                .filter_map(|(id, due_on)| step(id, days(-wait)(due_on)?))
+                .collect()
+        }
+        Rule::QuarterlyProgress => {
+            let (first, last) = esc::quarter_bounds(as_of);
+            if esc::due_offset(offsets, last, as_of).is_none() {
+                return Ok(Vec::new());
+            }
+            let since = tz
+                .from_local_datetime(&first.and_time(NaiveTime::MIN))
+                .earliest()
+                .map(|t| t.with_timezone(&Utc).naive_utc())
+                .ok_or_else(|| AppError::internal("quarter start"))?;
+            q::listed_without_progress(conn, since)?
+                .into_iter()
+                .filter_map(|id| step(id, last))
+                .collect()
+        }
+        Rule::CongressReport => {
+            let wait = config.rules.congress_report_due_days;
+            let Some(submitted_hi) = days(-wait)(hi) else {
+                return Ok(Vec::new());
+            };
+            q::without_congress_report(conn, submitted_hi)?
+                .into_iter()
+                .filter_map(|(id, sent)| step(id, days(wait)(sent)?))
+                .collect()
+        }
+    };
+    Ok(out)
+}

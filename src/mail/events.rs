@@ -1,0 +1,118 @@
+//! Emails caused by hazard events (DESIGN.md: notifications), queued in the transaction of
+//! the event: a 重大 report to the department and the street, and the decisions the enterprise
+//! must learn of (return, posting, listing, extension decision, acceptance result).
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::Value;
+
+use super::{Directory, Item, Mail};
+use crate::config::Config;
+use crate::db::DbConn;
+use crate::db::jobs as q;
+use crate::domain::escalation::Recipient;
+use crate::error::{AppError, AppResult};
+
+/// Queues the emails of ledger event `kind` on hazard `hazard_id`; `input` is the request.
+pub fn hazard_event(
+    conn: &mut DbConn,
+    config: &Config,
+    now: DateTime<Utc>,
+    today: NaiveDate,
+    kind: &str,
+    hazard_id: &str,
+    input: &Value,
+) -> AppResult<usize> {
+    use Recipient::*;
+    let text = |k: &str| {
+        input
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .trim()
+            .to_string()
+    };
+    let recipients: &[Recipient] = match kind {
+        "hazard.submitted" => &[Department, Street],
+        "hazard.returned" | "hazard.posted" | "hazard.extension_decided" => &[Enterprise],
+        "hazard.listed" => &[Enterprise, Street, SupervisingDepartment, Department],
+        "hazard.closed" | "hazard.acceptance_failed" => &[Enterprise, Street],
+        _ => return Ok(0),
+    };
+    let Some(h) = q::briefs(conn, &[hazard_id.to_string()])?.pop() else {
+        return Ok(0);
+    };
+    if kind == "hazard.submitted" && h.level != "major" {
+        return Ok(0);
+    }
+    let ledger_no = h.ledger_no.clone().unwrap_or_default();
+    let (subject, lead, details): (String, String, Vec<(&'static str, String)>) = match kind {
+        "hazard.submitted" => (
+            format!("【隐患台账】重大事故隐患报告：{}——{}", h.enterprise_name, h.title),
+            "企业报告了一项重大事故隐患（双报告：向负有安全生产监督管理职责的部门报告），请及时核查并上账。".into(),
+            vec![],
+        ),
+        "hazard.returned" => (
+            format!("【隐患台账】隐患报告被退回：{}", h.title),
+            "您单位报告的隐患被退回，请按意见修改后重新提交。".into(),
+            vec![("退回原因", text("reason"))],
+        ),
+        "hazard.posted" => (
+            format!("【隐患台账】隐患已上账 {ledger_no}：{}", h.title),
+            format!("隐患已上账（台账编号 {ledger_no}），请在整改期限前完成整改并报告。"),
+            vec![],
+        ),
+        "hazard.listed" => (
+            format!("【隐患台账】挂牌督办 {}：{}", h.doc_no.clone().unwrap_or_default(), h.title),
+            "该重大事故隐患已列入挂牌督办，请按督办通知书要求报备治理方案、按季度报告进展、按期申请验收。".into(),
+            vec![("督办文号", h.doc_no.clone().unwrap_or_default())],
+        ),
+        "hazard.extension_decided" => {
+            let approved = input.get("approved").and_then(Value::as_bool) == Some(true);
+            (
+                format!(
+                    "【隐患台账】延期申请{}：{}",
+                    if approved { "已批准" } else { "未批准" },
+                    h.title
+                ),
+                if approved {
+                    "您单位的延期申请已批准，整改期限已调整。".into()
+                } else {
+                    "您单位的延期申请未获批准，请按原整改期限完成整改。".into()
+                },
+                vec![("审批意见", text("opinion"))],
+            )
+        }
+        "hazard.closed" => (
+            format!("【隐患台账】整改验收通过，已销账：{}", h.title),
+            "隐患整改经验收通过，已销账。".into(),
+            vec![("验收意见", text("opinion"))],
+        ),
+        _ => (
+            format!("【隐患台账】整改验收未通过：{}", h.title),
+            "隐患整改验收未通过，请继续整改并重新申请验收。".into(),
+            vec![("验收意见", text("opinion"))],
+        ),
+    };
+    let mut departments = vec![h.primary_department.as_str()];
+    if let Some(d) = h.supervising_department.as_deref() {
+        departments.push(d);
+    }
+    let users = q::mailable_for(conn, &h.enterprise_id, &h.street_code, &departments)?;
+    let directory = Directory::new(users, &config.escalation.department_leaders);
+    let to: BTreeSet<String> = recipients
+        .iter()
+        .flat_map(|r| directory.resolve(*r, &h))
+        .collect();
+    if to.is_empty() {
+        return Ok(0);
+    }
+    let item = Item::new(&h, None, today, config.public_url());
+    let mails = to
+        .into_iter()
+        .map(|addr| super::event_mail(addr, subject.clone(), &lead, &item, &details, &h.id))
+        .collect::<Result<Vec<Mail>, _>>()
+        .map_err(AppError::internal)?;
+    Ok(super::queue(conn, config, now, mails)?)
+}

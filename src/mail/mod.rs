@@ -1,0 +1,526 @@
+//! Emails: who receives what (the directory), the Chinese templates (askama: subject, plain
+//! text and HTML), and queueing into the outbox inside the caller's transaction. Sending is
+//! [`sender`]'s job.
+
+pub mod events;
+pub mod sender;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use askama::Template;
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::QueryResult;
+use serde_json::Value;
+
+use crate::config::Config;
+use crate::db::DbConn;
+use crate::db::jobs::{HazardBrief, Mailable};
+use crate::db::outbox::{self, OutboxRow};
+use crate::domain::deadline;
+use crate::domain::escalation::Recipient;
+
+/// An email to queue.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    /// `digest` or `event`.
+    pub kind: &'static str,
+    pub hazard_ids: Vec<String>,
+    pub job_run_id: Option<String>,
+}
+
+/// Writes `mails` to the outbox (in the caller's transaction). Message-IDs are fixed here,
+/// once per row, so every retry of a row carries the same one.
+pub fn queue(
+    conn: &mut DbConn,
+    config: &Config,
+    now: DateTime<Utc>,
+    mails: Vec<Mail>,
+) -> QueryResult<usize> {
+    let host = message_id_host(config.public_url());
+    let now = crate::clock::truncate_micros(now).naive_utc();
+    let rows: Vec<OutboxRow> = mails
+        .into_iter()
+        .map(|m| {
+            let id = uuid::Uuid::now_v7().to_string();
+            OutboxRow {
+                message_id: format!("<{id}@{host}>"),
+                id,
+                kind: m.kind.to_string(),
+                recipient: m.to,
+                subject: m.subject,
+                body_text: m.text,
+                body_html: m.html,
+                hazard_ids: serde_json::to_string(&m.hazard_ids).unwrap_or_else(|_| "[]".into()),
+                job_run_id: m.job_run_id,
+                status: "pending".into(),
+                attempts: 0,
+                next_attempt_at: now,
+                claimed_by: None,
+                claimed_until: None,
+                last_error: None,
+                created_at: now,
+                sent_at: None,
+            }
+        })
+        .collect();
+    outbox::insert(conn, &rows)?;
+    Ok(rows.len())
+}
+
+/// The host part of Message-IDs: the public URL's host.
+fn message_id_host(public_url: &str) -> String {
+    let rest = public_url.split("://").nth(1).unwrap_or(public_url);
+    let host = rest.split(['/', ':']).next().unwrap_or("localhost");
+    if host.is_empty() {
+        "localhost".into()
+    } else {
+        host.to_string()
+    }
+}
+
+/// Email addresses by organisation, for resolving recipients.
+#[derive(Debug, Default)]
+pub struct Directory {
+    enterprise: HashMap<String, BTreeSet<String>>,
+    principal: HashMap<String, BTreeSet<String>>,
+    street: HashMap<String, BTreeSet<String>>,
+    department: HashMap<String, BTreeSet<String>>,
+    district: BTreeSet<String>,
+    leaders: BTreeMap<String, Vec<String>>,
+}
+
+impl Directory {
+    /// Builds the directory from the active users with an email and the configured leaders.
+    pub fn new(users: Vec<Mailable>, leaders: &BTreeMap<String, Vec<String>>) -> Self {
+        let mut d = Directory {
+            leaders: leaders.clone(),
+            ..Default::default()
+        };
+        for u in users {
+            let email = u.email.trim().to_string();
+            if email.is_empty() {
+                continue;
+            }
+            match u.role.as_str() {
+                "enterprise_reporter" | "enterprise_principal" | "enterprise_safety_officer" => {
+                    if let Some(e) = &u.enterprise_id {
+                        d.enterprise
+                            .entry(e.clone())
+                            .or_default()
+                            .insert(email.clone());
+                        if u.role == "enterprise_principal" {
+                            d.principal.entry(e.clone()).or_default().insert(email);
+                        }
+                    }
+                }
+                "street_officer" => {
+                    if let Some(s) = u.street_code {
+                        d.street.entry(s).or_default().insert(email);
+                    }
+                }
+                "department_inspector" => {
+                    if let Some(dep) = u.department_code {
+                        d.department.entry(dep).or_default().insert(email);
+                    }
+                }
+                "district_office" => {
+                    d.district.insert(email);
+                }
+                _ => {}
+            }
+        }
+        d
+    }
+
+    /// The addresses of `who` for a hazard.
+    pub fn resolve(&self, who: Recipient, h: &HazardBrief) -> BTreeSet<String> {
+        let get = |m: &HashMap<String, BTreeSet<String>>, k: &str| m.get(k).cloned();
+        let found = match who {
+            Recipient::Enterprise => {
+                let mut set = get(&self.enterprise, &h.enterprise_id).unwrap_or_default();
+                let extra: Vec<String> = serde_json::from_str(&h.notify_emails).unwrap_or_default();
+                set.extend(extra.into_iter().map(|e| e.trim().to_string()));
+                Some(set)
+            }
+            Recipient::Principal => get(&self.principal, &h.enterprise_id),
+            Recipient::Street => get(&self.street, &h.street_code),
+            Recipient::Department => get(&self.department, &h.primary_department),
+            Recipient::SupervisingDepartment => h
+                .supervising_department
+                .as_deref()
+                .filter(|_| h.listed)
+                .and_then(|d| get(&self.department, d)),
+            Recipient::DistrictOffice => Some(self.district.clone()),
+            Recipient::DepartmentLeader => self
+                .leaders
+                .get(&h.primary_department)
+                .map(|v| v.iter().cloned().collect()),
+            Recipient::Verifiers => {
+                if h.level == "major" {
+                    get(&self.department, &h.primary_department)
+                } else {
+                    get(&self.street, &h.street_code)
+                }
+            }
+        };
+        found
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|e| !e.is_empty())
+            .collect()
+    }
+}
+
+/// One hazard as an email lists it.
+#[derive(Debug, Clone)]
+pub struct Item {
+    pub ledger_no: String,
+    pub title: String,
+    pub enterprise: String,
+    pub uscc: String,
+    pub street: String,
+    pub level: &'static str,
+    pub listing: String,
+    pub deadline: String,
+    /// "逾期 3 天" / "剩余 2 天".
+    pub timing: String,
+    pub responsible: String,
+    pub last_progress: String,
+    pub link: String,
+    /// Days overdue (for sorting).
+    pub days_overdue: i64,
+}
+
+impl Item {
+    /// Builds the item of `h` as of `today`; `progress` is the newest progress update.
+    pub fn new(
+        h: &HazardBrief,
+        progress: Option<&(String, chrono::NaiveDateTime)>,
+        today: NaiveDate,
+        public_url: &str,
+    ) -> Self {
+        let content: Value = serde_json::from_str(&h.content).unwrap_or(Value::Null);
+        let text = |k: &str| content.get(k).and_then(Value::as_str).unwrap_or("").trim();
+        let responsible = match (text("responsible_person"), text("responsible_phone")) {
+            ("", "") => "未填写".to_string(),
+            (p, "") => p.to_string(),
+            ("", t) => t.to_string(),
+            (p, t) => format!("{p} {t}"),
+        };
+        let days_overdue = h
+            .effective_deadline
+            .map_or(0, |d| deadline::days_overdue(d, today));
+        let timing = match h.effective_deadline {
+            Some(_) if days_overdue > 0 => format!("逾期 {days_overdue} 天"),
+            Some(d) => format!("剩余 {} 天", deadline::days_left(d, today)),
+            None => String::new(),
+        };
+        let deadline = match (h.deadline, h.effective_deadline) {
+            (Some(d), Some(e)) if d != e => format!("{e}（原定 {d}，已延期）"),
+            (_, Some(e)) => e.to_string(),
+            (Some(d), None) => d.to_string(),
+            (None, None) => "未定".to_string(),
+        };
+        let listing = if h.listed {
+            let level = match h.listing_level.as_deref() {
+                Some("city") => "市级",
+                _ => "区级",
+            };
+            match &h.doc_no {
+                Some(doc) => format!("{level}（{doc}）"),
+                None => level.to_string(),
+            }
+        } else {
+            "否".to_string()
+        };
+        let last_progress = match progress {
+            Some((payload, at)) => {
+                let p: Value = serde_json::from_str(payload).unwrap_or(Value::Null);
+                let note = p.get("note").and_then(Value::as_str).unwrap_or("");
+                let percent = p.get("percent").and_then(Value::as_i64);
+                let when = crate::timefmt::rfc3339(at);
+                let day = when.get(..10).unwrap_or(&when);
+                match percent {
+                    Some(pc) => format!("{day} {note}（{pc}%）"),
+                    None => format!("{day} {note}"),
+                }
+            }
+            None => "无".to_string(),
+        };
+        Item {
+            ledger_no: h.ledger_no.clone().unwrap_or_else(|| "（未上账）".into()),
+            title: h.title.clone(),
+            enterprise: h.enterprise_name.clone(),
+            uscc: h.uscc.clone(),
+            street: h.street_name.clone(),
+            level: if h.level == "major" {
+                "重大"
+            } else {
+                "一般"
+            },
+            listing,
+            deadline,
+            timing,
+            responsible,
+            last_progress,
+            link: format!("{public_url}/api/v1/hazards/{}", h.id),
+            days_overdue,
+        }
+    }
+}
+
+/// A digest's part about one rule.
+#[derive(Debug, Clone)]
+pub struct Section {
+    pub title: &'static str,
+    pub items: Vec<Item>,
+}
+
+#[derive(Template)]
+#[template(path = "mail/digest.txt")]
+struct DigestText<'a> {
+    greeting: &'a str,
+    as_of: NaiveDate,
+    total: usize,
+    sections: &'a [Section],
+}
+
+#[derive(Template)]
+#[template(path = "mail/digest.html")]
+struct DigestHtml<'a> {
+    subject: &'a str,
+    greeting: &'a str,
+    as_of: NaiveDate,
+    total: usize,
+    sections: &'a [Section],
+}
+
+/// One recipient's digest of a run.
+pub fn digest(
+    to: String,
+    as_of: NaiveDate,
+    sections: Vec<Section>,
+    hazard_ids: Vec<String>,
+    job_run_id: &str,
+) -> Result<Mail, askama::Error> {
+    let total = sections.iter().map(|s| s.items.len()).sum::<usize>();
+    let overdue = sections
+        .iter()
+        .flat_map(|s| &s.items)
+        .filter(|i| i.days_overdue > 0)
+        .count();
+    let subject = if overdue > 0 {
+        format!("【隐患台账】{as_of} 督办提醒：{total} 项隐患，其中逾期 {overdue} 项")
+    } else {
+        format!("【隐患台账】{as_of} 提醒：{total} 项隐患")
+    };
+    let greeting = "您好：";
+    let text = DigestText {
+        greeting,
+        as_of,
+        total,
+        sections: &sections,
+    }
+    .render()?;
+    let html = DigestHtml {
+        subject: &subject,
+        greeting,
+        as_of,
+        total,
+        sections: &sections,
+    }
+    .render()?;
+    Ok(Mail {
+        to,
+        subject,
+        text,
+        html,
+        kind: "digest",
+        hazard_ids,
+        job_run_id: Some(job_run_id.to_string()),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "mail/event.txt")]
+struct EventText<'a> {
+    greeting: &'a str,
+    lead: &'a str,
+    item: &'a Item,
+    details: &'a [(&'static str, String)],
+}
+
+#[derive(Template)]
+#[template(path = "mail/event.html")]
+struct EventHtml<'a> {
+    subject: &'a str,
+    greeting: &'a str,
+    lead: &'a str,
+    item: &'a Item,
+    details: &'a [(&'static str, String)],
+}
+
+/// One email about one hazard event.
+pub fn event_mail(
+    to: String,
+    subject: String,
+    lead: &str,
+    item: &Item,
+    details: &[(&'static str, String)],
+    hazard_id: &str,
+) -> Result<Mail, askama::Error> {
+    let greeting = "您好：";
+    let text = EventText {
+        greeting,
+        lead,
+        item,
+        details,
+    }
+    .render()?;
+    let html = EventHtml {
+        subject: &subject,
+        greeting,
+        lead,
+        item,
+        details,
+    }
+    .render()?;
+    Ok(Mail {
+        to,
+        subject,
+        text,
+        html,
+        kind: "event",
+        hazard_ids: vec![hazard_id.to_string()],
+        job_run_id: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn brief() -> HazardBrief {
+        HazardBrief {
+            id: "h1".into(),
+            ledger_no: Some("SH-CN-YH-2026-000001".into()),
+            title: "液氨管道<泄漏>".into(),
+            status: "in_rectification".into(),
+            level: "major".into(),
+            enterprise_id: "e1".into(),
+            enterprise_name: "上海某冷链有限公司".into(),
+            uscc: "91310105MA1FL0XX0X".into(),
+            notify_emails: r#"["safety@example.org"]"#.into(),
+            street_code: "HYL".into(),
+            street_name: "华阳路街道".into(),
+            primary_department: "YJJ".into(),
+            department_name: "区应急局".into(),
+            listed: true,
+            listing_level: Some("district".into()),
+            doc_no: Some("长安委督字〔2026〕第3号".into()),
+            supervising_department: Some("YJJ".into()),
+            deadline: Some("2026-03-31".parse().unwrap()),
+            effective_deadline: Some("2026-04-30".parse().unwrap()),
+            content: r#"{"responsible_person":"王五","responsible_phone":"13800000000"}"#.into(),
+        }
+    }
+
+    #[test]
+    fn items_say_what_inspectors_need() {
+        let today: NaiveDate = "2026-05-03".parse().unwrap();
+        let i = Item::new(&brief(), None, today, "https://hl.example.org");
+        assert_eq!(i.timing, "逾期 3 天");
+        assert_eq!(i.deadline, "2026-04-30（原定 2026-03-31，已延期）");
+        assert_eq!(i.listing, "区级（长安委督字〔2026〕第3号）");
+        assert_eq!(i.responsible, "王五 13800000000");
+        assert_eq!(i.link, "https://hl.example.org/api/v1/hazards/h1");
+    }
+
+    #[test]
+    fn digests_escape_html_and_count_overdue() {
+        let today: NaiveDate = "2026-05-03".parse().unwrap();
+        let i = Item::new(&brief(), None, today, "https://hl.example.org");
+        let m = digest(
+            "a@example.org".into(),
+            today,
+            vec![Section {
+                title: "已逾期",
+                items: vec![i],
+            }],
+            vec!["h1".into()],
+            "run1",
+        )
+        .unwrap();
+        assert!(m.subject.contains("逾期 1 项"), "{}", m.subject);
+        assert!(m.text.contains("液氨管道<泄漏>"));
+        assert!(m.html.contains("液氨管道&#60;泄漏&#62;") || m.html.contains("&lt;泄漏&gt;"));
+        assert!(m.text.contains("91310105MA1FL0XX0X"));
+    }
+
+    #[test]
+    fn directory_resolves_by_organisation() {
+        let u = |role: &str, e: Option<&str>, s: Option<&str>, d: Option<&str>, m: &str| Mailable {
+            role: role.into(),
+            enterprise_id: e.map(Into::into),
+            street_code: s.map(Into::into),
+            department_code: d.map(Into::into),
+            email: m.into(),
+        };
+        let dir = Directory::new(
+            vec![
+                u(
+                    "enterprise_principal",
+                    Some("e1"),
+                    None,
+                    None,
+                    "boss@e1.org",
+                ),
+                u(
+                    "enterprise_reporter",
+                    Some("e1"),
+                    None,
+                    None,
+                    "clerk@e1.org",
+                ),
+                u("street_officer", None, Some("HYL"), None, "hyl@gov.org"),
+                u(
+                    "department_inspector",
+                    None,
+                    None,
+                    Some("YJJ"),
+                    "yjj@gov.org",
+                ),
+                u(
+                    "department_inspector",
+                    None,
+                    None,
+                    Some("SCJGJ"),
+                    "sc@gov.org",
+                ),
+                u("district_office", None, None, None, "ajw@gov.org"),
+            ],
+            &BTreeMap::from([("YJJ".to_string(), vec!["lead@gov.org".to_string()])]),
+        );
+        let h = brief();
+        let v = |r| dir.resolve(r, &h).into_iter().collect::<Vec<_>>();
+        assert_eq!(
+            v(Recipient::Enterprise),
+            ["boss@e1.org", "clerk@e1.org", "safety@example.org"]
+        );
+        assert_eq!(v(Recipient::Principal), ["boss@e1.org"]);
+        assert_eq!(v(Recipient::Street), ["hyl@gov.org"]);
+        assert_eq!(v(Recipient::Department), ["yjj@gov.org"]);
+        assert_eq!(v(Recipient::SupervisingDepartment), ["yjj@gov.org"]);
+        assert_eq!(v(Recipient::DistrictOffice), ["ajw@gov.org"]);
+        assert_eq!(v(Recipient::DepartmentLeader), ["lead@gov.org"]);
+        assert_eq!(v(Recipient::Verifiers), ["yjj@gov.org"]);
+        assert_eq!(
+            message_id_host("https://hl.example.org:8443/x"),
+            "hl.example.org"
+        );
+    }
+}

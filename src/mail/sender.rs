@@ -1,0 +1,210 @@
+//! Drains the outbox through SMTP (lettre). Each row is claimed with a conditional UPDATE
+//! before it is sent, so several instances never send the same row; a failed attempt waits
+//! with exponential backoff, and after `smtp.max_attempts` (or a permanent refusal) the row is
+//! `dead`. A crash between the server's acceptance and the `sent` mark can repeat that one
+//! email after the lease; its Message-ID stays the same, so mail clients show it once.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use serde_json::json;
+
+use crate::config::SmtpConfig;
+use crate::db::outbox::{self, OutboxRow};
+use crate::db::{self, ledger};
+use crate::error::{AppError, AppResult};
+use crate::jobs::JobContext;
+
+/// What one drain did.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct DrainReport {
+    pub sent: usize,
+    pub retrying: usize,
+    pub dead: usize,
+}
+
+/// The SMTP side: transport and sender address.
+pub struct Sender {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+    config: SmtpConfig,
+}
+
+impl Sender {
+    pub fn new(config: &SmtpConfig) -> anyhow::Result<Self> {
+        let host = config.host.as_str();
+        let builder = match config.security.as_str() {
+            "tls" => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+                .tls(Tls::Wrapper(TlsParameters::new(host.to_string())?)),
+            "starttls" => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+                .tls(Tls::Required(TlsParameters::new(host.to_string())?)),
+            _ => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
+        };
+        let mut builder = builder
+            .port(config.port)
+            .timeout(Some(Duration::from_secs(config.timeout_secs)));
+        if !config.username.is_empty() {
+            builder = builder.credentials(Credentials::new(
+                config.username.clone(),
+                config.password.clone(),
+            ));
+        }
+        Ok(Sender {
+            transport: builder.build(),
+            from: config
+                .from
+                .parse()
+                .map_err(|e| anyhow::anyhow!("config error: smtp.from: {e}"))?,
+            config: config.clone(),
+        })
+    }
+
+    /// Builds the message of a row.
+    fn message(&self, row: &OutboxRow) -> Result<Message, String> {
+        let to: Mailbox = row
+            .recipient
+            .parse()
+            .map_err(|e| format!("bad recipient address: {e}"))?;
+        Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(row.subject.clone())
+            .message_id(Some(row.message_id.clone()))
+            .multipart(MultiPart::alternative_plain_html(
+                row.body_text.clone(),
+                row.body_html.clone(),
+            ))
+            .map_err(|e| format!("cannot build the message: {e}"))
+    }
+
+    /// Seconds to wait after the `attempts`-th failure.
+    fn backoff_secs(&self, attempts: i32) -> i64 {
+        let shift = u32::try_from(attempts.clamp(1, 30) - 1).unwrap_or(0);
+        self.config
+            .backoff_initial_secs
+            .saturating_mul(1_i64 << shift)
+            .min(self.config.backoff_max_secs)
+    }
+
+    /// Sends every row that is due now, claiming each first.
+    pub async fn drain(&self, ctx: &JobContext) -> AppResult<DrainReport> {
+        let mut report = DrainReport::default();
+        let batch = self.config.batch_size;
+        loop {
+            let now = ctx.clock.now();
+            let ids = ctx
+                .db(move |c| Ok(outbox::due(c, now.naive_utc(), batch)?))
+                .await?;
+            let mut claimed_any = false;
+            for id in &ids {
+                let Some(row) = self.claim(ctx, id, now).await? else {
+                    continue;
+                };
+                claimed_any = true;
+                self.attempt(ctx, row, &mut report).await?;
+            }
+            if !claimed_any || (ids.len() as i64) < batch {
+                return Ok(report);
+            }
+        }
+    }
+
+    async fn claim(
+        &self,
+        ctx: &JobContext,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> AppResult<Option<OutboxRow>> {
+        let id = id.to_string();
+        let instance = ctx.instance.clone();
+        let until = now + chrono::Duration::seconds(self.config.lease_secs);
+        ctx.db(move |c| {
+            Ok(outbox::claim(
+                c,
+                &id,
+                &instance,
+                now.naive_utc(),
+                until.naive_utc(),
+            )?)
+        })
+        .await
+    }
+
+    async fn attempt(
+        &self,
+        ctx: &JobContext,
+        row: OutboxRow,
+        report: &mut DrainReport,
+    ) -> AppResult<()> {
+        let result = match self.message(&row) {
+            Ok(msg) => self.transport.send(msg).await.map(|_| ()).map_err(|e| {
+                let permanent = e.is_permanent();
+                (e.to_string(), permanent)
+            }),
+            Err(e) => Err((e, true)),
+        };
+        let now = ctx.clock.now();
+        let instance = ctx.instance.clone();
+        match result {
+            Ok(()) => {
+                report.sent += 1;
+                ctx.db(move |c| {
+                    db::write_tx(c, |c| {
+                        if outbox::mark_sent(c, &row.id, &instance, now.naive_utc())? {
+                            record(c, &row, "email.sent", now, None)?;
+                        }
+                        Ok::<_, AppError>(())
+                    })
+                })
+                .await
+            }
+            Err((error, permanent)) => {
+                tracing::warn!(outbox = %row.id, attempts = row.attempts, %error, "email not sent");
+                let give_up = permanent || row.attempts >= self.config.max_attempts;
+                let retry_at = (!give_up)
+                    .then(|| now + chrono::Duration::seconds(self.backoff_secs(row.attempts)));
+                if give_up {
+                    report.dead += 1;
+                } else {
+                    report.retrying += 1;
+                }
+                ctx.db(move |c| {
+                    db::write_tx(c, |c| {
+                        let at = retry_at.map(|t| t.naive_utc());
+                        if outbox::mark_failed(c, &row.id, &instance, &error, at)? && give_up {
+                            record(c, &row, "email.dead", now, Some(&error))?;
+                        }
+                        Ok::<_, AppError>(())
+                    })
+                })
+                .await
+            }
+        }
+    }
+}
+
+/// The ledger entry of a sent or abandoned email (on its hazard when it concerns one).
+fn record(
+    conn: &mut db::DbConn,
+    row: &OutboxRow,
+    kind: &str,
+    now: DateTime<Utc>,
+    error: Option<&str>,
+) -> diesel::QueryResult<()> {
+    let hazards = row.hazards();
+    let hazard = (hazards.len() == 1).then(|| hazards[0].as_str());
+    let payload = json!({
+        "outbox_id": row.id,
+        "message_id": row.message_id,
+        "recipient": row.recipient,
+        "subject": row.subject,
+        "hazards": hazards,
+        "attempts": row.attempts,
+        "error": error,
+    });
+    ledger::append(conn, hazard, kind, None, now, &payload).map(|_| ())
+}

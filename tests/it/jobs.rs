@@ -1,0 +1,745 @@
+//! Scheduled reminders and escalation, the outbox and real SMTP on loopback.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use diesel::RunQueryDsl;
+use hazard_ledger::app::StartOptions;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::common::smtp::{Received, SmtpServer};
+use crate::common::{Backend, TestApp, binary, expect_problem};
+use crate::db_test;
+use crate::hazards::{Cast, call, cast, general_report, major_report, upload};
+
+const SECRET: &str = "a-test-secret-shared-by-both-instances-0123456789";
+
+/// The app sending mail to `smtp`, with a leader for 区应急局.
+async fn app_with_smtp(backend: &Backend, smtp: &SmtpServer) -> TestApp {
+    let port = smtp.port;
+    TestApp::start_with(
+        backend,
+        move |c| {
+            c.smtp.port = port;
+            c.auth.jwt_secret = Some(SECRET.into());
+            c.escalation
+                .department_leaders
+                .insert("YJJ".into(), vec!["leader@example.org".into()]);
+        },
+        StartOptions::default(),
+    )
+    .await
+}
+
+fn h(id: &str, action: &str) -> String {
+    format!("/api/v1/hazards/{id}/{action}")
+}
+
+/// A 一般 hazard of the cast's enterprise, posted by the street with `deadline`.
+async fn posted_general(app: &TestApp, c: &Cast, title: &str, deadline: &str) -> String {
+    let mut report = general_report();
+    report["title"] = json!(title);
+    let d = call(
+        app,
+        Method::POST,
+        "/api/v1/hazards",
+        &c.reporter,
+        report,
+        201,
+    )
+    .await;
+    let id = d["id"].as_str().unwrap().to_string();
+    call(
+        app,
+        Method::POST,
+        &h(&id, "submit"),
+        &c.reporter,
+        json!({}),
+        200,
+    )
+    .await;
+    call(
+        app,
+        Method::POST,
+        &h(&id, "post"),
+        &c.street,
+        json!({"deadline": deadline}),
+        200,
+    )
+    .await;
+    id
+}
+
+/// Runs job `name` through the admin API as if today were `date`.
+async fn run_job(app: &TestApp, admin: &str, name: &str, date: &str) -> Value {
+    call(
+        app,
+        Method::POST,
+        &format!("/api/v1/admin/jobs/{name}/run"),
+        admin,
+        json!({"date": date}),
+        200,
+    )
+    .await
+}
+
+/// Digest emails (subject carries the day) as (day, recipient) → number of hazards listed.
+fn digests(msgs: &[Received]) -> BTreeMap<(String, String), usize> {
+    let mut out = BTreeMap::new();
+    for m in msgs {
+        let subject = m.subject();
+        let Some(rest) = subject.strip_prefix("【隐患台账】") else {
+            continue;
+        };
+        if !rest.starts_with("20") {
+            continue;
+        }
+        let day = rest[..10].to_string();
+        let listed = m.text().matches("   企业：").count();
+        for to in &m.to {
+            let prev = out.insert((day.clone(), to.clone()), listed);
+            assert!(prev.is_none(), "two digests for {to} on {day}");
+        }
+    }
+    out
+}
+
+fn days(from: &str, to: &str) -> Vec<String> {
+    let mut d: chrono::NaiveDate = from.parse().unwrap();
+    let end: chrono::NaiveDate = to.parse().unwrap();
+    let mut out = Vec::new();
+    while d <= end {
+        out.push(d.to_string());
+        d = d.succ_opt().unwrap();
+    }
+    out
+}
+
+db_test!(
+    a_month_of_days_shows_the_ladder_in_digests,
+    |backend: Backend| async move {
+        let smtp = SmtpServer::start().await;
+        let app = app_with_smtp(&backend, &smtp).await;
+        let c = cast(&app).await;
+        let admin = app.user_token("ops", "admin", "AJW").await.1;
+        let g1 = posted_general(&app, &c, "配电箱未上锁", "2026-03-20").await;
+        let g2 = posted_general(&app, &c, "消防通道堆放货物", "2026-03-20").await;
+
+        let mut last = Value::Null;
+        for day in days("2026-03-10", "2026-04-20") {
+            if day == "2026-03-22" {
+                // G2 is fixed and accepted: its clocks stop.
+                call(
+                    &app,
+                    Method::POST,
+                    &h(&g2, "start"),
+                    &c.principal,
+                    json!({}),
+                    200,
+                )
+                .await;
+                assert_eq!(upload(&app, &c.reporter, &g2, "after").await.status(), 201);
+                call(
+                    &app,
+                    Method::POST,
+                    &h(&g2, "completion"),
+                    &c.principal,
+                    json!({"completed_on": "2026-03-02", "summary": "已清理", "actual_funds": "0.1",
+                            "self_assessment": "合格"}),
+                    200,
+                )
+                .await;
+                call(
+                    &app,
+                    Method::POST,
+                    &h(&g2, "acceptance"),
+                    &c.street,
+                    json!({"result": "pass", "opinion": "通道畅通", "accepted_on": "2026-03-02"}),
+                    200,
+                )
+                .await;
+            }
+            last = run_job(&app, &admin, "all", &day).await;
+            assert_eq!(last["outcome"], "ok", "{day}: {last}");
+            assert_eq!(last["counts"]["outbox"]["retrying"], 0, "{day}: {last}");
+        }
+        assert_eq!(last["as_of"], "2026-04-20");
+        assert_eq!(last["trigger"], "api");
+
+        let got = digests(&smtp.messages());
+        let enterprise = [
+            "boss@example.org",
+            "clerk@example.org",
+            "safety@example.org",
+        ];
+        let mut want = BTreeMap::new();
+        for day in ["2026-03-13", "2026-03-17", "2026-03-19"] {
+            for to in enterprise {
+                want.insert((day.to_string(), to.to_string()), 2);
+            }
+        }
+        for to in [
+            "hyl-officer@example.org",
+            "yjj@example.org",
+            "boss@example.org",
+        ] {
+            want.insert(("2026-03-21".to_string(), to.to_string()), 2);
+        }
+        for to in ["district@example.org", "leader@example.org"] {
+            want.insert(("2026-03-27".to_string(), to.to_string()), 1);
+        }
+        for to in ["district@example.org", "yjj@example.org"] {
+            want.insert(("2026-04-19".to_string(), to.to_string()), 1);
+        }
+        assert_eq!(got, want);
+
+        // A digest says what an inspector needs, in Chinese, with a link.
+        let d = smtp
+            .to("yjj@example.org")
+            .into_iter()
+            .find(|m| m.subject().contains("2026-03-21"))
+            .unwrap();
+        assert!(d.subject().contains("逾期 2 项"), "{}", d.subject());
+        let text = d.text();
+        for needle in [
+            "已逾期未整改（企业须提交书面说明）",
+            "上海长宁冷链物流有限公司",
+            "91310105MA1FL0A19R",
+            "华阳路街道",
+            "逾期 1 天",
+            "李四 13800000002",
+            &format!("/api/v1/hazards/{g1}"),
+        ] {
+            assert!(text.contains(needle), "{needle} in {text}");
+        }
+        assert!(d.html().contains("<table"), "HTML part");
+
+        // The posting emails reached the enterprise once each.
+        let posted: Vec<_> = smtp
+            .to("clerk@example.org")
+            .into_iter()
+            .filter(|m| m.subject().contains("隐患已上账"))
+            .collect();
+        assert_eq!(posted.len(), 2);
+
+        // The same day again: nothing new fires and nothing is sent.
+        let before = smtp.messages().len();
+        let again = run_job(&app, &admin, "all", "2026-03-21").await;
+        assert_eq!(again["counts"]["escalation"]["fired"], json!({}));
+        assert_eq!(again["counts"]["escalation"]["emails"], 0);
+        assert_eq!(again["counts"]["outbox"]["sent"], 0);
+        assert_eq!(smtp.messages().len(), before);
+
+        // Every firing is in the hazard's ledger; the first overdue step owes an explanation.
+        let events = call(
+            &app,
+            Method::GET,
+            &h(&g1, "events"),
+            &c.inspector,
+            Value::Null,
+            200,
+        )
+        .await;
+        let fired: Vec<(String, String)> = events["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "hazard.escalated")
+            .map(|e| {
+                (
+                    e["payload"]["rule"].as_str().unwrap().to_string(),
+                    e["payload"]["step"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        let s = |r: &str, st: &str| (r.to_string(), st.to_string());
+        assert_eq!(
+            fired,
+            [
+                s("deadline_reminder", "-7@2026-03-20"),
+                s("deadline_reminder", "-3@2026-03-20"),
+                s("deadline_reminder", "-1@2026-03-20"),
+                s("overdue_first", "+1@2026-03-20"),
+                s("overdue_second", "+7@2026-03-20"),
+                s("overdue_interview", "+30@2026-03-20"),
+            ]
+        );
+        let first = events["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["payload"]["rule"] == "overdue_first")
+            .unwrap();
+        assert_eq!(first["payload"]["duty"], "written_explanation");
+        assert!(
+            first["payload"]["recipients"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("hyl-officer@example.org"))
+        );
+        // Sent emails are in the ledger too, and the chain holds.
+        let ledger = call(
+            &app,
+            Method::GET,
+            "/api/v1/ledger?limit=1000",
+            &c.district,
+            Value::Null,
+            200,
+        )
+        .await;
+        let sent = ledger["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "email.sent")
+            .count();
+        assert_eq!(sent, smtp.messages().len());
+        let verify = call(
+            &app,
+            Method::GET,
+            "/api/v1/ledger/verify",
+            &c.district,
+            Value::Null,
+            200,
+        )
+        .await;
+        assert_eq!(verify["ok"], true);
+
+        // The runs are recorded for the admin, newest first; others may not look.
+        let jobs = call(
+            &app,
+            Method::GET,
+            "/api/v1/admin/jobs?limit=2",
+            &admin,
+            Value::Null,
+            200,
+        )
+        .await;
+        assert_eq!(jobs["runs"][0]["as_of"], "2026-03-21");
+        assert_eq!(jobs["runs"][1]["as_of"], "2026-04-20");
+        assert!(jobs["next_cursor"].is_string());
+        assert!(
+            jobs["jobs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|j| j["name"] == "escalation" && j["schedule"] == "0 0 8 * * *")
+        );
+        let res = app
+            .call(Method::GET, "/api/v1/admin/jobs", Some(&c.district), None)
+            .await;
+        expect_problem(res, 403, "forbidden").await;
+        let res = app
+            .call(
+                Method::POST,
+                "/api/v1/admin/jobs/nope/run",
+                Some(&admin),
+                Some(json!({})),
+            )
+            .await;
+        expect_problem(res, 404, "not_found").await;
+        let res = app
+            .call(
+                Method::POST,
+                "/api/v1/admin/jobs/all/run",
+                Some(&admin),
+                Some(json!({"date": "21/03"})),
+            )
+            .await;
+        expect_problem(res, 422, "validation_failed").await;
+
+        // The command line runs the same job against the same database: nothing new is due.
+        let dir = tempfile::tempdir().unwrap();
+        let out = std::process::Command::new(binary())
+            .args(["jobs", "run", "all", "--date", "2026-04-20"])
+            .env_remove("HAZARD_LEDGER_CONFIG")
+            .env("HAZARD_LEDGER__DATABASE__URL", &app.db.url)
+            .env("HAZARD_LEDGER__SMTP__PORT", smtp.port.to_string())
+            .env("HAZARD_LEDGER__CLOCK__NOW", "2026-03-02T09:00:00+08:00")
+            .env("HAZARD_LEDGER__LOG__LEVEL", "warn")
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(printed["trigger"], "cli");
+        assert_eq!(printed["counts"]["escalation"]["fired"], json!({}));
+        assert_eq!(smtp.messages().len(), before);
+    }
+);
+
+db_test!(
+    an_extension_restarts_the_ladder_and_a_closed_hazard_stops_it,
+    |backend: Backend| async move {
+        let smtp = SmtpServer::start().await;
+        let app = app_with_smtp(&backend, &smtp).await;
+        let c = cast(&app).await;
+        let admin = app.user_token("ops", "admin", "AJW").await.1;
+        let id = posted_general(&app, &c, "配电箱未上锁", "2026-04-30").await;
+        call(
+            &app,
+            Method::POST,
+            &h(&id, "start"),
+            &c.principal,
+            json!({}),
+            200,
+        )
+        .await;
+        let fired = |v: &Value| v["counts"]["escalation"]["fired"].clone();
+        assert_eq!(
+            fired(&run_job(&app, &admin, "escalation", "2026-04-23").await),
+            json!({"deadline_reminder": 1})
+        );
+
+        // On 2026-04-20 the principal asks for a month more, and the department agrees.
+        app.advance(chrono::Duration::days(49));
+        let principal = app.login("boss").await;
+        let inspector = app.login("yjj").await;
+        let admin = app.login("ops").await;
+        let asked = call(&app, Method::POST, &h(&id, "extensions"), &principal,
+            json!({"reason": "设备采购周期长", "interim_measures": "停用该区域", "requested_deadline": "2026-05-31"}), 200).await;
+        let eid = asked["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["kind"] == "extension")
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        call(
+            &app,
+            Method::POST,
+            &h(&id, &format!("extensions/{eid}/decision")),
+            &inspector,
+            json!({"approved": true, "opinion": "同意"}),
+            200,
+        )
+        .await;
+
+        // The old deadline no longer counts; the new one has its own reminders and overdue steps.
+        assert_eq!(
+            fired(&run_job(&app, &admin, "escalation", "2026-05-01").await),
+            json!({})
+        );
+        assert_eq!(
+            fired(&run_job(&app, &admin, "escalation", "2026-05-24").await),
+            json!({"deadline_reminder": 1})
+        );
+        assert_eq!(
+            fired(&run_job(&app, &admin, "escalation", "2026-06-01").await),
+            json!({"overdue_first": 1})
+        );
+        // The extension decision was emailed to the enterprise.
+        run_job(&app, &admin, "outbox", "2026-06-01").await;
+        assert!(
+            smtp.to("boss@example.org")
+                .iter()
+                .any(|m| m.subject().contains("延期申请已批准"))
+        );
+
+        // Fixed and accepted: nothing fires any more, however late.
+        assert_eq!(upload(&app, &principal, &id, "after").await.status(), 201);
+        call(
+            &app,
+            Method::POST,
+            &h(&id, "completion"),
+            &principal,
+            json!({"completed_on": "2026-04-20", "summary": "已整改", "actual_funds": "0.2",
+                    "self_assessment": "合格"}),
+            200,
+        )
+        .await;
+        let street = app.login("hyl-officer").await;
+        call(
+            &app,
+            Method::POST,
+            &h(&id, "acceptance"),
+            &street,
+            json!({"result": "pass", "opinion": "合格", "accepted_on": "2026-04-20"}),
+            200,
+        )
+        .await;
+        for day in ["2026-06-07", "2026-07-01"] {
+            assert_eq!(
+                fired(&run_job(&app, &admin, "escalation", day).await),
+                json!({}),
+                "{day}"
+            );
+        }
+    }
+);
+
+db_test!(
+    with_smtp_down_for_a_while_every_email_arrives_exactly_once,
+    |backend: Backend| async move {
+        let smtp = SmtpServer::start().await;
+        smtp.stop();
+        let app = app_with_smtp(&backend, &smtp).await;
+        let c = cast(&app).await;
+        let admin = app.user_token("ops", "admin", "AJW").await.1;
+        posted_general(&app, &c, "配电箱未上锁", "2026-03-20").await;
+        posted_general(&app, &c, "消防通道堆放货物", "2026-03-25").await;
+
+        let run = run_job(&app, &admin, "all", "2026-03-21").await;
+        assert_eq!(run["counts"]["outbox"]["sent"], 0);
+        let queued = run["counts"]["outbox"]["retrying"].as_u64().unwrap();
+        assert!(queued >= 5, "{run}");
+        let outbox = call(
+            &app,
+            Method::GET,
+            "/api/v1/outbox?status=pending",
+            &admin,
+            Value::Null,
+            200,
+        )
+        .await;
+        let first = &outbox["items"][0];
+        assert_eq!(first["attempts"], 1);
+        assert!(first["last_error"].as_str().is_some_and(|e| !e.is_empty()));
+        assert_eq!(outbox["counts"]["pending"], queued);
+
+        // Still down a minute later (backoff: 60 s, then 120 s).
+        app.advance(chrono::Duration::seconds(61));
+        let run = run_job(&app, &admin, "outbox", "2026-03-21").await;
+        assert_eq!(run["counts"]["outbox"]["retrying"], queued);
+        // Not due yet: nothing is tried.
+        let run = run_job(&app, &admin, "outbox", "2026-03-21").await;
+        assert_eq!(
+            run["counts"]["outbox"],
+            json!({"sent": 0, "retrying": 0, "dead": 0})
+        );
+
+        // Up again; once the backoff has passed, everything goes out, once.
+        let smtp = smtp.restart().await;
+        app.advance(chrono::Duration::seconds(121));
+        let admin = app.login("ops").await;
+        let run = run_job(&app, &admin, "outbox", "2026-03-21").await;
+        let outbox = call(
+            &app,
+            Method::GET,
+            "/api/v1/outbox",
+            &admin,
+            Value::Null,
+            200,
+        )
+        .await;
+        assert_eq!(run["counts"]["outbox"]["sent"], queued, "{run} {outbox}");
+        let run = run_job(&app, &admin, "outbox", "2026-03-21").await;
+        assert_eq!(run["counts"]["outbox"]["sent"], 0);
+        let msgs = smtp.messages();
+        assert_eq!(msgs.len() as u64, queued);
+        let ids: BTreeSet<String> = msgs.iter().map(Received::message_id).collect();
+        assert_eq!(ids.len(), msgs.len(), "distinct Message-IDs");
+        let outbox = call(
+            &app,
+            Method::GET,
+            "/api/v1/outbox?status=sent&limit=200",
+            &admin,
+            Value::Null,
+            200,
+        )
+        .await;
+        let rows = outbox["items"].as_array().unwrap();
+        assert_eq!(rows.len() as u64, queued);
+        for r in rows {
+            assert_eq!(r["attempts"], 3);
+            let mid = r["message_id"].as_str().unwrap().trim_matches(['<', '>']);
+            assert!(ids.contains(mid), "{mid} delivered");
+        }
+    }
+);
+
+db_test!(
+    an_email_that_keeps_failing_ends_dead_and_is_recorded,
+    |backend: Backend| async move {
+        let smtp = SmtpServer::start().await;
+        smtp.stop();
+        let port = smtp.port;
+        let app = TestApp::start_with(
+            &backend,
+            move |c| {
+                c.smtp.port = port;
+                c.smtp.max_attempts = 1;
+            },
+            StartOptions::default(),
+        )
+        .await;
+        let c = cast(&app).await;
+        let admin = app.user_token("ops", "admin", "AJW").await.1;
+        let id = posted_general(&app, &c, "配电箱未上锁", "2026-03-20").await;
+        let run = run_job(&app, &admin, "outbox", "2026-03-02").await;
+        assert_eq!(
+            run["counts"]["outbox"],
+            json!({"sent": 0, "retrying": 0, "dead": 3})
+        );
+        let dead = call(
+            &app,
+            Method::GET,
+            "/api/v1/outbox?status=dead",
+            &admin,
+            Value::Null,
+            200,
+        )
+        .await;
+        assert_eq!(dead["items"].as_array().unwrap().len(), 3);
+        let events = call(
+            &app,
+            Method::GET,
+            &h(&id, "events"),
+            &c.street,
+            Value::Null,
+            200,
+        )
+        .await;
+        let dead_entries = events["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "email.dead")
+            .count();
+        assert_eq!(dead_entries, 3);
+        let res = app
+            .call(
+                Method::GET,
+                "/api/v1/outbox?status=lost",
+                Some(&admin),
+                None,
+            )
+            .await;
+        expect_problem(res, 422, "validation_failed").await;
+    }
+);
+
+db_test!(
+    two_instances_running_the_same_job_at_once_send_each_email_once,
+    |backend: Backend| async move {
+        let smtp = SmtpServer::start().await;
+        let a = app_with_smtp(&backend, &smtp).await;
+        let port = smtp.port;
+        let b = TestApp::start_on(
+            a.db.shared(),
+            move |c| {
+                c.smtp.port = port;
+                c.auth.jwt_secret = Some(SECRET.into());
+            },
+            StartOptions::default(),
+        )
+        .await;
+        let c = cast(&a).await;
+        let admin = a.user_token("ops", "admin", "AJW").await.1;
+        for i in 0..6 {
+            posted_general(&a, &c, &format!("隐患{i}"), "2026-03-20").await;
+        }
+        for day in ["2026-03-13", "2026-03-21"] {
+            let (ra, rb) = tokio::join!(
+                run_job(&a, &admin, "all", day),
+                run_job(&b, &admin, "all", day)
+            );
+            let fired = |r: &Value| {
+                r["counts"]["escalation"]["fired"]
+                    .as_object()
+                    .unwrap()
+                    .values()
+                    .map(|v| v.as_u64().unwrap())
+                    .sum::<u64>()
+            };
+            assert_eq!(fired(&ra) + fired(&rb), 6, "{day}: {ra} {rb}");
+        }
+        // Drain from both once more, at the same moment.
+        tokio::join!(
+            run_job(&a, &admin, "outbox", "2026-03-21"),
+            run_job(&b, &admin, "outbox", "2026-03-21")
+        );
+        let msgs = smtp.messages();
+        let ids: BTreeSet<String> = msgs.iter().map(Received::message_id).collect();
+        assert_eq!(ids.len(), msgs.len(), "no email twice");
+        let got = digests(&msgs);
+        assert_eq!(
+            got.get(&("2026-03-21".into(), "yjj@example.org".into())),
+            Some(&6)
+        );
+        assert_eq!(
+            got.get(&("2026-03-13".into(), "clerk@example.org".into())),
+            Some(&6)
+        );
+        let mut conn = a.db.connect();
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let unsent: N =
+            diesel::sql_query("SELECT COUNT(*) AS n FROM outbox WHERE status <> 'sent'")
+                .get_result(&mut conn)
+                .unwrap();
+        assert_eq!(unsent.n, 0);
+        let total: N = diesel::sql_query("SELECT COUNT(*) AS n FROM outbox")
+            .get_result(&mut conn)
+            .unwrap();
+        assert_eq!(total.n as usize, msgs.len());
+    }
+);
+
+db_test!(
+    hazard_events_email_the_people_the_design_names,
+    |backend: Backend| async move {
+        let smtp = SmtpServer::start().await;
+        let app = app_with_smtp(&backend, &smtp).await;
+        let c = cast(&app).await;
+        let admin = app.user_token("ops", "admin", "AJW").await.1;
+        let d = call(
+            &app,
+            Method::POST,
+            "/api/v1/hazards",
+            &c.reporter,
+            major_report(),
+            201,
+        )
+        .await;
+        let id = d["id"].as_str().unwrap().to_string();
+        assert_eq!(upload(&app, &c.reporter, &id, "before").await.status(), 201);
+        call(
+            &app,
+            Method::POST,
+            &h(&id, "submit"),
+            &c.principal,
+            json!({}),
+            200,
+        )
+        .await;
+        call(
+            &app,
+            Method::POST,
+            &h(&id, "return"),
+            &c.inspector,
+            json!({"reason": "判定依据条款有误"}),
+            200,
+        )
+        .await;
+        run_job(&app, &admin, "outbox", "2026-03-02").await;
+
+        let subjects =
+            |to: &str| -> Vec<String> { smtp.to(to).iter().map(Received::subject).collect() };
+        for to in ["yjj@example.org", "hyl-officer@example.org"] {
+            assert_eq!(
+                subjects(to),
+                [
+                    "【隐患台账】重大事故隐患报告：上海长宁冷链物流有限公司——液氨制冷机房氨泄漏报警装置失效"
+                ],
+                "{to}"
+            );
+        }
+        // Not routed to 区市场监管局 nor another street.
+        assert!(subjects("scj@example.org").is_empty());
+        assert!(subjects("jsl-officer@example.org").is_empty());
+        let returned = smtp.to("clerk@example.org");
+        assert_eq!(returned.len(), 1);
+        assert!(returned[0].subject().contains("被退回"));
+        assert!(returned[0].text().contains("判定依据条款有误"));
+    }
+);
