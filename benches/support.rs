@@ -53,16 +53,18 @@ pub fn serve_in_background(
 /// The password of the users the benchmarks create.
 pub const PASSWORD: &str = "Bench-Password-2026";
 
-/// Creates a user directly in the database (production hashing), able to log in at once.
+/// Creates a user `name` (email `name@example.org`) directly in the database (production
+/// hashing), able to log in at once.
 pub fn user(state: &AppState, name: &str, role: &str, org: &str) {
     use hazard_ledger::auth::accounts::{self, NewUser, UserInput};
     let mut conn = state.pool.get().unwrap();
+    let email = format!("{name}@example.org");
     let (username, display_name, email, role, target) = accounts::check_user_input(
         &mut conn,
         &UserInput {
             username: Some(name),
             display_name: None,
-            email: None,
+            email: Some(&email),
             role: Some(role),
             org: Some(org),
         },

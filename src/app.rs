@@ -257,6 +257,7 @@ fn build_app(
             routes.register(cfg);
             crate::api::routes().register(cfg);
         })
+        .configure(crate::web::configure)
         .service(crate::api::docs::swagger_ui())
         .default_service(web::to(error::route_not_found))
         // Innermost first: error rendering, metrics, pool gauges, request context, headers.

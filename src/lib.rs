@@ -25,3 +25,4 @@ pub mod service;
 pub mod storage;
 pub mod telemetry;
 pub mod timefmt;
+pub mod web;

@@ -113,7 +113,7 @@ fn exif_taken_at(bytes: &[u8]) -> Option<NaiveDateTime> {
         .map(|t| t.naive_utc())
 }
 
-async fn upload(
+pub(crate) async fn upload(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
@@ -232,7 +232,7 @@ async fn upload(
         .json(saved))
 }
 
-async fn download(
+pub(crate) async fn download(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,

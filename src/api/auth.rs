@@ -48,12 +48,34 @@ async fn login(
     body: web::Json<LoginBody>,
 ) -> AppResult<HttpResponse> {
     let body = body.into_inner();
+    let user = verify_login(&state, &req, body.username, body.password).await?;
+    let now = state.clock.now();
+    let st = state.clone();
+    let response = state
+        .db(move |c| {
+            db::write_tx(c, |c| {
+                users::record_success(c, &user.id, now.naive_utc())?;
+                accounts::open_session(c, &st.auth.keys, &st.config.auth, &user, now)
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(response))
+}
+
+/// Checks a username and password with the rate limits and the lockout, recording a failure;
+/// answers the active user. Shared by the API and the login page.
+pub(crate) async fn verify_login(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    username: Option<String>,
+    password: Option<String>,
+) -> AppResult<users::UserRow> {
     let mut errors = FieldErrors::new();
     let username = errors
-        .require_text("username", body.username.as_deref())
+        .require_text("username", username.as_deref())
         .map(str::to_lowercase);
     let password = errors
-        .require_text("password", body.password.as_deref())
+        .require_text("password", password.as_deref())
         .map(str::to_string);
     errors.finish()?;
     let (username, password) = (username.unwrap_or_default(), password.unwrap_or_default());
@@ -109,17 +131,8 @@ async fn login(
             return Err(invalid_credentials());
         }
     };
-    let st = state.clone();
-    let response = state
-        .db(move |c| {
-            db::write_tx(c, |c| {
-                users::record_success(c, &user.id, now.naive_utc())?;
-                accounts::open_session(c, &st.auth.keys, &st.config.auth, &user, now)
-            })
-        })
-        .await?;
     tracing::info!(%username, %ip, "login succeeded");
-    Ok(HttpResponse::Ok().json(response))
+    Ok(user)
 }
 
 #[derive(Debug, Deserialize)]

@@ -146,7 +146,7 @@ fn encode(c: &Cursor) -> String {
         .encode(serde_json::to_vec(c).unwrap_or_default())
 }
 
-async fn list(
+pub(crate) async fn list(
     state: web::Data<AppState>,
     caller: Caller,
     query: web::Query<FilterQuery>,

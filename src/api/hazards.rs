@@ -2,7 +2,7 @@
 //! the hazard's ledger entries. Every change is one transaction with its ledger entry.
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use diesel::prelude::*;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -156,13 +156,13 @@ fn record<I: serde::Serialize>(
 // --- create, read, edit ------------------------------------------------------------------
 
 #[derive(Debug, Deserialize)]
-struct CreateBody {
+pub(crate) struct CreateBody {
     enterprise_id: Option<String>,
     #[serde(flatten)]
-    draft: DraftInput,
+    pub(crate) draft: DraftInput,
 }
 
-async fn create(
+pub(crate) async fn create(
     state: web::Data<AppState>,
     caller: Caller,
     body: web::Json<CreateBody>,
@@ -254,7 +254,7 @@ async fn create(
     Ok(hazard_response(res, &view))
 }
 
-async fn get(
+pub(crate) async fn get(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
@@ -311,7 +311,7 @@ fn merge_draft(facts_level: &str, row: &HazardRow, patch: &Value) -> AppResult<D
     serde_json::from_value(merged).map_err(|e| AppError::field("body", e.to_string()))
 }
 
-async fn edit(
+pub(crate) async fn edit(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
@@ -402,11 +402,13 @@ pub(super) fn parse<I: DeserializeOwned + Default>(
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(I::default());
     }
-    let json = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/json") || ct.contains("+json"));
+    // A page's form, already turned into JSON by the web layer, counts as JSON.
+    let json = req.extensions().contains::<crate::web::FormJson>()
+        || req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("application/json") || ct.contains("+json"));
     if !json {
         return Err(AppError::new(
             actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -425,7 +427,7 @@ pub(super) fn parse<I: DeserializeOwned + Default>(
 
 pub(super) type Id = web::Path<String>;
 
-async fn submit(
+pub(crate) async fn submit(
     caller: Caller,
     req: HttpRequest,
     id: Id,
@@ -465,7 +467,7 @@ async fn submit(
     .await
 }
 
-async fn return_hazard(
+pub(crate) async fn return_hazard(
     caller: Caller,
     req: HttpRequest,
     id: Id,
@@ -484,7 +486,7 @@ async fn return_hazard(
     .await
 }
 
-async fn post(
+pub(crate) async fn post(
     caller: Caller,
     req: HttpRequest,
     id: Id,
@@ -544,7 +546,7 @@ async fn post(
     .await
 }
 
-async fn void(
+pub(crate) async fn void(
     caller: Caller,
     req: HttpRequest,
     id: Id,
@@ -575,7 +577,7 @@ async fn void(
     .await
 }
 
-async fn file_plan(
+pub(crate) async fn file_plan(
     caller: Caller,
     req: HttpRequest,
     id: Id,
@@ -599,7 +601,7 @@ async fn file_plan(
     .await
 }
 
-async fn acknowledge_plan(
+pub(crate) async fn acknowledge_plan(
     caller: Caller,
     req: HttpRequest,
     id: Id,
@@ -618,7 +620,7 @@ async fn acknowledge_plan(
     .await
 }
 
-async fn start(
+pub(crate) async fn start(
     caller: Caller,
     req: HttpRequest,
     id: Id,
@@ -637,7 +639,7 @@ async fn start(
     .await
 }
 
-async fn progress(
+pub(crate) async fn progress(
     caller: Caller,
     req: HttpRequest,
     id: Id,
@@ -656,7 +658,7 @@ async fn progress(
     .await
 }
 
-async fn request_extension(
+pub(crate) async fn request_extension(
     caller: Caller,
     req: HttpRequest,
     id: Id,
@@ -680,7 +682,7 @@ async fn request_extension(
     .await
 }
 
-async fn decide_extension(
+pub(crate) async fn decide_extension(
     caller: Caller,
     req: HttpRequest,
     path: web::Path<(String, String)>,
@@ -724,7 +726,7 @@ async fn decide_extension(
     .await
 }
 
-async fn completion(
+pub(crate) async fn completion(
     caller: Caller,
     req: HttpRequest,
     id: Id,
@@ -743,7 +745,7 @@ async fn completion(
     .await
 }
 
-async fn acceptance(
+pub(crate) async fn acceptance(
     caller: Caller,
     req: HttpRequest,
     id: Id,
@@ -770,7 +772,7 @@ async fn acceptance(
     .await
 }
 
-async fn quick_fix(
+pub(crate) async fn quick_fix(
     caller: Caller,
     req: HttpRequest,
     id: Id,
@@ -794,7 +796,7 @@ async fn quick_fix(
     .await
 }
 
-async fn congress_report(
+pub(crate) async fn congress_report(
     caller: Caller,
     req: HttpRequest,
     id: Id,
@@ -817,7 +819,7 @@ async fn congress_report(
     .await
 }
 
-async fn employee_notice(
+pub(crate) async fn employee_notice(
     caller: Caller,
     req: HttpRequest,
     id: Id,
@@ -838,7 +840,11 @@ async fn employee_notice(
 
 // --- lists and events --------------------------------------------------------------------
 
-async fn events(state: web::Data<AppState>, caller: Caller, id: Id) -> AppResult<HttpResponse> {
+pub(crate) async fn events(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: Id,
+) -> AppResult<HttpResponse> {
     let id = id.into_inner();
     let items = state
         .db(move |c| {

@@ -22,7 +22,7 @@ pub fn routes(r: &mut Routes) {
         .get("/api/v1/hazards/{id}/listing/notice", notice);
 }
 
-async fn list(
+pub(crate) async fn list(
     caller: Caller,
     req: HttpRequest,
     id: Id,

@@ -26,7 +26,7 @@ pub fn routes(r: &mut Routes) {
 }
 
 #[derive(Debug, Deserialize)]
-struct SummaryQuery {
+pub(crate) struct SummaryQuery {
     group_by: Option<String>,
     from: Option<String>,
     to: Option<String>,
@@ -62,7 +62,7 @@ fn date(e: &mut FieldErrors, field: &str, v: Option<&str>) -> Option<NaiveDate> 
     }
 }
 
-async fn summary(
+pub(crate) async fn summary(
     state: web::Data<AppState>,
     caller: Caller,
     q: web::Query<SummaryQuery>,

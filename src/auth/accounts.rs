@@ -343,3 +343,39 @@ pub fn open_session(
         user: view(conn, user)?,
     })
 }
+
+/// Opens a session for the pages and answers the cookie's value: a signed token of the
+/// session, valid as long as the session (`auth.session_days`), revoked with it.
+pub fn open_web_session(
+    conn: &mut DbConn,
+    keys: &TokenKeys,
+    config: &AuthConfig,
+    user: &UserRow,
+    now: DateTime<Utc>,
+) -> AppResult<String> {
+    let expires = now + Duration::days(config.session_days);
+    let session = SessionRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        user_id: user.id.clone(),
+        created_at: now.naive_utc(),
+        expires_at: expires.naive_utc(),
+        revoked_at: None,
+        revoked_reason: None,
+    };
+    // The refresh token is never handed out: the cookie carries the session.
+    let (_, hash) = token::new_refresh_token();
+    users::open_session(conn, &session, &hash)?;
+    let claims = Claims {
+        sub: user.id.clone(),
+        role: user.role.clone(),
+        org: Org::of(user)
+            .map(|o| o.code().to_string())
+            .unwrap_or_default(),
+        iat: now.timestamp(),
+        exp: expires.timestamp(),
+        jti: uuid::Uuid::new_v4().to_string(),
+        tv: user.token_version,
+        sid: session.id,
+    };
+    keys.sign(&claims).map_err(AppError::internal)
+}

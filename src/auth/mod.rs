@@ -108,6 +108,12 @@ async fn authenticate(req: HttpRequest) -> Result<Caller, AppError> {
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| unauthorized("unauthenticated", "Use the Bearer scheme."))?;
+    authenticate_token(&state, token).await
+}
+
+/// The caller of a signed token (an API access token or a web session cookie): the signature
+/// and expiry, then the user and the session as they are now in the database.
+pub async fn authenticate_token(state: &AppState, token: &str) -> Result<Caller, AppError> {
     let claims = state
         .auth
         .keys

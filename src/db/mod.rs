@@ -14,6 +14,7 @@ macro_rules! insert_many {
 }
 
 pub mod attachments;
+pub mod dashboard;
 pub mod enterprises;
 pub mod hazard_query;
 pub mod hazards;

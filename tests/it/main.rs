@@ -11,4 +11,5 @@ mod foundation;
 mod hazards;
 mod identity;
 mod jobs;
+mod pages;
 mod supervision;

@@ -132,7 +132,35 @@ fn require_major_report(
     today: NaiveDate,
     policy: &Policy,
 ) {
-    let c = &facts.content;
+    require_major_content(e, &facts.content, facts.handling, today, policy);
+    if policy.require_before_photo_for_major && !facts.attachments.before_photo {
+        e.add("before_photo", "a photo before rectification is required");
+    }
+}
+
+/// What a report must hold to be submitted, checked before anything is saved (the filing
+/// page shows every message beside its field). Photos are checked at submission.
+pub fn check_report(
+    input: &DraftInput,
+    today: NaiveDate,
+    policy: &Policy,
+) -> Result<(), DomainError> {
+    let mut e = FieldErrors::new();
+    require_general_report(&mut e, &input.content, today);
+    check_handling(&mut e, input.handling, input.suspension);
+    if input.level == Level::Major {
+        require_major_content(&mut e, &input.content, input.handling, today, policy);
+    }
+    e.finish()
+}
+
+fn require_major_content(
+    e: &mut FieldErrors,
+    c: &HazardContent,
+    handling: Handling,
+    today: NaiveDate,
+    policy: &Policy,
+) {
     e.require_text("status_and_cause", c.status_and_cause.as_deref());
     e.require_text(
         "severity_and_difficulty",
@@ -164,11 +192,8 @@ fn require_major_report(
         }
         (None, None) => e.add("plan", "required: the six-part plan or plan_due_on"),
     }
-    if facts.handling == Handling::OnTheSpot {
+    if handling == Handling::OnTheSpot {
         e.add("handling", "a major hazard cannot be handled on the spot");
-    }
-    if policy.require_before_photo_for_major && !facts.attachments.before_photo {
-        e.add("before_photo", "a photo before rectification is required");
     }
 }
 

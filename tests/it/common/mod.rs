@@ -11,6 +11,7 @@ use hazard_ledger::app::{self, AppState, Running, StartOptions};
 use hazard_ledger::config::Config;
 use hazard_ledger::db::DbConn;
 
+pub mod browser;
 pub mod smtp;
 
 /// The database a test runs on.

@@ -1,0 +1,153 @@
+//! The overdue scan at scale (issue 7): a fresh database filled by `generate` with BENCH_HAZARDS
+//! hazards (default 1,000,000; about 1 % overdue), mailable officers for every street and
+//! department and the district office, then `hazard-ledger jobs run escalation` as its own
+//! process, twice: the first run fires every step due (reminders, the overdue ladder, …) with
+//! ledger entries and one digest per recipient; the rerun finds everything fired. Prints the
+//! job's own time, the process's wall time and its peak RSS (getrusage of the child).
+//! SQLite always (unless BENCH_SKIP_SQLITE=1); PostgreSQL too when BENCH_POSTGRES_URL or
+//! TEST_POSTGRES_URL names a server (a fresh database is created and dropped).
+//!
+//! Run: `cargo bench --bench overdue_scan` (quick: `BENCH_HAZARDS=50000 cargo bench …`)
+
+mod support;
+
+use std::process::Command;
+use std::time::Instant;
+
+use diesel::prelude::*;
+use hazard_ledger::app::AppState;
+use hazard_ledger::config::Config;
+use serde_json::Value;
+
+const NOW: &str = "2026-11-29T08:00:00+08:00";
+const TODAY: &str = "2026-11-29";
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// Peak RSS of the children waited for so far, in MiB.
+fn children_max_rss_mib() -> f64 {
+    // SAFETY: getrusage only writes into the struct we hand it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
+    if rc != 0 {
+        return f64::NAN;
+    }
+    usage.ru_maxrss as f64 / 1024.0
+}
+
+fn jobs_run(dir: &std::path::Path, url: &str) -> (Value, f64) {
+    let started = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_hazard-ledger"))
+        .args(["jobs", "run", "escalation", "--date", TODAY])
+        .env_remove("HAZARD_LEDGER_CONFIG")
+        .env("HAZARD_LEDGER__DATA_DIR", dir.join("data"))
+        .env("HAZARD_LEDGER__DATABASE__URL", url)
+        .env("HAZARD_LEDGER__CLOCK__NOW", NOW)
+        .env("HAZARD_LEDGER__LOG__LEVEL", "error")
+        .output()
+        .expect("run hazard-ledger");
+    let wall = started.elapsed().as_secs_f64();
+    assert!(
+        out.status.success(),
+        "jobs run: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (serde_json::from_slice(&out.stdout).expect("run JSON"), wall)
+}
+
+fn run(label: &str, dir: &std::path::Path, url: String, n: u64) {
+    println!("== {label}: generating {n} hazards");
+    let mut config = Config::defaults();
+    config.data_dir = dir.join("data");
+    config.database.url = url.clone();
+    config.clock.now = Some(NOW.into());
+    config.log.level = "error".into();
+    let report = hazard_ledger::generate::run(&config, n, 1).expect("generate");
+    println!(
+        "{label:<9} generate: {} hazards in {:.1} s",
+        report.hazards, report.seconds
+    );
+    std::fs::create_dir_all(&config.data_dir).unwrap();
+    let pool = hazard_ledger::db::build_pool(&config).unwrap();
+    let state = AppState::new(config, pool).unwrap();
+    support::user(&state, "bench-district", "district_office", "AJW");
+    for street in [
+        "HYL", "JSL", "XHL", "ZJQ", "TSL", "XXXC", "HQ", "CJQ", "BXJ", "XJZ",
+    ] {
+        support::user(&state, &format!("bench-{street}"), "street_officer", street);
+    }
+    for dept in [
+        "FGJ", "GAFJ", "JGW", "JYJ", "MZJ", "SCJGJ", "STHJJ", "SWW", "WJW", "WLJ", "XFZD", "YJJ",
+    ] {
+        support::user(
+            &state,
+            &format!("bench-{dept}"),
+            "department_inspector",
+            dept,
+        );
+    }
+    let mut conn = state.pool.get().unwrap();
+    let overdue: Count = diesel::sql_query(format!(
+        "SELECT COUNT(*) AS n FROM hazards WHERE status IN ('on_ledger', 'in_rectification') \
+         AND effective_deadline < '{TODAY}'"
+    ))
+    .get_result(&mut conn)
+    .unwrap();
+    drop(conn);
+    println!(
+        "{label:<9} overdue (on ledger or in rectification): {}",
+        overdue.n
+    );
+
+    let (first, wall) = jobs_run(dir, &url);
+    let rss = children_max_rss_mib();
+    let esc = &first["counts"]["escalation"];
+    println!(
+        "{label:<9} first run: {wall:.2} s wall (the whole process: start, migrations check, the run), peak RSS {rss:.0} MiB; due {}, fired {}, hazards {}, digests {}  (target < 2 s, < 150 MB)",
+        esc["due"], esc["fired"], esc["hazards"], esc["emails"]
+    );
+    let (again, wall) = jobs_run(dir, &url);
+    let esc = &again["counts"]["escalation"];
+    println!(
+        "{label:<9} rerun:     {wall:.2} s wall; due {}, fired {}, digests {}",
+        esc["due"], esc["fired"], esc["emails"]
+    );
+}
+
+fn main() {
+    let n: u64 = std::env::var("BENCH_HAZARDS")
+        .ok()
+        .and_then(|s| s.replace('_', "").parse().ok())
+        .unwrap_or(1_000_000);
+    println!("overdue_scan: {n} hazards, escalation job for {TODAY}");
+    if std::env::var("BENCH_SKIP_SQLITE").is_err() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/bench.db", dir.path().display());
+        run("sqlite", dir.path(), url, n);
+    }
+    let pg = std::env::var("BENCH_POSTGRES_URL")
+        .or_else(|_| std::env::var("TEST_POSTGRES_URL"))
+        .ok();
+    match pg {
+        Some(admin) => {
+            let name = format!("hl_overdue_{}", uuid::Uuid::new_v4().simple());
+            let mut c = diesel::PgConnection::establish(&admin).expect("connect");
+            diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
+                .execute(&mut c)
+                .unwrap();
+            let base = admin
+                .rsplit_once('/')
+                .map_or(admin.as_str(), |(b, _)| b)
+                .to_string();
+            let dir = tempfile::tempdir().unwrap();
+            run("postgres", dir.path(), format!("{base}/{name}"), n);
+            let _ =
+                diesel::sql_query(format!("DROP DATABASE \"{name}\" WITH (FORCE)")).execute(&mut c);
+        }
+        None => println!("postgres  skipped: set BENCH_POSTGRES_URL or TEST_POSTGRES_URL"),
+    }
+}

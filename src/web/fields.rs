@@ -1,0 +1,568 @@
+//! The fields of every page form, their labels, and turning a submitted form into the API's
+//! JSON (dotted names nest: `plan.goal` → {"plan": {"goal": …}}; empty fields are left out).
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value, json};
+
+/// How a field is shown and read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Text,
+    Area,
+    Date,
+    /// An integer.
+    Number,
+    /// A decimal kept as text (万元).
+    Money,
+    /// A choice; `true`/`false` values become booleans.
+    Select(&'static [(&'static str, &'static str)]),
+    /// A checkbox: true when ticked.
+    Check,
+}
+
+/// One form field.
+#[derive(Debug, Clone, Copy)]
+pub struct Field {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub kind: Kind,
+    pub required: bool,
+}
+
+const fn f(name: &'static str, label: &'static str, kind: Kind, required: bool) -> Field {
+    Field {
+        name,
+        label,
+        kind,
+        required,
+    }
+}
+
+use Kind::*;
+
+const YES_NO: &[(&str, &str)] = &[("", "请选择"), ("true", "是"), ("false", "否")];
+
+/// The hazard's basic facts (both levels).
+pub const GENERAL: &[Field] = &[
+    f("title", "隐患名称", Text, true),
+    f("description", "现状（隐患描述）", Area, true),
+    f("location", "具体位置", Text, true),
+    f("category", "隐患类别", Select(CATEGORIES), true),
+    f("source", "隐患来源", Select(SOURCES), true),
+    f("discovered_on", "发现日期", Date, true),
+    f("handling", "治理方式", Select(HANDLING), true),
+    f("suspension", "停产停业", Select(SUSPENSION), true),
+    f("responsible_person", "整改责任人", Text, true),
+    f("responsible_phone", "责任人电话", Text, true),
+    f("proposed_deadline", "建议整改期限", Date, false),
+    f("planned_funds", "计划资金（万元）", Money, false),
+];
+
+/// The 重大 report blocks (L7) and the judgement basis (L12).
+pub const MAJOR: &[Field] = &[
+    f("status_and_cause", "现状及其产生原因", Area, true),
+    f(
+        "severity_and_difficulty",
+        "危害程度和整改难易程度分析",
+        Area,
+        true,
+    ),
+    f("judgement_basis.standard", "判定依据（标准）", Text, true),
+    f("judgement_basis.clause", "判定依据（条款）", Text, true),
+    f("temporary_measures", "临时管控措施", Area, true),
+    f(
+        "needs_government_coordination",
+        "需要政府协调",
+        Check,
+        false,
+    ),
+];
+
+/// The six-part 治理方案 (L8), or the date by which it will be filed.
+pub const PLAN: &[Field] = &[
+    f("plan.goal", "目标和任务", Area, false),
+    f("plan.methods", "方法和措施", Area, false),
+    f("plan.funds_materials", "经费和物资", Area, false),
+    f("plan.org_people", "机构和人员", Area, false),
+    f("plan.timeline", "时限和要求", Area, false),
+    f(
+        "plan.safety_and_emergency",
+        "安全措施和应急预案",
+        Area,
+        false,
+    ),
+    f("plan_due_on", "或：治理方案报送日期", Date, false),
+];
+
+const CATEGORIES: &[(&str, &str)] = &[
+    ("", "请选择"),
+    ("A01", "A01 资质证照"),
+    ("A02", "A02 安全生产管理机构及人员"),
+    ("A03", "A03 安全生产责任制"),
+    ("A04", "A04 安全生产管理制度"),
+    ("A05", "A05 安全教育培训"),
+    ("A06", "A06 安全生产管理档案"),
+    ("A07", "A07 应急管理"),
+    ("A08", "A08 职业卫生基础管理"),
+    ("A09", "A09 安全操作规程"),
+    ("A10", "A10 安全生产投入"),
+    ("A11", "A11 特种设备基础管理"),
+    ("A12", "A12 相关方基础管理"),
+    ("A99", "A99 其他基础管理"),
+    ("B01", "B01 生产设备设施"),
+    ("B02", "B02 特种设备现场管理"),
+    ("B03", "B03 消防与应急安全"),
+    ("B04", "B04 用电安全"),
+    ("B05", "B05 职业卫生现场管理"),
+    ("B06", "B06 危险化学品"),
+    ("B07", "B07 场所环境"),
+    ("B08", "B08 从业人员操作行为"),
+    ("B09", "B09 有限空间现场管理"),
+    ("B10", "B10 辅助动力系统"),
+    ("B11", "B11 相关方现场管理"),
+    ("B99", "B99 其他现场管理"),
+];
+
+const SOURCES: &[(&str, &str)] = &[
+    ("", "请选择"),
+    ("1", "1 班组检查"),
+    ("2", "2 车间检查"),
+    ("3", "3 企业检查"),
+    ("4", "4 集团检查"),
+    ("5", "5 监督检查"),
+    ("6", "6 投诉举报"),
+    ("7", "7 标准化自评/评审"),
+    ("8", "8 其他"),
+    ("9", "9 街镇日常检查"),
+];
+
+const HANDLING: &[(&str, &str)] = &[
+    ("time_limited", "限期整改"),
+    ("on_the_spot", "现场整改"),
+    ("suspension", "停产停业整改"),
+];
+
+const SUSPENSION: &[(&str, &str)] = &[
+    ("none", "不停产"),
+    ("partial", "局部停产停业"),
+    ("full", "全部停产停业"),
+];
+
+const PASS_FAIL: &[(&str, &str)] = &[("pass", "通过（销账）"), ("fail", "不通过，继续整改")];
+
+const VOID_REASONS: &[(&str, &str)] = &[
+    ("", "请选择"),
+    ("untrue", "不属实"),
+    ("duplicate", "重复报告"),
+    ("false_report", "虚假报告"),
+    ("transferred", "移交其他部门"),
+];
+
+const STAGES: &[(&str, &str)] = &[
+    ("discovery", "发现后报告"),
+    ("completion", "治理完成后报告"),
+];
+
+const BODIES: &[(&str, &str)] = &[
+    ("workers_congress", "职工代表大会"),
+    ("all_staff_meeting", "职工大会"),
+    ("joint_meeting", "联席会议（须在下次大会补报）"),
+];
+
+const LISTING_LEVELS: &[(&str, &str)] = &[
+    ("district", "区级挂牌督办"),
+    ("city", "市级挂牌督办（记录）"),
+];
+
+/// A page form for one permitted action of the hazard view.
+#[derive(Debug, Clone, Copy)]
+pub struct ActionForm {
+    /// The name in `permitted_actions`.
+    pub action: &'static str,
+    pub title: &'static str,
+    pub button: &'static str,
+    pub fields: &'static [Field],
+}
+
+/// Every action a page offers, in the order shown.
+pub const ACTIONS: &[ActionForm] = &[
+    ActionForm {
+        action: "submit",
+        title: "提交报告",
+        button: "提交",
+        fields: &[f(
+            "direct_report",
+            "安全管理人员直接报告（主要负责人未报告时）",
+            Check,
+            false,
+        )],
+    },
+    ActionForm {
+        action: "quick_fix",
+        title: "即查即改（一般隐患现场整改完毕）",
+        button: "报告已整改",
+        fields: &[
+            f("completed_on", "整改完成日期", Date, true),
+            f("summary", "整改情况", Area, true),
+            f("actual_funds", "实际资金（万元）", Money, false),
+        ],
+    },
+    ActionForm {
+        action: "post",
+        title: "上账",
+        button: "上账",
+        fields: &[
+            f("deadline", "整改期限", Date, true),
+            f("order_no", "责令整改文书号", Text, false),
+        ],
+    },
+    ActionForm {
+        action: "return",
+        title: "退回",
+        button: "退回",
+        fields: &[f("reason", "退回原因", Area, true)],
+    },
+    ActionForm {
+        action: "file_plan",
+        title: "报送治理方案",
+        button: "报送",
+        fields: &[
+            f("goal", "目标和任务", Area, true),
+            f("methods", "方法和措施", Area, true),
+            f("funds_materials", "经费和物资", Area, true),
+            f("org_people", "机构和人员", Area, true),
+            f("timeline", "时限和要求", Area, true),
+            f("safety_and_emergency", "安全措施和应急预案", Area, true),
+        ],
+    },
+    ActionForm {
+        action: "acknowledge_plan",
+        title: "治理方案备案",
+        button: "备案",
+        fields: &[f("opinion", "意见", Area, false)],
+    },
+    ActionForm {
+        action: "start",
+        title: "开始整改",
+        button: "开始整改",
+        fields: &[f("note", "说明", Text, false)],
+    },
+    ActionForm {
+        action: "progress",
+        title: "报告整改进展",
+        button: "报告进展",
+        fields: &[
+            f("note", "进展情况", Area, true),
+            f("percent", "完成百分比", Number, true),
+            f("spent_funds", "已用资金（万元）", Money, false),
+        ],
+    },
+    ActionForm {
+        action: "request_extension",
+        title: "申请延期",
+        button: "申请",
+        fields: &[
+            f("reason", "延期理由", Area, true),
+            f("interim_measures", "期间管控措施", Area, true),
+            f("requested_deadline", "申请延至", Date, true),
+        ],
+    },
+    ActionForm {
+        action: "decide_extension",
+        title: "审批延期申请",
+        button: "提交审批",
+        fields: &[
+            f("approved", "是否批准", Select(YES_NO), true),
+            f("opinion", "审批意见", Area, true),
+        ],
+    },
+    ActionForm {
+        action: "complete",
+        title: "整改完成，申请验收",
+        button: "申请验收",
+        fields: &[
+            f("completed_on", "整改完成日期", Date, true),
+            f("summary", "整改情况", Area, true),
+            f("actual_funds", "实际资金（万元）", Money, true),
+            f("self_assessment", "自评意见", Area, true),
+            f("resume_request", "复产申请（停产整改的）", Area, false),
+        ],
+    },
+    ActionForm {
+        action: "accept",
+        title: "验收",
+        button: "提交验收结论",
+        fields: &[
+            f("result", "验收结论", Select(PASS_FAIL), true),
+            f("opinion", "验收意见", Area, true),
+            f("accepted_on", "验收日期", Date, true),
+            f(
+                "resume_approved",
+                "同意复产（停产整改的）",
+                Select(YES_NO),
+                false,
+            ),
+        ],
+    },
+    ActionForm {
+        action: "congress_report",
+        title: "向职工大会/职工代表大会报告（双报告）",
+        button: "记录",
+        fields: &[
+            f("stage", "阶段", Select(STAGES), true),
+            f("body", "会议", Select(BODIES), true),
+            f("meeting_on", "会议日期", Date, true),
+            f("summary", "报告内容", Area, true),
+            f("follow_up_on", "补报日期（联席会议的）", Date, false),
+        ],
+    },
+    ActionForm {
+        action: "employee_notice",
+        title: "向从业人员通报",
+        button: "记录",
+        fields: &[
+            f("posted_on", "通报日期", Date, true),
+            f("channel", "通报方式", Text, true),
+        ],
+    },
+    ActionForm {
+        action: "list",
+        title: "挂牌督办",
+        button: "挂牌",
+        fields: &[
+            f("level", "级别", Select(LISTING_LEVELS), true),
+            f("supervising_unit", "督办单位", Text, true),
+            f(
+                "supervising_department",
+                "督办部门（代码或名称）",
+                Text,
+                true,
+            ),
+            f("doc_no", "文号（如 长安委督字〔2026〕第3号）", Text, true),
+            f("signed_by", "签发人", Text, true),
+            f("complete_by", "督办完成时间", Date, true),
+            f("plan_file_by", "治理方案报备时间", Date, true),
+        ],
+    },
+    ActionForm {
+        action: "void",
+        title: "作废",
+        button: "作废",
+        fields: &[
+            f("reason", "原因", Select(VOID_REASONS), true),
+            f("note", "说明", Area, true),
+            f("duplicate_of", "重复的隐患编号", Text, false),
+            f("transfer_to", "移交单位", Text, false),
+        ],
+    },
+];
+
+pub fn action_form(action: &str) -> Option<&'static ActionForm> {
+    ACTIONS.iter().find(|a| a.action == action)
+}
+
+/// A field ready for the template.
+#[derive(Debug, Clone)]
+pub struct FieldView {
+    pub id: String,
+    pub name: &'static str,
+    pub label: &'static str,
+    /// `text`, `area`, `date`, `number`, `select` or `check`.
+    pub kind: &'static str,
+    pub required: bool,
+    pub value: String,
+    pub error: Option<String>,
+    pub options: Vec<(String, String, bool)>,
+}
+
+/// Views of `fields`, with what was typed and the errors by field name.
+pub fn views(
+    prefix: &str,
+    fields: &[Field],
+    values: &HashMap<String, String>,
+    errors: &HashMap<String, String>,
+) -> Vec<FieldView> {
+    fields
+        .iter()
+        .map(|fd| {
+            let value = values.get(fd.name).cloned().unwrap_or_default();
+            let (kind, options) = match fd.kind {
+                Text | Money => ("text", Vec::new()),
+                Area => ("area", Vec::new()),
+                Date => ("date", Vec::new()),
+                Number => ("number", Vec::new()),
+                Check => ("check", Vec::new()),
+                Select(opts) => (
+                    "select",
+                    opts.iter()
+                        .map(|(v, l)| (v.to_string(), l.to_string(), *v == value))
+                        .collect(),
+                ),
+            };
+            FieldView {
+                id: format!("{prefix}{}", fd.name.replace('.', "-")),
+                name: fd.name,
+                label: fd.label,
+                kind,
+                required: fd.required,
+                error: errors.get(fd.name).cloned(),
+                value,
+                options,
+            }
+        })
+        .collect()
+}
+
+/// The API's JSON for a submitted form: typed by the field kinds, dotted names nested,
+/// empty values left out (so "required" comes back from the API, beside the field).
+pub fn to_json(fields: &[&Field], form: &HashMap<String, String>) -> Value {
+    let mut root = Map::new();
+    for fd in fields {
+        let raw = form.get(fd.name).map(|s| s.trim()).unwrap_or("");
+        let value = match fd.kind {
+            Check => json!(raw == "true" || raw == "on"),
+            _ if raw.is_empty() => continue,
+            Number => raw.parse::<i64>().map_or_else(|_| json!(raw), |n| json!(n)),
+            Select(_) if raw == "true" || raw == "false" => json!(raw == "true"),
+            Select(_) if fd.name == "source" => {
+                raw.parse::<i64>().map_or_else(|_| json!(raw), |n| json!(n))
+            }
+            _ => json!(raw),
+        };
+        match fd.name.split_once('.') {
+            Some((outer, inner)) => {
+                let obj = root
+                    .entry(outer.to_string())
+                    .or_insert_with(|| Value::Object(Map::new()));
+                if let Some(o) = obj.as_object_mut() {
+                    o.insert(inner.to_string(), value);
+                }
+            }
+            None => {
+                root.insert(fd.name.to_string(), value);
+            }
+        }
+    }
+    Value::Object(root)
+}
+
+/// Field errors of a problem answer, keyed by the form's field name, in Chinese where the
+/// message is one of the common ones.
+pub fn problem_errors(problem: &Value) -> HashMap<String, String> {
+    problem["errors"]
+        .as_array()
+        .map(|errs| {
+            errs.iter()
+                .filter_map(|e| {
+                    let field = e["field"].as_str()?.to_string();
+                    let msg = e["message"].as_str().unwrap_or("").to_string();
+                    Some((field, translate(&msg)))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn translate(msg: &str) -> String {
+    match msg {
+        "required" => "必填".to_string(),
+        m if m.starts_with("required") => format!("必填（{m}）"),
+        m => m.to_string(),
+    }
+}
+
+/// The Chinese label of a field named in an API error.
+pub fn field_label(name: &str) -> String {
+    let label = GENERAL
+        .iter()
+        .chain(MAJOR)
+        .chain(PLAN)
+        .chain(ACTIONS.iter().flat_map(|a| a.fields.iter()))
+        .find(|f| f.name == name)
+        .map(|f| f.label);
+    match (name, label) {
+        ("before_photo", _) => "整改前照片".to_string(),
+        ("after_photo", _) => "整改后照片".to_string(),
+        ("plan", _) => "治理方案".to_string(),
+        (_, Some(l)) => l.to_string(),
+        (n, None) => n.to_string(),
+    }
+}
+
+/// Chinese names of statuses and levels.
+pub fn status_label(s: &str) -> &'static str {
+    match s {
+        "draft" => "草稿",
+        "submitted" => "已报告待上账",
+        "returned" => "已退回",
+        "on_ledger" => "已上账",
+        "in_rectification" => "整改中",
+        "pending_acceptance" => "待验收",
+        "closed" => "已销账",
+        "void" => "已作废",
+        _ => "未知",
+    }
+}
+
+pub fn level_label(s: &str) -> &'static str {
+    if s == "major" { "重大" } else { "一般" }
+}
+
+pub fn role_label(s: &str) -> &'static str {
+    match s {
+        "enterprise_reporter" => "企业填报人",
+        "enterprise_principal" => "企业主要负责人",
+        "enterprise_safety_officer" => "企业安全管理人员",
+        "street_officer" => "街镇安全办",
+        "department_inspector" => "行业主管部门",
+        "district_office" => "区安委办",
+        "admin" => "系统管理员",
+        _ => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms_become_the_api_json() {
+        let form: HashMap<String, String> = [
+            ("title", " 配电箱未上锁 "),
+            ("source", "3"),
+            ("planned_funds", "12.5"),
+            ("judgement_basis.standard", "工贸标准"),
+            ("judgement_basis.clause", "第十一条"),
+            ("needs_government_coordination", "true"),
+            ("plan_due_on", ""),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let fields: Vec<&Field> = GENERAL.iter().chain(MAJOR).chain(PLAN).collect();
+        let v = to_json(&fields, &form);
+        assert_eq!(v["title"], "配电箱未上锁");
+        assert_eq!(v["source"], 3);
+        assert_eq!(v["planned_funds"], "12.5");
+        assert_eq!(v["judgement_basis"]["clause"], "第十一条");
+        assert_eq!(v["needs_government_coordination"], true);
+        assert!(v.get("plan_due_on").is_none());
+        assert!(v.get("plan").is_none());
+        let acc = action_form("accept").unwrap();
+        let form: HashMap<String, String> = [("result", "pass"), ("resume_approved", "false")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let v = to_json(&acc.fields.iter().collect::<Vec<_>>(), &form);
+        assert_eq!(v, json!({"result": "pass", "resume_approved": false}));
+    }
+
+    #[test]
+    fn problem_errors_map_to_fields() {
+        let p = json!({"errors": [{"field": "title", "message": "required"}, {"field": "judgement_basis.clause", "message": "too long"}]});
+        let e = problem_errors(&p);
+        assert_eq!(e["title"], "必填");
+        assert_eq!(e["judgement_basis.clause"], "too long");
+    }
+}

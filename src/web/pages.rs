@@ -1,0 +1,1228 @@
+//! The page handlers.
+
+use std::collections::HashMap;
+
+use actix_multipart::Multipart;
+use actix_web::http::StatusCode;
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
+use askama::Template;
+use chrono::{Datelike, Duration, NaiveDate};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::fields::{self, ACTIONS, Field, FieldView, GENERAL, MAJOR, PLAN};
+use super::{FormJson, Session, SessionCookie, charts, html, same, see_other, session};
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::domain::hazard::Role;
+use crate::error::{AppError, AppResult};
+
+/// The signed-in person as the layout shows them.
+pub struct UserView {
+    pub name: String,
+    pub role_label: &'static str,
+    pub csrf: String,
+    pub officer: bool,
+    pub enterprise: bool,
+}
+
+fn user_view(s: &Session) -> UserView {
+    UserView {
+        name: s.display_name.clone(),
+        role_label: fields::role_label(s.caller.role.as_str()),
+        csrf: s.csrf.clone(),
+        officer: is_officer(&s.caller),
+        enterprise: is_enterprise(&s.caller),
+    }
+}
+
+fn is_officer(c: &Caller) -> bool {
+    matches!(
+        c.role,
+        Role::StreetOfficer | Role::DepartmentInspector | Role::DistrictOffice
+    )
+}
+
+fn is_enterprise(c: &Caller) -> bool {
+    matches!(
+        c.role,
+        Role::EnterpriseReporter | Role::EnterprisePrincipal | Role::EnterpriseSafetyOfficer
+    )
+}
+
+fn render(t: &impl Template) -> HttpResponse {
+    render_status(StatusCode::OK, t)
+}
+
+fn render_status(status: StatusCode, t: &impl Template) -> HttpResponse {
+    match t.render() {
+        Ok(body) => html(status, body),
+        Err(e) => AppError::internal(e).error_response(),
+    }
+}
+
+/// The status and JSON body of an API handler's answer (errors as their problem details).
+async fn outcome(result: AppResult<HttpResponse>) -> (u16, Value) {
+    let res = match result {
+        Ok(r) => r,
+        Err(e) => e.error_response(),
+    };
+    let status = res.status().as_u16();
+    let body = actix_web::body::to_bytes(res.into_body())
+        .await
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or(Value::Null);
+    (status, body)
+}
+
+/// The message of a refusal that is not about one field.
+fn refusal(status: u16, body: &Value) -> String {
+    let detail = body["detail"].as_str().unwrap_or("");
+    match status {
+        403 => format!("无权办理：{detail}"),
+        404 => "未找到，或不在您的管辖范围内。".to_string(),
+        409 => format!("当前状态不允许此操作：{detail}"),
+        413 => "文件太大。".to_string(),
+        415 => "文件类型不支持，请上传照片（JPEG、PNG）或 PDF。".to_string(),
+        422 => "请修改标出的内容。".to_string(),
+        _ => format!("操作未完成（{status}）：{detail}"),
+    }
+}
+
+fn login_redirect(req: &HttpRequest) -> HttpResponse {
+    let next = req.uri().path();
+    see_other(&format!("/login?next={}", urlencode(next)))
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A form field value.
+fn get<'a>(form: &'a HashMap<String, String>, k: &str) -> &'a str {
+    form.get(k).map_or("", String::as_str)
+}
+
+pub async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(include_str!("../../assets/web/app.css"))
+}
+
+pub async fn home(state: web::Data<AppState>, cookie: SessionCookie) -> HttpResponse {
+    match session(&state, &cookie).await {
+        Some(s) if is_officer(&s.caller) => see_other("/queue"),
+        Some(_) => see_other("/hazards"),
+        None => see_other("/login"),
+    }
+}
+
+// --- login and logout ----------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "web/login.html")]
+struct LoginPage {
+    user: Option<UserView>,
+    flash: Option<String>,
+    error: Option<String>,
+    csrf: String,
+    next: String,
+    username: String,
+}
+
+#[derive(Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+/// Only local paths: never an open redirect.
+fn safe_next(next: &str) -> String {
+    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+        next.to_string()
+    } else {
+        "/".to_string()
+    }
+}
+
+fn login_page(
+    state: &AppState,
+    req: &HttpRequest,
+    status: StatusCode,
+    error: Option<String>,
+    next: &str,
+    username: &str,
+) -> HttpResponse {
+    let token = crate::auth::token::new_refresh_token().0;
+    let mut res = render_status(
+        status,
+        &LoginPage {
+            user: None,
+            flash: None,
+            error,
+            csrf: token.clone(),
+            next: safe_next(next),
+            username: username.to_string(),
+        },
+    );
+    let _ = res.add_cookie(&super::cookie(state, req, super::LOGIN_CSRF_COOKIE, token));
+    res
+}
+
+pub async fn login_form(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<NextQuery>,
+) -> HttpResponse {
+    login_page(
+        &state,
+        &req,
+        StatusCode::OK,
+        None,
+        q.next.as_deref().unwrap_or("/"),
+        "",
+    )
+}
+
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<HashMap<String, String>>,
+) -> HttpResponse {
+    let form = form.into_inner();
+    let next = get(&form, "next").to_string();
+    let username = get(&form, "username").to_string();
+    let expected = req
+        .cookie(super::LOGIN_CSRF_COOKIE)
+        .map(|c| c.value().to_string())
+        .unwrap_or_default();
+    if expected.is_empty() || !same(&expected, get(&form, "csrf")) {
+        return login_page(
+            &state,
+            &req,
+            StatusCode::FORBIDDEN,
+            Some("页面已过期，请重新登录。".into()),
+            &next,
+            &username,
+        );
+    }
+    let verified = crate::api::auth::verify_login(
+        &state,
+        &req,
+        Some(username.clone()),
+        form.get("password").cloned(),
+    )
+    .await;
+    let user = match verified {
+        Ok(u) => u,
+        Err(e) => {
+            let status = e.status;
+            let msg = match status.as_u16() {
+                429 => "尝试次数过多，请稍后再试。",
+                422 => "请填写用户名和密码。",
+                _ => "用户名或密码错误。",
+            };
+            return login_page(&state, &req, status, Some(msg.into()), &next, &username);
+        }
+    };
+    let now = state.clock.now();
+    let st = state.clone();
+    let token = state
+        .db(move |c| {
+            crate::db::write_tx(c, |c| {
+                crate::db::users::record_success(c, &user.id, now.naive_utc())?;
+                crate::auth::accounts::open_web_session(
+                    c,
+                    &st.auth.keys,
+                    &st.config.auth,
+                    &user,
+                    now,
+                )
+            })
+        })
+        .await;
+    match token {
+        Ok(token) => {
+            let mut res = see_other(&safe_next(&next));
+            let _ = res.add_cookie(&super::cookie(&state, &req, super::SESSION_COOKIE, token));
+            let mut gone = super::cookie(&state, &req, super::LOGIN_CSRF_COOKIE, String::new());
+            gone.make_removal();
+            let _ = res.add_cookie(&gone);
+            res
+        }
+        Err(e) => e.error_response(),
+    }
+}
+
+pub async fn logout(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    cookie: SessionCookie,
+    form: web::Form<HashMap<String, String>>,
+) -> HttpResponse {
+    if let Some(s) = session(&state, &cookie).await {
+        if !same(&s.csrf, get(&form, "csrf")) {
+            return see_other("/");
+        }
+        let sid = s.caller.session_id.clone();
+        let now = state.clock.now().naive_utc();
+        let _ = state
+            .db(move |c| Ok(crate::db::users::revoke_session(c, &sid, "logout", now)?))
+            .await;
+    }
+    let mut res = see_other("/login");
+    let mut gone = super::cookie(&state, &req, super::SESSION_COOKIE, String::new());
+    gone.make_removal();
+    let _ = res.add_cookie(&gone);
+    res
+}
+
+// --- lists ---------------------------------------------------------------------------------
+
+pub struct Row {
+    id: String,
+    title: String,
+    ledger_no: String,
+    enterprise: String,
+    status: &'static str,
+    level: &'static str,
+    deadline: String,
+    timing: String,
+    overdue: bool,
+}
+
+pub struct ListSection {
+    title: &'static str,
+    rows: Vec<Row>,
+}
+
+#[derive(Template)]
+#[template(path = "web/list.html")]
+struct ListPage {
+    user: Option<UserView>,
+    flash: Option<String>,
+    heading: &'static str,
+    sections: Vec<ListSection>,
+}
+
+fn row(v: &Value) -> Row {
+    let s = |k: &str| v[k].as_str().unwrap_or("").to_string();
+    let days_overdue = v["days_overdue"].as_i64().unwrap_or(0);
+    let open = !matches!(v["status"].as_str(), Some("closed" | "void" | "draft"));
+    let timing = match (open, days_overdue, v["days_left"].as_i64()) {
+        (true, d, _) if d > 0 => format!("逾期 {d} 天"),
+        (true, _, Some(l)) => format!("剩余 {l} 天"),
+        _ => String::new(),
+    };
+    Row {
+        id: s("id"),
+        title: s("title"),
+        ledger_no: s("ledger_no"),
+        enterprise: v["enterprise"]["name"]
+            .as_str()
+            .or(v["enterprise_name"].as_str())
+            .unwrap_or("")
+            .to_string(),
+        status: fields::status_label(v["status"].as_str().unwrap_or("")),
+        level: fields::level_label(v["level"].as_str().unwrap_or("")),
+        deadline: v["effective_deadline"].as_str().unwrap_or("—").to_string(),
+        timing,
+        overdue: open && days_overdue > 0,
+    }
+}
+
+/// Hazards of the caller's scope matching the list query `q` (the API's own list).
+async fn rows(state: &web::Data<AppState>, caller: &Caller, q: &str) -> Vec<Row> {
+    let Ok(query) = web::Query::<crate::api::hazard_list::FilterQuery>::from_query(q) else {
+        return Vec::new();
+    };
+    let (status, body) =
+        outcome(crate::api::hazard_list::list(state.clone(), caller.clone(), query).await).await;
+    if status != 200 {
+        return Vec::new();
+    }
+    body["items"]
+        .as_array()
+        .map(|a| a.iter().map(row).collect())
+        .unwrap_or_default()
+}
+
+fn flash(req: &HttpRequest) -> Option<String> {
+    let q = web::Query::<HashMap<String, String>>::from_query(req.query_string()).ok()?;
+    let done = q.get("done")?;
+    Some(match done.as_str() {
+        "created" => "已保存草稿。请上传现场照片，然后提交。".to_string(),
+        "photo" => "照片已上传。".to_string(),
+        a => match fields::action_form(a) {
+            Some(f) => format!("已办理：{}。", f.title),
+            None => "已保存。".to_string(),
+        },
+    })
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    cookie: SessionCookie,
+) -> HttpResponse {
+    let Some(s) = session(&state, &cookie).await else {
+        return login_redirect(&req);
+    };
+    let open = rows(
+        &state,
+        &s.caller,
+        "status=draft,submitted,returned,on_ledger,in_rectification,pending_acceptance&sort=deadline&limit=200",
+    )
+    .await;
+    let done = rows(
+        &state,
+        &s.caller,
+        "status=closed,void&sort=updated&limit=50",
+    )
+    .await;
+    render(&ListPage {
+        user: Some(user_view(&s)),
+        flash: flash(&req),
+        heading: "隐患清单",
+        sections: vec![
+            ListSection {
+                title: "未销账",
+                rows: open,
+            },
+            ListSection {
+                title: "最近销账或作废",
+                rows: done,
+            },
+        ],
+    })
+}
+
+pub async fn queue(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    cookie: SessionCookie,
+) -> HttpResponse {
+    let Some(s) = session(&state, &cookie).await else {
+        return login_redirect(&req);
+    };
+    if !is_officer(&s.caller) {
+        return see_other("/hazards");
+    }
+    let to_post = rows(&state, &s.caller, "status=submitted&sort=created&limit=100").await;
+    let to_accept = rows(
+        &state,
+        &s.caller,
+        "status=pending_acceptance&sort=deadline&limit=100",
+    )
+    .await;
+    let overdue = rows(
+        &state,
+        &s.caller,
+        "overdue=true&sort=days_overdue&limit=100",
+    )
+    .await;
+    render(&ListPage {
+        user: Some(user_view(&s)),
+        flash: flash(&req),
+        heading: "待办",
+        sections: vec![
+            ListSection {
+                title: "待上账（已报告）",
+                rows: to_post,
+            },
+            ListSection {
+                title: "待验收",
+                rows: to_accept,
+            },
+            ListSection {
+                title: "已逾期",
+                rows: overdue,
+            },
+        ],
+    })
+}
+
+// --- filing a hazard -------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "web/new.html")]
+struct NewPage {
+    user: Option<UserView>,
+    flash: Option<String>,
+    csrf: String,
+    level: String,
+    errors: HashMap<String, String>,
+    general: Vec<FieldView>,
+    major: Vec<FieldView>,
+    plan: Vec<FieldView>,
+}
+
+fn new_page(
+    s: &Session,
+    values: &HashMap<String, String>,
+    errors: HashMap<String, String>,
+) -> NewPage {
+    NewPage {
+        user: Some(user_view(s)),
+        flash: None,
+        csrf: s.csrf.clone(),
+        level: values.get("level").cloned().unwrap_or_default(),
+        general: fields::views("f-", GENERAL, values, &errors),
+        major: fields::views("f-", MAJOR, values, &errors),
+        plan: fields::views("f-", PLAN, values, &errors),
+        errors,
+    }
+}
+
+pub async fn new_form(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    cookie: SessionCookie,
+) -> HttpResponse {
+    let Some(s) = session(&state, &cookie).await else {
+        return login_redirect(&req);
+    };
+    let mut defaults = HashMap::new();
+    defaults.insert("discovered_on".to_string(), state.clock.today().to_string());
+    render(&new_page(&s, &defaults, HashMap::new()))
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    cookie: SessionCookie,
+    form: web::Form<HashMap<String, String>>,
+) -> HttpResponse {
+    let Some(s) = session(&state, &cookie).await else {
+        return login_redirect(&req);
+    };
+    let form = form.into_inner();
+    if !same(&s.csrf, get(&form, "csrf")) {
+        return see_other("/hazards/new");
+    }
+    let major = get(&form, "level") == "major";
+    let mut all: Vec<&Field> = GENERAL.iter().collect();
+    if major {
+        all.extend(MAJOR.iter().chain(PLAN));
+    }
+    let mut body = fields::to_json(&all, &form);
+    body["level"] = json!(if major { "major" } else { "general" });
+    // The page files a complete report: every message at once, beside its field, before
+    // anything is saved (the API itself accepts incomplete drafts).
+    let result = match serde_json::from_value::<crate::api::hazards::CreateBody>(body) {
+        Ok(b) => match crate::domain::hazard::check_report(
+            &b.draft,
+            state.clock.today(),
+            &state.config.rules,
+        ) {
+            Ok(()) => {
+                crate::api::hazards::create(state.clone(), s.caller.clone(), web::Json(b)).await
+            }
+            // Sectors default to the enterprise's when the draft is created.
+            Err(crate::domain::DomainError::Validation { errors, .. })
+                if errors.iter().all(|e| e.field == "sectors") =>
+            {
+                crate::api::hazards::create(state.clone(), s.caller.clone(), web::Json(b)).await
+            }
+            Err(crate::domain::DomainError::Validation { code, errors }) => {
+                let errors = errors
+                    .into_iter()
+                    .filter(|e| e.field != "sectors")
+                    .collect();
+                Err(crate::domain::DomainError::Validation { code, errors }.into())
+            }
+            Err(e) => Err(e.into()),
+        },
+        Err(e) => Err(AppError::field("body", e.to_string())),
+    };
+    let (status, body) = outcome(result).await;
+    if status == 201 {
+        let id = body["id"].as_str().unwrap_or_default();
+        return see_other(&format!("/hazards/{id}?done=created"));
+    }
+    let mut errors = fields::problem_errors(&body);
+    // An error on a field the form does not show is put beside the title, by name.
+    let shown: Vec<&str> = GENERAL
+        .iter()
+        .chain(MAJOR)
+        .chain(PLAN)
+        .map(|f| f.name)
+        .collect();
+    let hidden: Vec<String> = errors
+        .iter()
+        .filter(|(k, _)| !shown.contains(&k.as_str()))
+        .map(|(k, m)| format!("{}：{m}", fields::field_label(k)))
+        .collect();
+    if errors.is_empty() || !hidden.is_empty() {
+        let mut msg = refusal(status, &body);
+        if !hidden.is_empty() {
+            msg = format!("{msg} {}", hidden.join("；"));
+        }
+        errors.insert("title".into(), msg);
+    }
+    render_status(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &new_page(&s, &form, errors),
+    )
+}
+
+// --- one hazard ------------------------------------------------------------------------------
+
+pub struct HazardPageView {
+    id: String,
+    title: String,
+    ledger_no: String,
+    status: &'static str,
+    level: &'static str,
+    enterprise: String,
+    street: String,
+    department: String,
+    location: String,
+    description: String,
+    deadline: String,
+    timing: String,
+    overdue: bool,
+    responsible: String,
+    flags: Vec<&'static str>,
+    photos: Vec<(String, String)>,
+}
+
+pub struct FormView {
+    action: &'static str,
+    title: &'static str,
+    button: &'static str,
+    open: bool,
+    error: Option<String>,
+    fields: Vec<FieldView>,
+}
+
+#[derive(Template)]
+#[template(path = "web/detail.html")]
+struct DetailPage {
+    user: Option<UserView>,
+    flash: Option<String>,
+    error: Option<String>,
+    csrf: String,
+    h: HazardPageView,
+    can_upload: bool,
+    upload_error: Option<String>,
+    forms: Vec<FormView>,
+    /// (what, when, who, note)
+    timeline: Vec<(String, String, String, String)>,
+}
+
+fn flag_label(f: &str) -> &'static str {
+    match f {
+        "regulator_report_late" => "重大隐患报告迟报",
+        "congress_report_overdue" => "未按时向职工大会/职代会报告",
+        "congress_completion_missing" => "销号前未向职工大会/职代会报告治理结果",
+        "employee_notice_missing" => "未向从业人员通报",
+        _ => "其他提示",
+    }
+}
+
+fn event_label(kind: &str) -> String {
+    let label = match kind {
+        "hazard.created" => "创建草稿",
+        "hazard.edited" => "修改",
+        "hazard.attachment_added" => "上传照片/文件",
+        "hazard.submitted" => "提交报告",
+        "hazard.returned" => "退回",
+        "hazard.posted" => "上账",
+        "hazard.voided" => "作废",
+        "hazard.plan_filed" => "报送治理方案",
+        "hazard.plan_acknowledged" => "治理方案备案",
+        "hazard.rectification_started" => "开始整改",
+        "hazard.progress" => "整改进展",
+        "hazard.extension_requested" => "申请延期",
+        "hazard.extension_decided" => "延期审批",
+        "hazard.completion_reported" => "整改完成，申请验收",
+        "hazard.closed" => "验收通过，销账",
+        "hazard.acceptance_failed" => "验收不通过",
+        "hazard.fixed_on_the_spot" => "即查即改",
+        "hazard.congress_reported" => "向职工大会/职代会报告",
+        "hazard.employee_notice" => "向从业人员通报",
+        "hazard.listed" => "挂牌督办",
+        "hazard.listing_delivered" => "督办通知书送达",
+        "hazard.escalated" => "提醒/督办",
+        "email.sent" => "邮件已发送",
+        "email.dead" => "邮件发送失败",
+        other => return other.to_string(),
+    };
+    label.to_string()
+}
+
+fn event_note(e: &Value) -> String {
+    let p = &e["payload"];
+    let input = &p["input"];
+    for k in ["reason", "note", "opinion", "summary"] {
+        if let Some(t) = input[k].as_str().filter(|t| !t.is_empty()) {
+            return t.to_string();
+        }
+    }
+    if let Some(step) = p["step"].as_str() {
+        return format!("{}（{step}）", p["rule"].as_str().unwrap_or(""));
+    }
+    String::new()
+}
+
+/// The hazard (as the API shows it to this caller) and its ledger entries.
+async fn load(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    caller: &Caller,
+    id: &str,
+) -> Result<(Value, Value), (u16, Value)> {
+    let (status, view) = outcome(
+        crate::api::hazards::get(
+            state.clone(),
+            caller.clone(),
+            req.clone(),
+            web::Path::from(id.to_string()),
+        )
+        .await,
+    )
+    .await;
+    if status != 200 {
+        return Err((status, view));
+    }
+    let (_, events) = outcome(
+        crate::api::hazards::events(
+            state.clone(),
+            caller.clone(),
+            web::Path::from(id.to_string()),
+        )
+        .await,
+    )
+    .await;
+    Ok((view, events))
+}
+
+/// What a failed form sends back to the page: the action, what was typed, the errors.
+struct Failed {
+    action: String,
+    values: HashMap<String, String>,
+    errors: HashMap<String, String>,
+    message: String,
+}
+
+/// Date fields that start at today's date.
+const TODAY_FIELDS: [&str; 5] = [
+    "completed_on",
+    "accepted_on",
+    "meeting_on",
+    "posted_on",
+    "discovered_on",
+];
+
+fn detail_page(
+    s: &Session,
+    today: NaiveDate,
+    flash: Option<String>,
+    view: &Value,
+    events: &Value,
+    failed: Option<Failed>,
+    upload_error: Option<String>,
+) -> DetailPage {
+    let str_ = |k: &str| view[k].as_str().unwrap_or("").to_string();
+    let permitted: Vec<&str> = view["permitted_actions"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let forms = ACTIONS
+        .iter()
+        .filter(|a| permitted.contains(&a.action))
+        .map(|a| {
+            let (values, errors, error, open) = match &failed {
+                Some(f) if f.action == a.action => (
+                    f.values.clone(),
+                    f.errors.clone(),
+                    Some(f.message.clone()),
+                    true,
+                ),
+                _ => (
+                    a.fields
+                        .iter()
+                        .filter(|f| TODAY_FIELDS.contains(&f.name))
+                        .map(|f| (f.name.to_string(), today.to_string()))
+                        .collect(),
+                    HashMap::new(),
+                    None,
+                    false,
+                ),
+            };
+            FormView {
+                action: a.action,
+                title: a.title,
+                button: a.button,
+                open,
+                error,
+                fields: fields::views(&format!("{}-", a.action), a.fields, &values, &errors),
+            }
+        })
+        .collect();
+    let days_overdue = view["days_overdue"].as_i64().unwrap_or(0);
+    let status = view["status"].as_str().unwrap_or("");
+    let open = !matches!(status, "closed" | "void");
+    let timing = match (open, days_overdue, view["days_left"].as_i64()) {
+        (true, d, _) if d > 0 => format!("逾期 {d} 天"),
+        (true, _, Some(l)) => format!("剩余 {l} 天"),
+        _ => String::new(),
+    };
+    let responsible = format!(
+        "{} {}",
+        str_("responsible_person"),
+        str_("responsible_phone")
+    );
+    let h = HazardPageView {
+        id: str_("id"),
+        title: str_("title"),
+        ledger_no: view["ledger_no"]
+            .as_str()
+            .unwrap_or("（未上账）")
+            .to_string(),
+        status: fields::status_label(status),
+        level: fields::level_label(view["level"].as_str().unwrap_or("")),
+        enterprise: view["enterprise"]["name"]
+            .as_str()
+            .unwrap_or("")
+            .to_string(),
+        street: str_("street"),
+        department: view["departments"]["primary"]
+            .as_str()
+            .unwrap_or("")
+            .to_string(),
+        location: str_("location"),
+        description: str_("description"),
+        deadline: view["effective_deadline"]
+            .as_str()
+            .unwrap_or("未定")
+            .to_string(),
+        timing,
+        overdue: open && days_overdue > 0,
+        responsible,
+        flags: view["compliance_flags"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).map(flag_label).collect())
+            .unwrap_or_default(),
+        photos: view["attachments"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|p| {
+                        let kind = match p["kind"].as_str() {
+                            Some("before") => "整改前",
+                            Some("after") => "整改后",
+                            _ => "其他",
+                        };
+                        (
+                            p["id"].as_str().unwrap_or("").to_string(),
+                            format!("{kind}：{}", p["file_name"].as_str().unwrap_or("")),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
+    let timeline = events["items"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| {
+                    (
+                        event_label(e["kind"].as_str().unwrap_or("")),
+                        e["at"]
+                            .as_str()
+                            .unwrap_or("")
+                            .replace('T', " ")
+                            .chars()
+                            .take(16)
+                            .collect(),
+                        fields::role_label(e["role"].as_str().unwrap_or("")).to_string(),
+                        event_note(e),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let error = None;
+    DetailPage {
+        user: Some(user_view(s)),
+        flash,
+        error,
+        csrf: s.csrf.clone(),
+        can_upload: open && crate::policy::may_upload(&s.caller).is_ok(),
+        upload_error,
+        h,
+        forms,
+        timeline,
+    }
+}
+
+fn not_found_page(s: &Session) -> HttpResponse {
+    render_status(
+        StatusCode::NOT_FOUND,
+        &ListPage {
+            user: Some(user_view(s)),
+            flash: Some("未找到该隐患，或它不在您的管辖范围内。".into()),
+            heading: "未找到",
+            sections: Vec::new(),
+        },
+    )
+}
+
+pub async fn detail(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    cookie: SessionCookie,
+    id: web::Path<String>,
+) -> HttpResponse {
+    let Some(s) = session(&state, &cookie).await else {
+        return login_redirect(&req);
+    };
+    match load(&state, &req, &s.caller, &id).await {
+        Ok((view, events)) => render(&detail_page(
+            &s,
+            state.clock.today(),
+            flash(&req),
+            &view,
+            &events,
+            None,
+            None,
+        )),
+        Err(_) => not_found_page(&s),
+    }
+}
+
+/// The id of the extension request waiting for a decision.
+fn pending_extension_id(view: &Value) -> Option<String> {
+    view["records"]
+        .as_array()?
+        .iter()
+        .rev()
+        .find(|r| r["kind"] == "extension")
+        .and_then(|r| r["id"].as_str())
+        .map(str::to_string)
+}
+
+async fn dispatch(
+    action: &str,
+    caller: Caller,
+    req: HttpRequest,
+    id: String,
+    eid: Option<String>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    use crate::api::hazards as h;
+    let p = web::Path::from(id.clone());
+    match action {
+        "submit" => h::submit(caller, req, p, body).await,
+        "return" => h::return_hazard(caller, req, p, body).await,
+        "post" => h::post(caller, req, p, body).await,
+        "void" => h::void(caller, req, p, body).await,
+        "file_plan" => h::file_plan(caller, req, p, body).await,
+        "acknowledge_plan" => h::acknowledge_plan(caller, req, p, body).await,
+        "start" => h::start(caller, req, p, body).await,
+        "progress" => h::progress(caller, req, p, body).await,
+        "request_extension" => h::request_extension(caller, req, p, body).await,
+        "decide_extension" => {
+            let eid = eid.ok_or_else(AppError::not_found)?;
+            h::decide_extension(caller, req, web::Path::from((id, eid)), body).await
+        }
+        "complete" => h::completion(caller, req, p, body).await,
+        "accept" => h::acceptance(caller, req, p, body).await,
+        "quick_fix" => h::quick_fix(caller, req, p, body).await,
+        "congress_report" => h::congress_report(caller, req, p, body).await,
+        "employee_notice" => h::employee_notice(caller, req, p, body).await,
+        "list" => crate::api::listing::list(caller, req, p, body).await,
+        _ => Err(AppError::not_found()),
+    }
+}
+
+pub async fn act(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    cookie: SessionCookie,
+    path: web::Path<(String, String)>,
+    form: web::Form<HashMap<String, String>>,
+) -> HttpResponse {
+    let Some(s) = session(&state, &cookie).await else {
+        return login_redirect(&req);
+    };
+    let (id, action) = path.into_inner();
+    let form = form.into_inner();
+    let back = format!("/hazards/{id}");
+    if !same(&s.csrf, get(&form, "csrf")) {
+        return see_other(&back);
+    }
+    let Some(spec) = fields::action_form(&action) else {
+        return not_found_page(&s);
+    };
+    let Ok((view, _)) = load(&state, &req, &s.caller, &id).await else {
+        return not_found_page(&s);
+    };
+    let eid = pending_extension_id(&view);
+    let body = fields::to_json(&spec.fields.iter().collect::<Vec<_>>(), &form);
+    req.extensions_mut().insert(FormJson);
+    let (status, answer) = outcome(
+        dispatch(
+            &action,
+            s.caller.clone(),
+            req.clone(),
+            id.clone(),
+            eid,
+            web::Bytes::from(body.to_string()),
+        )
+        .await,
+    )
+    .await;
+    if (200..300).contains(&status) {
+        return see_other(&format!("{back}?done={action}"));
+    }
+    let errors = fields::problem_errors(&answer);
+    // Requirements outside this form (a photo, the report's content) are named in the message.
+    let elsewhere: Vec<String> = errors
+        .iter()
+        .filter(|(k, _)| !spec.fields.iter().any(|f| f.name == k.as_str()))
+        .map(|(k, m)| format!("{}：{m}", fields::field_label(k)))
+        .collect();
+    let mut message = refusal(status, &answer);
+    if !elsewhere.is_empty() {
+        message = format!("{message} {}", elsewhere.join("；"));
+    }
+    let failed = Failed {
+        action: action.clone(),
+        values: form,
+        errors,
+        message,
+    };
+    match load(&state, &req, &s.caller, &id).await {
+        Ok((view, events)) => render_status(
+            StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+            &detail_page(
+                &s,
+                state.clock.today(),
+                None,
+                &view,
+                &events,
+                Some(failed),
+                None,
+            ),
+        ),
+        Err(_) => not_found_page(&s),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfQuery {
+    csrf: Option<String>,
+}
+
+pub async fn upload(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    cookie: SessionCookie,
+    id: web::Path<String>,
+    q: web::Query<CsrfQuery>,
+    form: Multipart,
+) -> HttpResponse {
+    let Some(s) = session(&state, &cookie).await else {
+        return login_redirect(&req);
+    };
+    let id = id.into_inner();
+    if !same(&s.csrf, q.csrf.as_deref().unwrap_or("")) {
+        return see_other(&format!("/hazards/{id}"));
+    }
+    let (status, answer) = outcome(
+        crate::api::attachments::upload(
+            state.clone(),
+            s.caller.clone(),
+            web::Path::from(id.clone()),
+            form,
+        )
+        .await,
+    )
+    .await;
+    if status == 201 {
+        return see_other(&format!("/hazards/{id}?done=photo"));
+    }
+    let message = match fields::problem_errors(&answer).into_iter().next() {
+        Some((_, m)) => format!("{}：{m}", refusal(status, &answer)),
+        None => refusal(status, &answer),
+    };
+    match load(&state, &req, &s.caller, &id).await {
+        Ok((view, events)) => render_status(
+            StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+            &detail_page(
+                &s,
+                state.clock.today(),
+                None,
+                &view,
+                &events,
+                None,
+                Some(message),
+            ),
+        ),
+        Err(_) => not_found_page(&s),
+    }
+}
+
+pub async fn attachment(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    cookie: SessionCookie,
+    id: web::Path<String>,
+) -> HttpResponse {
+    let Some(s) = session(&state, &cookie).await else {
+        return login_redirect(&req);
+    };
+    match crate::api::attachments::download(state, s.caller.clone(), id).await {
+        Ok(r) => r,
+        Err(_) => not_found_page(&s),
+    }
+}
+
+// --- dashboard -------------------------------------------------------------------------------
+
+pub struct Chart {
+    title: String,
+    svg: String,
+    /// Column headers, then rows.
+    head: Vec<&'static str>,
+    rows: Vec<Vec<String>>,
+}
+
+#[derive(Template)]
+#[template(path = "web/dashboard.html")]
+struct DashboardPage {
+    user: Option<UserView>,
+    flash: Option<String>,
+    counts: Vec<(&'static str, i64)>,
+    overdue: i64,
+    charts: Vec<Chart>,
+}
+
+const STATUS_ORDER: [&str; 8] = [
+    "draft",
+    "submitted",
+    "returned",
+    "on_ledger",
+    "in_rectification",
+    "pending_acceptance",
+    "closed",
+    "void",
+];
+
+pub async fn dashboard(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    cookie: SessionCookie,
+) -> HttpResponse {
+    let Some(s) = session(&state, &cookie).await else {
+        return login_redirect(&req);
+    };
+    if !is_officer(&s.caller) {
+        return see_other("/hazards");
+    }
+    let scope = crate::policy::hazard_scope(&s.caller);
+    let today = state.clock.today();
+    let figures = state
+        .db(move |c| {
+            use crate::db::dashboard as d;
+            let street_list = crate::db::reference::list_streets(c)?;
+            let department_list = crate::db::reference::list_departments(c)?;
+            let street_codes: Vec<String> = street_list.iter().map(|s| s.code.clone()).collect();
+            let department_codes: Vec<String> =
+                department_list.iter().map(|d| d.code.clone()).collect();
+            let statuses = d::by_status(c, &scope, &STATUS_ORDER)?;
+            let streets = d::overdue_by_street(c, &scope, &street_codes, today)?;
+            let majors = d::open_major_by_department(c, &scope, &department_codes)?;
+            let mut months = Vec::new();
+            let first = NaiveDate::from_ymd_opt(today.year(), today.month(), 1).unwrap_or(today);
+            for back in (0..6).rev() {
+                let from = first
+                    .checked_sub_months(chrono::Months::new(back))
+                    .unwrap_or(first);
+                let to = from
+                    .checked_add_months(chrono::Months::new(1))
+                    .unwrap_or(from + Duration::days(31));
+                let (on_time, late) = d::closed_on_time_late(c, &scope, from, to)?;
+                months.push((
+                    format!("{}-{:02}", from.year(), from.month()),
+                    on_time,
+                    late,
+                ));
+            }
+            let names: HashMap<String, String> = street_list
+                .into_iter()
+                .map(|s| (s.code, s.name))
+                .chain(department_list.into_iter().map(|d| (d.code, d.name)))
+                .collect();
+            Ok((statuses, streets, majors, months, names))
+        })
+        .await;
+    let Ok((statuses, streets, majors, months, names)) = figures else {
+        return AppError::internal("dashboard").error_response();
+    };
+    let name = |code: &str| names.get(code).cloned().unwrap_or_else(|| code.to_string());
+    let counts = statuses
+        .iter()
+        .map(|(st, n)| (fields::status_label(st), *n))
+        .collect();
+    let mut streets: Vec<(String, i64)> = streets
+        .iter()
+        .filter(|r| r.1 > 0)
+        .map(|(k, n)| (name(k), *n))
+        .collect();
+    streets.sort_by_key(|r| std::cmp::Reverse(r.1));
+    let mut majors: Vec<(String, i64)> = majors
+        .iter()
+        .filter(|r| r.1 > 0)
+        .map(|(k, n)| (name(k), *n))
+        .collect();
+    majors.sort_by_key(|r| std::cmp::Reverse(r.1));
+    let overdue = streets.iter().map(|r| r.1).sum();
+    let table = |rows: &[(String, i64)]| {
+        rows.iter()
+            .map(|(k, n)| vec![k.clone(), n.to_string()])
+            .collect()
+    };
+    let charts = vec![
+        Chart {
+            title: "逾期隐患（按街镇）".into(),
+            svg: charts::bars("逾期隐患（按街镇）", &streets),
+            head: vec!["街镇", "逾期"],
+            rows: table(&streets),
+        },
+        Chart {
+            title: "近六个月销账：按期与超期".into(),
+            svg: charts::on_time_late("近六个月销账：按期与超期", &months),
+            head: vec!["月份", "按期", "超期"],
+            rows: months
+                .iter()
+                .map(|(m, a, b)| vec![m.clone(), a.to_string(), b.to_string()])
+                .collect(),
+        },
+        Chart {
+            title: "未销账重大隐患（按主管部门）".into(),
+            svg: charts::bars("未销账重大隐患（按主管部门）", &majors),
+            head: vec!["部门", "重大隐患"],
+            rows: table(&majors),
+        },
+    ];
+    render(&DashboardPage {
+        user: Some(user_view(&s)),
+        flash: None,
+        counts,
+        overdue,
+        charts,
+    })
+}

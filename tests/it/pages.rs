@@ -1,0 +1,410 @@
+//! The pages: security basics over HTTP, and real-browser walks through Chromium.
+
+use fantoccini::Locator;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::common::browser::Browser;
+use crate::common::{Backend, PASSWORD, TestApp};
+use crate::db_test;
+use crate::hazards::{call, cast, general_report, upload};
+
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+fn cookie_of(res: &reqwest::Response, name: &str) -> Option<String> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .map(str::to_string)
+}
+
+fn value_of(set_cookie: &str) -> String {
+    set_cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .split_once('=')
+        .unwrap()
+        .1
+        .to_string()
+}
+
+/// Logs in through the login form; answers the session cookie value.
+async fn form_login(app: &TestApp, username: &str) -> String {
+    let page = app.get("/login").await;
+    let csrf_cookie = cookie_of(&page, "hl_login_csrf").expect("login csrf cookie");
+    let csrf = value_of(&csrf_cookie);
+    let res = app
+        .client
+        .post(app.url("/login"))
+        .header("cookie", format!("hl_login_csrf={csrf}"))
+        .form(&[
+            ("username", username),
+            ("password", PASSWORD),
+            ("csrf", &csrf),
+            ("next", "/hazards"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/hazards");
+    value_of(&cookie_of(&res, "hl_session").expect("session cookie"))
+}
+
+db_test!(pages_are_locked_down, |backend: Backend| async move {
+    let app = TestApp::start(&backend).await;
+    let c = cast(&app).await;
+
+    // The login page: strict policy, no script, the login CSRF cookie is HttpOnly and Lax.
+    let page = app.get("/login").await;
+    assert_eq!(page.headers()["content-security-policy"], CSP);
+    let set = cookie_of(&page, "hl_login_csrf").unwrap();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Lax"),
+        "{set}"
+    );
+    assert!(!set.contains("Secure"), "plain http in tests");
+    let html = page.text().await.unwrap();
+    assert!(!html.contains("<script"), "no script on pages");
+    assert!(
+        html.contains(r#"<label for="username">"#),
+        "labelled fields"
+    );
+
+    // Without the CSRF token, no login.
+    let res = app
+        .client
+        .post(app.url("/login"))
+        .form(&[("username", "boss"), ("password", PASSWORD), ("csrf", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(cookie_of(&res, "hl_session").is_none());
+
+    // Pages need a session.
+    let res = app.get("/hazards").await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/login?next=/hazards");
+
+    let session = form_login(&app, "boss").await;
+    let with = |path: &str| {
+        app.client
+            .get(app.url(path))
+            .header("cookie", format!("hl_session={session}"))
+    };
+    let res = with("/hazards").send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    let csrf = html
+        .split(r#"name="csrf" value=""#)
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+
+    // A form posted without the page's token changes nothing.
+    let report = general_report();
+    let post = |csrf: &str| {
+        let mut form = vec![("level", "general".to_string()), ("csrf", csrf.to_string())];
+        for (k, v) in report.as_object().unwrap() {
+            let v = match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            form.push((k.as_str(), v));
+        }
+        app.client
+            .post(app.url("/hazards/new"))
+            .header("cookie", format!("hl_session={session}"))
+            .form(&form)
+            .send()
+    };
+    let res = post("forged").await.unwrap();
+    assert_eq!(res.status(), 303);
+    let list = call(
+        &app,
+        Method::GET,
+        "/api/v1/hazards",
+        &c.principal,
+        Value::Null,
+        200,
+    )
+    .await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 0);
+    // With it, the draft is created through the API's rules.
+    let res = post(&csrf).await.unwrap();
+    if res.status() != 303 {
+        let page = res.text().await.unwrap();
+        let errs: Vec<&str> = page
+            .split("field-error")
+            .skip(1)
+            .map(|s| &s[..s.len().min(120)])
+            .collect();
+        panic!("not created: {errs:?}");
+    }
+    let to = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(to.ends_with("?done=created"), "{to}");
+    let list = call(
+        &app,
+        Method::GET,
+        "/api/v1/hazards?status=draft",
+        &c.principal,
+        Value::Null,
+        200,
+    )
+    .await;
+    assert_eq!(list["items"][0]["title"], "配电箱未上锁");
+
+    // The bearer API does not take the cookie.
+    let res = app
+        .client
+        .get(app.url("/api/v1/hazards"))
+        .header("cookie", format!("hl_session={session}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+
+    // Another enterprise's officer of another street cannot open the hazard's page.
+    let hid = to
+        .trim_start_matches("/hazards/")
+        .trim_end_matches("?done=created")
+        .to_string();
+    let other = form_login(&app, "jsl-officer").await;
+    let res = app
+        .client
+        .get(app.url(&format!("/hazards/{hid}")))
+        .header("cookie", format!("hl_session={other}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+
+    // Logging out ends the session at once.
+    let res = app
+        .client
+        .post(app.url("/logout"))
+        .header("cookie", format!("hl_session={session}"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let res = with("/hazards").send().await.unwrap();
+    assert_eq!(res.status(), 303, "back to the login page");
+});
+
+db_test!(
+    a_principal_files_a_major_hazard_with_photos_in_the_browser,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        let Some(mut b) =
+            Browser::start(&format!("file-major-{}", backend.name()), 1280, 1000).await
+        else {
+            return;
+        };
+        b.login(&app.base, "boss").await;
+        assert!(b.body().await.contains("隐患清单"));
+        b.click("nav a[href='/hazards/new']").await;
+        b.click("#level-major").await;
+        b.fill("#f-title", "液氨制冷机房氨泄漏报警装置失效").await;
+        b.fill("#f-description", "机房氨气泄漏报警器故障").await;
+        b.fill("#f-location", "一号冷库液氨制冷机房").await;
+        b.select("#f-category", "B06").await;
+        b.select("#f-source", "3").await;
+        b.fill("#f-responsible_person", "张建国").await;
+        b.fill("#f-responsible_phone", "13800000001").await;
+        b.fill("#f-planned_funds", "12.5").await;
+        b.fill("#f-status_and_cause", "报警器传感器老化失效").await;
+        b.fill(
+            "#f-severity_and_difficulty",
+            "一旦泄漏可能导致中毒；整改难度一般",
+        )
+        .await;
+        b.fill(
+            "#f-judgement_basis-standard",
+            "工贸企业重大事故隐患判定标准",
+        )
+        .await;
+        // The clause and the temporary measures are forgotten.
+        for (id, text) in [
+            ("goal", "恢复报警与通风联锁"),
+            ("methods", "更换传感器并调试联锁"),
+            ("funds_materials", "12.5万元"),
+            ("org_people", "设备部负责"),
+            ("timeline", "4月20日前"),
+            ("safety_and_emergency", "人工巡检"),
+        ] {
+            b.fill(&format!("#f-plan-{id}"), text).await;
+        }
+        b.shot("form-filled").await;
+        b.click("form[action='/hazards/new'] button[type=submit]")
+            .await;
+        // The page comes back with the messages beside the fields, keeping what was typed.
+        b.shot("after-first-save").await;
+        let err = b.text("#f-judgement_basis-clause-err").await;
+        assert!(!err.is_empty());
+        assert!(!b.text("#f-temporary_measures-err").await.is_empty());
+        assert_eq!(b.value("#f-title").await, "液氨制冷机房氨泄漏报警装置失效");
+        assert_eq!(b.value("#f-plan-goal").await, "恢复报警与通风联锁");
+        assert_eq!(b.value("#f-category").await, "B06");
+        b.shot("validation-errors").await;
+        b.fill("#f-judgement_basis-clause", "第十一条第（一）项")
+            .await;
+        b.fill("#f-temporary_measures", "人工每两小时巡检").await;
+        b.click("form[action='/hazards/new'] button[type=submit]")
+            .await;
+        assert!(b.body().await.contains("已保存草稿"));
+
+        // A photo of the scene, then the report goes to the regulator.
+        let dir = tempfile::tempdir().unwrap();
+        let photo = dir.path().join("现场.jpg");
+        std::fs::write(&photo, crate::hazards::jpeg()).unwrap();
+        b.click("details summary").await;
+        b.select("#photo-kind", "before").await;
+        b.client
+            .find(Locator::Css("#photo-file"))
+            .await
+            .unwrap()
+            .send_keys(photo.to_str().unwrap())
+            .await
+            .unwrap();
+        b.shot("photo-chosen").await;
+        b.click("form[enctype='multipart/form-data'] button").await;
+        assert!(b.body().await.contains("照片已上传"));
+        assert!(b.body().await.contains("整改前：现场.jpg"));
+        let url = b.client.current_url().await.unwrap();
+        let id = url.path().trim_start_matches("/hazards/").to_string();
+        b.client
+            .find(Locator::XPath("//summary[text()='提交报告']"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        b.click("form[action$='/do/submit'] button").await;
+        let body = b.body().await;
+        assert!(body.contains("已办理：提交报告"), "{body}");
+        assert!(body.contains("已报告待上账"));
+        assert!(body.contains("提交报告"), "timeline");
+        b.shot("submitted").await;
+
+        let h = call(
+            &app,
+            Method::GET,
+            &format!("/api/v1/hazards/{id}"),
+            &c.inspector,
+            Value::Null,
+            200,
+        )
+        .await;
+        assert_eq!(h["status"], "submitted");
+        assert_eq!(h["level"], "major");
+        assert_eq!(h["judgement_basis"]["clause"], "第十一条第（一）项");
+        assert_eq!(h["plan"]["goal"], "恢复报警与通风联锁");
+        assert!(h["dual_report"]["regulator"].is_object());
+        assert_eq!(h["attachments"][0]["kind"], "before");
+        b.close().await;
+    }
+);
+
+db_test!(
+    a_street_officer_closes_a_general_hazard_from_a_phone,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        let h = |id: &str, a: &str| format!("/api/v1/hazards/{id}/{a}");
+        let d = call(
+            &app,
+            Method::POST,
+            "/api/v1/hazards",
+            &c.reporter,
+            general_report(),
+            201,
+        )
+        .await;
+        let id = d["id"].as_str().unwrap().to_string();
+        call(
+            &app,
+            Method::POST,
+            &h(&id, "submit"),
+            &c.reporter,
+            json!({}),
+            200,
+        )
+        .await;
+        call(
+            &app,
+            Method::POST,
+            &h(&id, "post"),
+            &c.street,
+            json!({"deadline": "2026-03-20"}),
+            200,
+        )
+        .await;
+        call(
+            &app,
+            Method::POST,
+            &h(&id, "start"),
+            &c.principal,
+            json!({}),
+            200,
+        )
+        .await;
+        assert_eq!(upload(&app, &c.reporter, &id, "after").await.status(), 201);
+        call(&app, Method::POST, &h(&id, "completion"), &c.principal,
+             json!({"completed_on": "2026-03-02", "summary": "已上锁", "actual_funds": "0.02", "self_assessment": "合格"}), 200).await;
+
+        let Some(mut b) =
+            Browser::start(&format!("phone-accept-{}", backend.name()), 390, 844).await
+        else {
+            return;
+        };
+        b.login(&app.base, "hyl-officer").await;
+        // Officers land on their work queue.
+        let body = b.body().await;
+        assert!(body.contains("待验收"), "{body}");
+        b.shot("queue").await;
+        b.client
+            .find(Locator::LinkText("配电箱未上锁"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        b.client
+            .find(Locator::XPath("//summary[text()='验收']"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        b.select("#accept-result", "pass").await;
+        b.fill("#accept-opinion", "已上锁，属实").await;
+        assert_eq!(b.value("#accept-accepted_on").await, "2026-03-02");
+        b.shot("accept-form").await;
+        b.click("form[action$='/do/accept'] button").await;
+        let body = b.body().await;
+        assert!(body.contains("已办理：验收"), "{body}");
+        assert!(body.contains("已销账"));
+        b.shot("closed").await;
+        let got = call(
+            &app,
+            Method::GET,
+            &format!("/api/v1/hazards/{id}"),
+            &c.street,
+            Value::Null,
+            200,
+        )
+        .await;
+        assert_eq!(got["status"], "closed");
+        b.close().await;
+    }
+);
