@@ -22,7 +22,7 @@ use crate::domain::hazard::{CompletionInput, ExtensionDecisionInput, ExtensionRe
 use crate::domain::{DomainError, FieldErrors};
 use crate::error::{AppError, AppResult};
 use crate::policy;
-use crate::service::hazards::{self as svc, Env, HazardView};
+use crate::service::hazards::{self as svc, Env, HazardView, Loaded};
 
 pub fn routes(r: &mut Routes) {
     r.post("/api/v1/hazards", create)
@@ -92,7 +92,7 @@ pub(super) async fn run<I, D, E>(
 where
     I: serde::Serialize + Send + 'static,
     D: FnOnce(&HazardFacts, &Actor, &I, &Env<'_>) -> Result<Outcome, DomainError> + Send + 'static,
-    E: FnOnce(&mut DbConn, &mut HazardRow, &Outcome, &I, &Env<'_>) -> AppResult<Value>
+    E: FnOnce(&mut DbConn, &mut HazardRow, &Outcome, &I, &Env<'_>, &mut Loaded) -> AppResult<Value>
         + Send
         + 'static,
 {
@@ -107,16 +107,16 @@ where
             let env = env(&st, &caller, expected);
             let input_json = serde_json::to_value(&input).map_err(AppError::internal)?;
             db::write_tx(c, |c| {
-                let (row, _) = svc::act(
+                let (row, _, loaded) = svc::act(
                     c,
                     &env,
                     &id,
                     kind,
                     input_json,
                     |facts, actor| decide(facts, actor, &input, &env),
-                    |c, row, out| effects(c, row, out, &input, &env),
+                    |c, row, out, loaded| effects(c, row, out, &input, &env, loaded),
                 )?;
-                svc::view(c, &env, &row)
+                svc::view_of(&env, &row, &loaded)
             })
         })
         .await?;
@@ -130,9 +130,10 @@ fn record<I: serde::Serialize>(
     kind: &str,
     input: &I,
     env: &Env<'_>,
+    loaded: &mut Loaded,
 ) -> AppResult<Value> {
     let payload = serde_json::to_value(input).map_err(AppError::internal)?;
-    let rec = hazards::add_record(
+    let rec = loaded.add_record(
         c,
         &row.id,
         kind,
@@ -235,7 +236,13 @@ async fn create(
                     "version": 1,
                 });
                 svc::record_in_ledger(c, &env, &row.id, "hazard.created", payload)?;
-                svc::view(c, &env, &row)
+                let brief = svc::EnterpriseBrief {
+                    name: enterprise.name.clone(),
+                    uscc: enterprise.uscc.clone(),
+                    headcount: enterprise.headcount,
+                };
+                let loaded = svc::loaded_new(brief, &draft.content.sectors, &departments);
+                svc::view_of(&env, &row, &loaded)
             })
         })
         .await?;
@@ -330,14 +337,14 @@ async fn edit(
                 } else {
                     Some(svc::route(c, &draft.content.sectors)?)
                 };
-                let (row, _) = svc::act(
+                let (row, _, loaded) = svc::act(
                     c,
                     &env,
                     &id,
                     "hazard.edited",
                     patch.clone(),
                     |facts, actor| hazard::edit(facts, actor, &draft, env.today, env.policy),
-                    |c, row, _| {
+                    |c, row, _, l| {
                         row.level = draft.level.as_str().into();
                         row.handling = draft.handling.as_str().into();
                         row.suspension = draft.suspension.as_str().into();
@@ -349,10 +356,6 @@ async fn edit(
                         row.discovered_on = draft.content.discovered_on;
                         row.content =
                             serde_json::to_string(&draft.content).map_err(AppError::internal)?;
-                        let enterprise_name: String = crate::db::schema::enterprises::table
-                            .find(&row.enterprise_id)
-                            .select(crate::db::schema::enterprises::name)
-                            .first(c)?;
                         crate::db::search::index(
                             c,
                             &row.id,
@@ -360,22 +363,17 @@ async fn edit(
                                 &row.title,
                                 &row.description,
                                 &row.location,
-                                &enterprise_name,
+                                &l.enterprise.name,
                             ),
                         )?;
                         if let Some((primary, departments)) = &routed {
                             row.primary_department = primary.clone();
-                            hazards::replace_routing(
-                                c,
-                                &row.id,
-                                &draft.content.sectors,
-                                departments,
-                            )?;
+                            l.replace_routing(c, &row.id, &draft.content.sectors, departments)?;
                         }
                         Ok(Value::Null)
                     },
                 )?;
-                svc::view(c, &env, &row)
+                svc::view_of(&env, &row, &loaded)
             })
         })
         .await?;
@@ -429,12 +427,12 @@ async fn submit(
         "hazard.submitted",
         input,
         |f, a, i, e| hazard::submit(f, a, i, e.today, e.policy),
-        |c, row, out, i, e| {
+        |c, row, out, i, e, l| {
             if !out.record_regulator_report {
                 return Ok(Value::Null);
             }
             // The regulator half of the 双报告: this service is the department's system (L2).
-            let (_, copied) = hazards::routing(c, &row.id)?;
+            let copied = &l.copied;
             let content = row.content();
             let report = json!({
                 "reported_at": crate::timefmt::rfc3339(&e.now.naive_utc()),
@@ -449,7 +447,7 @@ async fn submit(
                 "judgement_basis": content.judgement_basis,
                 "warnings": out.warnings,
             });
-            record(c, row, "regulator_report", &report, e)
+            record(c, row, "regulator_report", &report, e, l)
         },
     )
     .await
@@ -469,7 +467,7 @@ async fn return_hazard(
         "hazard.returned",
         input,
         |f, a, i, e| hazard::return_hazard(f, a, i, e.today, e.policy),
-        |c, row, _, i, e| record(c, row, "return", i, e),
+        |c, row, _, i, e, l| record(c, row, "return", i, e, l),
     )
     .await
 }
@@ -488,7 +486,7 @@ async fn post(
         "hazard.posted",
         input,
         |f, a, i, e| hazard::post(f, a, i, e.today, e.policy),
-        |c, row, out, i, e| {
+        |c, row, out, i, e, l| {
             if let Some(basis) = &i.judgement_basis {
                 let mut content = row.content();
                 content.judgement_basis = Some(basis.clone());
@@ -510,7 +508,7 @@ async fn post(
                         "not a department code",
                     ));
                 }
-                let (sectors, copied) = hazards::routing(c, &row.id)?;
+                let (sectors, copied) = (l.sectors.clone(), l.copied.clone());
                 let mut departments = vec![(dept.to_string(), true)];
                 departments.extend(
                     copied
@@ -519,7 +517,7 @@ async fn post(
                         .filter(|d| d != dept)
                         .map(|d| (d, false)),
                 );
-                hazards::replace_routing(c, &row.id, &sectors, &departments)?;
+                l.replace_routing(c, &row.id, &sectors, &departments)?;
                 row.primary_department = dept.to_string();
             }
             let mut posting = serde_json::to_value(i).map_err(AppError::internal)?;
@@ -528,7 +526,7 @@ async fn post(
                 out.level
                     .map_or(row.level.clone(), |l| l.as_str().to_string())
             );
-            record(c, row, "posting", &posting, e)
+            record(c, row, "posting", &posting, e, l)
         },
     )
     .await
@@ -548,7 +546,7 @@ async fn void(
         "hazard.voided",
         input,
         |f, a, i, e| hazard::void(f, a, i, e.today, e.policy),
-        |c, row, _, i, e| {
+        |c, row, _, i, e, l| {
             if i.reason == Some(VoidReason::Duplicate) {
                 let original = i.duplicate_of.as_deref().unwrap_or_default();
                 let scope = policy::hazard_scope(e.caller);
@@ -559,7 +557,7 @@ async fn void(
                     ));
                 }
             }
-            record(c, row, "void", i, e)
+            record(c, row, "void", i, e, l)
         },
     )
     .await
@@ -579,11 +577,11 @@ async fn file_plan(
         "hazard.plan_filed",
         input,
         |f, a, i, e| hazard::file_plan(f, a, i, e.today, e.policy),
-        |c, row, _, i, e| {
+        |c, row, _, i, e, l| {
             let mut content = row.content();
             content.plan = Some(i.clone());
             row.content = serde_json::to_string(&content).map_err(AppError::internal)?;
-            record(c, row, "plan", i, e)
+            record(c, row, "plan", i, e, l)
         },
     )
     .await
@@ -603,7 +601,7 @@ async fn acknowledge_plan(
         "hazard.plan_acknowledged",
         input,
         |f, a, i, e| hazard::acknowledge_plan(f, a, i, e.today, e.policy),
-        |c, row, _, i, e| record(c, row, "plan_acknowledgement", i, e),
+        |c, row, _, i, e, l| record(c, row, "plan_acknowledgement", i, e, l),
     )
     .await
 }
@@ -622,7 +620,7 @@ async fn start(
         "hazard.rectification_started",
         input,
         |f, a, i, e| hazard::start(f, a, i, e.today, e.policy),
-        |c, row, _, i, e| record(c, row, "start", i, e),
+        |c, row, _, i, e, l| record(c, row, "start", i, e, l),
     )
     .await
 }
@@ -641,7 +639,7 @@ async fn progress(
         "hazard.progress",
         input,
         |f, a, i, e| hazard::record_progress(f, a, i, e.today, e.policy),
-        |c, row, _, i, e| record(c, row, "progress", i, e),
+        |c, row, _, i, e, l| record(c, row, "progress", i, e, l),
     )
     .await
 }
@@ -660,11 +658,11 @@ async fn request_extension(
         "hazard.extension_requested",
         input,
         |f, a, i, e| hazard::request_extension(f, a, i, e.calendar, e.today, e.policy),
-        |c, row, _, i, e| {
+        |c, row, _, i, e, l| {
             let mut payload = serde_json::to_value(i).map_err(AppError::internal)?;
             payload["status"] = json!("pending");
             payload["deadline_at_request"] = json!(row.effective_deadline);
-            record(c, row, "extension", &payload, e)
+            record(c, row, "extension", &payload, e, l)
         },
     )
     .await
@@ -685,10 +683,12 @@ async fn decide_extension(
         "hazard.extension_decided",
         input,
         |f, a, i, e| hazard::decide_extension(f, a, i, e.today, e.policy),
-        move |c, row, _, i, e| {
-            let request = hazards::records(c, &row.id)?
-                .into_iter()
+        move |c, row, _, i, e, l| {
+            let request = l
+                .records
+                .iter()
                 .find(|r| r.id == eid && r.kind == "extension")
+                .cloned()
                 .ok_or_else(AppError::not_found)?;
             let mut payload = request.json();
             if payload["status"] != "pending" {
@@ -707,7 +707,7 @@ async fn decide_extension(
                 "decided_at": crate::timefmt::rfc3339(&e.now.naive_utc()),
                 "effective_deadline": row.effective_deadline,
             });
-            hazards::set_record_payload(c, &request.id, &payload)?;
+            l.set_record_payload(c, &request.id, &payload)?;
             Ok(json!({"id": request.id, "kind": "extension", "status": payload["status"]}))
         },
     )
@@ -728,7 +728,7 @@ async fn completion(
         "hazard.completion_reported",
         input,
         |f, a, i, e| hazard::complete(f, a, i, e.today, e.policy),
-        |c, row, _, i, e| record(c, row, "completion", i, e),
+        |c, row, _, i, e, l| record(c, row, "completion", i, e, l),
     )
     .await
 }
@@ -751,10 +751,10 @@ async fn acceptance(
         kind,
         input,
         |f, a, i, e| hazard::accept(f, a, i, e.today, e.policy),
-        |c, row, _, i, e| {
+        |c, row, _, i, e, l| {
             let mut payload = serde_json::to_value(i).map_err(AppError::internal)?;
             payload["verifier"] = json!(e.caller.user_id);
-            record(c, row, "acceptance", &payload, e)
+            record(c, row, "acceptance", &payload, e, l)
         },
     )
     .await
@@ -774,11 +774,11 @@ async fn quick_fix(
         "hazard.fixed_on_the_spot",
         input,
         |f, a, i, e| hazard::quick_fix(f, a, i, e.today, e.policy),
-        |c, row, out, i, e| {
+        |c, row, out, i, e, l| {
             let mut payload = serde_json::to_value(i).map_err(AppError::internal)?;
             payload["quick_fix"] = json!(true);
             payload["completed_on"] = json!(out.completed_on);
-            record(c, row, "completion", &payload, e)
+            record(c, row, "completion", &payload, e, l)
         },
     )
     .await
@@ -798,10 +798,10 @@ async fn congress_report(
         "hazard.congress_reported",
         input,
         |f, a, i, e| hazard::record_congress_report(f, a, i, e.today, e.policy),
-        |c, row, out, i, e| {
+        |c, row, out, i, e, l| {
             let mut payload = serde_json::to_value(i).map_err(AppError::internal)?;
             payload["warnings"] = json!(out.warnings);
-            record(c, row, "congress_report", &payload, e)
+            record(c, row, "congress_report", &payload, e, l)
         },
     )
     .await
@@ -821,7 +821,7 @@ async fn employee_notice(
         "hazard.employee_notice",
         input,
         |f, a, i, e| hazard::record_employee_notice(f, a, i, e.today, e.policy),
-        |c, row, _, i, e| record(c, row, "employee_notice", i, e),
+        |c, row, _, i, e, l| record(c, row, "employee_notice", i, e, l),
     )
     .await
 }

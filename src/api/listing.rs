@@ -36,7 +36,7 @@ async fn list(
         "hazard.listed",
         input,
         |f, a, i, e| hazard::list_hazard(f, a, i, e.today, e.policy),
-        |c, row, _, i, e| {
+        |c, row, _, i, e, l| {
             let doc_no = i.doc_no.clone().unwrap_or_default().trim().to_string();
             if listings::doc_no_taken(c, &doc_no)? {
                 return Err(AppError::conflict(
@@ -60,8 +60,9 @@ async fn list(
                 received_at: None,
                 delisted_on: None,
             };
-            listings::insert(c, &listing)?;
-            Ok(json!({"listing": listing}))
+            let answer = json!({ "listing": listing });
+            l.insert_listing(c, listing)?;
+            Ok(answer)
         },
     )
     .await

@@ -5,7 +5,10 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use super::DbConn;
-use super::schema::{enterprises, hazard_departments, hazard_records, hazard_sectors, hazards};
+use super::listings::ListingRow;
+use super::schema::{
+    enterprises, hazard_departments, hazard_records, hazard_sectors, hazards, listings,
+};
 use crate::domain::hazard::{AttachmentFacts, HazardContent, HazardFacts};
 use crate::policy::HazardScope;
 
@@ -252,11 +255,19 @@ pub fn records(conn: &mut DbConn, hazard_id: &str) -> QueryResult<Vec<RecordRow>
         .load(conn)
 }
 
-/// The enterprise's headcount (decides the expected congress body).
-pub fn headcount(conn: &mut DbConn, enterprise_id: &str) -> QueryResult<i32> {
-    enterprises::table
-        .find(enterprise_id)
-        .select(enterprises::headcount)
+/// The hazard's enterprise (name, USCC, headcount) and its listing, if any, in one query.
+pub fn enterprise_and_listing(
+    conn: &mut DbConn,
+    id: &str,
+) -> QueryResult<((String, String, i32), Option<ListingRow>)> {
+    hazards::table
+        .inner_join(enterprises::table)
+        .left_join(listings::table)
+        .filter(hazards::id.eq(id))
+        .select((
+            (enterprises::name, enterprises::uscc, enterprises::headcount),
+            Option::<ListingRow>::as_select(),
+        ))
         .first(conn)
 }
 
