@@ -35,6 +35,8 @@ pub struct AppState {
     pub calendar: Arc<WorkCalendar>,
     /// Attachment bytes.
     pub blobs: Arc<dyn BlobStore>,
+    /// Sector → primary department, kept after the first read.
+    pub sector_routes: Arc<crate::service::hazards::SectorRoutes>,
 }
 
 impl AppState {
@@ -61,6 +63,7 @@ impl AppState {
             auth,
             calendar: Arc::new(calendar),
             blobs,
+            sector_routes: Arc::default(),
         })
     }
 

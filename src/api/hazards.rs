@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::Routes;
 use crate::app::AppState;
-use crate::auth::{Caller, Org};
+use crate::auth::{Bearer, Caller, Org};
 use crate::db::hazards::{self, HazardRow};
 use crate::db::{self, DbConn, enterprises, ledger};
 use crate::domain::hazard::{
@@ -75,17 +75,19 @@ pub(super) fn env<'a>(state: &'a AppState, caller: &'a Caller, if_match: Option<
         today: state.clock.today(),
         policy: &state.config.rules,
         calendar: &state.calendar,
+        routes: &state.sector_routes,
         if_match,
     }
 }
 
-/// Runs one hazard action in a write transaction and answers the hazard.
+/// Runs one hazard action in a write transaction and answers the hazard. The caller is checked
+/// first, on the same connection; then a body that did not parse is refused.
 pub(super) async fn run<I, D, E>(
-    caller: Caller,
+    bearer: Bearer,
     req: HttpRequest,
     id: String,
     kind: &'static str,
-    input: I,
+    input: AppResult<I>,
     decide: D,
     effects: E,
 ) -> AppResult<HttpResponse>
@@ -96,7 +98,7 @@ where
         + Send
         + 'static,
 {
-    let expected = if_match(&req)?;
+    let expected = if_match(&req);
     let state = req
         .app_data::<web::Data<AppState>>()
         .cloned()
@@ -104,7 +106,9 @@ where
     let st = state.clone();
     let view = state
         .db(move |c| {
-            let env = env(&st, &caller, expected);
+            let caller = bearer.caller(c)?;
+            let input = input?;
+            let env = env(&st, &caller, expected?);
             let input_json = serde_json::to_value(&input).map_err(AppError::internal)?;
             db::write_tx(c, |c| {
                 let (row, _, loaded) = svc::act(
@@ -155,7 +159,7 @@ struct CreateBody {
 
 async fn create(
     state: web::Data<AppState>,
-    caller: Caller,
+    bearer: Bearer,
     body: web::Json<CreateBody>,
 ) -> AppResult<HttpResponse> {
     let CreateBody {
@@ -165,6 +169,7 @@ async fn create(
     let st = state.clone();
     let view = state
         .db(move |c| {
+            let caller = bearer.caller(c)?;
             let env = env(&st, &caller, None);
             db::write_tx(c, |c| {
                 // The enterprise: implied for enterprise users, otherwise one within the caller's scope.
@@ -184,7 +189,7 @@ async fn create(
                     draft.content.sectors = enterprise.sectors.clone();
                 }
                 hazard::create(&env.actor(), &draft, env.today, env.policy)?;
-                let (primary, departments) = svc::route(c, &draft.content.sectors)?;
+                let (primary, departments) = svc::route(c, &env, &draft.content.sectors)?;
                 let now = env.now.naive_utc();
                 let row = HazardRow {
                     id: uuid::Uuid::now_v7().to_string(),
@@ -224,7 +229,7 @@ async fn create(
                     updated_at: now,
                 };
                 hazards::insert(c, &row, &draft.content.sectors, &departments)?;
-                crate::db::search::index(
+                crate::db::search::index_new(
                     c,
                     &row.id,
                     &crate::db::search::body(&row.title, &row.description, &row.location, &enterprise.name),
@@ -335,7 +340,7 @@ async fn edit(
                 let routed = if draft.content.sectors.is_empty() {
                     None
                 } else {
-                    Some(svc::route(c, &draft.content.sectors)?)
+                    Some(svc::route(c, &env, &draft.content.sectors)?)
                 };
                 let (row, _, loaded) = svc::act(
                     c,
@@ -414,14 +419,14 @@ pub(super) fn parse<I: DeserializeOwned + Default>(
 pub(super) type Id = web::Path<String>;
 
 async fn submit(
-    caller: Caller,
+    bearer: Bearer,
     req: HttpRequest,
     id: Id,
     bytes: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let input: SubmitInput = parse(&req, &bytes)?;
+    let input = parse::<SubmitInput>(&req, &bytes);
     run(
-        caller,
+        bearer,
         req,
         id.into_inner(),
         "hazard.submitted",
@@ -454,14 +459,14 @@ async fn submit(
 }
 
 async fn return_hazard(
-    caller: Caller,
+    bearer: Bearer,
     req: HttpRequest,
     id: Id,
     bytes: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let input: ReturnInput = parse(&req, &bytes)?;
+    let input = parse::<ReturnInput>(&req, &bytes);
     run(
-        caller,
+        bearer,
         req,
         id.into_inner(),
         "hazard.returned",
@@ -473,14 +478,14 @@ async fn return_hazard(
 }
 
 async fn post(
-    caller: Caller,
+    bearer: Bearer,
     req: HttpRequest,
     id: Id,
     bytes: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let input: PostInput = parse(&req, &bytes)?;
+    let input = parse::<PostInput>(&req, &bytes);
     run(
-        caller,
+        bearer,
         req,
         id.into_inner(),
         "hazard.posted",
@@ -533,14 +538,14 @@ async fn post(
 }
 
 async fn void(
-    caller: Caller,
+    bearer: Bearer,
     req: HttpRequest,
     id: Id,
     bytes: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let input: VoidInput = parse(&req, &bytes)?;
+    let input = parse::<VoidInput>(&req, &bytes);
     run(
-        caller,
+        bearer,
         req,
         id.into_inner(),
         "hazard.voided",
@@ -564,14 +569,14 @@ async fn void(
 }
 
 async fn file_plan(
-    caller: Caller,
+    bearer: Bearer,
     req: HttpRequest,
     id: Id,
     bytes: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let input: Plan = parse(&req, &bytes)?;
+    let input = parse::<Plan>(&req, &bytes);
     run(
-        caller,
+        bearer,
         req,
         id.into_inner(),
         "hazard.plan_filed",
@@ -588,14 +593,14 @@ async fn file_plan(
 }
 
 async fn acknowledge_plan(
-    caller: Caller,
+    bearer: Bearer,
     req: HttpRequest,
     id: Id,
     bytes: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let input: AcknowledgePlanInput = parse(&req, &bytes)?;
+    let input = parse::<AcknowledgePlanInput>(&req, &bytes);
     run(
-        caller,
+        bearer,
         req,
         id.into_inner(),
         "hazard.plan_acknowledged",
@@ -607,14 +612,14 @@ async fn acknowledge_plan(
 }
 
 async fn start(
-    caller: Caller,
+    bearer: Bearer,
     req: HttpRequest,
     id: Id,
     bytes: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let input: StartInput = parse(&req, &bytes)?;
+    let input = parse::<StartInput>(&req, &bytes);
     run(
-        caller,
+        bearer,
         req,
         id.into_inner(),
         "hazard.rectification_started",
@@ -626,14 +631,14 @@ async fn start(
 }
 
 async fn progress(
-    caller: Caller,
+    bearer: Bearer,
     req: HttpRequest,
     id: Id,
     bytes: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let input: ProgressInput = parse(&req, &bytes)?;
+    let input = parse::<ProgressInput>(&req, &bytes);
     run(
-        caller,
+        bearer,
         req,
         id.into_inner(),
         "hazard.progress",
@@ -645,14 +650,14 @@ async fn progress(
 }
 
 async fn request_extension(
-    caller: Caller,
+    bearer: Bearer,
     req: HttpRequest,
     id: Id,
     bytes: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let input: ExtensionRequestInput = parse(&req, &bytes)?;
+    let input = parse::<ExtensionRequestInput>(&req, &bytes);
     run(
-        caller,
+        bearer,
         req,
         id.into_inner(),
         "hazard.extension_requested",
@@ -669,15 +674,15 @@ async fn request_extension(
 }
 
 async fn decide_extension(
-    caller: Caller,
+    bearer: Bearer,
     req: HttpRequest,
     path: web::Path<(String, String)>,
     bytes: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let input: ExtensionDecisionInput = parse(&req, &bytes)?;
+    let input = parse::<ExtensionDecisionInput>(&req, &bytes);
     let (id, eid) = path.into_inner();
     run(
-        caller,
+        bearer,
         req,
         id,
         "hazard.extension_decided",
@@ -715,14 +720,14 @@ async fn decide_extension(
 }
 
 async fn completion(
-    caller: Caller,
+    bearer: Bearer,
     req: HttpRequest,
     id: Id,
     bytes: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let input: CompletionInput = parse(&req, &bytes)?;
+    let input = parse::<CompletionInput>(&req, &bytes);
     run(
-        caller,
+        bearer,
         req,
         id.into_inner(),
         "hazard.completion_reported",
@@ -734,18 +739,18 @@ async fn completion(
 }
 
 async fn acceptance(
-    caller: Caller,
+    bearer: Bearer,
     req: HttpRequest,
     id: Id,
     bytes: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let input: AcceptanceInput = parse(&req, &bytes)?;
-    let kind = match input.result {
+    let input = parse::<AcceptanceInput>(&req, &bytes);
+    let kind = match input.as_ref().ok().and_then(|i| i.result.as_ref()) {
         Some(AcceptanceResult::Fail) => "hazard.acceptance_failed",
         _ => "hazard.closed",
     };
     run(
-        caller,
+        bearer,
         req,
         id.into_inner(),
         kind,
@@ -761,14 +766,14 @@ async fn acceptance(
 }
 
 async fn quick_fix(
-    caller: Caller,
+    bearer: Bearer,
     req: HttpRequest,
     id: Id,
     bytes: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let input: QuickFixInput = parse(&req, &bytes)?;
+    let input = parse::<QuickFixInput>(&req, &bytes);
     run(
-        caller,
+        bearer,
         req,
         id.into_inner(),
         "hazard.fixed_on_the_spot",
@@ -785,14 +790,14 @@ async fn quick_fix(
 }
 
 async fn congress_report(
-    caller: Caller,
+    bearer: Bearer,
     req: HttpRequest,
     id: Id,
     bytes: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let input: CongressReportInput = parse(&req, &bytes)?;
+    let input = parse::<CongressReportInput>(&req, &bytes);
     run(
-        caller,
+        bearer,
         req,
         id.into_inner(),
         "hazard.congress_reported",
@@ -808,14 +813,14 @@ async fn congress_report(
 }
 
 async fn employee_notice(
-    caller: Caller,
+    bearer: Bearer,
     req: HttpRequest,
     id: Id,
     bytes: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let input: EmployeeNoticeInput = parse(&req, &bytes)?;
+    let input = parse::<EmployeeNoticeInput>(&req, &bytes);
     run(
-        caller,
+        bearer,
         req,
         id.into_inner(),
         "hazard.employee_notice",

@@ -8,7 +8,7 @@ use serde_json::json;
 use super::Routes;
 use super::hazards::{Id, parse, run};
 use crate::app::AppState;
-use crate::auth::Caller;
+use crate::auth::{Bearer, Caller};
 use crate::db::listings::{self, ListingRow};
 use crate::db::{self, hazards};
 use crate::domain::FieldErrors;
@@ -23,14 +23,14 @@ pub fn routes(r: &mut Routes) {
 }
 
 async fn list(
-    caller: Caller,
+    bearer: Bearer,
     req: HttpRequest,
     id: Id,
     bytes: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let input: ListingInput = parse(&req, &bytes)?;
+    let input = parse::<ListingInput>(&req, &bytes);
     run(
-        caller,
+        bearer,
         req,
         id.into_inner(),
         "hazard.listed",

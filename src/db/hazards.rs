@@ -145,7 +145,7 @@ pub fn insert(
     diesel::insert_into(hazards::table)
         .values(row)
         .execute(conn)?;
-    replace_routing(conn, &row.id, sectors, departments)
+    insert_routing(conn, &row.id, sectors, departments)
 }
 
 /// Replaces sectors and departments (on edit, while draft or returned).
@@ -158,6 +158,15 @@ pub fn replace_routing(
     diesel::delete(hazard_sectors::table.filter(hazard_sectors::hazard_id.eq(id))).execute(conn)?;
     diesel::delete(hazard_departments::table.filter(hazard_departments::hazard_id.eq(id)))
         .execute(conn)?;
+    insert_routing(conn, id, sectors, departments)
+}
+
+fn insert_routing(
+    conn: &mut DbConn,
+    id: &str,
+    sectors: &[String],
+    departments: &[(String, bool)],
+) -> QueryResult<()> {
     for (i, s) in sectors.iter().enumerate() {
         diesel::insert_into(hazard_sectors::table)
             .values((
@@ -179,24 +188,139 @@ pub fn replace_routing(
     Ok(())
 }
 
-/// Writes `row` if nobody changed it since `expected_version` was read; false otherwise.
+/// The columns of a hazard that differ between two states of its row; `None` leaves a column
+/// alone. Writing only these matters: SQLite rewrites every index over a column named in `SET`,
+/// changed or not, and `hazards` has a dozen.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = hazards)]
+struct HazardChanges {
+    ledger_no: Option<Option<String>>,
+    enterprise_id: Option<String>,
+    street_code: Option<String>,
+    primary_department: Option<String>,
+    status: Option<String>,
+    level: Option<String>,
+    handling: Option<String>,
+    suspension: Option<String>,
+    title: Option<String>,
+    description: Option<String>,
+    location: Option<String>,
+    category: Option<Option<String>>,
+    source: Option<Option<i32>>,
+    discovered_on: Option<Option<NaiveDate>>,
+    content: Option<String>,
+    reporter_id: Option<String>,
+    submitted_by: Option<Option<String>>,
+    submitted_at: Option<Option<NaiveDateTime>>,
+    submitted_on: Option<Option<NaiveDate>>,
+    posted_at: Option<Option<NaiveDateTime>>,
+    posted_on: Option<Option<NaiveDate>>,
+    deadline: Option<Option<NaiveDate>>,
+    effective_deadline: Option<Option<NaiveDate>>,
+    plan_filed: Option<bool>,
+    plan_acknowledged: Option<bool>,
+    pending_extension: Option<Option<NaiveDate>>,
+    completed_on: Option<Option<NaiveDate>>,
+    acceptance_due_on: Option<Option<NaiveDate>>,
+    cancel_date: Option<Option<NaiveDate>>,
+    listed: Option<bool>,
+    recurrence_of: Option<Option<String>>,
+    version: Option<i32>,
+    created_at: Option<NaiveDateTime>,
+    updated_at: Option<NaiveDateTime>,
+}
+
+impl HazardChanges {
+    fn between(before: &HazardRow, after: &HazardRow) -> Self {
+        macro_rules! changed {
+            ($($field:ident),* $(,)?) => {
+                HazardChanges {
+                    $($field: (before.$field != after.$field).then(|| after.$field.clone()),)*
+                }
+            };
+        }
+        changed!(
+            ledger_no,
+            enterprise_id,
+            street_code,
+            primary_department,
+            status,
+            level,
+            handling,
+            suspension,
+            title,
+            description,
+            location,
+            category,
+            source,
+            discovered_on,
+            content,
+            reporter_id,
+            submitted_by,
+            submitted_at,
+            submitted_on,
+            posted_at,
+            posted_on,
+            deadline,
+            effective_deadline,
+            plan_filed,
+            plan_acknowledged,
+            pending_extension,
+            completed_on,
+            acceptance_due_on,
+            cancel_date,
+            listed,
+            recurrence_of,
+            version,
+            created_at,
+            updated_at,
+        )
+    }
+}
+
+/// Writes `row` (read as `before`) if nobody changed it since: `row.version` must be one more
+/// than `before.version`, which the stored row must still have. False when it no longer has.
+/// Only the columns that differ from `before` are written.
 pub fn update_if_version(
     conn: &mut DbConn,
+    before: &HazardRow,
     row: &HazardRow,
-    expected_version: i32,
 ) -> QueryResult<bool> {
+    debug_assert_eq!(before.id, row.id);
+    debug_assert_eq!(before.version + 1, row.version);
     let n = diesel::update(
         hazards::table
             .filter(hazards::id.eq(&row.id))
-            .filter(hazards::version.eq(expected_version)),
+            .filter(hazards::version.eq(before.version)),
     )
-    .set(row)
+    .set(HazardChanges::between(before, row))
     .execute(conn)?;
     Ok(n == 1)
 }
 
-/// Sectors and departments of a hazard: (sectors in order, primary, copied).
+/// Sectors and departments of a hazard: (sectors in order, copied departments by code).
 pub fn routing(conn: &mut DbConn, id: &str) -> QueryResult<(Vec<String>, Vec<String>)> {
+    if let DbConn::Pg(_) = conn {
+        // One round trip instead of two (the shared backend has no UNION).
+        let rows: Vec<RoutingRow> = diesel::sql_query(
+            "SELECT 0 AS part, position, sector_code AS code FROM hazard_sectors \
+             WHERE hazard_id = $1 \
+             UNION ALL SELECT 1, 0, department_code FROM hazard_departments \
+             WHERE hazard_id = $1 AND NOT is_primary",
+        )
+        .bind::<diesel::sql_types::Text, _>(id)
+        .load(conn)?;
+        let mut rows: Vec<_> = rows
+            .into_iter()
+            .map(|r| (r.part, r.position, r.code))
+            .collect();
+        rows.sort();
+        let (sectors, copied): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| r.0 == 0);
+        return Ok((
+            sectors.into_iter().map(|r| r.2).collect(),
+            copied.into_iter().map(|r| r.2).collect(),
+        ));
+    }
     let sectors = hazard_sectors::table
         .filter(hazard_sectors::hazard_id.eq(id))
         .order(hazard_sectors::position)
@@ -209,6 +333,16 @@ pub fn routing(conn: &mut DbConn, id: &str) -> QueryResult<(Vec<String>, Vec<Str
         .select(hazard_departments::department_code)
         .load(conn)?;
     Ok((sectors, copied))
+}
+
+#[derive(QueryableByName)]
+struct RoutingRow {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    part: i32,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    position: i32,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    code: String,
 }
 
 /// Adds a record.

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Integer, Text};
+use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 
 use super::DbConn;
 use super::schema::{ledger_entries, ledger_head};
@@ -89,15 +89,38 @@ pub fn append(
         payload: payload.to_string(),
     }
     .seal(head.seq + 1, &head.hash);
-    diesel::insert_into(ledger_entries::table)
-        .values(LedgerRow::from(&entry))
-        .execute(conn)?;
-    diesel::update(ledger_head::table.find(1))
-        .set((
-            ledger_head::seq.eq(entry.seq),
-            ledger_head::hash.eq(&entry.hash),
-        ))
-        .execute(conn)?;
+    match conn {
+        // One round trip instead of two while the head is locked.
+        DbConn::Pg(_) => {
+            diesel::sql_query(
+                "WITH entry AS (INSERT INTO ledger_entries \
+                 (seq, hazard_id, kind, actor, role, at, payload, prev_hash, hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)) \
+                 UPDATE ledger_head SET seq = $1, hash = $9 WHERE id = 1",
+            )
+            .bind::<BigInt, _>(entry.seq)
+            .bind::<Nullable<Text>, _>(&entry.hazard_id)
+            .bind::<Text, _>(&entry.kind)
+            .bind::<Nullable<Text>, _>(&entry.actor)
+            .bind::<Nullable<Text>, _>(&entry.role)
+            .bind::<Text, _>(&entry.at)
+            .bind::<Text, _>(&entry.payload)
+            .bind::<Text, _>(&entry.prev_hash)
+            .bind::<Text, _>(&entry.hash)
+            .execute(conn)?;
+        }
+        DbConn::Sqlite(_) => {
+            diesel::insert_into(ledger_entries::table)
+                .values(LedgerRow::from(&entry))
+                .execute(conn)?;
+            diesel::update(ledger_head::table.find(1))
+                .set((
+                    ledger_head::seq.eq(entry.seq),
+                    ledger_head::hash.eq(&entry.hash),
+                ))
+                .execute(conn)?;
+        }
+    }
     Ok(entry)
 }
 

@@ -2,6 +2,7 @@
 //! outcome and its records, append the ledger entry, and build the view.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use diesel::prelude::*;
@@ -31,6 +32,8 @@ pub struct Env<'a> {
     pub today: NaiveDate,
     pub policy: &'a Policy,
     pub calendar: &'a WorkCalendar,
+    /// Sector → primary department.
+    pub routes: &'a SectorRoutes,
     /// The version the client last saw (`If-Match`), when it sent one.
     pub if_match: Option<i32>,
 }
@@ -46,19 +49,33 @@ impl Env<'_> {
     }
 }
 
-/// Sector → primary department, from the reference data.
-pub fn sector_routes(conn: &mut DbConn) -> QueryResult<HashMap<String, String>> {
-    Ok(sectors::table
-        .select((sectors::code, sectors::primary_department))
-        .load::<(String, String)>(conn)?
-        .into_iter()
-        .collect())
+/// Sector → primary department, read from the reference data on first use and then kept in
+/// memory: the sectors are seeded before the server starts and no endpoint changes them.
+#[derive(Debug, Default)]
+pub struct SectorRoutes(OnceLock<HashMap<String, String>>);
+
+impl SectorRoutes {
+    /// The routes, read once.
+    pub fn get(&self, conn: &mut DbConn) -> QueryResult<&HashMap<String, String>> {
+        if let Some(routes) = self.0.get() {
+            return Ok(routes);
+        }
+        let routes = sectors::table
+            .select((sectors::code, sectors::primary_department))
+            .load::<(String, String)>(conn)?
+            .into_iter()
+            .collect();
+        Ok(self.0.get_or_init(|| routes))
+    }
 }
 
 /// The departments a hazard goes to: the primary first, then the copied ones.
-pub fn route(conn: &mut DbConn, sectors: &[String]) -> AppResult<(String, Vec<(String, bool)>)> {
-    let routes = sector_routes(conn)?;
-    let r = routing::route(sectors, &routes)?;
+pub fn route(
+    conn: &mut DbConn,
+    env: &Env<'_>,
+    sectors: &[String],
+) -> AppResult<(String, Vec<(String, bool)>)> {
+    let r = routing::route(sectors, env.routes.get(conn)?)?;
     let mut departments = vec![(r.primary.clone(), true)];
     departments.extend(r.copied.into_iter().map(|d| (d, false)));
     Ok((r.primary, departments))
@@ -335,16 +352,16 @@ pub fn act(
     let facts = loaded.facts(&row)?;
     let outcome = decide(&facts, &env.actor())?;
     let before = snapshot(&row);
-    let read_version = row.version;
+    let original = row.clone();
     apply_outcome(conn, &mut row, &outcome, env)?;
     let extra = effects(conn, &mut row, &outcome, &mut loaded)?;
     if outcome.listed == Some(false) {
         // Closing a listed hazard ends its supervision; the ledger entry shows listed → false.
         loaded.delist(conn, &row.id, env.today)?;
     }
-    row.version = read_version + 1;
+    row.version = original.version + 1;
     row.updated_at = env.now.naive_utc();
-    if !hazards::update_if_version(conn, &row, read_version)? {
+    if !hazards::update_if_version(conn, &original, &row)? {
         return Err(AppError::conflict(
             "concurrent_update",
             "Another request changed this hazard at the same time; reload it.",
