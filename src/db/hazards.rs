@@ -84,37 +84,44 @@ impl RecordRow {
 
 type Boxed<'a> = hazards::BoxedQuery<'a, super::MultiBackend>;
 
-/// Restricts a hazard query to what the caller may see. Drafts are the enterprise's own
-/// work: officials see only the drafts they created themselves.
-pub fn scoped<'a>(scope: &'a HazardScope) -> Boxed<'a> {
-    let q = hazards::table.into_boxed();
-    match scope {
-        HazardScope::All => q.filter(hazards::status.ne("draft")),
-        HazardScope::Street { street, user_id } => {
-            q.filter(hazards::street_code.eq(street)).filter(
-                hazards::status
-                    .ne("draft")
-                    .or(hazards::reporter_id.eq(user_id)),
-            )
-        }
-        HazardScope::Department {
-            department,
-            user_id,
-        } => q
-            .filter(
-                hazards::id.eq_any(
-                    hazard_departments::table
-                        .filter(hazard_departments::department_code.eq(department))
-                        .select(hazard_departments::hazard_id),
+/// Restricts a boxed query over `hazards` (alone or joined) to what the caller may see. Drafts
+/// are the enterprise's own work: officials see only the drafts they created themselves.
+macro_rules! within_scope {
+    ($query:expr, $scope:expr) => {{
+        let q = $query;
+        match $scope {
+            HazardScope::All => q.filter(hazards::status.ne("draft")),
+            HazardScope::Street { street, user_id } => {
+                q.filter(hazards::street_code.eq(street)).filter(
+                    hazards::status
+                        .ne("draft")
+                        .or(hazards::reporter_id.eq(user_id)),
+                )
+            }
+            HazardScope::Department {
+                department,
+                user_id,
+            } => q
+                .filter(
+                    hazards::id.eq_any(
+                        hazard_departments::table
+                            .filter(hazard_departments::department_code.eq(department))
+                            .select(hazard_departments::hazard_id),
+                    ),
+                )
+                .filter(
+                    hazards::status
+                        .ne("draft")
+                        .or(hazards::reporter_id.eq(user_id)),
                 ),
-            )
-            .filter(
-                hazards::status
-                    .ne("draft")
-                    .or(hazards::reporter_id.eq(user_id)),
-            ),
-        HazardScope::Enterprise(id) => q.filter(hazards::enterprise_id.eq(id)),
-    }
+            HazardScope::Enterprise(id) => q.filter(hazards::enterprise_id.eq(id)),
+        }
+    }};
+}
+
+/// Restricts a hazard query to what the caller may see.
+pub fn scoped<'a>(scope: &'a HazardScope) -> Boxed<'a> {
+    within_scope!(hazards::table.into_boxed(), scope)
 }
 
 /// One hazard within the scope.
@@ -124,6 +131,31 @@ pub fn find(conn: &mut DbConn, scope: &HazardScope, id: &str) -> QueryResult<Opt
         .select(HazardRow::as_select())
         .first(conn)
         .optional()
+}
+
+/// One hazard within the scope, with its enterprise (name, USCC, headcount) and its listing,
+/// in one query.
+#[allow(clippy::type_complexity)]
+pub fn find_with_context(
+    conn: &mut DbConn,
+    scope: &HazardScope,
+    id: &str,
+) -> QueryResult<Option<(HazardRow, (String, String, i32), Option<ListingRow>)>> {
+    within_scope!(
+        hazards::table
+            .inner_join(enterprises::table)
+            .left_join(listings::table)
+            .into_boxed(),
+        scope
+    )
+    .filter(hazards::id.eq(id))
+    .select((
+        HazardRow::as_select(),
+        (enterprises::name, enterprises::uscc, enterprises::headcount),
+        Option::<ListingRow>::as_select(),
+    ))
+    .first(conn)
+    .optional()
 }
 
 /// One hazard whatever the scope (links between hazards, jobs).

@@ -144,9 +144,19 @@ pub struct Loaded {
 impl Loaded {
     /// Reads everything about `row` that its facts and view need.
     pub fn load(conn: &mut DbConn, row: &HazardRow) -> AppResult<Self> {
+        let (enterprise, listing) = hazards::enterprise_and_listing(conn, &row.id)?;
+        Self::load_rest(conn, row, enterprise, listing)
+    }
+
+    /// Reads the rest, given the enterprise (name, USCC, headcount) and listing.
+    fn load_rest(
+        conn: &mut DbConn,
+        row: &HazardRow,
+        (name, uscc, headcount): (String, String, i32),
+        listing: Option<ListingRow>,
+    ) -> AppResult<Self> {
         let records = hazards::records(conn, &row.id)?;
         let files = attachments::for_hazard(conn, &row.id)?;
-        let ((name, uscc, headcount), listing) = hazards::enterprise_and_listing(conn, &row.id)?;
         let (sectors, copied) = hazards::routing(conn, &row.id)?;
         Ok(Self {
             records,
@@ -337,7 +347,8 @@ pub fn act(
     effects: impl FnOnce(&mut DbConn, &mut HazardRow, &Outcome, &mut Loaded) -> AppResult<Value>,
 ) -> AppResult<(HazardRow, Outcome, Loaded)> {
     let scope = policy::hazard_scope(env.caller);
-    let mut row = hazards::find(conn, &scope, id)?.ok_or_else(AppError::not_found)?;
+    let (mut row, enterprise, listing) =
+        hazards::find_with_context(conn, &scope, id)?.ok_or_else(AppError::not_found)?;
     if let Some(expected) = env.if_match
         && expected != row.version
     {
@@ -348,7 +359,7 @@ pub fn act(
         )
         .with("current_version", row.version));
     }
-    let mut loaded = Loaded::load(conn, &row)?;
+    let mut loaded = Loaded::load_rest(conn, &row, enterprise, listing)?;
     let facts = loaded.facts(&row)?;
     let outcome = decide(&facts, &env.actor())?;
     let before = snapshot(&row);
