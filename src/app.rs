@@ -37,6 +37,8 @@ pub struct AppState {
     pub blobs: Arc<dyn BlobStore>,
     /// Scheduled jobs and the outbox sender.
     pub jobs: crate::jobs::JobContext,
+    /// Sector → primary department, kept after the first read.
+    pub sector_routes: Arc<crate::service::hazards::SectorRoutes>,
 }
 
 impl AppState {
@@ -66,6 +68,7 @@ impl AppState {
             auth,
             calendar: Arc::new(calendar),
             blobs,
+            sector_routes: Arc::default(),
         })
     }
 

@@ -197,10 +197,10 @@ pub(crate) async fn upload(
                     .with("current_status", hazard.status.clone()));
                 }
                 attachments::insert(c, &row)?;
-                let read_version = hazard.version;
+                let before = hazard.clone();
                 hazard.version += 1;
                 hazard.updated_at = now.naive_utc();
-                if !hazards::update_if_version(c, &hazard, read_version)? {
+                if !hazards::update_if_version(c, &before, &hazard)? {
                     return Err(AppError::conflict(
                         "concurrent_update",
                         "The hazard changed meanwhile; retry.",

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::Routes;
 use crate::app::AppState;
-use crate::auth::{Caller, Org};
+use crate::auth::{Bearer, Caller, Org};
 use crate::db::hazards::{self, HazardRow};
 use crate::db::{self, DbConn, enterprises, ledger};
 use crate::domain::hazard::{
@@ -23,7 +23,7 @@ use crate::domain::{DomainError, FieldErrors};
 use crate::error::{AppError, AppResult};
 use crate::mail;
 use crate::policy;
-use crate::service::hazards::{self as svc, Env, HazardView};
+use crate::service::hazards::{self as svc, Env, HazardView, Loaded};
 
 pub fn routes(r: &mut Routes) {
     r.post("/api/v1/hazards", create)
@@ -76,28 +76,30 @@ pub(super) fn env<'a>(state: &'a AppState, caller: &'a Caller, if_match: Option<
         today: state.clock.today(),
         policy: &state.config.rules,
         calendar: &state.calendar,
+        routes: &state.sector_routes,
         if_match,
     }
 }
 
-/// Runs one hazard action in a write transaction and answers the hazard.
+/// Runs one hazard action in a write transaction and answers the hazard. The caller is checked
+/// first, on the same connection; then a body that did not parse is refused.
 pub(super) async fn run<I, D, E>(
-    caller: Caller,
+    bearer: Bearer,
     req: HttpRequest,
     id: String,
     kind: &'static str,
-    input: I,
+    input: AppResult<I>,
     decide: D,
     effects: E,
 ) -> AppResult<HttpResponse>
 where
     I: serde::Serialize + Send + 'static,
     D: FnOnce(&HazardFacts, &Actor, &I, &Env<'_>) -> Result<Outcome, DomainError> + Send + 'static,
-    E: FnOnce(&mut DbConn, &mut HazardRow, &Outcome, &I, &Env<'_>) -> AppResult<Value>
+    E: FnOnce(&mut DbConn, &mut HazardRow, &Outcome, &I, &Env<'_>, &mut Loaded) -> AppResult<Value>
         + Send
         + 'static,
 {
-    let expected = if_match(&req)?;
+    let expected = if_match(&req);
     let state = req
         .app_data::<web::Data<AppState>>()
         .cloned()
@@ -105,17 +107,19 @@ where
     let st = state.clone();
     let view = state
         .db(move |c| {
-            let env = env(&st, &caller, expected);
+            let caller = bearer.caller(c)?;
+            let input = input?;
+            let env = env(&st, &caller, expected?);
             let input_json = serde_json::to_value(&input).map_err(AppError::internal)?;
             db::write_tx(c, |c| {
-                let (row, _) = svc::act(
+                let (row, _, loaded) = svc::act(
                     c,
                     &env,
                     &id,
                     kind,
                     input_json.clone(),
                     |facts, actor| decide(facts, actor, &input, &env),
-                    |c, row, out| effects(c, row, out, &input, &env),
+                    |c, row, out, loaded| effects(c, row, out, &input, &env, loaded),
                 )?;
                 mail::events::hazard_event(
                     c,
@@ -126,7 +130,7 @@ where
                     &row.id,
                     &input_json,
                 )?;
-                svc::view(c, &env, &row)
+                svc::view_of(&env, &row, &loaded)
             })
         })
         .await?;
@@ -140,9 +144,10 @@ fn record<I: serde::Serialize>(
     kind: &str,
     input: &I,
     env: &Env<'_>,
+    loaded: &mut Loaded,
 ) -> AppResult<Value> {
     let payload = serde_json::to_value(input).map_err(AppError::internal)?;
-    let rec = hazards::add_record(
+    let rec = loaded.add_record(
         c,
         &row.id,
         kind,
@@ -164,7 +169,7 @@ pub(crate) struct CreateBody {
 
 pub(crate) async fn create(
     state: web::Data<AppState>,
-    caller: Caller,
+    bearer: Bearer,
     body: web::Json<CreateBody>,
 ) -> AppResult<HttpResponse> {
     let CreateBody {
@@ -174,6 +179,7 @@ pub(crate) async fn create(
     let st = state.clone();
     let view = state
         .db(move |c| {
+            let caller = bearer.caller(c)?;
             let env = env(&st, &caller, None);
             db::write_tx(c, |c| {
                 // The enterprise: implied for enterprise users, otherwise one within the caller's scope.
@@ -193,7 +199,7 @@ pub(crate) async fn create(
                     draft.content.sectors = enterprise.sectors.clone();
                 }
                 hazard::create(&env.actor(), &draft, env.today, env.policy)?;
-                let (primary, departments) = svc::route(c, &draft.content.sectors)?;
+                let (primary, departments) = svc::route(c, &env, &draft.content.sectors)?;
                 let now = env.now.naive_utc();
                 let row = HazardRow {
                     id: uuid::Uuid::now_v7().to_string(),
@@ -233,7 +239,7 @@ pub(crate) async fn create(
                     updated_at: now,
                 };
                 hazards::insert(c, &row, &draft.content.sectors, &departments)?;
-                crate::db::search::index(
+                crate::db::search::index_new(
                     c,
                     &row.id,
                     &crate::db::search::body(&row.title, &row.description, &row.location, &enterprise.name),
@@ -245,7 +251,13 @@ pub(crate) async fn create(
                     "version": 1,
                 });
                 svc::record_in_ledger(c, &env, &row.id, "hazard.created", payload)?;
-                svc::view(c, &env, &row)
+                let brief = svc::EnterpriseBrief {
+                    name: enterprise.name.clone(),
+                    uscc: enterprise.uscc.clone(),
+                    headcount: enterprise.headcount,
+                };
+                let loaded = svc::loaded_new(brief, &draft.content.sectors, &departments);
+                svc::view_of(&env, &row, &loaded)
             })
         })
         .await?;
@@ -338,16 +350,16 @@ pub(crate) async fn edit(
                 let routed = if draft.content.sectors.is_empty() {
                     None
                 } else {
-                    Some(svc::route(c, &draft.content.sectors)?)
+                    Some(svc::route(c, &env, &draft.content.sectors)?)
                 };
-                let (row, _) = svc::act(
+                let (row, _, loaded) = svc::act(
                     c,
                     &env,
                     &id,
                     "hazard.edited",
                     patch.clone(),
                     |facts, actor| hazard::edit(facts, actor, &draft, env.today, env.policy),
-                    |c, row, _| {
+                    |c, row, _, l| {
                         row.level = draft.level.as_str().into();
                         row.handling = draft.handling.as_str().into();
                         row.suspension = draft.suspension.as_str().into();
@@ -359,10 +371,6 @@ pub(crate) async fn edit(
                         row.discovered_on = draft.content.discovered_on;
                         row.content =
                             serde_json::to_string(&draft.content).map_err(AppError::internal)?;
-                        let enterprise_name: String = crate::db::schema::enterprises::table
-                            .find(&row.enterprise_id)
-                            .select(crate::db::schema::enterprises::name)
-                            .first(c)?;
                         crate::db::search::index(
                             c,
                             &row.id,
@@ -370,22 +378,17 @@ pub(crate) async fn edit(
                                 &row.title,
                                 &row.description,
                                 &row.location,
-                                &enterprise_name,
+                                &l.enterprise.name,
                             ),
                         )?;
                         if let Some((primary, departments)) = &routed {
                             row.primary_department = primary.clone();
-                            hazards::replace_routing(
-                                c,
-                                &row.id,
-                                &draft.content.sectors,
-                                departments,
-                            )?;
+                            l.replace_routing(c, &row.id, &draft.content.sectors, departments)?;
                         }
                         Ok(Value::Null)
                     },
                 )?;
-                svc::view(c, &env, &row)
+                svc::view_of(&env, &row, &loaded)
             })
         })
         .await?;
@@ -428,25 +431,25 @@ pub(super) fn parse<I: DeserializeOwned + Default>(
 pub(super) type Id = web::Path<String>;
 
 pub(crate) async fn submit(
-    caller: Caller,
+    bearer: Bearer,
     req: HttpRequest,
     id: Id,
     bytes: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let input: SubmitInput = parse(&req, &bytes)?;
+    let input = parse::<SubmitInput>(&req, &bytes);
     run(
-        caller,
+        bearer,
         req,
         id.into_inner(),
         "hazard.submitted",
         input,
         |f, a, i, e| hazard::submit(f, a, i, e.today, e.policy),
-        |c, row, out, i, e| {
+        |c, row, out, i, e, l| {
             if !out.record_regulator_report {
                 return Ok(Value::Null);
             }
             // The regulator half of the 双报告: this service is the department's system (L2).
-            let (_, copied) = hazards::routing(c, &row.id)?;
+            let copied = &l.copied;
             let content = row.content();
             let report = json!({
                 "reported_at": crate::timefmt::rfc3339(&e.now.naive_utc()),
@@ -461,46 +464,46 @@ pub(crate) async fn submit(
                 "judgement_basis": content.judgement_basis,
                 "warnings": out.warnings,
             });
-            record(c, row, "regulator_report", &report, e)
+            record(c, row, "regulator_report", &report, e, l)
         },
     )
     .await
 }
 
 pub(crate) async fn return_hazard(
-    caller: Caller,
+    bearer: Bearer,
     req: HttpRequest,
     id: Id,
     bytes: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let input: ReturnInput = parse(&req, &bytes)?;
+    let input = parse::<ReturnInput>(&req, &bytes);
     run(
-        caller,
+        bearer,
         req,
         id.into_inner(),
         "hazard.returned",
         input,
         |f, a, i, e| hazard::return_hazard(f, a, i, e.today, e.policy),
-        |c, row, _, i, e| record(c, row, "return", i, e),
+        |c, row, _, i, e, l| record(c, row, "return", i, e, l),
     )
     .await
 }
 
 pub(crate) async fn post(
-    caller: Caller,
+    bearer: Bearer,
     req: HttpRequest,
     id: Id,
     bytes: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let input: PostInput = parse(&req, &bytes)?;
+    let input = parse::<PostInput>(&req, &bytes);
     run(
-        caller,
+        bearer,
         req,
         id.into_inner(),
         "hazard.posted",
         input,
         |f, a, i, e| hazard::post(f, a, i, e.today, e.policy),
-        |c, row, out, i, e| {
+        |c, row, out, i, e, l| {
             if let Some(basis) = &i.judgement_basis {
                 let mut content = row.content();
                 content.judgement_basis = Some(basis.clone());
@@ -522,7 +525,7 @@ pub(crate) async fn post(
                         "not a department code",
                     ));
                 }
-                let (sectors, copied) = hazards::routing(c, &row.id)?;
+                let (sectors, copied) = (l.sectors.clone(), l.copied.clone());
                 let mut departments = vec![(dept.to_string(), true)];
                 departments.extend(
                     copied
@@ -531,7 +534,7 @@ pub(crate) async fn post(
                         .filter(|d| d != dept)
                         .map(|d| (d, false)),
                 );
-                hazards::replace_routing(c, &row.id, &sectors, &departments)?;
+                l.replace_routing(c, &row.id, &sectors, &departments)?;
                 row.primary_department = dept.to_string();
             }
             let mut posting = serde_json::to_value(i).map_err(AppError::internal)?;
@@ -540,27 +543,27 @@ pub(crate) async fn post(
                 out.level
                     .map_or(row.level.clone(), |l| l.as_str().to_string())
             );
-            record(c, row, "posting", &posting, e)
+            record(c, row, "posting", &posting, e, l)
         },
     )
     .await
 }
 
 pub(crate) async fn void(
-    caller: Caller,
+    bearer: Bearer,
     req: HttpRequest,
     id: Id,
     bytes: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let input: VoidInput = parse(&req, &bytes)?;
+    let input = parse::<VoidInput>(&req, &bytes);
     run(
-        caller,
+        bearer,
         req,
         id.into_inner(),
         "hazard.voided",
         input,
         |f, a, i, e| hazard::void(f, a, i, e.today, e.policy),
-        |c, row, _, i, e| {
+        |c, row, _, i, e, l| {
             if i.reason == Some(VoidReason::Duplicate) {
                 let original = i.duplicate_of.as_deref().unwrap_or_default();
                 let scope = policy::hazard_scope(e.caller);
@@ -571,136 +574,138 @@ pub(crate) async fn void(
                     ));
                 }
             }
-            record(c, row, "void", i, e)
+            record(c, row, "void", i, e, l)
         },
     )
     .await
 }
 
 pub(crate) async fn file_plan(
-    caller: Caller,
+    bearer: Bearer,
     req: HttpRequest,
     id: Id,
     bytes: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let input: Plan = parse(&req, &bytes)?;
+    let input = parse::<Plan>(&req, &bytes);
     run(
-        caller,
+        bearer,
         req,
         id.into_inner(),
         "hazard.plan_filed",
         input,
         |f, a, i, e| hazard::file_plan(f, a, i, e.today, e.policy),
-        |c, row, _, i, e| {
+        |c, row, _, i, e, l| {
             let mut content = row.content();
             content.plan = Some(i.clone());
             row.content = serde_json::to_string(&content).map_err(AppError::internal)?;
-            record(c, row, "plan", i, e)
+            record(c, row, "plan", i, e, l)
         },
     )
     .await
 }
 
 pub(crate) async fn acknowledge_plan(
-    caller: Caller,
+    bearer: Bearer,
     req: HttpRequest,
     id: Id,
     bytes: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let input: AcknowledgePlanInput = parse(&req, &bytes)?;
+    let input = parse::<AcknowledgePlanInput>(&req, &bytes);
     run(
-        caller,
+        bearer,
         req,
         id.into_inner(),
         "hazard.plan_acknowledged",
         input,
         |f, a, i, e| hazard::acknowledge_plan(f, a, i, e.today, e.policy),
-        |c, row, _, i, e| record(c, row, "plan_acknowledgement", i, e),
+        |c, row, _, i, e, l| record(c, row, "plan_acknowledgement", i, e, l),
     )
     .await
 }
 
 pub(crate) async fn start(
-    caller: Caller,
+    bearer: Bearer,
     req: HttpRequest,
     id: Id,
     bytes: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let input: StartInput = parse(&req, &bytes)?;
+    let input = parse::<StartInput>(&req, &bytes);
     run(
-        caller,
+        bearer,
         req,
         id.into_inner(),
         "hazard.rectification_started",
         input,
         |f, a, i, e| hazard::start(f, a, i, e.today, e.policy),
-        |c, row, _, i, e| record(c, row, "start", i, e),
+        |c, row, _, i, e, l| record(c, row, "start", i, e, l),
     )
     .await
 }
 
 pub(crate) async fn progress(
-    caller: Caller,
+    bearer: Bearer,
     req: HttpRequest,
     id: Id,
     bytes: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let input: ProgressInput = parse(&req, &bytes)?;
+    let input = parse::<ProgressInput>(&req, &bytes);
     run(
-        caller,
+        bearer,
         req,
         id.into_inner(),
         "hazard.progress",
         input,
         |f, a, i, e| hazard::record_progress(f, a, i, e.today, e.policy),
-        |c, row, _, i, e| record(c, row, "progress", i, e),
+        |c, row, _, i, e, l| record(c, row, "progress", i, e, l),
     )
     .await
 }
 
 pub(crate) async fn request_extension(
-    caller: Caller,
+    bearer: Bearer,
     req: HttpRequest,
     id: Id,
     bytes: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let input: ExtensionRequestInput = parse(&req, &bytes)?;
+    let input = parse::<ExtensionRequestInput>(&req, &bytes);
     run(
-        caller,
+        bearer,
         req,
         id.into_inner(),
         "hazard.extension_requested",
         input,
         |f, a, i, e| hazard::request_extension(f, a, i, e.calendar, e.today, e.policy),
-        |c, row, _, i, e| {
+        |c, row, _, i, e, l| {
             let mut payload = serde_json::to_value(i).map_err(AppError::internal)?;
             payload["status"] = json!("pending");
             payload["deadline_at_request"] = json!(row.effective_deadline);
-            record(c, row, "extension", &payload, e)
+            record(c, row, "extension", &payload, e, l)
         },
     )
     .await
 }
 
 pub(crate) async fn decide_extension(
-    caller: Caller,
+    bearer: Bearer,
     req: HttpRequest,
     path: web::Path<(String, String)>,
     bytes: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let input: ExtensionDecisionInput = parse(&req, &bytes)?;
+    let input = parse::<ExtensionDecisionInput>(&req, &bytes);
     let (id, eid) = path.into_inner();
     run(
-        caller,
+        bearer,
         req,
         id,
         "hazard.extension_decided",
         input,
         |f, a, i, e| hazard::decide_extension(f, a, i, e.today, e.policy),
-        move |c, row, _, i, e| {
-            let request = hazards::records(c, &row.id)?
-                .into_iter()
+        move |c, row, _, i, e, l| {
+            let request = l
+                .records
+                .iter()
                 .find(|r| r.id == eid && r.kind == "extension")
+                .cloned()
                 .ok_or_else(AppError::not_found)?;
             let mut payload = request.json();
             if payload["status"] != "pending" {
@@ -719,7 +724,7 @@ pub(crate) async fn decide_extension(
                 "decided_at": crate::timefmt::rfc3339(&e.now.naive_utc()),
                 "effective_deadline": row.effective_deadline,
             });
-            hazards::set_record_payload(c, &request.id, &payload)?;
+            l.set_record_payload(c, &request.id, &payload)?;
             Ok(json!({"id": request.id, "kind": "extension", "status": payload["status"]}))
         },
     )
@@ -727,113 +732,113 @@ pub(crate) async fn decide_extension(
 }
 
 pub(crate) async fn completion(
-    caller: Caller,
+    bearer: Bearer,
     req: HttpRequest,
     id: Id,
     bytes: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let input: CompletionInput = parse(&req, &bytes)?;
+    let input = parse::<CompletionInput>(&req, &bytes);
     run(
-        caller,
+        bearer,
         req,
         id.into_inner(),
         "hazard.completion_reported",
         input,
         |f, a, i, e| hazard::complete(f, a, i, e.today, e.policy),
-        |c, row, _, i, e| record(c, row, "completion", i, e),
+        |c, row, _, i, e, l| record(c, row, "completion", i, e, l),
     )
     .await
 }
 
 pub(crate) async fn acceptance(
-    caller: Caller,
+    bearer: Bearer,
     req: HttpRequest,
     id: Id,
     bytes: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let input: AcceptanceInput = parse(&req, &bytes)?;
-    let kind = match input.result {
+    let input = parse::<AcceptanceInput>(&req, &bytes);
+    let kind = match input.as_ref().ok().and_then(|i| i.result.as_ref()) {
         Some(AcceptanceResult::Fail) => "hazard.acceptance_failed",
         _ => "hazard.closed",
     };
     run(
-        caller,
+        bearer,
         req,
         id.into_inner(),
         kind,
         input,
         |f, a, i, e| hazard::accept(f, a, i, e.today, e.policy),
-        |c, row, _, i, e| {
+        |c, row, _, i, e, l| {
             let mut payload = serde_json::to_value(i).map_err(AppError::internal)?;
             payload["verifier"] = json!(e.caller.user_id);
-            record(c, row, "acceptance", &payload, e)
+            record(c, row, "acceptance", &payload, e, l)
         },
     )
     .await
 }
 
 pub(crate) async fn quick_fix(
-    caller: Caller,
+    bearer: Bearer,
     req: HttpRequest,
     id: Id,
     bytes: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let input: QuickFixInput = parse(&req, &bytes)?;
+    let input = parse::<QuickFixInput>(&req, &bytes);
     run(
-        caller,
+        bearer,
         req,
         id.into_inner(),
         "hazard.fixed_on_the_spot",
         input,
         |f, a, i, e| hazard::quick_fix(f, a, i, e.today, e.policy),
-        |c, row, out, i, e| {
+        |c, row, out, i, e, l| {
             let mut payload = serde_json::to_value(i).map_err(AppError::internal)?;
             payload["quick_fix"] = json!(true);
             payload["completed_on"] = json!(out.completed_on);
-            record(c, row, "completion", &payload, e)
+            record(c, row, "completion", &payload, e, l)
         },
     )
     .await
 }
 
 pub(crate) async fn congress_report(
-    caller: Caller,
+    bearer: Bearer,
     req: HttpRequest,
     id: Id,
     bytes: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let input: CongressReportInput = parse(&req, &bytes)?;
+    let input = parse::<CongressReportInput>(&req, &bytes);
     run(
-        caller,
+        bearer,
         req,
         id.into_inner(),
         "hazard.congress_reported",
         input,
         |f, a, i, e| hazard::record_congress_report(f, a, i, e.today, e.policy),
-        |c, row, out, i, e| {
+        |c, row, out, i, e, l| {
             let mut payload = serde_json::to_value(i).map_err(AppError::internal)?;
             payload["warnings"] = json!(out.warnings);
-            record(c, row, "congress_report", &payload, e)
+            record(c, row, "congress_report", &payload, e, l)
         },
     )
     .await
 }
 
 pub(crate) async fn employee_notice(
-    caller: Caller,
+    bearer: Bearer,
     req: HttpRequest,
     id: Id,
     bytes: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let input: EmployeeNoticeInput = parse(&req, &bytes)?;
+    let input = parse::<EmployeeNoticeInput>(&req, &bytes);
     run(
-        caller,
+        bearer,
         req,
         id.into_inner(),
         "hazard.employee_notice",
         input,
         |f, a, i, e| hazard::record_employee_notice(f, a, i, e.today, e.policy),
-        |c, row, _, i, e| record(c, row, "employee_notice", i, e),
+        |c, row, _, i, e, l| record(c, row, "employee_notice", i, e, l),
     )
     .await
 }

@@ -8,7 +8,7 @@ use serde_json::json;
 use super::Routes;
 use super::hazards::{Id, parse, run};
 use crate::app::AppState;
-use crate::auth::Caller;
+use crate::auth::{Bearer, Caller};
 use crate::db::listings::{self, ListingRow};
 use crate::db::{self, hazards};
 use crate::domain::FieldErrors;
@@ -23,20 +23,20 @@ pub fn routes(r: &mut Routes) {
 }
 
 pub(crate) async fn list(
-    caller: Caller,
+    bearer: Bearer,
     req: HttpRequest,
     id: Id,
     bytes: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let input: ListingInput = parse(&req, &bytes)?;
+    let input = parse::<ListingInput>(&req, &bytes);
     run(
-        caller,
+        bearer,
         req,
         id.into_inner(),
         "hazard.listed",
         input,
         |f, a, i, e| hazard::list_hazard(f, a, i, e.today, e.policy),
-        |c, row, _, i, e| {
+        |c, row, _, i, e, l| {
             let doc_no = i.doc_no.clone().unwrap_or_default().trim().to_string();
             if listings::doc_no_taken(c, &doc_no)? {
                 return Err(AppError::conflict(
@@ -60,8 +60,9 @@ pub(crate) async fn list(
                 received_at: None,
                 delisted_on: None,
             };
-            listings::insert(c, &listing)?;
-            Ok(json!({"listing": listing}))
+            let answer = json!({ "listing": listing });
+            l.insert_listing(c, listing)?;
+            Ok(answer)
         },
     )
     .await

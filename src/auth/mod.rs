@@ -86,12 +86,30 @@ fn unauthorized(code: &'static str, detail: &str) -> AppError {
     AppError::unauthorized(code, detail)
 }
 
-/// Checks the bearer token and the user and session behind it.
-async fn authenticate(req: HttpRequest) -> Result<Caller, AppError> {
+/// A verified bearer token whose user and session are still to be checked against the
+/// database ([`Bearer::caller`]), so that a handler can do that on the connection and in the
+/// thread-pool hop of its own work.
+#[derive(Debug, Clone)]
+pub struct Bearer {
+    claims: token::Claims,
+    /// When the token was checked; the session must not have expired by then.
+    at: chrono::NaiveDateTime,
+}
+
+impl Bearer {
+    /// The caller behind the token: 401 unless its user and session are still valid, 403 while
+    /// the initial password has not been changed (as the [`Caller`] extractor answers).
+    pub fn caller(&self, conn: &mut crate::db::DbConn) -> Result<Caller, AppError> {
+        let caller = check_session(conn, &self.claims, self.at)?;
+        require_password_changed(caller)
+    }
+}
+
+/// Checks the bearer token (signature, expiry), not yet the user and session behind it.
+fn bearer(req: &HttpRequest) -> Result<Bearer, AppError> {
     let state = req
         .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| AppError::internal("app state missing"))?
-        .clone();
+        .ok_or_else(|| AppError::internal("app state missing"))?;
     let header = req
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
@@ -108,29 +126,59 @@ async fn authenticate(req: HttpRequest) -> Result<Caller, AppError> {
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| unauthorized("unauthenticated", "Use the Bearer scheme."))?;
-    authenticate_token(&state, token).await
+    Bearer::from_token(state, token)
 }
 
-/// The caller of a signed token (an API access token or a web session cookie): the signature
-/// and expiry, then the user and the session as they are now in the database.
+impl Bearer {
+    /// Checks a signed token given some other way than the header (the pages' session cookie).
+    pub fn from_token(state: &AppState, token: &str) -> Result<Bearer, AppError> {
+        let claims = state
+            .auth
+            .keys
+            .verify(token, state.clock.now())
+            .map_err(|e| match e {
+                token::TokenError::Expired => {
+                    unauthorized("token_expired", "The access token has expired; refresh it.")
+                }
+                token::TokenError::Invalid => {
+                    unauthorized("invalid_token", "The access token is not valid.")
+                }
+            })?;
+        Ok(Bearer {
+            claims,
+            at: state.clock.now().naive_utc(),
+        })
+    }
+}
+
+/// The caller of a signed token given some other way than the header: the signature and
+/// expiry, then the user and the session as they are now in the database.
 pub async fn authenticate_token(state: &AppState, token: &str) -> Result<Caller, AppError> {
-    let claims = state
-        .auth
-        .keys
-        .verify(token, state.clock.now())
-        .map_err(|e| match e {
-            token::TokenError::Expired => {
-                unauthorized("token_expired", "The access token has expired; refresh it.")
-            }
-            token::TokenError::Invalid => {
-                unauthorized("invalid_token", "The access token is not valid.")
-            }
-        })?;
-    let now = state.clock.now().naive_utc();
-    let (sub, sid) = (claims.sub.clone(), claims.sid.clone());
-    let found = state
-        .db(move |c| Ok(crate::db::users::user_and_session(c, &sub, &sid)?))
-        .await?;
+    let bearer = Bearer::from_token(state, token)?;
+    state
+        .db(move |c| check_session(c, &bearer.claims, bearer.at))
+        .await
+}
+
+/// Checks the bearer token and the user and session behind it.
+async fn authenticate(req: HttpRequest) -> Result<Caller, AppError> {
+    let bearer = bearer(&req)?;
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| AppError::internal("app state missing"))?
+        .clone();
+    state
+        .db(move |c| check_session(c, &bearer.claims, bearer.at))
+        .await
+}
+
+/// The caller behind verified `claims`, if the user and session are still valid at `now`.
+fn check_session(
+    conn: &mut crate::db::DbConn,
+    claims: &token::Claims,
+    now: chrono::NaiveDateTime,
+) -> Result<Caller, AppError> {
+    let found = crate::db::users::user_and_session(conn, &claims.sub, &claims.sid)?;
     let Some((user, session)) = found else {
         return Err(unauthorized(
             "invalid_token",
@@ -178,16 +226,26 @@ impl FromRequest for Caller {
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move {
-            let caller = authenticate(req).await?;
-            if caller.must_change_password {
-                return Err(AppError::new(
-                    StatusCode::FORBIDDEN,
-                    "password_change_required",
-                    "Change the initial password first (POST /api/v1/auth/password).",
-                ));
-            }
-            Ok(caller)
-        })
+        Box::pin(async move { require_password_changed(authenticate(req).await?) })
+    }
+}
+
+fn require_password_changed(caller: Caller) -> Result<Caller, AppError> {
+    if caller.must_change_password {
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "password_change_required",
+            "Change the initial password first (POST /api/v1/auth/password).",
+        ));
+    }
+    Ok(caller)
+}
+
+impl FromRequest for Bearer {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        std::future::ready(bearer(req))
     }
 }

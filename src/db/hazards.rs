@@ -5,7 +5,10 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use super::DbConn;
-use super::schema::{enterprises, hazard_departments, hazard_records, hazard_sectors, hazards};
+use super::listings::ListingRow;
+use super::schema::{
+    enterprises, hazard_departments, hazard_records, hazard_sectors, hazards, listings,
+};
 use crate::domain::hazard::{AttachmentFacts, HazardContent, HazardFacts};
 use crate::policy::HazardScope;
 
@@ -81,37 +84,44 @@ impl RecordRow {
 
 type Boxed<'a> = hazards::BoxedQuery<'a, super::MultiBackend>;
 
-/// Restricts a hazard query to what the caller may see. Drafts are the enterprise's own
-/// work: officials see only the drafts they created themselves.
-pub fn scoped<'a>(scope: &'a HazardScope) -> Boxed<'a> {
-    let q = hazards::table.into_boxed();
-    match scope {
-        HazardScope::All => q.filter(hazards::status.ne("draft")),
-        HazardScope::Street { street, user_id } => {
-            q.filter(hazards::street_code.eq(street)).filter(
-                hazards::status
-                    .ne("draft")
-                    .or(hazards::reporter_id.eq(user_id)),
-            )
-        }
-        HazardScope::Department {
-            department,
-            user_id,
-        } => q
-            .filter(
-                hazards::id.eq_any(
-                    hazard_departments::table
-                        .filter(hazard_departments::department_code.eq(department))
-                        .select(hazard_departments::hazard_id),
+/// Restricts a boxed query over `hazards` (alone or joined) to what the caller may see. Drafts
+/// are the enterprise's own work: officials see only the drafts they created themselves.
+macro_rules! within_scope {
+    ($query:expr, $scope:expr) => {{
+        let q = $query;
+        match $scope {
+            HazardScope::All => q.filter(hazards::status.ne("draft")),
+            HazardScope::Street { street, user_id } => {
+                q.filter(hazards::street_code.eq(street)).filter(
+                    hazards::status
+                        .ne("draft")
+                        .or(hazards::reporter_id.eq(user_id)),
+                )
+            }
+            HazardScope::Department {
+                department,
+                user_id,
+            } => q
+                .filter(
+                    hazards::id.eq_any(
+                        hazard_departments::table
+                            .filter(hazard_departments::department_code.eq(department))
+                            .select(hazard_departments::hazard_id),
+                    ),
+                )
+                .filter(
+                    hazards::status
+                        .ne("draft")
+                        .or(hazards::reporter_id.eq(user_id)),
                 ),
-            )
-            .filter(
-                hazards::status
-                    .ne("draft")
-                    .or(hazards::reporter_id.eq(user_id)),
-            ),
-        HazardScope::Enterprise(id) => q.filter(hazards::enterprise_id.eq(id)),
-    }
+            HazardScope::Enterprise(id) => q.filter(hazards::enterprise_id.eq(id)),
+        }
+    }};
+}
+
+/// Restricts a hazard query to what the caller may see.
+pub fn scoped<'a>(scope: &'a HazardScope) -> Boxed<'a> {
+    within_scope!(hazards::table.into_boxed(), scope)
 }
 
 /// One hazard within the scope.
@@ -121,6 +131,31 @@ pub fn find(conn: &mut DbConn, scope: &HazardScope, id: &str) -> QueryResult<Opt
         .select(HazardRow::as_select())
         .first(conn)
         .optional()
+}
+
+/// One hazard within the scope, with its enterprise (name, USCC, headcount) and its listing,
+/// in one query.
+#[allow(clippy::type_complexity)]
+pub fn find_with_context(
+    conn: &mut DbConn,
+    scope: &HazardScope,
+    id: &str,
+) -> QueryResult<Option<(HazardRow, (String, String, i32), Option<ListingRow>)>> {
+    within_scope!(
+        hazards::table
+            .inner_join(enterprises::table)
+            .left_join(listings::table)
+            .into_boxed(),
+        scope
+    )
+    .filter(hazards::id.eq(id))
+    .select((
+        HazardRow::as_select(),
+        (enterprises::name, enterprises::uscc, enterprises::headcount),
+        Option::<ListingRow>::as_select(),
+    ))
+    .first(conn)
+    .optional()
 }
 
 /// One hazard whatever the scope (links between hazards, jobs).
@@ -142,7 +177,7 @@ pub fn insert(
     diesel::insert_into(hazards::table)
         .values(row)
         .execute(conn)?;
-    replace_routing(conn, &row.id, sectors, departments)
+    insert_routing(conn, &row.id, sectors, departments)
 }
 
 /// Replaces sectors and departments (on edit, while draft or returned).
@@ -155,6 +190,15 @@ pub fn replace_routing(
     diesel::delete(hazard_sectors::table.filter(hazard_sectors::hazard_id.eq(id))).execute(conn)?;
     diesel::delete(hazard_departments::table.filter(hazard_departments::hazard_id.eq(id)))
         .execute(conn)?;
+    insert_routing(conn, id, sectors, departments)
+}
+
+fn insert_routing(
+    conn: &mut DbConn,
+    id: &str,
+    sectors: &[String],
+    departments: &[(String, bool)],
+) -> QueryResult<()> {
     for (i, s) in sectors.iter().enumerate() {
         diesel::insert_into(hazard_sectors::table)
             .values((
@@ -176,24 +220,139 @@ pub fn replace_routing(
     Ok(())
 }
 
-/// Writes `row` if nobody changed it since `expected_version` was read; false otherwise.
+/// The columns of a hazard that differ between two states of its row; `None` leaves a column
+/// alone. Writing only these matters: SQLite rewrites every index over a column named in `SET`,
+/// changed or not, and `hazards` has a dozen.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = hazards)]
+struct HazardChanges {
+    ledger_no: Option<Option<String>>,
+    enterprise_id: Option<String>,
+    street_code: Option<String>,
+    primary_department: Option<String>,
+    status: Option<String>,
+    level: Option<String>,
+    handling: Option<String>,
+    suspension: Option<String>,
+    title: Option<String>,
+    description: Option<String>,
+    location: Option<String>,
+    category: Option<Option<String>>,
+    source: Option<Option<i32>>,
+    discovered_on: Option<Option<NaiveDate>>,
+    content: Option<String>,
+    reporter_id: Option<String>,
+    submitted_by: Option<Option<String>>,
+    submitted_at: Option<Option<NaiveDateTime>>,
+    submitted_on: Option<Option<NaiveDate>>,
+    posted_at: Option<Option<NaiveDateTime>>,
+    posted_on: Option<Option<NaiveDate>>,
+    deadline: Option<Option<NaiveDate>>,
+    effective_deadline: Option<Option<NaiveDate>>,
+    plan_filed: Option<bool>,
+    plan_acknowledged: Option<bool>,
+    pending_extension: Option<Option<NaiveDate>>,
+    completed_on: Option<Option<NaiveDate>>,
+    acceptance_due_on: Option<Option<NaiveDate>>,
+    cancel_date: Option<Option<NaiveDate>>,
+    listed: Option<bool>,
+    recurrence_of: Option<Option<String>>,
+    version: Option<i32>,
+    created_at: Option<NaiveDateTime>,
+    updated_at: Option<NaiveDateTime>,
+}
+
+impl HazardChanges {
+    fn between(before: &HazardRow, after: &HazardRow) -> Self {
+        macro_rules! changed {
+            ($($field:ident),* $(,)?) => {
+                HazardChanges {
+                    $($field: (before.$field != after.$field).then(|| after.$field.clone()),)*
+                }
+            };
+        }
+        changed!(
+            ledger_no,
+            enterprise_id,
+            street_code,
+            primary_department,
+            status,
+            level,
+            handling,
+            suspension,
+            title,
+            description,
+            location,
+            category,
+            source,
+            discovered_on,
+            content,
+            reporter_id,
+            submitted_by,
+            submitted_at,
+            submitted_on,
+            posted_at,
+            posted_on,
+            deadline,
+            effective_deadline,
+            plan_filed,
+            plan_acknowledged,
+            pending_extension,
+            completed_on,
+            acceptance_due_on,
+            cancel_date,
+            listed,
+            recurrence_of,
+            version,
+            created_at,
+            updated_at,
+        )
+    }
+}
+
+/// Writes `row` (read as `before`) if nobody changed it since: `row.version` must be one more
+/// than `before.version`, which the stored row must still have. False when it no longer has.
+/// Only the columns that differ from `before` are written.
 pub fn update_if_version(
     conn: &mut DbConn,
+    before: &HazardRow,
     row: &HazardRow,
-    expected_version: i32,
 ) -> QueryResult<bool> {
+    debug_assert_eq!(before.id, row.id);
+    debug_assert_eq!(before.version + 1, row.version);
     let n = diesel::update(
         hazards::table
             .filter(hazards::id.eq(&row.id))
-            .filter(hazards::version.eq(expected_version)),
+            .filter(hazards::version.eq(before.version)),
     )
-    .set(row)
+    .set(HazardChanges::between(before, row))
     .execute(conn)?;
     Ok(n == 1)
 }
 
-/// Sectors and departments of a hazard: (sectors in order, primary, copied).
+/// Sectors and departments of a hazard: (sectors in order, copied departments by code).
 pub fn routing(conn: &mut DbConn, id: &str) -> QueryResult<(Vec<String>, Vec<String>)> {
+    if let DbConn::Pg(_) = conn {
+        // One round trip instead of two (the shared backend has no UNION).
+        let rows: Vec<RoutingRow> = diesel::sql_query(
+            "SELECT 0 AS part, position, sector_code AS code FROM hazard_sectors \
+             WHERE hazard_id = $1 \
+             UNION ALL SELECT 1, 0, department_code FROM hazard_departments \
+             WHERE hazard_id = $1 AND NOT is_primary",
+        )
+        .bind::<diesel::sql_types::Text, _>(id)
+        .load(conn)?;
+        let mut rows: Vec<_> = rows
+            .into_iter()
+            .map(|r| (r.part, r.position, r.code))
+            .collect();
+        rows.sort();
+        let (sectors, copied): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| r.0 == 0);
+        return Ok((
+            sectors.into_iter().map(|r| r.2).collect(),
+            copied.into_iter().map(|r| r.2).collect(),
+        ));
+    }
     let sectors = hazard_sectors::table
         .filter(hazard_sectors::hazard_id.eq(id))
         .order(hazard_sectors::position)
@@ -206,6 +365,16 @@ pub fn routing(conn: &mut DbConn, id: &str) -> QueryResult<(Vec<String>, Vec<Str
         .select(hazard_departments::department_code)
         .load(conn)?;
     Ok((sectors, copied))
+}
+
+#[derive(QueryableByName)]
+struct RoutingRow {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    part: i32,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    position: i32,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    code: String,
 }
 
 /// Adds a record.
@@ -252,11 +421,19 @@ pub fn records(conn: &mut DbConn, hazard_id: &str) -> QueryResult<Vec<RecordRow>
         .load(conn)
 }
 
-/// The enterprise's headcount (decides the expected congress body).
-pub fn headcount(conn: &mut DbConn, enterprise_id: &str) -> QueryResult<i32> {
-    enterprises::table
-        .find(enterprise_id)
-        .select(enterprises::headcount)
+/// The hazard's enterprise (name, USCC, headcount) and its listing, if any, in one query.
+pub fn enterprise_and_listing(
+    conn: &mut DbConn,
+    id: &str,
+) -> QueryResult<((String, String, i32), Option<ListingRow>)> {
+    hazards::table
+        .inner_join(enterprises::table)
+        .left_join(listings::table)
+        .filter(hazards::id.eq(id))
+        .select((
+            (enterprises::name, enterprises::uscc, enterprises::headcount),
+            Option::<ListingRow>::as_select(),
+        ))
         .first(conn)
 }
 

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Integer, Text};
+use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 
 use super::DbConn;
 use super::schema::{ledger_entries, ledger_head};
@@ -73,6 +73,13 @@ pub fn append(
     at: DateTime<Utc>,
     payload: &serde_json::Value,
 ) -> QueryResult<LedgerEntry> {
+    // The row lock orders appends across PostgreSQL sessions; SQLite writers are already
+    // serialised by BEGIN IMMEDIATE.
+    let lock = match conn {
+        DbConn::Pg(_) => "SELECT seq, hash FROM ledger_head WHERE id = 1 FOR UPDATE",
+        DbConn::Sqlite(_) => "SELECT seq, hash FROM ledger_head WHERE id = 1",
+    };
+    let head: Head = diesel::sql_query(lock).get_result(conn)?;
     let entry = NewEntry {
         hazard_id: hazard_id.map(str::to_string),
         kind: kind.to_string(),
@@ -80,9 +87,41 @@ pub fn append(
         role: actor.map(|(_, r)| r.to_string()),
         at: ledger::ledger_time(at),
         payload: payload.to_string(),
-    };
-    let mut sealed = append_all(conn, vec![entry])?;
-    Ok(sealed.pop().expect("one entry appended"))
+    }
+    .seal(head.seq + 1, &head.hash);
+    match conn {
+        // One round trip instead of two while the head is locked.
+        DbConn::Pg(_) => {
+            diesel::sql_query(
+                "WITH entry AS (INSERT INTO ledger_entries \
+                 (seq, hazard_id, kind, actor, role, at, payload, prev_hash, hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)) \
+                 UPDATE ledger_head SET seq = $1, hash = $9 WHERE id = 1",
+            )
+            .bind::<BigInt, _>(entry.seq)
+            .bind::<Nullable<Text>, _>(&entry.hazard_id)
+            .bind::<Text, _>(&entry.kind)
+            .bind::<Nullable<Text>, _>(&entry.actor)
+            .bind::<Nullable<Text>, _>(&entry.role)
+            .bind::<Text, _>(&entry.at)
+            .bind::<Text, _>(&entry.payload)
+            .bind::<Text, _>(&entry.prev_hash)
+            .bind::<Text, _>(&entry.hash)
+            .execute(conn)?;
+        }
+        DbConn::Sqlite(_) => {
+            diesel::insert_into(ledger_entries::table)
+                .values(LedgerRow::from(&entry))
+                .execute(conn)?;
+            diesel::update(ledger_head::table.find(1))
+                .set((
+                    ledger_head::seq.eq(entry.seq),
+                    ledger_head::hash.eq(&entry.hash),
+                ))
+                .execute(conn)?;
+        }
+    }
+    Ok(entry)
 }
 
 /// Appends entries in order under one lock of the head, in multi-row INSERTs (the jobs record
@@ -91,8 +130,6 @@ pub fn append_all(conn: &mut DbConn, entries: Vec<NewEntry>) -> QueryResult<Vec<
     if entries.is_empty() {
         return Ok(Vec::new());
     }
-    // The row lock orders appends across PostgreSQL sessions; SQLite writers are already
-    // serialised by BEGIN IMMEDIATE.
     let lock = match conn {
         DbConn::Pg(_) => "SELECT seq, hash FROM ledger_head WHERE id = 1 FOR UPDATE",
         DbConn::Sqlite(_) => "SELECT seq, hash FROM ledger_head WHERE id = 1",

@@ -30,7 +30,8 @@ pub mod search;
 pub mod users;
 
 use std::path::Path;
-use std::time::Duration;
+use std::sync::{Condvar, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::pg::PgConnection;
@@ -232,10 +233,17 @@ pub fn write_tx<T, E>(
 where
     E: From<diesel::result::Error>,
 {
-    match conn {
-        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
-        DbConn::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
-    }
+    let _turn = match conn {
+        DbConn::Sqlite(c) => {
+            let turn = SQLITE_WRITERS.enter(GATE_WAIT);
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+            turn
+        }
+        DbConn::Pg(c) => {
+            AnsiTransactionManager::begin_transaction(c)?;
+            None
+        }
+    };
     match f(conn) {
         Ok(value) => {
             <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;
@@ -246,5 +254,52 @@ where
             let _ = <DbConn as Connection>::TransactionManager::rollback_transaction(conn);
             Err(e)
         }
+    }
+}
+
+/// The SQLite write transactions of this process take turns here before `BEGIN IMMEDIATE`.
+/// SQLite's own busy handler sleeps and polls (1, 2, 5, 10 … ms) while another connection holds
+/// the write lock, which leaves the database idle between short transactions; a writer waiting
+/// here is woken as soon as the previous one has finished. Other processes on the same file
+/// still meet `busy_timeout`, and so does a writer that has waited [`GATE_WAIT`] here.
+static SQLITE_WRITERS: WriteGate = WriteGate {
+    busy: Mutex::new(false),
+    freed: Condvar::new(),
+};
+
+/// The longest a writer waits for its turn before it asks SQLite directly (the default
+/// `busy_timeout`).
+const GATE_WAIT: Duration = Duration::from_secs(5);
+
+struct WriteGate {
+    busy: Mutex<bool>,
+    freed: Condvar,
+}
+
+impl WriteGate {
+    /// Waits for the turn; `None` after `wait` without it.
+    fn enter(&'static self, wait: Duration) -> Option<Turn> {
+        let deadline = Instant::now() + wait;
+        let mut busy = self.busy.lock().unwrap_or_else(PoisonError::into_inner);
+        while *busy {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            busy = self
+                .freed
+                .wait_timeout(busy, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        *busy = true;
+        Some(Turn(self))
+    }
+}
+
+/// A writer's turn; passes it on when dropped (after commit or rollback).
+struct Turn(&'static WriteGate);
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        *self.0.busy.lock().unwrap_or_else(PoisonError::into_inner) = false;
+        self.0.freed.notify_one();
     }
 }

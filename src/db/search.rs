@@ -38,6 +38,23 @@ pub fn index(conn: &mut DbConn, hazard_id: &str, body: &str) -> QueryResult<()> 
     Ok(())
 }
 
+/// Indexes a hazard inserted in this transaction (nothing to replace).
+pub fn index_new(conn: &mut DbConn, hazard_id: &str, body: &str) -> QueryResult<()> {
+    match conn {
+        DbConn::Sqlite(_) => {
+            diesel::sql_query(
+                "INSERT INTO hazard_search (rowid, hazard_id, body) \
+                 SELECT rowid, id, ? FROM hazards WHERE id = ?",
+            )
+            .bind::<Text, _>(body)
+            .bind::<Text, _>(hazard_id)
+            .execute(conn)?;
+            Ok(())
+        }
+        DbConn::Pg(_) => index(conn, hazard_id, body),
+    }
+}
+
 /// The searchable text of a hazard.
 pub fn body(title: &str, description: &str, location: &str, enterprise_name: &str) -> String {
     [title, description, location, enterprise_name].join("\n")

@@ -2,6 +2,7 @@
 //! outcome and its records, append the ledger entry, and build the view.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use diesel::prelude::*;
@@ -11,7 +12,8 @@ use serde_json::{Value, json};
 use crate::auth::Caller;
 use crate::db::attachments::{self, AttachmentRow};
 use crate::db::hazards::{self, HazardRow, RecordRow};
-use crate::db::schema::{enterprises, sectors};
+use crate::db::listings::{self, ListingRow};
+use crate::db::schema::sectors;
 use crate::db::{DbConn, ledger};
 use crate::domain::calendar::WorkCalendar;
 use crate::domain::deadline;
@@ -30,6 +32,8 @@ pub struct Env<'a> {
     pub today: NaiveDate,
     pub policy: &'a Policy,
     pub calendar: &'a WorkCalendar,
+    /// Sector → primary department.
+    pub routes: &'a SectorRoutes,
     /// The version the client last saw (`If-Match`), when it sent one.
     pub if_match: Option<i32>,
 }
@@ -45,19 +49,33 @@ impl Env<'_> {
     }
 }
 
-/// Sector → primary department, from the reference data.
-pub fn sector_routes(conn: &mut DbConn) -> QueryResult<HashMap<String, String>> {
-    Ok(sectors::table
-        .select((sectors::code, sectors::primary_department))
-        .load::<(String, String)>(conn)?
-        .into_iter()
-        .collect())
+/// Sector → primary department, read from the reference data on first use and then kept in
+/// memory: the sectors are seeded before the server starts and no endpoint changes them.
+#[derive(Debug, Default)]
+pub struct SectorRoutes(OnceLock<HashMap<String, String>>);
+
+impl SectorRoutes {
+    /// The routes, read once.
+    pub fn get(&self, conn: &mut DbConn) -> QueryResult<&HashMap<String, String>> {
+        if let Some(routes) = self.0.get() {
+            return Ok(routes);
+        }
+        let routes = sectors::table
+            .select((sectors::code, sectors::primary_department))
+            .load::<(String, String)>(conn)?
+            .into_iter()
+            .collect();
+        Ok(self.0.get_or_init(|| routes))
+    }
 }
 
 /// The departments a hazard goes to: the primary first, then the copied ones.
-pub fn route(conn: &mut DbConn, sectors: &[String]) -> AppResult<(String, Vec<(String, bool)>)> {
-    let routes = sector_routes(conn)?;
-    let r = routing::route(sectors, &routes)?;
+pub fn route(
+    conn: &mut DbConn,
+    env: &Env<'_>,
+    sectors: &[String],
+) -> AppResult<(String, Vec<(String, bool)>)> {
+    let r = routing::route(sectors, env.routes.get(conn)?)?;
     let mut departments = vec![(r.primary.clone(), true)];
     departments.extend(r.copied.into_iter().map(|d| (d, false)));
     Ok((r.primary, departments))
@@ -99,17 +117,160 @@ fn changes(before: &Value, after: &Value) -> Value {
     Value::Object(out)
 }
 
-/// Loads what the domain needs to decide about `row`.
-pub fn load_facts(
-    conn: &mut DbConn,
-    row: &HazardRow,
-) -> AppResult<(HazardFacts, Vec<RecordRow>, Vec<AttachmentRow>)> {
-    let records = hazards::records(conn, &row.id)?;
-    let files = attachments::for_hazard(conn, &row.id)?;
-    let headcount = hazards::headcount(conn, &row.enterprise_id)?;
-    let facts = hazards::facts(row, &records, headcount, attachments::facts(&files))
-        .map_err(AppError::internal)?;
-    Ok((facts, records, files))
+/// The enterprise as a hazard's view shows it.
+#[derive(Debug, Clone)]
+pub struct EnterpriseBrief {
+    pub name: String,
+    pub uscc: String,
+    pub headcount: i32,
+}
+
+/// What the domain's facts and the hazard's view need besides the row: read once in the
+/// transaction, and kept current by the writes made through it, so that the answer needs no
+/// second read.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// Oldest first, as [`hazards::records`] orders them.
+    pub records: Vec<RecordRow>,
+    pub files: Vec<AttachmentRow>,
+    pub enterprise: EnterpriseBrief,
+    /// In their order.
+    pub sectors: Vec<String>,
+    /// By code.
+    pub copied: Vec<String>,
+    pub listing: Option<ListingRow>,
+}
+
+impl Loaded {
+    /// Reads everything about `row` that its facts and view need.
+    pub fn load(conn: &mut DbConn, row: &HazardRow) -> AppResult<Self> {
+        let (enterprise, listing) = hazards::enterprise_and_listing(conn, &row.id)?;
+        Self::load_rest(conn, row, enterprise, listing)
+    }
+
+    /// Reads the rest, given the enterprise (name, USCC, headcount) and listing.
+    fn load_rest(
+        conn: &mut DbConn,
+        row: &HazardRow,
+        (name, uscc, headcount): (String, String, i32),
+        listing: Option<ListingRow>,
+    ) -> AppResult<Self> {
+        let records = hazards::records(conn, &row.id)?;
+        let files = attachments::for_hazard(conn, &row.id)?;
+        let (sectors, copied) = hazards::routing(conn, &row.id)?;
+        Ok(Self {
+            records,
+            files,
+            enterprise: EnterpriseBrief {
+                name,
+                uscc,
+                headcount,
+            },
+            sectors,
+            copied,
+            listing,
+        })
+    }
+
+    /// What the domain decides on.
+    pub fn facts(&self, row: &HazardRow) -> AppResult<HazardFacts> {
+        hazards::facts(
+            row,
+            &self.records,
+            self.enterprise.headcount,
+            attachments::facts(&self.files),
+        )
+        .map_err(AppError::internal)
+    }
+
+    /// Adds a record to the hazard.
+    pub fn add_record(
+        &mut self,
+        conn: &mut DbConn,
+        hazard_id: &str,
+        kind: &str,
+        payload: &Value,
+        by: Option<&str>,
+        at: chrono::NaiveDateTime,
+    ) -> AppResult<RecordRow> {
+        let rec = hazards::add_record(conn, hazard_id, kind, payload, by, at)?;
+        self.records.push(rec.clone());
+        self.records
+            .sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(rec)
+    }
+
+    /// Replaces a record's payload.
+    pub fn set_record_payload(
+        &mut self,
+        conn: &mut DbConn,
+        id: &str,
+        payload: &Value,
+    ) -> AppResult<()> {
+        hazards::set_record_payload(conn, id, payload)?;
+        if let Some(r) = self.records.iter_mut().find(|r| r.id == id) {
+            r.payload = payload.to_string();
+        }
+        Ok(())
+    }
+
+    /// Replaces the hazard's sectors and departments.
+    pub fn replace_routing(
+        &mut self,
+        conn: &mut DbConn,
+        hazard_id: &str,
+        sectors: &[String],
+        departments: &[(String, bool)],
+    ) -> AppResult<()> {
+        hazards::replace_routing(conn, hazard_id, sectors, departments)?;
+        self.set_routing(sectors, departments);
+        Ok(())
+    }
+
+    fn set_routing(&mut self, sectors: &[String], departments: &[(String, bool)]) {
+        self.sectors = sectors.to_vec();
+        let mut copied: Vec<String> = departments
+            .iter()
+            .filter(|(_, primary)| !primary)
+            .map(|(d, _)| d.clone())
+            .collect();
+        copied.sort();
+        self.copied = copied;
+    }
+
+    /// Records a new listing.
+    pub fn insert_listing(&mut self, conn: &mut DbConn, listing: ListingRow) -> AppResult<()> {
+        listings::insert(conn, &listing)?;
+        self.listing = Some(listing);
+        Ok(())
+    }
+
+    /// Ends the supervision of a listed hazard.
+    fn delist(&mut self, conn: &mut DbConn, hazard_id: &str, on: NaiveDate) -> AppResult<()> {
+        listings::delist(conn, hazard_id, on)?;
+        if let Some(l) = self.listing.as_mut().filter(|l| l.delisted_on.is_none()) {
+            l.delisted_on = Some(on);
+        }
+        Ok(())
+    }
+}
+
+/// What a hazard created in this transaction has besides its row.
+pub fn loaded_new(
+    enterprise: EnterpriseBrief,
+    sectors: &[String],
+    departments: &[(String, bool)],
+) -> Loaded {
+    let mut loaded = Loaded {
+        records: Vec::new(),
+        files: Vec::new(),
+        enterprise,
+        sectors: Vec::new(),
+        copied: Vec::new(),
+        listing: None,
+    };
+    loaded.set_routing(sectors, departments);
+    loaded
 }
 
 /// Applies the domain's outcome to the row.
@@ -183,10 +344,11 @@ pub fn act(
     kind: &str,
     input: Value,
     decide: impl FnOnce(&HazardFacts, &Actor) -> Result<Outcome, DomainError>,
-    effects: impl FnOnce(&mut DbConn, &mut HazardRow, &Outcome) -> AppResult<Value>,
-) -> AppResult<(HazardRow, Outcome)> {
+    effects: impl FnOnce(&mut DbConn, &mut HazardRow, &Outcome, &mut Loaded) -> AppResult<Value>,
+) -> AppResult<(HazardRow, Outcome, Loaded)> {
     let scope = policy::hazard_scope(env.caller);
-    let mut row = hazards::find(conn, &scope, id)?.ok_or_else(AppError::not_found)?;
+    let (mut row, enterprise, listing) =
+        hazards::find_with_context(conn, &scope, id)?.ok_or_else(AppError::not_found)?;
     if let Some(expected) = env.if_match
         && expected != row.version
     {
@@ -197,19 +359,20 @@ pub fn act(
         )
         .with("current_version", row.version));
     }
-    let (facts, _, _) = load_facts(conn, &row)?;
+    let mut loaded = Loaded::load_rest(conn, &row, enterprise, listing)?;
+    let facts = loaded.facts(&row)?;
     let outcome = decide(&facts, &env.actor())?;
     let before = snapshot(&row);
-    let read_version = row.version;
+    let original = row.clone();
     apply_outcome(conn, &mut row, &outcome, env)?;
-    let extra = effects(conn, &mut row, &outcome)?;
+    let extra = effects(conn, &mut row, &outcome, &mut loaded)?;
     if outcome.listed == Some(false) {
         // Closing a listed hazard ends its supervision; the ledger entry shows listed → false.
-        crate::db::listings::delist(conn, &row.id, env.today)?;
+        loaded.delist(conn, &row.id, env.today)?;
     }
-    row.version = read_version + 1;
+    row.version = original.version + 1;
     row.updated_at = env.now.naive_utc();
-    if !hazards::update_if_version(conn, &row, read_version)? {
+    if !hazards::update_if_version(conn, &original, &row)? {
         return Err(AppError::conflict(
             "concurrent_update",
             "Another request changed this hazard at the same time; reload it.",
@@ -231,7 +394,7 @@ pub fn act(
         env.now,
         &payload,
     )?;
-    Ok((row, outcome))
+    Ok((row, outcome, loaded))
 }
 
 /// Appends a ledger entry for a change that is not a domain transition (create, edit, upload).
@@ -284,7 +447,7 @@ pub struct HazardView {
     pub acceptance_due_on: Option<NaiveDate>,
     pub cancel_date: Option<NaiveDate>,
     pub listed: bool,
-    pub listing: Option<crate::db::listings::ListingRow>,
+    pub listing: Option<ListingRow>,
     pub dual_report: Value,
     pub compliance_flags: Vec<&'static str>,
     pub records: Vec<Value>,
@@ -306,16 +469,24 @@ fn record_json(r: &RecordRow) -> Value {
     v
 }
 
-/// Builds the full view of a hazard for `caller`.
+/// Builds the full view of a hazard for `caller`, reading what it needs.
 pub fn view(conn: &mut DbConn, env: &Env<'_>, row: &HazardRow) -> AppResult<HazardView> {
-    let (facts, records, files) = load_facts(conn, row)?;
-    let (sector_list, copied) = hazards::routing(conn, &row.id)?;
-    let (e_name, e_uscc, e_headcount): (String, String, i32) = enterprises::table
-        .find(&row.enterprise_id)
-        .select((enterprises::name, enterprises::uscc, enterprises::headcount))
-        .first(conn)?;
+    let loaded = Loaded::load(conn, row)?;
+    view_of(env, row, &loaded)
+}
+
+/// Builds the full view of a hazard for `caller` from what the transaction has read and written.
+pub fn view_of(env: &Env<'_>, row: &HazardRow, loaded: &Loaded) -> AppResult<HazardView> {
+    let facts = loaded.facts(row)?;
+    let records = &loaded.records;
+    let EnterpriseBrief {
+        name: e_name,
+        uscc: e_uscc,
+        headcount: e_headcount,
+    } = &loaded.enterprise;
+    let e_headcount = *e_headcount;
     let mut content = serde_json::to_value(row.content()).map_err(AppError::internal)?;
-    content["sectors"] = json!(sector_list);
+    content["sectors"] = json!(loaded.sectors);
     let by_kind = |kind: &str| -> Vec<Value> {
         records
             .iter()
@@ -371,7 +542,7 @@ pub fn view(conn: &mut DbConn, env: &Env<'_>, row: &HazardRow) -> AppResult<Haza
         suspension: row.suspension.clone(),
         enterprise: json!({"id": row.enterprise_id, "name": e_name, "uscc": e_uscc, "headcount": e_headcount}),
         street: row.street_code.clone(),
-        departments: json!({"primary": row.primary_department, "copied": copied}),
+        departments: json!({"primary": row.primary_department, "copied": loaded.copied}),
         content,
         plan_filed: row.plan_filed,
         plan_acknowledged: row.plan_acknowledged,
@@ -394,11 +565,11 @@ pub fn view(conn: &mut DbConn, env: &Env<'_>, row: &HazardRow) -> AppResult<Haza
         acceptance_due_on: row.acceptance_due_on,
         cancel_date: row.cancel_date,
         listed: row.listed,
-        listing: crate::db::listings::of(conn, &row.id)?,
+        listing: loaded.listing.clone(),
         dual_report,
         compliance_flags: compliance_flags(&facts, env.today, env.policy),
         records: all_records,
-        attachments: files,
+        attachments: loaded.files.clone(),
         permitted_actions: permitted_actions_for(&facts, &env.actor()),
         reporter_id: row.reporter_id.clone(),
         recurrence_of: row.recurrence_of.clone(),

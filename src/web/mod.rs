@@ -68,6 +68,8 @@ impl FromRequest for SessionCookie {
 #[derive(Debug, Clone)]
 pub struct Session {
     pub caller: Caller,
+    /// The cookie's signed token, for handlers that check the session in their own transaction.
+    pub token: String,
     pub csrf: String,
     pub display_name: String,
 }
@@ -86,6 +88,7 @@ pub async fn session(state: &AppState, cookie: &SessionCookie) -> Option<Session
         .unwrap_or_else(|| caller.username.clone());
     Some(Session {
         csrf: csrf_for(value),
+        token: value.to_string(),
         caller,
         display_name,
     })

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::fields::{self, ACTIONS, Field, FieldView, GENERAL, MAJOR, PLAN};
 use super::{FormJson, Session, SessionCookie, charts, html, same, see_other, session};
 use crate::app::AppState;
-use crate::auth::Caller;
+use crate::auth::{Bearer, Caller};
 use crate::domain::hazard::Role;
 use crate::error::{AppError, AppResult};
 
@@ -523,14 +523,22 @@ pub async fn create(
             state.clock.today(),
             &state.config.rules,
         ) {
-            Ok(()) => {
-                crate::api::hazards::create(state.clone(), s.caller.clone(), web::Json(b)).await
-            }
+            Ok(()) => match crate::auth::Bearer::from_token(&state, &s.token) {
+                Ok(bearer) => {
+                    crate::api::hazards::create(state.clone(), bearer, web::Json(b)).await
+                }
+                Err(e) => Err(e),
+            },
             // Sectors default to the enterprise's when the draft is created.
             Err(crate::domain::DomainError::Validation { errors, .. })
                 if errors.iter().all(|e| e.field == "sectors") =>
             {
-                crate::api::hazards::create(state.clone(), s.caller.clone(), web::Json(b)).await
+                match crate::auth::Bearer::from_token(&state, &s.token) {
+                    Ok(bearer) => {
+                        crate::api::hazards::create(state.clone(), bearer, web::Json(b)).await
+                    }
+                    Err(e) => Err(e),
+                }
             }
             Err(crate::domain::DomainError::Validation { code, errors }) => {
                 let errors = errors
@@ -915,7 +923,7 @@ fn pending_extension_id(view: &Value) -> Option<String> {
 
 async fn dispatch(
     action: &str,
-    caller: Caller,
+    caller: Bearer,
     req: HttpRequest,
     id: String,
     eid: Option<String>,
@@ -972,18 +980,21 @@ pub async fn act(
     let eid = pending_extension_id(&view);
     let body = fields::to_json(&spec.fields.iter().collect::<Vec<_>>(), &form);
     req.extensions_mut().insert(FormJson);
-    let (status, answer) = outcome(
-        dispatch(
-            &action,
-            s.caller.clone(),
-            req.clone(),
-            id.clone(),
-            eid,
-            web::Bytes::from(body.to_string()),
-        )
-        .await,
-    )
-    .await;
+    let result = match Bearer::from_token(&state, &s.token) {
+        Ok(bearer) => {
+            dispatch(
+                &action,
+                bearer,
+                req.clone(),
+                id.clone(),
+                eid,
+                web::Bytes::from(body.to_string()),
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    let (status, answer) = outcome(result).await;
     if (200..300).contains(&status) {
         return see_other(&format!("{back}?done={action}"));
     }
