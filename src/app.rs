@@ -37,6 +37,8 @@ pub struct AppState {
     pub blobs: Arc<dyn BlobStore>,
     /// Scheduled jobs and the outbox sender.
     pub jobs: crate::jobs::JobContext,
+    /// Tip-off limits, the challenge key and the street names that route tips by address.
+    pub tips: crate::service::tips::TipServices,
 }
 
 impl AppState {
@@ -44,8 +46,9 @@ impl AppState {
     pub fn new(config: Config, pool: Pool) -> anyhow::Result<Self> {
         let clock = Clock::from_config(&config)?;
         let backend = config.database_target()?.backend();
+        let secret = crate::auth::token::load_secret(&config)?;
         let auth = AuthServices {
-            keys: TokenKeys::load(&config)?,
+            keys: TokenKeys::from_secret(secret.as_bytes())?,
             hasher: Hasher::new(&config.auth)?,
             limiter: LoginLimiter::new(&config.auth),
         };
@@ -55,6 +58,7 @@ impl AppState {
             "s3" => Arc::new(S3Store::new(&config.attachments)?),
             _ => Arc::new(LocalStore::new(config.data_dir.join("attachments"))),
         };
+        let tips = crate::service::tips::TipServices::new(&config, secret.as_bytes())?;
         let config = Arc::new(config);
         let jobs = crate::jobs::JobContext::new(pool.clone(), clock.clone(), config.clone())?;
         Ok(Self {
@@ -66,6 +70,7 @@ impl AppState {
             auth,
             calendar: Arc::new(calendar),
             blobs,
+            tips,
         })
     }
 

@@ -12,3 +12,4 @@ mod hazards;
 mod identity;
 mod jobs;
 mod supervision;
+mod tips;
