@@ -68,7 +68,8 @@ fn hazard_response(mut res: actix_web::HttpResponseBuilder, view: &HazardView) -
         .json(view)
 }
 
-pub(super) fn env<'a>(state: &'a AppState, caller: &'a Caller, if_match: Option<i32>) -> Env<'a> {
+/// The `Env` of an action by `caller` now (also for tip triage from form pages).
+pub fn env<'a>(state: &'a AppState, caller: &'a Caller, if_match: Option<i32>) -> Env<'a> {
     let now = state.clock.now();
     Env {
         caller,
