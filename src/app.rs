@@ -39,6 +39,8 @@ pub struct AppState {
     pub jobs: crate::jobs::JobContext,
     /// Sector → primary department, kept after the first read.
     pub sector_routes: Arc<crate::service::hazards::SectorRoutes>,
+    /// Tip-off limits, the challenge key and the street names that route tips by address.
+    pub tips: crate::service::tips::TipServices,
 }
 
 impl AppState {
@@ -46,8 +48,9 @@ impl AppState {
     pub fn new(config: Config, pool: Pool) -> anyhow::Result<Self> {
         let clock = Clock::from_config(&config)?;
         let backend = config.database_target()?.backend();
+        let secret = crate::auth::token::load_secret(&config)?;
         let auth = AuthServices {
-            keys: TokenKeys::load(&config)?,
+            keys: TokenKeys::from_secret(secret.as_bytes())?,
             hasher: Hasher::new(&config.auth)?,
             limiter: LoginLimiter::new(&config.auth),
         };
@@ -57,6 +60,7 @@ impl AppState {
             "s3" => Arc::new(S3Store::new(&config.attachments)?),
             _ => Arc::new(LocalStore::new(config.data_dir.join("attachments"))),
         };
+        let tips = crate::service::tips::TipServices::new(&config, secret.as_bytes())?;
         let config = Arc::new(config);
         let jobs = crate::jobs::JobContext::new(pool.clone(), clock.clone(), config.clone())?;
         Ok(Self {
@@ -69,6 +73,7 @@ impl AppState {
             calendar: Arc::new(calendar),
             blobs,
             sector_routes: Arc::default(),
+            tips,
         })
     }
 

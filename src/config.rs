@@ -53,6 +53,27 @@ pub struct Config {
     pub smtp: SmtpConfig,
     /// Reminder and escalation rules (offsets and recipients).
     pub escalation: crate::domain::escalation::EscalationRules,
+    /// Public tip-offs (举报): limits, the anti-automation challenge, the verification SLA.
+    pub tips: TipsConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TipsConfig {
+    /// Tips a client IP may file per hour (429 beyond).
+    pub rate_per_ip_per_hour: u32,
+    /// Status look-ups and challenges a client IP may ask for per minute (429 beyond).
+    pub status_rate_per_ip_per_minute: u32,
+    /// Days from receipt within which a tip is to be verified (`due_on`).
+    pub verify_sla_days: i64,
+    /// Minutes a challenge stays answerable.
+    pub challenge_ttl_minutes: i64,
+    /// Largest JSON body of a tip, and of each text part of a multipart tip, in bytes (413 beyond).
+    pub max_json_bytes: usize,
+    /// Most photos one tip may carry.
+    pub max_photos: usize,
+    /// Longest description, in characters.
+    pub max_description_chars: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -350,6 +371,7 @@ impl Config {
         self.validate_auth()?;
         self.validate_rules()?;
         self.validate_jobs()?;
+        self.validate_tips()?;
         if !["human", "json"].contains(&self.log.format.as_str()) {
             return Err(ConfigError::new(
                 "log.format",
@@ -397,6 +419,49 @@ impl Config {
                 "idempotency.ttl_hours",
                 "must be between 1 and 8760",
             ));
+        }
+        Ok(())
+    }
+
+    fn validate_tips(&self) -> Result<(), ConfigError> {
+        let t = &self.tips;
+        for (key, value) in [
+            (
+                "tips.rate_per_ip_per_hour",
+                i64::from(t.rate_per_ip_per_hour),
+            ),
+            (
+                "tips.status_rate_per_ip_per_minute",
+                i64::from(t.status_rate_per_ip_per_minute),
+            ),
+            ("tips.verify_sla_days", t.verify_sla_days),
+            ("tips.challenge_ttl_minutes", t.challenge_ttl_minutes),
+            ("tips.max_description_chars", t.max_description_chars as i64),
+        ] {
+            if value < 1 {
+                return Err(ConfigError::new(key, "must be at least 1"));
+            }
+        }
+        if t.verify_sla_days > 366 {
+            return Err(ConfigError::new(
+                "tips.verify_sla_days",
+                "must be at most 366",
+            ));
+        }
+        if t.challenge_ttl_minutes > 24 * 60 {
+            return Err(ConfigError::new(
+                "tips.challenge_ttl_minutes",
+                "must be at most 1440",
+            ));
+        }
+        if t.max_json_bytes < 1024 {
+            return Err(ConfigError::new(
+                "tips.max_json_bytes",
+                "must be at least 1024",
+            ));
+        }
+        if t.max_photos > 20 {
+            return Err(ConfigError::new("tips.max_photos", "must be at most 20"));
         }
         Ok(())
     }
@@ -576,6 +641,7 @@ mod tests {
         assert_eq!(c.clock.timezone, "Asia/Shanghai");
         assert!(c.clock.now.is_none());
         assert_eq!(c.database.sqlite_synchronous, "FULL");
+        assert_eq!(c.tips.verify_sla_days, 15);
     }
 
     #[test]

@@ -216,3 +216,28 @@ pub fn may_upload(caller: &Caller) -> AppResult<()> {
         _ => Ok(()),
     }
 }
+
+/// Which tip-offs a caller handles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TipScope {
+    /// The district office: every tip, unrouted ones included.
+    All,
+    /// A street officer: the tips routed to the street.
+    Street(String),
+    /// A department inspector: the tips routed to the department.
+    Department(String),
+}
+
+/// The tips `caller` handles; enterprise users and admins take no part in tips (403). Whoever
+/// sees a tip handles it, and so also sees the reporter's contact.
+pub fn tip_scope(caller: &Caller) -> AppResult<TipScope> {
+    match (caller.role, &caller.org) {
+        (Role::DistrictOffice, _) => Ok(TipScope::All),
+        (Role::StreetOfficer, Org::Street(s)) => Ok(TipScope::Street(s.clone())),
+        (Role::DepartmentInspector, Org::Department(d)) => Ok(TipScope::Department(d.clone())),
+        _ => Err(AppError::forbidden(
+            "role_forbidden",
+            "Tip-offs are handled by street officers, department inspectors and the district office.",
+        )),
+    }
+}

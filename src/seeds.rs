@@ -13,6 +13,9 @@ const HOLIDAYS: &str = include_str!("../seeds/holidays-cn.json");
 pub struct StreetSeed {
     pub code: String,
     pub name: String,
+    /// Road and area names of the street, for routing tip-offs by address.
+    #[serde(default)]
+    pub keywords: Vec<String>,
 }
 
 /// A department (行业主管部门) or the district safety office (区安委办).

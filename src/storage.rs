@@ -3,6 +3,36 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+/// Types of attachment accepted, decided from the bytes, never from the name or the declared type.
+pub const ALLOWED_TYPES: [&str; 4] = ["image/jpeg", "image/png", "image/webp", "application/pdf"];
+
+/// The media type of `bytes` when it is one of `allowed` (sniffed from the content).
+pub fn sniff_type(bytes: &[u8], allowed: &[&'static str]) -> Option<&'static str> {
+    infer::get(bytes)
+        .map(|t| t.mime_type())
+        .and_then(|m| allowed.iter().find(|a| **a == m).copied())
+}
+
+/// The last component of a client's file name, without control characters; never a path.
+pub fn clean_file_name(raw: Option<&str>) -> String {
+    let raw = raw.unwrap_or("");
+    let last = raw.rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = last
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect::<String>()
+        .trim()
+        .trim_start_matches('.')
+        .chars()
+        .take(200)
+        .collect();
+    if cleaned.is_empty() {
+        "file".into()
+    } else {
+        cleaned
+    }
+}
+
 /// A content-addressed blob store: the key of a blob is its SHA-256 (hex).
 pub trait BlobStore: Send + Sync {
     /// Stores `bytes` under `sha256` (idempotent: the same content is stored once).

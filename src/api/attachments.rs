@@ -25,9 +25,6 @@ pub fn routes(r: &mut Routes) {
         .get("/api/v1/attachments/{id}", download);
 }
 
-/// Types we accept, decided from the bytes, never from the name or the declared type.
-const ALLOWED: [&str; 4] = ["image/jpeg", "image/png", "image/webp", "application/pdf"];
-
 /// What the form carried.
 #[derive(Default)]
 struct Upload {
@@ -38,6 +35,27 @@ struct Upload {
     has_file: bool,
 }
 
+/// Reads one multipart part whole, refusing (413) one larger than `limit` bytes.
+pub async fn read_part(field: &mut actix_multipart::Field, limit: usize) -> AppResult<Vec<u8>> {
+    let mut data = Vec::new();
+    while let Some(chunk) = field.next().await {
+        let chunk =
+            chunk.map_err(|e| AppError::bad_request("malformed_multipart", e.to_string()))?;
+        if data.len() + chunk.len() > limit {
+            return Err(AppError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!(
+                    "The {} part is larger than {limit} bytes.",
+                    field.name().unwrap_or("")
+                ),
+            ));
+        }
+        data.extend_from_slice(&chunk);
+    }
+    Ok(data)
+}
+
 async fn read_form(mut form: Multipart, max_bytes: usize) -> AppResult<Upload> {
     let mut up = Upload::default();
     while let Some(field) = form.next().await {
@@ -45,19 +63,7 @@ async fn read_form(mut form: Multipart, max_bytes: usize) -> AppResult<Upload> {
             field.map_err(|e| AppError::bad_request("malformed_multipart", e.to_string()))?;
         let name = field.name().unwrap_or("").to_string();
         let limit = if name == "file" { max_bytes } else { 4096 };
-        let mut data = Vec::new();
-        while let Some(chunk) = field.next().await {
-            let chunk =
-                chunk.map_err(|e| AppError::bad_request("malformed_multipart", e.to_string()))?;
-            if data.len() + chunk.len() > limit {
-                return Err(AppError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    format!("The {name} part is larger than {limit} bytes."),
-                ));
-            }
-            data.extend_from_slice(&chunk);
-        }
+        let data = read_part(&mut field, limit).await?;
         match name.as_str() {
             "file" => {
                 up.has_file = true;
@@ -74,25 +80,7 @@ async fn read_form(mut form: Multipart, max_bytes: usize) -> AppResult<Upload> {
     Ok(up)
 }
 
-/// The last component of a client's file name, without control characters; never a path.
-pub fn clean_file_name(raw: Option<&str>) -> String {
-    let raw = raw.unwrap_or("");
-    let last = raw.rsplit(['/', '\\']).next().unwrap_or("");
-    let cleaned: String = last
-        .chars()
-        .filter(|c| !c.is_control())
-        .collect::<String>()
-        .trim()
-        .trim_start_matches('.')
-        .chars()
-        .take(200)
-        .collect();
-    if cleaned.is_empty() {
-        "file".into()
-    } else {
-        cleaned
-    }
-}
+pub use crate::storage::clean_file_name;
 
 /// The capture time in a photo's EXIF (local time, taken as Asia/Shanghai), as UTC.
 fn exif_taken_at(bytes: &[u8]) -> Option<NaiveDateTime> {
@@ -146,9 +134,7 @@ pub(crate) async fn upload(
         _ => {}
     }
     errors.finish()?;
-    let content_type = infer::get(&up.bytes)
-        .map(|t| t.mime_type())
-        .filter(|m| ALLOWED.contains(m))
+    let content_type = crate::storage::sniff_type(&up.bytes, &crate::storage::ALLOWED_TYPES)
         .ok_or_else(|| {
             AppError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -10,13 +10,13 @@ use serde_json::{Value, json};
 
 use super::Routes;
 use crate::app::AppState;
-use crate::auth::{Bearer, Caller, Org};
+use crate::auth::{Bearer, Caller};
 use crate::db::hazards::{self, HazardRow};
-use crate::db::{self, DbConn, enterprises, ledger};
+use crate::db::{self, DbConn, ledger};
 use crate::domain::hazard::{
     self, AcceptanceInput, AcceptanceResult, AcknowledgePlanInput, Actor, CongressReportInput,
     DraftInput, EmployeeNoticeInput, HazardFacts, Outcome, Plan, PostInput, ProgressInput,
-    QuickFixInput, ReturnInput, StartInput, Status, SubmitInput, VoidInput, VoidReason,
+    QuickFixInput, ReturnInput, StartInput, SubmitInput, VoidInput, VoidReason,
 };
 use crate::domain::hazard::{CompletionInput, ExtensionDecisionInput, ExtensionRequestInput};
 use crate::domain::{DomainError, FieldErrors};
@@ -68,7 +68,8 @@ fn hazard_response(mut res: actix_web::HttpResponseBuilder, view: &HazardView) -
         .json(view)
 }
 
-pub(super) fn env<'a>(state: &'a AppState, caller: &'a Caller, if_match: Option<i32>) -> Env<'a> {
+/// The `Env` of an action by `caller` now (also for tip triage from form pages).
+pub fn env<'a>(state: &'a AppState, caller: &'a Caller, if_match: Option<i32>) -> Env<'a> {
     let now = state.clock.now();
     Env {
         caller,
@@ -174,7 +175,7 @@ pub(crate) async fn create(
 ) -> AppResult<HttpResponse> {
     let CreateBody {
         enterprise_id,
-        mut draft,
+        draft,
     } = body.into_inner();
     let st = state.clone();
     let view = state
@@ -182,81 +183,7 @@ pub(crate) async fn create(
             let caller = bearer.caller(c)?;
             let env = env(&st, &caller, None);
             db::write_tx(c, |c| {
-                // The enterprise: implied for enterprise users, otherwise one within the caller's scope.
-                let enterprise_id = match (&caller.org, enterprise_id) {
-                    (Org::Enterprise(own), None) => own.clone(),
-                    (Org::Enterprise(own), Some(given)) if *own == given => given,
-                    (Org::Enterprise(_), Some(_)) => {
-                        return Err(AppError::field("enterprise_id", "enterprise users file for their own enterprise"));
-                    }
-                    (_, None) => return Err(AppError::field("enterprise_id", "required")),
-                    (_, Some(given)) => given,
-                };
-                let scope = policy::enterprise_scope(&caller);
-                let enterprise = enterprises::find(c, &scope, &enterprise_id)?
-                    .ok_or_else(|| AppError::field("enterprise_id", "no such enterprise within your scope"))?;
-                if draft.content.sectors.is_empty() {
-                    draft.content.sectors = enterprise.sectors.clone();
-                }
-                hazard::create(&env.actor(), &draft, env.today, env.policy)?;
-                let (primary, departments) = svc::route(c, &env, &draft.content.sectors)?;
-                let now = env.now.naive_utc();
-                let row = HazardRow {
-                    id: uuid::Uuid::now_v7().to_string(),
-                    ledger_no: None,
-                    enterprise_id: enterprise.id.clone(),
-                    street_code: enterprise.street.clone(),
-                    primary_department: primary,
-                    status: Status::Draft.as_str().into(),
-                    level: draft.level.as_str().into(),
-                    handling: draft.handling.as_str().into(),
-                    suspension: draft.suspension.as_str().into(),
-                    title: draft.content.title.clone().unwrap_or_default(),
-                    description: draft.content.description.clone().unwrap_or_default(),
-                    location: draft.content.location.clone().unwrap_or_default(),
-                    category: draft.content.category.clone(),
-                    source: draft.content.source,
-                    discovered_on: draft.content.discovered_on,
-                    content: serde_json::to_string(&draft.content).map_err(AppError::internal)?,
-                    reporter_id: caller.user_id.clone(),
-                    submitted_by: None,
-                    submitted_at: None,
-                    submitted_on: None,
-                    posted_at: None,
-                    posted_on: None,
-                    deadline: None,
-                    effective_deadline: None,
-                    plan_filed: false,
-                    plan_acknowledged: false,
-                    pending_extension: None,
-                    completed_on: None,
-                    acceptance_due_on: None,
-                    cancel_date: None,
-                    listed: false,
-                    recurrence_of: None,
-                    version: 1,
-                    created_at: now,
-                    updated_at: now,
-                };
-                hazards::insert(c, &row, &draft.content.sectors, &departments)?;
-                crate::db::search::index_new(
-                    c,
-                    &row.id,
-                    &crate::db::search::body(&row.title, &row.description, &row.location, &enterprise.name),
-                )?;
-                let payload = json!({
-                    "after": {"status": "draft", "level": row.level, "enterprise_id": row.enterprise_id,
-                              "street": row.street_code, "departments": departments},
-                    "input": serde_json::to_value(&draft).map_err(AppError::internal)?,
-                    "version": 1,
-                });
-                svc::record_in_ledger(c, &env, &row.id, "hazard.created", payload)?;
-                let brief = svc::EnterpriseBrief {
-                    name: enterprise.name.clone(),
-                    uscc: enterprise.uscc.clone(),
-                    headcount: enterprise.headcount,
-                };
-                let loaded = svc::loaded_new(brief, &draft.content.sectors, &departments);
+                let (row, loaded) = svc::create(c, &env, enterprise_id, draft)?;
                 svc::view_of(&env, &row, &loaded)
             })
         })

@@ -14,6 +14,7 @@ pub mod ledger;
 pub mod listing;
 pub mod reference;
 pub mod stats;
+pub mod tips;
 pub mod users;
 
 use actix_web::http::Method;
@@ -131,6 +132,7 @@ pub fn routes() -> Routes {
     attachments::routes(&mut r);
     ledger::routes(&mut r);
     admin::routes(&mut r);
+    tips::routes(&mut r);
     r
 }
 

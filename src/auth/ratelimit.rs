@@ -49,3 +49,53 @@ impl LoginLimiter {
         Ok(())
     }
 }
+
+/// Limits of the public tip-off endpoints per client IP: filing, and status look-ups with
+/// challenges (per instance, in memory).
+#[derive(Clone)]
+pub struct TipLimiter {
+    filing: Arc<DefaultKeyedRateLimiter<String>>,
+    lookups: Arc<DefaultKeyedRateLimiter<String>>,
+    checks: Arc<AtomicU64>,
+}
+
+/// Which tip limit a request counts against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TipLimit {
+    /// `POST /api/v1/tips` (`tips.rate_per_ip_per_hour`).
+    Filing,
+    /// Status look-ups and challenges (`tips.status_rate_per_ip_per_minute`).
+    Lookup,
+}
+
+impl TipLimiter {
+    /// Limits from `[tips]`.
+    pub fn new(config: &crate::config::TipsConfig) -> Self {
+        let n = |n: u32| NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN);
+        Self {
+            filing: Arc::new(RateLimiter::keyed(Quota::per_hour(n(
+                config.rate_per_ip_per_hour
+            )))),
+            lookups: Arc::new(RateLimiter::keyed(Quota::per_minute(n(
+                config.status_rate_per_ip_per_minute
+            )))),
+            checks: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// `Err(seconds to wait)` when the limit of `ip` is exhausted.
+    pub fn check(&self, limit: TipLimit, ip: &str) -> Result<(), u64> {
+        if self.checks.fetch_add(1, Ordering::Relaxed) % 1024 == 1023 {
+            self.filing.retain_recent();
+            self.lookups.retain_recent();
+        }
+        let limiter = match limit {
+            TipLimit::Filing => &self.filing,
+            TipLimit::Lookup => &self.lookups,
+        };
+        let now = DefaultClock::default().now();
+        limiter
+            .check_key(&ip.to_string())
+            .map_err(|e| e.wait_time_from(now).as_secs().max(1))
+    }
+}

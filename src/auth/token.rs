@@ -52,11 +52,7 @@ pub enum TokenError {
 impl TokenKeys {
     /// Keys from `auth.jwt_secret`, else from `DATA_DIR/jwt-secret` (generated at first start).
     pub fn load(config: &Config) -> anyhow::Result<Self> {
-        let secret = match &config.auth.jwt_secret {
-            Some(s) => s.clone(),
-            None => load_or_create_secret(&config.data_dir.join("jwt-secret"))?,
-        };
-        Self::from_secret(secret.as_bytes())
+        Self::from_secret(load_secret(config)?.as_bytes())
     }
 
     /// Keys from a secret (≥ 32 bytes).
@@ -96,6 +92,15 @@ impl TokenKeys {
             return Err(TokenError::Expired);
         }
         Ok(data.claims)
+    }
+}
+
+/// The HMAC secret: `auth.jwt_secret`, else `DATA_DIR/jwt-secret` (generated at first start).
+/// Other keys (the tip challenge's) are derived from it.
+pub fn load_secret(config: &Config) -> anyhow::Result<String> {
+    match &config.auth.jwt_secret {
+        Some(s) => Ok(s.clone()),
+        None => load_or_create_secret(&config.data_dir.join("jwt-secret")),
     }
 }
 

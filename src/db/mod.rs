@@ -27,6 +27,7 @@ pub mod outbox;
 pub mod reference;
 pub mod schema;
 pub mod search;
+pub mod tips;
 pub mod users;
 
 use std::path::Path;

@@ -310,6 +310,74 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    tips (id) {
+        id -> Text,
+        receipt_hash -> Text,
+        status -> Text,
+        description -> Text,
+        location -> Text,
+        occurred_on -> Date,
+        street_code -> Nullable<Text>,
+        street_routed_by -> Nullable<Text>,
+        sector_code -> Nullable<Text>,
+        department_code -> Nullable<Text>,
+        anonymous -> Bool,
+        resolution -> Nullable<Text>,
+        hazard_id -> Nullable<Text>,
+        duplicate_of -> Nullable<Text>,
+        received_on -> Date,
+        due_on -> Date,
+        resolved_on -> Nullable<Date>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tip_contacts (tip_id) {
+        tip_id -> Text,
+        name -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tip_events (id) {
+        id -> Text,
+        tip_id -> Text,
+        action -> Text,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        details -> Text,
+        note -> Nullable<Text>,
+        public_message -> Nullable<Text>,
+        actor_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tip_photos (id) {
+        id -> Text,
+        tip_id -> Text,
+        file_name -> Text,
+        content_type -> Text,
+        size_bytes -> BigInt,
+        sha256 -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tip_challenges_used (nonce) {
+        nonce -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(escalations -> hazards (hazard_id));
 diesel::joinable!(hazards -> enterprises (enterprise_id));
 diesel::joinable!(hazard_sectors -> hazards (hazard_id));
@@ -317,6 +385,9 @@ diesel::joinable!(hazard_departments -> hazards (hazard_id));
 diesel::joinable!(hazard_records -> hazards (hazard_id));
 diesel::joinable!(attachments -> hazards (hazard_id));
 diesel::joinable!(listings -> hazards (hazard_id));
+diesel::joinable!(tip_contacts -> tips (tip_id));
+diesel::joinable!(tip_events -> tips (tip_id));
+diesel::joinable!(tip_photos -> tips (tip_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     streets,
@@ -342,4 +413,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     job_runs,
     escalations,
     outbox,
+    tips,
+    tip_contacts,
+    tip_events,
+    tip_photos,
+    tip_challenges_used,
 );

@@ -39,6 +39,7 @@ pub mod escalation;
 pub mod hazard;
 pub mod ledger;
 pub mod routing;
+pub mod tip;
 pub mod uscc;
 pub mod validate;
 

@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::auth::Caller;
+use crate::auth::{Caller, Org};
 use crate::db::attachments::{self, AttachmentRow};
 use crate::db::hazards::{self, HazardRow, RecordRow};
 use crate::db::listings::{self, ListingRow};
@@ -18,7 +18,7 @@ use crate::db::{DbConn, ledger};
 use crate::domain::calendar::WorkCalendar;
 use crate::domain::deadline;
 use crate::domain::hazard::{
-    self, Actor, HazardFacts, Level, Outcome, Policy, Status, compliance_flags,
+    self, Actor, DraftInput, HazardFacts, Level, Outcome, Policy, Status, compliance_flags,
     permitted_actions_for,
 };
 use crate::domain::{DomainError, routing};
@@ -395,6 +395,101 @@ pub fn act(
         &payload,
     )?;
     Ok((row, outcome, loaded))
+}
+
+/// T1: a new draft from `draft`, for the caller's own enterprise or one within their scope,
+/// routed, indexed for search and recorded in the ledger. Answers the row and what the view
+/// needs, so the answer is built without reading again.
+pub fn create(
+    conn: &mut DbConn,
+    env: &Env<'_>,
+    enterprise_id: Option<String>,
+    mut draft: DraftInput,
+) -> AppResult<(HazardRow, Loaded)> {
+    let caller = env.caller;
+    let enterprise_id = match (&caller.org, enterprise_id) {
+        (Org::Enterprise(own), None) => own.clone(),
+        (Org::Enterprise(own), Some(given)) if *own == given => given,
+        (Org::Enterprise(_), Some(_)) => {
+            return Err(AppError::field(
+                "enterprise_id",
+                "enterprise users file for their own enterprise",
+            ));
+        }
+        (_, None) => return Err(AppError::field("enterprise_id", "required")),
+        (_, Some(given)) => given,
+    };
+    let scope = policy::enterprise_scope(caller);
+    let enterprise = crate::db::enterprises::find(conn, &scope, &enterprise_id)?
+        .ok_or_else(|| AppError::field("enterprise_id", "no such enterprise within your scope"))?;
+    if draft.content.sectors.is_empty() {
+        draft.content.sectors = enterprise.sectors.clone();
+    }
+    hazard::create(&env.actor(), &draft, env.today, env.policy)?;
+    let (primary, departments) = route(conn, env, &draft.content.sectors)?;
+    let now = env.now.naive_utc();
+    let row = HazardRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        ledger_no: None,
+        enterprise_id: enterprise.id.clone(),
+        street_code: enterprise.street.clone(),
+        primary_department: primary,
+        status: Status::Draft.as_str().into(),
+        level: draft.level.as_str().into(),
+        handling: draft.handling.as_str().into(),
+        suspension: draft.suspension.as_str().into(),
+        title: draft.content.title.clone().unwrap_or_default(),
+        description: draft.content.description.clone().unwrap_or_default(),
+        location: draft.content.location.clone().unwrap_or_default(),
+        category: draft.content.category.clone(),
+        source: draft.content.source,
+        discovered_on: draft.content.discovered_on,
+        content: serde_json::to_string(&draft.content).map_err(AppError::internal)?,
+        reporter_id: caller.user_id.clone(),
+        submitted_by: None,
+        submitted_at: None,
+        submitted_on: None,
+        posted_at: None,
+        posted_on: None,
+        deadline: None,
+        effective_deadline: None,
+        plan_filed: false,
+        plan_acknowledged: false,
+        pending_extension: None,
+        completed_on: None,
+        acceptance_due_on: None,
+        cancel_date: None,
+        listed: false,
+        recurrence_of: None,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    hazards::insert(conn, &row, &draft.content.sectors, &departments)?;
+    crate::db::search::index_new(
+        conn,
+        &row.id,
+        &crate::db::search::body(
+            &row.title,
+            &row.description,
+            &row.location,
+            &enterprise.name,
+        ),
+    )?;
+    let payload = json!({
+        "after": {"status": "draft", "level": row.level, "enterprise_id": row.enterprise_id,
+                  "street": row.street_code, "departments": departments},
+        "input": serde_json::to_value(&draft).map_err(AppError::internal)?,
+        "version": 1,
+    });
+    record_in_ledger(conn, env, &row.id, "hazard.created", payload)?;
+    let brief = EnterpriseBrief {
+        name: enterprise.name.clone(),
+        uscc: enterprise.uscc.clone(),
+        headcount: enterprise.headcount,
+    };
+    let loaded = loaded_new(brief, &draft.content.sectors, &departments);
+    Ok((row, loaded))
 }
 
 /// Appends a ledger entry for a change that is not a domain transition (create, edit, upload).

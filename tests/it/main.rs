@@ -13,3 +13,4 @@ mod identity;
 mod jobs;
 mod pages;
 mod supervision;
+mod tips;

@@ -163,6 +163,8 @@ pub fn test_config(db: &TestDb) -> Config {
     // Tests log in often; the tests of the limits set their own.
     config.auth.login_rate_per_ip_per_minute = 10_000;
     config.auth.login_rate_per_username_per_minute = 10_000;
+    config.tips.rate_per_ip_per_hour = 10_000;
+    config.tips.status_rate_per_ip_per_minute = 10_000;
     // Jobs run when a test says so; nothing listens on port 9 (discard) of loopback.
     config.jobs.enabled = false;
     config.smtp.port = 9;
