@@ -10,7 +10,8 @@
 
 pub mod charts;
 pub mod fields;
-mod pages;
+pub mod pages;
+mod tips;
 
 use std::future::{Ready, ready};
 
@@ -180,6 +181,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource("/attachments/{id}")
             .wrap(wrap())
             .route(web::get().to(pages::attachment)),
+    )
+    .service(
+        web::resource("/tips")
+            .wrap(wrap())
+            .route(web::get().to(tips::index)),
+    )
+    .service(
+        web::resource("/tips/new")
+            .wrap(wrap())
+            .route(web::get().to(tips::new_form))
+            .route(web::post().to(tips::file)),
+    )
+    .service(
+        web::resource("/tips/status")
+            .wrap(wrap())
+            .route(web::get().to(tips::status)),
     )
     .service(
         web::resource("/queue")

@@ -408,3 +408,121 @@ db_test!(
         b.close().await;
     }
 );
+
+db_test!(
+    a_member_of_the_public_files_an_anonymous_tip_and_follows_it,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        let Some(mut b) = Browser::start(&format!("tip-{}", backend.name()), 390, 844).await else {
+            return;
+        };
+        b.goto(&format!("{}/tips/new", app.base)).await;
+        // A mistake first: no location, a wrong answer. What was typed stays.
+        b.fill(
+            "#t-description",
+            "华阳路100号仓库消防通道被纸箱堵死，灭火器过期",
+        )
+        .await;
+        b.fill("#t-answer", "1000").await;
+        b.click("form[action='/tips/new'] button").await;
+        b.shot("tip-errors").await;
+        let body = b.body().await;
+        assert!(body.contains("请修改标出的内容"), "{body}");
+        assert_eq!(
+            b.value("#t-description").await,
+            "华阳路100号仓库消防通道被纸箱堵死，灭火器过期"
+        );
+        b.fill("#t-location", "长宁区华阳路100号仓库").await;
+        let label = b.text("label[for='t-answer']").await;
+        let question = label
+            .trim_start_matches("验证：")
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_string();
+        b.fill("#t-answer", &crate::tips::solve(&question).to_string())
+            .await;
+        let dir = tempfile::tempdir().unwrap();
+        let photo = dir.path().join("通道.jpg");
+        std::fs::write(&photo, crate::hazards::jpeg()).unwrap();
+        b.client
+            .find(Locator::Css("#t-photo"))
+            .await
+            .unwrap()
+            .send_keys(photo.to_str().unwrap())
+            .await
+            .unwrap();
+        b.click("form[action='/tips/new'] button").await;
+        let code = b.text("#receipt").await;
+        assert!(code.starts_with("JB-") && code.len() == 22, "{code}");
+        b.shot("tip-receipt").await;
+
+        // The street officer of 华阳路 (routed by the address) confirms it as a hazard of the
+        // cold-chain company and replies.
+        let (_, list) = app
+            .call_json(Method::GET, "/api/v1/tips", Some(&c.street), None)
+            .await;
+        let tip = list["items"][0]["id"].as_str().unwrap().to_string();
+        assert_eq!(list["items"][0]["anonymous"], true);
+        let mut confirm = general_report();
+        confirm["action"] = json!("confirm");
+        confirm["enterprise_id"] = json!(c.enterprise);
+        confirm["source"] = json!(6);
+        let t = call(
+            &app,
+            Method::POST,
+            &format!("/api/v1/tips/{tip}/triage"),
+            &c.street,
+            confirm,
+            200,
+        )
+        .await;
+        let hazard = t["hazard_id"]
+            .as_str()
+            .expect("a hazard from the tip")
+            .to_string();
+        call(
+            &app,
+            Method::POST,
+            &format!("/api/v1/tips/{tip}/triage"),
+            &c.street,
+            json!({"action": "reply", "message": "已责令企业整改，感谢监督。"}),
+            200,
+        )
+        .await;
+
+        // The enterprise sees the hazard, never the tip nor who sent it.
+        let h = call(
+            &app,
+            Method::GET,
+            &format!("/api/v1/hazards/{hazard}"),
+            &c.principal,
+            Value::Null,
+            200,
+        )
+        .await;
+        assert_eq!(h["source"], 6);
+        assert_eq!(
+            app.call(
+                Method::GET,
+                &format!("/api/v1/tips/{tip}"),
+                Some(&c.principal),
+                None
+            )
+            .await
+            .status(),
+            403
+        );
+
+        // The reporter follows it by the code alone.
+        b.goto(&format!("{}/tips/status", app.base)).await;
+        b.fill("#code", &code.to_lowercase()).await;
+        b.click("form[action='/tips/status'] button").await;
+        let body = b.body().await;
+        assert!(body.contains("已责令企业整改，感谢监督。"), "{body}");
+        assert!(!body.contains("hyl-officer"));
+        b.shot("tip-status").await;
+        b.close().await;
+    }
+);

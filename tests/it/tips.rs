@@ -12,7 +12,7 @@ const NAME: &str = "王小明";
 const PHONE: &str = "13912345678";
 
 /// Answers a question such as 三加五等于几？
-fn solve(question: &str) -> i64 {
+pub fn solve(question: &str) -> i64 {
     let digit = |c: char| "零一二三四五六七八九".chars().position(|d| d == c).unwrap() as i64;
     let chars: Vec<char> = question.chars().collect();
     let a = digit(chars[0]);

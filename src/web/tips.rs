@@ -1,0 +1,227 @@
+//! The public tip-off pages: file a tip (no login) and follow it by its receipt code. Both call
+//! the same service functions as `POST /api/v1/tips` and `GET /api/v1/tips/status/{code}`.
+
+use std::collections::HashMap;
+
+use actix_multipart::Multipart;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::{html, see_other};
+use crate::app::AppState;
+use crate::service::tips::{self as svc, StatusView, TipInput};
+use crate::web::pages::UserView;
+
+fn client_ip(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn render(status: StatusCode, t: &impl Template) -> HttpResponse {
+    match t.render() {
+        Ok(body) => html(status, body),
+        Err(e) => crate::error::AppError::internal(e).error_response(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "web/tip_new.html")]
+struct TipPage {
+    user: Option<UserView>,
+    flash: Option<String>,
+    error: Option<String>,
+    token: String,
+    question: String,
+    streets: Vec<(String, String)>,
+    errors: HashMap<String, String>,
+    description: String,
+    location: String,
+    occurred_on: String,
+    street: String,
+    contact_name: String,
+    contact_phone: String,
+}
+
+async fn tip_page(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    status: StatusCode,
+    input: TipInput,
+    errors: HashMap<String, String>,
+    error: Option<String>,
+) -> HttpResponse {
+    let challenge = match svc::challenge(state, &client_ip(req)) {
+        Ok(c) => c,
+        Err(e) => return e.error_response(),
+    };
+    let streets = state
+        .db(|c| Ok(crate::db::reference::list_streets(c)?))
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| (s.code, s.name))
+        .collect();
+    let text = |v: Option<String>| v.unwrap_or_default();
+    render(
+        status,
+        &TipPage {
+            user: None,
+            flash: None,
+            error,
+            token: challenge.token,
+            question: challenge.question,
+            streets,
+            errors,
+            description: text(input.description),
+            location: text(input.location),
+            occurred_on: input
+                .occurred_on
+                .unwrap_or_else(|| state.clock.today().to_string()),
+            street: text(input.street),
+            contact_name: text(input.contact_name),
+            contact_phone: text(input.contact_phone),
+        },
+    )
+}
+
+pub async fn new_form(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    tip_page(
+        &state,
+        &req,
+        StatusCode::OK,
+        TipInput::default(),
+        HashMap::new(),
+        None,
+    )
+    .await
+}
+
+pub async fn file(state: web::Data<AppState>, req: HttpRequest, form: Multipart) -> HttpResponse {
+    let limits = &state.config.tips;
+    let read = crate::api::tips::read_multipart(
+        form,
+        limits.max_json_bytes,
+        state.config.attachments.max_bytes,
+        limits.max_photos,
+    )
+    .await;
+    let (input, photos) = match read {
+        Ok(x) => x,
+        Err(e) => {
+            let msg = format!("提交未成功：{}", e.detail);
+            return tip_page(
+                &state,
+                &req,
+                e.status,
+                TipInput::default(),
+                HashMap::new(),
+                Some(msg),
+            )
+            .await;
+        }
+    };
+    let kept = input.clone();
+    match svc::file_tip(&state, &client_ip(&req), input, photos).await {
+        Ok(filed) => render(
+            StatusCode::CREATED,
+            &StatusPage {
+                user: None,
+                flash: None,
+                new_code: Some(filed.receipt_code.clone()),
+                code: filed.receipt_code,
+                error: None,
+                status: None,
+            },
+        ),
+        Err(e) => {
+            let problem = e.body();
+            let errors = super::fields::problem_errors(&problem)
+                .into_iter()
+                .map(|(k, m)| (k, tip_message(&m)))
+                .collect::<HashMap<_, _>>();
+            let error = match e.status.as_u16() {
+                429 => Some("提交过于频繁，请稍后再试。".to_string()),
+                413 => Some("照片太大。".to_string()),
+                _ if errors.is_empty() => Some(format!("提交未成功：{}", e.detail)),
+                _ => Some("请修改标出的内容。".to_string()),
+            };
+            tip_page(&state, &req, e.status, kept, errors, error).await
+        }
+    }
+}
+
+fn tip_message(m: &str) -> String {
+    match m {
+        "required" => "必填".into(),
+        other => other.into(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "web/tip_status.html")]
+struct StatusPage {
+    user: Option<UserView>,
+    flash: Option<String>,
+    new_code: Option<String>,
+    code: String,
+    error: Option<String>,
+    status: Option<StatusView>,
+}
+
+#[derive(Deserialize)]
+pub struct CodeQuery {
+    code: Option<String>,
+}
+
+pub async fn status(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<CodeQuery>,
+) -> HttpResponse {
+    let code = q.code.clone().unwrap_or_default().trim().to_string();
+    if code.is_empty() {
+        return render(
+            StatusCode::OK,
+            &StatusPage {
+                user: None,
+                flash: None,
+                new_code: None,
+                code,
+                error: None,
+                status: None,
+            },
+        );
+    }
+    let (status, view, error) = match svc::status(&state, &client_ip(&req), &code).await {
+        Ok(v) => (StatusCode::OK, Some(v), None),
+        Err(e) if e.status == StatusCode::TOO_MANY_REQUESTS => (
+            e.status,
+            None,
+            Some("查询过于频繁，请稍后再试。".to_string()),
+        ),
+        Err(e) => (
+            e.status,
+            None,
+            Some("没有这个受理编号，请核对后再查。".to_string()),
+        ),
+    };
+    render(
+        status,
+        &StatusPage {
+            user: None,
+            flash: None,
+            new_code: None,
+            code,
+            error,
+            status: view,
+        },
+    )
+}
+
+/// `/tips` leads to the form.
+pub async fn index() -> HttpResponse {
+    see_other("/tips/new")
+}
