@@ -21,6 +21,7 @@ use serde_json::Value;
 
 const NOW: &str = "2026-11-29T08:00:00+08:00";
 const TODAY: &str = "2026-11-29";
+const NEXT_DAY: &str = "2026-11-30";
 
 #[derive(QueryableByName)]
 struct Count {
@@ -39,10 +40,10 @@ fn children_max_rss_mib() -> f64 {
     usage.ru_maxrss as f64 / 1024.0
 }
 
-fn jobs_run(dir: &std::path::Path, url: &str) -> (Value, f64) {
+fn jobs_run(dir: &std::path::Path, url: &str, date: &str) -> (Value, f64) {
     let started = Instant::now();
     let out = Command::new(env!("CARGO_BIN_EXE_hazard-ledger"))
-        .args(["jobs", "run", "escalation", "--date", TODAY])
+        .args(["jobs", "run", "escalation", "--date", date])
         .env_remove("HAZARD_LEDGER_CONFIG")
         .env("HAZARD_LEDGER__DATA_DIR", dir.join("data"))
         .env("HAZARD_LEDGER__DATABASE__URL", url)
@@ -103,17 +104,24 @@ fn run(label: &str, dir: &std::path::Path, url: String, n: u64) {
         overdue.n
     );
 
-    let (first, wall) = jobs_run(dir, &url);
+    let (first, wall) = jobs_run(dir, &url, TODAY);
     let rss = children_max_rss_mib();
     let esc = &first["counts"]["escalation"];
     println!(
         "{label:<9} first run: {wall:.2} s wall (the whole process: start, migrations check, the run), peak RSS {rss:.0} MiB; due {}, fired {}, hazards {}, digests {}  (target < 2 s, < 150 MB)",
         esc["due"], esc["fired"], esc["hazards"], esc["emails"]
     );
-    let (again, wall) = jobs_run(dir, &url);
+    let (again, wall) = jobs_run(dir, &url, TODAY);
     let esc = &again["counts"]["escalation"];
     println!(
         "{label:<9} rerun:     {wall:.2} s wall; due {}, fired {}, digests {}",
+        esc["due"], esc["fired"], esc["emails"]
+    );
+    // The steady state: the next day, only what became due overnight fires.
+    let (next, wall) = jobs_run(dir, &url, NEXT_DAY);
+    let esc = &next["counts"]["escalation"];
+    println!(
+        "{label:<9} next day:  {wall:.2} s wall; due {}, fired {}, digests {}",
         esc["due"], esc["fired"], esc["emails"]
     );
 }

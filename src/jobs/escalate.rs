@@ -17,6 +17,9 @@ use crate::domain::ledger::{NewEntry, ledger_time};
 use crate::error::{AppError, AppResult};
 use crate::mail::{self, Directory, Item, Section};
 
+/// Firings written (escalation rows and ledger entries) per batch.
+const FIRINGS_PER_WRITE: usize = 5_000;
+
 /// Advisory lock key that serialises escalation runs across PostgreSQL sessions.
 const RUN_LOCK_KEY: i64 = 0x4841_5A45_5343;
 
@@ -120,99 +123,109 @@ fn run_locked(
     let directory = Directory::new(q::mailable_users(conn)?, &cfg.department_leaders);
     let fired_at = crate::clock::truncate_micros(now).naive_utc();
     let at = ledger_time(now);
-
-    let mut rows = Vec::with_capacity(firings.len());
-    let mut entries = Vec::with_capacity(firings.len());
-    // recipient → rule → items
-    let mut inbox: BTreeMap<String, BTreeMap<Rule, Vec<Item>>> = BTreeMap::new();
-    let mut inbox_hazards: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for f in &firings {
-        let Some(brief) = briefs.get(&f.hazard_id) else {
-            continue;
-        };
-        let mut to = BTreeSet::new();
-        for who in &f.rule.config(cfg).recipients {
-            to.extend(directory.resolve(*who, brief));
+    // One item per hazard, however many rules and recipients list it.
+    let items: HashMap<String, Item> = briefs
+        .values()
+        .filter(|b| ids.binary_search(&b.id).is_ok())
+        .map(|b| {
+            let item = Item::new(b, progress.get(&b.id), as_of, config.public_url());
+            (b.id.clone(), item)
+        })
+        .collect();
+    drop(progress);
+    // recipient → rule → hazard ids
+    let mut inbox: BTreeMap<String, BTreeMap<Rule, Vec<&str>>> = BTreeMap::new();
+    // Firings are written in chunks, so memory stays flat however many fire at once.
+    for chunk in firings.chunks(FIRINGS_PER_WRITE) {
+        let mut rows = Vec::with_capacity(chunk.len());
+        let mut entries = Vec::with_capacity(chunk.len());
+        for f in chunk {
+            let Some(brief) = briefs.get(&f.hazard_id) else {
+                continue;
+            };
+            let mut to = BTreeSet::new();
+            for who in &f.rule.config(cfg).recipients {
+                to.extend(directory.resolve(*who, brief));
+            }
+            let Some((id, _)) = items.get_key_value(&f.hazard_id) else {
+                continue;
+            };
+            for r in &to {
+                inbox
+                    .entry(r.clone())
+                    .or_default()
+                    .entry(f.rule)
+                    .or_default()
+                    .push(id.as_str());
+            }
+            rows.push(EscalationRow {
+                hazard_id: f.hazard_id.clone(),
+                rule: f.rule.as_str().to_string(),
+                step: f.step.clone(),
+                anchor: f.anchor,
+                offset_days: i32::try_from(f.offset).unwrap_or(0),
+                as_of,
+                job_run_id: run_id.to_string(),
+                fired_at,
+            });
+            let mut payload = json!({
+                "rule": f.rule.as_str(),
+                "step": f.step,
+                "offset_days": f.offset,
+                "anchor": f.anchor,
+                "as_of": as_of,
+                "job_run": run_id,
+                "recipients": to,
+            });
+            match f.rule {
+                Rule::OverdueFirst => payload["duty"] = json!("written_explanation"),
+                Rule::OverdueInterview => payload["flag"] = json!("interview"),
+                _ => {}
+            }
+            entries.push(NewEntry {
+                hazard_id: Some(f.hazard_id.clone()),
+                kind: "hazard.escalated".into(),
+                actor: None,
+                role: None,
+                at: at.clone(),
+                payload: payload.to_string(),
+            });
+            *outcome.fired.entry(f.rule.as_str()).or_default() += 1;
         }
-        let item = Item::new(
-            brief,
-            progress.get(&f.hazard_id),
-            as_of,
-            config.public_url(),
-        );
-        for r in &to {
-            inbox
-                .entry(r.clone())
-                .or_default()
-                .entry(f.rule)
-                .or_default()
-                .push(item.clone());
-            inbox_hazards
-                .entry(r.clone())
-                .or_default()
-                .insert(f.hazard_id.clone());
-        }
-        rows.push(EscalationRow {
-            hazard_id: f.hazard_id.clone(),
-            rule: f.rule.as_str().to_string(),
-            step: f.step.clone(),
-            anchor: f.anchor,
-            offset_days: i32::try_from(f.offset).unwrap_or(0),
-            as_of,
-            job_run_id: run_id.to_string(),
-            fired_at,
-        });
-        let mut payload = json!({
-            "rule": f.rule.as_str(),
-            "step": f.step,
-            "offset_days": f.offset,
-            "anchor": f.anchor,
-            "as_of": as_of,
-            "job_run": run_id,
-            "recipients": to,
-        });
-        match f.rule {
-            Rule::OverdueFirst => payload["duty"] = json!("written_explanation"),
-            Rule::OverdueInterview => payload["flag"] = json!("interview"),
-            _ => {}
-        }
-        entries.push(NewEntry {
-            hazard_id: Some(f.hazard_id.clone()),
-            kind: "hazard.escalated".into(),
-            actor: None,
-            role: None,
-            at: at.clone(),
-            payload: payload.to_string(),
-        });
-        *outcome.fired.entry(f.rule.as_str()).or_default() += 1;
+        q::insert_escalations(conn, &rows)?;
+        ledger::append_all(conn, entries)?;
     }
-    outcome.hazards = unique(rows.iter().map(|r| r.hazard_id.clone())).len();
-    q::insert_escalations(conn, &rows)?;
-    ledger::append_all(conn, entries)?;
+    outcome.hazards = items.len();
 
-    let mut mails = Vec::with_capacity(inbox.len());
+    // One digest per recipient, rendered and queued one at a time.
     for (to, by_rule) in inbox {
+        let mut hazards = BTreeSet::new();
         let sections = by_rule
             .into_iter()
-            .map(|(rule, mut items)| {
-                items.sort_by(|a, b| {
+            .map(|(rule, ids)| {
+                let mut list: Vec<&Item> = ids
+                    .into_iter()
+                    .filter_map(|id| {
+                        hazards.insert(id);
+                        items.get(id)
+                    })
+                    .collect();
+                list.sort_by(|a, b| {
                     b.days_overdue
                         .cmp(&a.days_overdue)
                         .then_with(|| a.ledger_no.cmp(&b.ledger_no))
                 });
                 Section {
                     title: rule.title(),
-                    items,
+                    items: list,
                 }
             })
             .collect();
-        let hazards = inbox_hazards.remove(&to).unwrap_or_default();
-        mails.push(
-            mail::digest(to, as_of, sections, hazards.into_iter().collect(), run_id)
-                .map_err(AppError::internal)?,
-        );
+        let hazards = hazards.into_iter().map(str::to_string).collect();
+        let mail =
+            mail::digest(to, as_of, sections, hazards, run_id).map_err(AppError::internal)?;
+        outcome.emails += mail::queue(conn, config, now, vec![mail])?;
     }
-    outcome.emails = mail::queue(conn, config, now, mails)?;
     Ok(outcome)
 }
 

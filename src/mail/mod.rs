@@ -275,9 +275,9 @@ impl Item {
 
 /// A digest's part about one rule.
 #[derive(Debug, Clone)]
-pub struct Section {
+pub struct Section<'a> {
     pub title: &'static str,
-    pub items: Vec<Item>,
+    pub items: Vec<&'a Item>,
 }
 
 #[derive(Template)]
@@ -286,7 +286,7 @@ struct DigestText<'a> {
     greeting: &'a str,
     as_of: NaiveDate,
     total: usize,
-    sections: &'a [Section],
+    sections: &'a [Section<'a>],
 }
 
 #[derive(Template)]
@@ -296,14 +296,14 @@ struct DigestHtml<'a> {
     greeting: &'a str,
     as_of: NaiveDate,
     total: usize,
-    sections: &'a [Section],
+    sections: &'a [Section<'a>],
 }
 
 /// One recipient's digest of a run.
 pub fn digest(
     to: String,
     as_of: NaiveDate,
-    sections: Vec<Section>,
+    sections: Vec<Section<'_>>,
     hazard_ids: Vec<String>,
     job_run_id: &str,
 ) -> Result<Mail, askama::Error> {
@@ -449,7 +449,7 @@ mod tests {
             today,
             vec![Section {
                 title: "已逾期",
-                items: vec![i],
+                items: vec![&i],
             }],
             vec!["h1".into()],
             "run1",
