@@ -163,12 +163,12 @@ async fn deliver(
 }
 
 #[derive(Debug, Deserialize)]
-struct NoticeQuery {
+pub(crate) struct NoticeQuery {
     format: Option<String>,
 }
 
 /// The 挂牌督办通知书 as a printable HTML page, or as PDF (`?format=pdf`); scoped like the hazard.
-async fn notice(
+pub(crate) async fn notice(
     state: web::Data<AppState>,
     caller: Caller,
     id: Id,

@@ -173,6 +173,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(pages::act)),
     )
     .service(
+        web::resource("/hazards/{id}/notice")
+            .wrap(wrap())
+            .route(web::get().to(pages::notice)),
+    )
+    .service(
         web::resource("/hazards/{id}/photos")
             .wrap(wrap())
             .route(web::post().to(pages::upload)),

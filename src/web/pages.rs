@@ -601,6 +601,7 @@ pub struct HazardPageView {
     responsible: String,
     flags: Vec<&'static str>,
     photos: Vec<(String, String)>,
+    listed: bool,
 }
 
 pub struct FormView {
@@ -817,6 +818,7 @@ fn detail_page(
         timing,
         overdue: open && days_overdue > 0,
         responsible,
+        listed: view["listed"].as_bool().unwrap_or(false),
         flags: view["compliance_flags"]
             .as_array()
             .map(|a| a.iter().filter_map(Value::as_str).map(flag_label).collect())
@@ -1236,4 +1238,24 @@ pub async fn dashboard(
         overdue,
         charts,
     })
+}
+
+/// The 挂牌督办通知书 of a listed hazard, printable (`?format=pdf` for the PDF).
+pub async fn notice(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    cookie: SessionCookie,
+    id: web::Path<String>,
+) -> HttpResponse {
+    let Some(s) = session(&state, &cookie).await else {
+        return login_redirect(&req);
+    };
+    let Ok(q) = web::Query::<crate::api::listing::NoticeQuery>::from_query(req.query_string())
+    else {
+        return not_found_page(&s);
+    };
+    match crate::api::listing::notice(state, s.caller.clone(), id, q).await {
+        Ok(r) => r,
+        Err(_) => not_found_page(&s),
+    }
 }
