@@ -26,7 +26,7 @@ pub fn routes(r: &mut Routes) {
 }
 
 /// The client's address, the key of the per-IP limits.
-fn client_ip(req: &HttpRequest) -> String {
+pub(crate) fn client_ip(req: &HttpRequest) -> String {
     req.peer_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_else(|| "unknown".into())

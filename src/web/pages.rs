@@ -54,7 +54,7 @@ fn render(t: &impl Template) -> HttpResponse {
     render_status(StatusCode::OK, t)
 }
 
-fn render_status(status: StatusCode, t: &impl Template) -> HttpResponse {
+pub(super) fn render_status(status: StatusCode, t: &impl Template) -> HttpResponse {
     match t.render() {
         Ok(body) => html(status, body),
         Err(e) => AppError::internal(e).error_response(),

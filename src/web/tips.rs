@@ -9,23 +9,11 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{html, see_other};
+use super::see_other;
+use crate::api::tips::client_ip;
 use crate::app::AppState;
 use crate::service::tips::{self as svc, StatusView, TipInput};
-use crate::web::pages::UserView;
-
-fn client_ip(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
-}
-
-fn render(status: StatusCode, t: &impl Template) -> HttpResponse {
-    match t.render() {
-        Ok(body) => html(status, body),
-        Err(e) => crate::error::AppError::internal(e).error_response(),
-    }
-}
+use crate::web::pages::{UserView, render_status as render};
 
 #[derive(Template)]
 #[template(path = "web/tip_new.html")]
