@@ -91,7 +91,20 @@ fn refusal(status: u16, body: &Value) -> String {
 }
 
 fn login_redirect(req: &HttpRequest) -> HttpResponse {
-    let next = req.uri().path();
+    // After logging in, come back to the page; a form posted with an expired session cannot
+    // be replayed, so its page is the hazard (or the start).
+    let path = req.uri().path();
+    let next = if req.method() == actix_web::http::Method::GET {
+        path
+    } else {
+        match path
+            .strip_prefix("/hazards/")
+            .and_then(|r| r.split('/').next())
+        {
+            Some(id) if !id.is_empty() => &path[..("/hazards/".len() + id.len())],
+            _ => "/",
+        }
+    };
     see_other(&format!("/login?next={}", urlencode(next)))
 }
 

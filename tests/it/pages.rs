@@ -198,6 +198,30 @@ db_test!(pages_are_locked_down, |backend: Backend| async move {
     assert_eq!(res.status(), 303);
     let res = with("/hazards").send().await.unwrap();
     assert_eq!(res.status(), 303, "back to the login page");
+    // A form posted with the ended session changes nothing and leads back to its hazard.
+    let res = app
+        .client
+        .post(app.url(&format!("/hazards/{hid}/do/submit")))
+        .header("cookie", format!("hl_session={session}"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        res.headers()["location"],
+        format!("/login?next=/hazards/{hid}").as_str()
+    );
+    let list = call(
+        &app,
+        Method::GET,
+        "/api/v1/hazards?status=draft",
+        &c.principal,
+        Value::Null,
+        200,
+    )
+    .await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "still a draft");
 });
 
 db_test!(
