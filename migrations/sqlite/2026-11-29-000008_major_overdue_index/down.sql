@@ -1,0 +1,1 @@
+DROP INDEX hazards_level_status_deadline;
