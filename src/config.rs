@@ -645,6 +645,43 @@ mod tests {
     }
 
     #[test]
+    fn job_schedules_smtp_and_rules_are_checked_naming_the_key() {
+        let check = |edit: &dyn Fn(&mut Config)| {
+            let mut c = Config::defaults();
+            edit(&mut c);
+            c.validate().unwrap_err().key
+        };
+        assert_eq!(
+            check(&|c| c.jobs.schedule.escalation = "0 8 * * *".into()),
+            "jobs.schedule.escalation",
+            "five fields: seconds are required"
+        );
+        assert_eq!(
+            check(&|c| c.jobs.schedule.outbox = "every minute".into()),
+            "jobs.schedule.outbox"
+        );
+        assert_eq!(check(&|c| c.smtp.security = "ssl".into()), "smtp.security");
+        assert_eq!(
+            check(&|c| c.smtp.from = "not a mailbox".into()),
+            "smtp.from"
+        );
+        assert_eq!(check(&|c| c.smtp.max_attempts = 0), "smtp.max_attempts");
+        assert_eq!(
+            check(&|c| c.escalation.overdue_first.offsets = vec![1, 1]),
+            "escalation.overdue_first.offsets"
+        );
+        assert_eq!(
+            check(&|c| {
+                c.escalation
+                    .department_leaders
+                    .insert("YJJ".into(), vec!["nobody".into()]);
+            }),
+            "escalation.department_leaders.YJJ"
+        );
+        assert!(crate::jobs::parse_schedule("0 0 8 * * Mon-Fri").is_ok());
+    }
+
+    #[test]
     fn database_targets_by_scheme() {
         assert_eq!(
             DatabaseTarget::parse("sqlite:///tmp/x.db").unwrap(),
