@@ -235,36 +235,7 @@ fn run(label: &str, dir: &std::path::Path, url: String, n: u64) {
 }
 
 fn main() {
-    let n: u64 = std::env::var("BENCH_HAZARDS")
-        .ok()
-        .and_then(|s| s.replace('_', "").parse().ok())
-        .unwrap_or(1_000_000);
+    let n = support::bench_hazards();
     println!("supervision_scale: {n} hazards; {WARMUP} warm-ups then {RUNS} requests per query");
-    if std::env::var("BENCH_SKIP_SQLITE").is_err() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/bench.db", dir.path().display());
-        run("sqlite", dir.path(), url, n);
-    }
-    let pg = std::env::var("BENCH_POSTGRES_URL")
-        .or_else(|_| std::env::var("TEST_POSTGRES_URL"))
-        .ok();
-    match pg {
-        Some(admin) => {
-            use diesel::prelude::*;
-            let name = format!("hl_scale_{}", uuid::Uuid::new_v4().simple());
-            let mut c = diesel::PgConnection::establish(&admin).expect("connect");
-            diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
-                .execute(&mut c)
-                .unwrap();
-            let base = admin
-                .rsplit_once('/')
-                .map_or(admin.as_str(), |(b, _)| b)
-                .to_string();
-            let dir = tempfile::tempdir().unwrap();
-            run("postgres", dir.path(), format!("{base}/{name}"), n);
-            let _ =
-                diesel::sql_query(format!("DROP DATABASE \"{name}\" WITH (FORCE)")).execute(&mut c);
-        }
-        None => println!("postgres  skipped: set BENCH_POSTGRES_URL or TEST_POSTGRES_URL"),
-    }
+    support::on_each_backend("hl_scale", |label, dir, url| run(label, dir, url, n));
 }

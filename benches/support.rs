@@ -86,3 +86,42 @@ pub fn user(state: &AppState, name: &str, role: &str, org: &str) {
     )
     .unwrap();
 }
+
+/// BENCH_HAZARDS (`_` allowed as a digit separator), default 1,000,000.
+pub fn bench_hazards() -> u64 {
+    std::env::var("BENCH_HAZARDS")
+        .ok()
+        .and_then(|s| s.replace('_', "").parse().ok())
+        .unwrap_or(1_000_000)
+}
+
+/// Runs `run(label, dir, database_url)` on a fresh SQLite file (unless BENCH_SKIP_SQLITE is
+/// set), then on a fresh PostgreSQL database named `prefix_…` when BENCH_POSTGRES_URL or
+/// TEST_POSTGRES_URL names a server (created before, dropped after).
+pub fn on_each_backend(prefix: &str, run: impl Fn(&str, &std::path::Path, String)) {
+    use diesel::prelude::*;
+    if std::env::var("BENCH_SKIP_SQLITE").is_err() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/bench.db", dir.path().display());
+        run("sqlite", dir.path(), url);
+    }
+    let pg = std::env::var("BENCH_POSTGRES_URL")
+        .or_else(|_| std::env::var("TEST_POSTGRES_URL"))
+        .ok();
+    let Some(admin) = pg else {
+        println!("postgres  skipped: set BENCH_POSTGRES_URL or TEST_POSTGRES_URL");
+        return;
+    };
+    let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+    let mut c = diesel::PgConnection::establish(&admin).expect("connect");
+    diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
+        .execute(&mut c)
+        .unwrap();
+    let base = admin
+        .rsplit_once('/')
+        .map_or(admin.as_str(), |(b, _)| b)
+        .to_string();
+    let dir = tempfile::tempdir().unwrap();
+    run("postgres", dir.path(), format!("{base}/{name}"));
+    let _ = diesel::sql_query(format!("DROP DATABASE \"{name}\" WITH (FORCE)")).execute(&mut c);
+}
