@@ -128,7 +128,7 @@ where
                     env.now,
                     env.today,
                     kind,
-                    &row.id,
+                    &row,
                     &input_json,
                 )?;
                 svc::view_of(&env, &row, &loaded)

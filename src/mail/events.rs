@@ -14,14 +14,14 @@ use crate::db::jobs as q;
 use crate::domain::escalation::Recipient;
 use crate::error::{AppError, AppResult};
 
-/// Queues the emails of ledger event `kind` on hazard `hazard_id`; `input` is the request.
+/// Queues the emails of ledger event `kind` on `hazard` (as just written); `input` is the request.
 pub fn hazard_event(
     conn: &mut DbConn,
     config: &Config,
     now: DateTime<Utc>,
     today: NaiveDate,
     kind: &str,
-    hazard_id: &str,
+    hazard: &crate::db::hazards::HazardRow,
     input: &Value,
 ) -> AppResult<usize> {
     use Recipient::*;
@@ -40,12 +40,13 @@ pub fn hazard_event(
         "hazard.closed" | "hazard.acceptance_failed" => &[Enterprise, Street],
         _ => return Ok(0),
     };
-    let Some(h) = q::briefs(conn, &[hazard_id.to_string()])?.pop() else {
-        return Ok(0);
-    };
-    if kind == "hazard.submitted" && h.level != "major" {
+    // A 一般 report emails nobody: decided before any query.
+    if kind == "hazard.submitted" && hazard.level != "major" {
         return Ok(0);
     }
+    let Some(h) = q::briefs(conn, std::slice::from_ref(&hazard.id))?.pop() else {
+        return Ok(0);
+    };
     let ledger_no = h.ledger_no.clone().unwrap_or_default();
     let (subject, lead, details): (String, String, Vec<(&'static str, String)>) = match kind {
         "hazard.submitted" => (
