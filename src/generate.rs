@@ -476,9 +476,10 @@ pub fn fill(
         exec(conn, &sql)?;
     }
     if is_pg {
-        // Autovacuum would do this soon anyway; the planner needs the statistics at once.
-        progress("generate: ANALYZE".to_string());
-        exec(conn, "ANALYZE")?;
+        // Autovacuum would do this soon anyway (inserts trigger it too); the planner needs the
+        // statistics at once, and index-only scans need the visibility map.
+        progress("generate: VACUUM ANALYZE".to_string());
+        exec(conn, "VACUUM ANALYZE")?;
     }
     let seconds = started.elapsed().as_secs_f64();
     progress(format!(

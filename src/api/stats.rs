@@ -190,14 +190,25 @@ fn aggregate(
             "EXISTS (SELECT 1 FROM hazard_records r WHERE r.hazard_id = h.id AND r.kind = '{kind}'{stage})"
         )
     };
-    let (scope_sql, mut binds): (&str, Vec<String>) = match scope {
-        HazardScope::All => ("TRUE", vec![]),
-        HazardScope::Street { street, .. } => ("h.street_code = ?", vec![street.clone()]),
+    // A street's or a department's hazards are a tenth of all or more: SQLite reads them fastest
+    // along the posting index, which holds every column the figures need (migration 000009),
+    // rather than looking up each of the street's hazards. `+` keeps SQLite's planner (it has no
+    // statistics) from choosing the street's index; PostgreSQL's planner weighs both itself.
+    let unindexed = if is_pg { "" } else { "+" };
+    let (scope_sql, mut binds): (String, Vec<String>) = match scope {
+        HazardScope::All => ("TRUE".into(), vec![]),
+        HazardScope::Street { street, .. } => (
+            format!("{unindexed}h.street_code = ?"),
+            vec![street.clone()],
+        ),
         HazardScope::Department { department, .. } => (
-            "h.id IN (SELECT hazard_id FROM hazard_departments WHERE department_code = ?)",
+            format!(
+                "{unindexed}h.id IN (SELECT hazard_id FROM hazard_departments WHERE department_code = ?)"
+            ),
             vec![department.clone()],
         ),
-        HazardScope::Enterprise(e) => ("h.enterprise_id = ?", vec![e.clone()]),
+        // An enterprise's few hazards: its own index.
+        HazardScope::Enterprise(e) => ("h.enterprise_id = ?".into(), vec![e.clone()]),
     };
     let sql = format!(
         "SELECT {key} AS key, COUNT(*) AS posted, \

@@ -14,6 +14,15 @@ use crate::policy::HazardScope;
 /// Statuses of a posted hazard whose deadline runs.
 pub const RUNNING: [&str; 3] = ["on_ledger", "in_rectification", "pending_acceptance"];
 
+/// "The deadline runs" as literal SQL: PostgreSQL's partial index `hazards_running_deadline`
+/// (migration 000009) applies only when the query names the same list, not a bound array.
+const RUNNING_SQL: &str =
+    "hazards.status IN ('on_ledger', 'in_rectification', 'pending_acceptance')";
+
+fn running() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql::<diesel::sql_types::Bool>(RUNNING_SQL)
+}
+
 /// What a list, an export or a statistic is about.
 #[derive(Debug, Clone, Default)]
 pub struct HazardFilter {
@@ -35,6 +44,13 @@ pub struct HazardFilter {
     pub closed_from: Option<NaiveDate>,
     pub closed_to: Option<NaiveDate>,
     pub q: Option<String>,
+}
+
+impl HazardFilter {
+    /// The text to search for, if any.
+    pub fn text(&self) -> Option<&str> {
+        self.q.as_deref().map(str::trim).filter(|t| !t.is_empty())
+    }
 }
 
 /// Orders of the list.
@@ -76,18 +92,23 @@ pub struct Cursor {
 
 type Boxed<'a> = hazards::BoxedQuery<'a, MultiBackend>;
 
-/// The filtered query, before sorting.
+/// The filtered query, before sorting; `text` is how the text filter `f.q` joins in.
 pub fn filtered<'a>(
     scope: &'a HazardScope,
     f: &'a HazardFilter,
     today: NaiveDate,
     is_pg: bool,
+    text: super::search::Plan,
 ) -> Boxed<'a> {
     let mut q = scoped(scope);
-    if !f.status.is_empty() {
-        q = q.filter(
-            hazards::status.eq_any(f.status.iter().map(|s| s.as_str()).collect::<Vec<_>>()),
-        );
+    match f.status.as_slice() {
+        [] => {}
+        // One status as `=`: an index on (…, status, deadline) then also gives the order.
+        [one] => q = q.filter(hazards::status.eq(one.as_str())),
+        many => {
+            q = q
+                .filter(hazards::status.eq_any(many.iter().map(|s| s.as_str()).collect::<Vec<_>>()))
+        }
     }
     if let Some(level) = f.level {
         q = q.filter(hazards::level.eq(level.as_str()));
@@ -123,7 +144,7 @@ pub fn filtered<'a>(
         // Overdue from the day after the effective deadline, while the deadline runs.
         Some(true) => {
             q = q
-                .filter(hazards::status.eq_any(RUNNING))
+                .filter(running())
                 .filter(hazards::effective_deadline.lt(today));
         }
         Some(false) => {
@@ -141,7 +162,7 @@ pub fn filtered<'a>(
             .checked_add_days(Days::new(n.max(0) as u64))
             .unwrap_or(today);
         q = q
-            .filter(hazards::status.eq_any(RUNNING))
+            .filter(running())
             .filter(hazards::effective_deadline.ge(today))
             .filter(hazards::effective_deadline.le(until));
     }
@@ -169,8 +190,8 @@ pub fn filtered<'a>(
     if let Some(d) = f.closed_to {
         q = q.filter(hazards::cancel_date.le(d));
     }
-    if let Some(text) = f.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        q = q.filter(super::search::matches(is_pg, text));
+    if let Some(q_text) = f.text() {
+        q = q.filter(super::search::matches(is_pg, q_text, text));
     }
     q
 }
@@ -186,7 +207,11 @@ pub fn page(
     today: NaiveDate,
 ) -> QueryResult<Vec<HazardRow>> {
     let is_pg = matches!(conn, DbConn::Pg(_));
-    let mut q = filtered(scope, f, today, is_pg);
+    let text = match f.text() {
+        Some(text) => super::search::plan(conn, text)?,
+        None => super::search::Plan::Few,
+    };
+    let mut q = filtered(scope, f, today, is_pg, text);
     let date = |c: &Cursor| c.key.as_deref().and_then(|k| k.parse::<NaiveDate>().ok());
     q = match sort {
         Sort::Created => {
@@ -250,5 +275,16 @@ pub fn cursor_after(row: &HazardRow, sort: Sort) -> Cursor {
     Cursor {
         key,
         id: row.id.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn running_sql_names_the_running_statuses() {
+        let listed = RUNNING.map(|s| format!("'{s}'")).join(", ");
+        assert_eq!(RUNNING_SQL, format!("hazards.status IN ({listed})"));
     }
 }

@@ -1,0 +1,3 @@
+DROP INDEX hazards_running_deadline;
+DROP INDEX hazards_posted;
+CREATE INDEX hazards_posted ON hazards (posted_on, id);

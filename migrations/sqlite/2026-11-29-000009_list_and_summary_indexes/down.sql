@@ -1,0 +1,2 @@
+DROP INDEX hazards_posted;
+CREATE INDEX hazards_posted ON hazards (posted_on, id);
