@@ -195,11 +195,14 @@ fn json_time(text: &str) -> QueryResult<NaiveDateTime> {
         .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
 }
 
-/// Decodes [`PG_CONTEXT_JSON`] / [`SQLITE_CONTEXT_JSON`] of hazard `id`.
+/// The context of hazard `id` from its enterprise, listing and [`PG_CONTEXT_JSON`] /
+/// [`SQLITE_CONTEXT_JSON`].
 fn decode_context(
     id: &str,
+    enterprise: (String, String, i32),
+    listing: Option<ListingRow>,
     json: &str,
-) -> QueryResult<(Vec<RecordRow>, Vec<AttachmentRow>, Vec<String>, Vec<String>)> {
+) -> QueryResult<Context> {
     let (records, files, sectors, copied): (Vec<RecordJson>, Vec<FileJson>, _, _) =
         serde_json::from_str(json)
             .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
@@ -234,7 +237,14 @@ fn decode_context(
             })
         })
         .collect::<QueryResult<_>>()?;
-    Ok((records, files, sectors, copied))
+    Ok(Context {
+        enterprise,
+        listing,
+        records,
+        files,
+        sectors,
+        copied,
+    })
 }
 
 /// One hazard within the scope, with its enterprise, listing, records, attachments and
@@ -267,18 +277,8 @@ pub fn find_with_context(
     let Some((row, enterprise, listing, json)) = found else {
         return Ok(None);
     };
-    let (records, files, sectors, copied) = decode_context(&row.id, &json)?;
-    Ok(Some((
-        row,
-        Context {
-            enterprise,
-            listing,
-            records,
-            files,
-            sectors,
-            copied,
-        },
-    )))
+    let context = decode_context(&row.id, enterprise, listing, &json)?;
+    Ok(Some((row, context)))
 }
 
 /// One hazard whatever the scope (links between hazards, jobs).
@@ -594,4 +594,26 @@ pub fn facts(
         has_employee_notice: records.iter().any(|r| r.kind == "employee_notice"),
         attachments,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_time;
+
+    #[test]
+    fn json_times_of_both_backends_parse() {
+        let t = |s: &str| json_time(s).unwrap().to_string();
+        // PostgreSQL's json (ISO 8601, fraction trimmed) and SQLite's stored text.
+        assert_eq!(
+            t("2026-11-29T12:25:15.832623"),
+            "2026-11-29 12:25:15.832623"
+        );
+        assert_eq!(
+            t("2026-11-29 12:25:15.832623"),
+            "2026-11-29 12:25:15.832623"
+        );
+        assert_eq!(t("2026-11-29T12:25:15"), "2026-11-29 12:25:15");
+        assert_eq!(t("2026-11-29 12:25:15.5"), "2026-11-29 12:25:15.500");
+        assert!(json_time("29.11.2026").is_err());
+    }
 }
