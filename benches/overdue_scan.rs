@@ -119,7 +119,7 @@ fn run(label: &str, dir: &std::path::Path, url: String, n: u64) {
         "SELECT COUNT(*) AS n FROM hazards WHERE status IN ('on_ledger', 'in_rectification') \
          AND effective_deadline < '{TODAY}'"
     ))
-    .get_result(&mut conn)
+    .get_result(&mut *conn as &mut hazard_ledger::db::DbConn)
     .unwrap();
     drop(conn);
     println!(

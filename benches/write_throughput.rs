@@ -110,13 +110,14 @@ fn api_rate(base: &str, clients: usize) -> (f64, Duration) {
 
 /// Single-row INSERT commits per second on one pooled connection (same pragmas as the app).
 fn raw_rate(state: &AppState) -> f64 {
-    let mut conn = state.pool.get().unwrap();
+    let mut pooled = state.pool.get().unwrap();
+    let conn: &mut hazard_ledger::db::DbConn = &mut pooled;
     diesel::sql_query(
         "CREATE TABLE IF NOT EXISTS bench_raw (id TEXT PRIMARY KEY, payload TEXT NOT NULL)",
     )
-    .execute(&mut conn)
+    .execute(conn)
     .unwrap();
-    let insert = match &*conn {
+    let insert = match conn {
         hazard_ledger::db::DbConn::Pg(_) => "INSERT INTO bench_raw (id, payload) VALUES ($1, $2)",
         hazard_ledger::db::DbConn::Sqlite(_) => "INSERT INTO bench_raw (id, payload) VALUES (?, ?)",
     };
@@ -126,7 +127,7 @@ fn raw_rate(state: &AppState) -> f64 {
         diesel::sql_query(insert)
             .bind::<Text, _>(format!("row-{i}"))
             .bind::<Text, _>("{\"x\":1}")
-            .execute(&mut conn)
+            .execute(conn)
             .unwrap();
     }
     RAW_COMMITS as f64 / started.elapsed().as_secs_f64()

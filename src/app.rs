@@ -86,7 +86,11 @@ impl AppState {
         let pool = self.pool.clone();
         web::block(move || {
             let mut conn = pool.get()?;
-            f(&mut conn)
+            let result = f(&mut conn);
+            if result.is_ok() {
+                conn.answered();
+            }
+            result
         })
         .await?
     }

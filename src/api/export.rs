@@ -123,8 +123,9 @@ fn page_rows(
     today: chrono::NaiveDate,
     names: &Names,
 ) -> anyhow::Result<(Vec<ExportRow>, Option<Cursor>)> {
-    let mut c = pool.get()?;
-    let rows = hazard_query::page(&mut c, scope, filter, Sort::Created, cursor, PAGE, today)?;
+    let mut pooled = pool.get()?;
+    let c: &mut DbConn = &mut pooled;
+    let rows = hazard_query::page(c, scope, filter, Sort::Created, cursor, PAGE, today)?;
     let next = (rows.len() as i64 == PAGE)
         .then(|| {
             rows.last()
@@ -136,7 +137,7 @@ fn page_rows(
     let firms: HashMap<String, (String, String)> = enterprises::table
         .filter(enterprises::id.eq_any(&e_ids))
         .select((enterprises::id, enterprises::name, enterprises::uscc))
-        .load::<(String, String, String)>(&mut c)?
+        .load::<(String, String, String)>(c)?
         .into_iter()
         .map(|(id, n, u)| (id, (n, u)))
         .collect();
@@ -145,7 +146,7 @@ fn page_rows(
         .filter(hazard_sectors::hazard_id.eq_any(&ids))
         .order((hazard_sectors::hazard_id, hazard_sectors::position))
         .select((hazard_sectors::hazard_id, hazard_sectors::sector_code))
-        .load::<(String, String)>(&mut c)?
+        .load::<(String, String)>(c)?
     {
         hazard_sector
             .entry(h)
@@ -158,14 +159,14 @@ fn page_rows(
         .filter(hazard_records::kind.eq("completion"))
         .order(hazard_records::created_at)
         .select((hazard_records::hazard_id, hazard_records::payload))
-        .load::<(String, String)>(&mut c)?
+        .load::<(String, String)>(c)?
     {
         let v: serde_json::Value = serde_json::from_str(&payload).unwrap_or_default();
         if let Some(f) = v["actual_funds"].as_str() {
             actual.insert(h, f.to_string());
         }
     }
-    drop(c);
+    drop(pooled);
     let out = rows
         .into_iter()
         .map(|r| {

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use super::DbConn;
+use super::attachments::AttachmentRow;
 use super::listings::ListingRow;
 use super::schema::{
     enterprises, hazard_departments, hazard_records, hazard_sectors, hazards, listings,
@@ -133,15 +134,131 @@ pub fn find(conn: &mut DbConn, scope: &HazardScope, id: &str) -> QueryResult<Opt
         .optional()
 }
 
-/// One hazard within the scope, with its enterprise (name, USCC, headcount) and its listing,
-/// in one query.
-#[allow(clippy::type_complexity)]
+/// What an action reads about a hazard besides its row, fetched with the row.
+#[derive(Debug)]
+pub struct Context {
+    /// Name, USCC, headcount.
+    pub enterprise: (String, String, i32),
+    pub listing: Option<ListingRow>,
+    /// Oldest first, as [`records`] orders them.
+    pub records: Vec<RecordRow>,
+    /// Oldest first, as [`super::attachments::for_hazard`] orders them.
+    pub files: Vec<AttachmentRow>,
+    /// In their order, as [`routing`] answers them.
+    pub sectors: Vec<String>,
+    /// By code.
+    pub copied: Vec<String>,
+}
+
+/// The records, attachments, sectors and copied departments of `hazards.id` as one JSON
+/// array, ordered as their own queries order them: a correlated subquery per backend, so that
+/// an action reads its hazard in one round trip instead of four.
+const PG_CONTEXT_JSON: &str = "json_build_array(\
+    coalesce((SELECT json_agg(json_build_array(r.id, r.kind, r.payload, r.created_by, r.created_at) \
+      ORDER BY r.created_at, r.id) FROM hazard_records r WHERE r.hazard_id = hazards.id), '[]'::json), \
+    coalesce((SELECT json_agg(json_build_array(a.id, a.kind, a.caption, a.file_name, a.content_type, \
+      a.size_bytes, a.sha256, a.taken_at, a.uploaded_by, a.created_at) ORDER BY a.created_at, a.id) \
+      FROM attachments a WHERE a.hazard_id = hazards.id), '[]'::json), \
+    coalesce((SELECT json_agg(s.sector_code ORDER BY s.position) FROM hazard_sectors s \
+      WHERE s.hazard_id = hazards.id), '[]'::json), \
+    coalesce((SELECT json_agg(d.department_code ORDER BY d.department_code) \
+      FROM hazard_departments d WHERE d.hazard_id = hazards.id AND NOT d.is_primary), '[]'::json))::text";
+/// See [`PG_CONTEXT_JSON`].
+const SQLITE_CONTEXT_JSON: &str = "json_array(\
+    json((SELECT json_group_array(json_array(r.id, r.kind, r.payload, r.created_by, r.created_at) \
+      ORDER BY r.created_at, r.id) FROM hazard_records r WHERE r.hazard_id = hazards.id)), \
+    json((SELECT json_group_array(json_array(a.id, a.kind, a.caption, a.file_name, a.content_type, \
+      a.size_bytes, a.sha256, a.taken_at, a.uploaded_by, a.created_at) ORDER BY a.created_at, a.id) \
+      FROM attachments a WHERE a.hazard_id = hazards.id)), \
+    json((SELECT json_group_array(s.sector_code ORDER BY s.position) FROM hazard_sectors s \
+      WHERE s.hazard_id = hazards.id)), \
+    json((SELECT json_group_array(d.department_code ORDER BY d.department_code) \
+      FROM hazard_departments d WHERE d.hazard_id = hazards.id AND NOT d.is_primary)))";
+
+type RecordJson = (String, String, String, Option<String>, String);
+type FileJson = (
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    i64,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+);
+
+/// A timestamp as either backend writes it into JSON (`T` or a space between date and time).
+fn json_time(text: &str) -> QueryResult<NaiveDateTime> {
+    NaiveDateTime::parse_from_str(&text.replacen('T', " ", 1), "%Y-%m-%d %H:%M:%S%.f")
+        .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
+}
+
+/// The context of hazard `id` from its enterprise, listing and [`PG_CONTEXT_JSON`] /
+/// [`SQLITE_CONTEXT_JSON`].
+fn decode_context(
+    id: &str,
+    enterprise: (String, String, i32),
+    listing: Option<ListingRow>,
+    json: &str,
+) -> QueryResult<Context> {
+    let (records, files, sectors, copied): (Vec<RecordJson>, Vec<FileJson>, _, _) =
+        serde_json::from_str(json)
+            .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
+    let records = records
+        .into_iter()
+        .map(|(rid, kind, payload, created_by, at)| {
+            Ok(RecordRow {
+                id: rid,
+                hazard_id: id.to_string(),
+                kind,
+                payload,
+                created_by,
+                created_at: json_time(&at)?,
+            })
+        })
+        .collect::<QueryResult<_>>()?;
+    let files = files
+        .into_iter()
+        .map(|f| {
+            Ok(AttachmentRow {
+                id: f.0,
+                hazard_id: id.to_string(),
+                kind: f.1,
+                caption: f.2,
+                file_name: f.3,
+                content_type: f.4,
+                size_bytes: f.5,
+                sha256: f.6,
+                taken_at: f.7.as_deref().map(json_time).transpose()?,
+                uploaded_by: f.8,
+                created_at: json_time(&f.9)?,
+            })
+        })
+        .collect::<QueryResult<_>>()?;
+    Ok(Context {
+        enterprise,
+        listing,
+        records,
+        files,
+        sectors,
+        copied,
+    })
+}
+
+/// One hazard within the scope, with its enterprise, listing, records, attachments and
+/// routing, in one query.
 pub fn find_with_context(
     conn: &mut DbConn,
     scope: &HazardScope,
     id: &str,
-) -> QueryResult<Option<(HazardRow, (String, String, i32), Option<ListingRow>)>> {
-    within_scope!(
+) -> QueryResult<Option<(HazardRow, Context)>> {
+    let context_json = match conn {
+        DbConn::Pg(_) => PG_CONTEXT_JSON,
+        DbConn::Sqlite(_) => SQLITE_CONTEXT_JSON,
+    };
+    let found = within_scope!(
         hazards::table
             .inner_join(enterprises::table)
             .left_join(listings::table)
@@ -153,9 +270,15 @@ pub fn find_with_context(
         HazardRow::as_select(),
         (enterprises::name, enterprises::uscc, enterprises::headcount),
         Option::<ListingRow>::as_select(),
+        diesel::dsl::sql::<diesel::sql_types::Text>(context_json),
     ))
-    .first(conn)
-    .optional()
+    .first::<(HazardRow, (String, String, i32), Option<ListingRow>, String)>(conn)
+    .optional()?;
+    let Some((row, enterprise, listing, json)) = found else {
+        return Ok(None);
+    };
+    let context = decode_context(&row.id, enterprise, listing, &json)?;
+    Ok(Some((row, context)))
 }
 
 /// One hazard whatever the scope (links between hazards, jobs).
@@ -471,4 +594,26 @@ pub fn facts(
         has_employee_notice: records.iter().any(|r| r.kind == "employee_notice"),
         attachments,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_time;
+
+    #[test]
+    fn json_times_of_both_backends_parse() {
+        let t = |s: &str| json_time(s).unwrap().to_string();
+        // PostgreSQL's json (ISO 8601, fraction trimmed) and SQLite's stored text.
+        assert_eq!(
+            t("2026-11-29T12:25:15.832623"),
+            "2026-11-29 12:25:15.832623"
+        );
+        assert_eq!(
+            t("2026-11-29 12:25:15.832623"),
+            "2026-11-29 12:25:15.832623"
+        );
+        assert_eq!(t("2026-11-29T12:25:15"), "2026-11-29 12:25:15");
+        assert_eq!(t("2026-11-29 12:25:15.5"), "2026-11-29 12:25:15.500");
+        assert!(json_time("29.11.2026").is_err());
+    }
 }

@@ -62,6 +62,38 @@ pub type Pool = r2d2::Pool<Manager>;
 /// A connection checked out of the [`Pool`].
 pub type PooledConn = r2d2::PooledConnection<Manager>;
 
+/// How long after a successful use a pooled connection is handed out again without the
+/// `SELECT 1` check (one round trip per request on PostgreSQL).
+const ANSWERED_RECENTLY: Duration = Duration::from_secs(1);
+
+/// A pooled connection, and when it last did its work without an error.
+pub struct PoolConn {
+    conn: DbConn,
+    answered: Option<Instant>,
+}
+
+impl PoolConn {
+    /// Marks the work just done on this connection as successful: checked out again within
+    /// [`ANSWERED_RECENTLY`], it is not checked first. Only callers that see every error of
+    /// their work mark it ([`crate::app::AppState::db`]); any other use leaves it unmarked.
+    pub fn answered(&mut self) {
+        self.answered = Some(Instant::now());
+    }
+}
+
+impl std::ops::Deref for PoolConn {
+    type Target = DbConn;
+    fn deref(&self) -> &DbConn {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for PoolConn {
+    fn deref_mut(&mut self) -> &mut DbConn {
+        &mut self.conn
+    }
+}
+
 /// Why a connection could not be opened or prepared.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
@@ -88,13 +120,9 @@ impl Manager {
             synchronous: config.database.sqlite_synchronous.to_ascii_uppercase(),
         }
     }
-}
 
-impl r2d2::ManageConnection for Manager {
-    type Connection = DbConn;
-    type Error = ConnectError;
-
-    fn connect(&self) -> Result<DbConn, ConnectError> {
+    /// Opens a connection to the target, with the per-connection settings of SQLite.
+    fn open(&self) -> Result<DbConn, ConnectError> {
         match &self.target {
             DatabaseTarget::Sqlite(path) => {
                 let path = path.to_str().ok_or_else(|| {
@@ -119,13 +147,34 @@ impl r2d2::ManageConnection for Manager {
             }
         }
     }
+}
 
-    fn is_valid(&self, conn: &mut DbConn) -> Result<(), ConnectError> {
-        conn.batch_execute("SELECT 1")?;
+impl r2d2::ManageConnection for Manager {
+    type Connection = PoolConn;
+    type Error = ConnectError;
+
+    fn connect(&self) -> Result<PoolConn, ConnectError> {
+        Ok(PoolConn {
+            conn: self.open()?,
+            answered: None,
+        })
+    }
+
+    /// `SELECT 1`, unless the connection's last work succeeded moments ago: a connection
+    /// that has just answered is not asked again (each mark serves one checkout).
+    fn is_valid(&self, conn: &mut PoolConn) -> Result<(), ConnectError> {
+        if conn
+            .answered
+            .take()
+            .is_some_and(|at| at.elapsed() < ANSWERED_RECENTLY)
+        {
+            return Ok(());
+        }
+        conn.conn.batch_execute("SELECT 1")?;
         Ok(())
     }
 
-    fn has_broken(&self, _conn: &mut DbConn) -> bool {
+    fn has_broken(&self, _conn: &mut PoolConn) -> bool {
         false
     }
 }

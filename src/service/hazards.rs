@@ -145,31 +145,15 @@ impl Loaded {
     /// Reads everything about `row` that its facts and view need.
     pub fn load(conn: &mut DbConn, row: &HazardRow) -> AppResult<Self> {
         let (enterprise, listing) = hazards::enterprise_and_listing(conn, &row.id)?;
-        Self::load_rest(conn, row, enterprise, listing)
-    }
-
-    /// Reads the rest, given the enterprise (name, USCC, headcount) and listing.
-    fn load_rest(
-        conn: &mut DbConn,
-        row: &HazardRow,
-        (name, uscc, headcount): (String, String, i32),
-        listing: Option<ListingRow>,
-    ) -> AppResult<Self> {
-        let records = hazards::records(conn, &row.id)?;
-        let files = attachments::for_hazard(conn, &row.id)?;
         let (sectors, copied) = hazards::routing(conn, &row.id)?;
-        Ok(Self {
-            records,
-            files,
-            enterprise: EnterpriseBrief {
-                name,
-                uscc,
-                headcount,
-            },
+        Ok(Self::from(hazards::Context {
+            enterprise,
+            listing,
+            records: hazards::records(conn, &row.id)?,
+            files: attachments::for_hazard(conn, &row.id)?,
             sectors,
             copied,
-            listing,
-        })
+        }))
     }
 
     /// What the domain decides on.
@@ -252,6 +236,24 @@ impl Loaded {
             l.delisted_on = Some(on);
         }
         Ok(())
+    }
+}
+
+impl From<hazards::Context> for Loaded {
+    fn from(c: hazards::Context) -> Self {
+        let (name, uscc, headcount) = c.enterprise;
+        Self {
+            records: c.records,
+            files: c.files,
+            enterprise: EnterpriseBrief {
+                name,
+                uscc,
+                headcount,
+            },
+            sectors: c.sectors,
+            copied: c.copied,
+            listing: c.listing,
+        }
     }
 }
 
@@ -347,7 +349,7 @@ pub fn act(
     effects: impl FnOnce(&mut DbConn, &mut HazardRow, &Outcome, &mut Loaded) -> AppResult<Value>,
 ) -> AppResult<(HazardRow, Outcome, Loaded)> {
     let scope = policy::hazard_scope(env.caller);
-    let (mut row, enterprise, listing) =
+    let (mut row, context) =
         hazards::find_with_context(conn, &scope, id)?.ok_or_else(AppError::not_found)?;
     if let Some(expected) = env.if_match
         && expected != row.version
@@ -359,7 +361,7 @@ pub fn act(
         )
         .with("current_version", row.version));
     }
-    let mut loaded = Loaded::load_rest(conn, &row, enterprise, listing)?;
+    let mut loaded = Loaded::from(context);
     let facts = loaded.facts(&row)?;
     let outcome = decide(&facts, &env.actor())?;
     let before = snapshot(&row);
