@@ -162,12 +162,17 @@ pub async fn upload(app: &TestApp, token: &str, hazard: &str, kind: &str) -> req
 
 /// A submitted 一般 hazard of the cast's enterprise.
 pub async fn submitted_general(app: &TestApp, c: &Cast) -> String {
+    submitted(app, c, general_report()).await
+}
+
+/// `report` filed and submitted by the cast's enterprise clerk.
+pub async fn submitted(app: &TestApp, c: &Cast, report: Value) -> String {
     let h = call(
         app,
         Method::POST,
         "/api/v1/hazards",
         &c.reporter,
-        general_report(),
+        report,
         201,
     )
     .await;

@@ -39,25 +39,7 @@ fn h(id: &str, action: &str) -> String {
 async fn posted_general(app: &TestApp, c: &Cast, title: &str, deadline: &str) -> String {
     let mut report = general_report();
     report["title"] = json!(title);
-    let d = call(
-        app,
-        Method::POST,
-        "/api/v1/hazards",
-        &c.reporter,
-        report,
-        201,
-    )
-    .await;
-    let id = d["id"].as_str().unwrap().to_string();
-    call(
-        app,
-        Method::POST,
-        &h(&id, "submit"),
-        &c.reporter,
-        json!({}),
-        200,
-    )
-    .await;
+    let id = crate::hazards::submitted(app, c, report).await;
     call(
         app,
         Method::POST,

@@ -625,19 +625,8 @@ db_test!(text_search_plans_agree, |backend: Backend| async move {
     for title in titles {
         let mut report = crate::hazards::general_report();
         report["title"] = json!(title);
-        let h = call(
-            &app,
-            Method::POST,
-            "/api/v1/hazards",
-            &c.reporter,
-            report,
-            201,
-        )
-        .await;
-        let id = h["id"].as_str().unwrap().to_string();
         // Submitted, so that the district office sees it (drafts are the enterprise's).
-        let submit = format!("/api/v1/hazards/{id}/submit");
-        call(&app, Method::POST, &submit, &c.reporter, json!({}), 200).await;
+        let id = crate::hazards::submitted(&app, &c, report).await;
         created.push(id);
     }
     let newest_first = |picked: &[usize]| -> Vec<String> {
