@@ -152,7 +152,7 @@ fn run_async(fut: impl std::future::Future<Output = anyhow::Result<()>>) -> anyh
 }
 
 fn migrate(config: &Config) -> anyhow::Result<()> {
-    let pool = db::build_pool(config)?;
+    let pool = db::build_command_pool(config)?;
     let mut conn = pool.get()?;
     let applied = db::migrate(&mut conn)?;
     if applied.is_empty() {
@@ -166,7 +166,7 @@ fn migrate(config: &Config) -> anyhow::Result<()> {
 }
 
 fn seed(config: &Config, demo: bool) -> anyhow::Result<()> {
-    let pool = db::build_pool(config)?;
+    let pool = db::build_command_pool(config)?;
     let mut conn = pool.get()?;
     let data = crate::seeds::ReferenceData::load()?;
     let report = db::with_instance_lock(&mut conn, |conn| {
@@ -185,7 +185,7 @@ fn seed(config: &Config, demo: bool) -> anyhow::Result<()> {
 
 fn ledger_verify(config: &Config) -> ExitCode {
     let result = (|| -> anyhow::Result<db::ledger::Verification> {
-        let pool = db::build_pool(config)?;
+        let pool = db::build_command_pool(config)?;
         let mut conn = pool.get()?;
         Ok(db::ledger::verify(&mut conn)?)
     })();
@@ -255,7 +255,7 @@ async fn jobs_run(
     let config = std::sync::Arc::new(config);
     let c = config.clone();
     let pool = tokio::task::spawn_blocking(move || -> anyhow::Result<db::Pool> {
-        let pool = db::build_pool(&c)?;
+        let pool = db::build_command_pool(&c)?;
         let mut conn = pool.get()?;
         app::prepare_database(&mut conn)?;
         drop(conn);

@@ -33,7 +33,7 @@ fn app_error(e: AppError) -> anyhow::Error {
 
 /// Runs a `user` subcommand.
 pub fn run(config: &Config, cmd: UserCommand) -> anyhow::Result<()> {
-    let pool = db::build_pool(config)?;
+    let pool = db::build_command_pool(config)?;
     let mut conn = pool.get()?;
     crate::app::prepare_database(&mut conn)?;
     let hasher = Hasher::new(&config.auth)?;

@@ -118,7 +118,7 @@ pub struct Report {
 
 /// Runs the command: prepares the configured database, then fills it.
 pub fn run(config: &Config, hazards: u64, seed: u64) -> anyhow::Result<Report> {
-    let pool = db::build_pool(config)?;
+    let pool = db::build_command_pool(config)?;
     let mut conn = pool.get()?;
     crate::app::prepare_database(&mut conn)?;
     let today = crate::clock::Clock::from_config(config)
