@@ -444,7 +444,7 @@ pub(crate) async fn post(
                 let kind: Option<String> = crate::db::schema::departments::table
                     .find(dept)
                     .select(crate::db::schema::departments::kind)
-                    .first(c)
+                    .get_result(c)
                     .optional()?;
                 if kind.as_deref() != Some("department") {
                     return Err(AppError::field(

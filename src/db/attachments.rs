@@ -10,7 +10,7 @@ use crate::domain::hazard::AttachmentFacts;
 
 /// An attachment row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
-#[diesel(table_name = attachments)]
+#[diesel(table_name = attachments, treat_none_as_default_value = false)]
 pub struct AttachmentRow {
     pub id: String,
     pub hazard_id: String,
@@ -43,7 +43,7 @@ pub fn by_id(conn: &mut DbConn, id: &str) -> QueryResult<Option<AttachmentRow>> 
     attachments::table
         .find(id)
         .select(AttachmentRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

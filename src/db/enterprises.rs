@@ -10,7 +10,7 @@ use crate::policy::EnterpriseScope;
 
 /// An enterprise row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable)]
-#[diesel(table_name = enterprises)]
+#[diesel(table_name = enterprises, treat_none_as_default_value = false)]
 pub struct EnterpriseRow {
     pub id: String,
     pub uscc: String,
@@ -150,7 +150,7 @@ pub fn find(
     let row = scoped(scope)
         .filter(enterprises::id.eq(id))
         .select(EnterpriseRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     match row {
         Some(row) => Ok(with_sectors(conn, vec![row])?.pop()),
@@ -168,7 +168,7 @@ pub fn find_any(conn: &mut DbConn, id_or_uscc: &str) -> QueryResult<Option<Enter
                 .or(enterprises::uscc.eq(&key)),
         )
         .select(EnterpriseRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     match row {
         Some(row) => Ok(with_sectors(conn, vec![row])?.pop()),

@@ -15,7 +15,7 @@ use crate::policy::HazardScope;
 
 /// A hazard row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
-#[diesel(table_name = hazards, treat_none_as_null = true)]
+#[diesel(table_name = hazards, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct HazardRow {
     pub id: String,
     pub ledger_no: Option<String>,
@@ -63,7 +63,7 @@ impl HazardRow {
 
 /// A record attached to a hazard.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
-#[diesel(table_name = hazard_records)]
+#[diesel(table_name = hazard_records, treat_none_as_default_value = false)]
 pub struct RecordRow {
     pub id: String,
     #[serde(skip)]
@@ -130,7 +130,7 @@ pub fn find(conn: &mut DbConn, scope: &HazardScope, id: &str) -> QueryResult<Opt
     scoped(scope)
         .filter(hazards::id.eq(id))
         .select(HazardRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -270,9 +270,9 @@ pub fn find_with_context(
         HazardRow::as_select(),
         (enterprises::name, enterprises::uscc, enterprises::headcount),
         Option::<ListingRow>::as_select(),
-        diesel::dsl::sql::<diesel::sql_types::Text>(context_json),
+        super::fixed_sql::fixed::<diesel::sql_types::Text>(context_json),
     ))
-    .first::<(HazardRow, (String, String, i32), Option<ListingRow>, String)>(conn)
+    .get_result::<(HazardRow, (String, String, i32), Option<ListingRow>, String)>(conn)
     .optional()?;
     let Some((row, enterprise, listing, json)) = found else {
         return Ok(None);
@@ -286,7 +286,7 @@ pub fn by_id(conn: &mut DbConn, id: &str) -> QueryResult<Option<HazardRow>> {
     hazards::table
         .find(id)
         .select(HazardRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -557,7 +557,7 @@ pub fn enterprise_and_listing(
             (enterprises::name, enterprises::uscc, enterprises::headcount),
             Option::<ListingRow>::as_select(),
         ))
-        .first(conn)
+        .get_result(conn)
 }
 
 /// What the domain needs to decide on this hazard: the row, its records and attachments.

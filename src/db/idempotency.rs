@@ -76,7 +76,7 @@ pub fn claim(
                 k::created_at,
                 k::expires_at,
             ))
-            .first(conn)
+            .get_result(conn)
             .optional()?;
         let Some(row) = row else { continue };
         if row.expires_at <= now {

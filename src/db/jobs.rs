@@ -21,7 +21,7 @@ const CHUNK: usize = 500;
 
 /// One run of a job.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
-#[diesel(table_name = job_runs)]
+#[diesel(table_name = job_runs, treat_none_as_default_value = false)]
 pub struct JobRunRow {
     pub id: String,
     pub job: String,
@@ -86,7 +86,7 @@ pub fn runs(
 
 /// One escalation firing.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
-#[diesel(table_name = escalations)]
+#[diesel(table_name = escalations, treat_none_as_default_value = false)]
 pub struct EscalationRow {
     pub hazard_id: String,
     pub rule: String,
@@ -269,12 +269,18 @@ pub struct HazardBrief {
 pub fn briefs(conn: &mut DbConn, ids: &[String]) -> QueryResult<Vec<HazardBrief>> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(CHUNK) {
-        let rows: Vec<HazardBrief> = hazards::table
+        let q = hazards::table
             .inner_join(enterprises::table)
             .inner_join(streets::table.on(streets::code.eq(hazards::street_code)))
             .inner_join(departments::table.on(departments::code.eq(hazards::primary_department)))
             .left_join(listings::table)
-            .filter(hazards::id.eq_any(chunk))
+            .into_boxed();
+        // One id (an event's email) as `=`: SQLite does not cache a statement with `IN (…)`.
+        let q = match chunk {
+            [id] => q.filter(hazards::id.eq(id)),
+            _ => q.filter(hazards::id.eq_any(chunk)),
+        };
+        let rows: Vec<HazardBrief> = q
             .select((
                 hazards::id,
                 hazards::ledger_no,

@@ -9,7 +9,7 @@ use super::schema::listings;
 
 /// A listing row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
-#[diesel(table_name = listings)]
+#[diesel(table_name = listings, treat_none_as_default_value = false)]
 pub struct ListingRow {
     #[serde(skip)]
     pub hazard_id: String,
@@ -34,7 +34,7 @@ pub fn of(conn: &mut DbConn, hazard_id: &str) -> QueryResult<Option<ListingRow>>
     listings::table
         .find(hazard_id)
         .select(ListingRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -1,5 +1,11 @@
 //! Storage: one diesel `MultiConnection` over SQLite and PostgreSQL, its pool, and migrations.
 //! Backend-specific SQL lives here and nowhere else.
+//!
+//! A lookup by a unique key reads its row with `get_result`, not `first`: `first` adds
+//! `LIMIT ?`, and SQLite (3.4x) expires a prepared statement whose `LIMIT` is a parameter each
+//! time the parameter is bound, so the cached statement is parsed and planned again on every
+//! execution (most of the cost of the session check and of an action's scoped read). A key
+//! matches at most one row, so the limit adds nothing.
 
 /// A multi-row INSERT of `rows` into `table`: diesel builds batch inserts for each backend's
 /// own connection, not through the `MultiConnection` enum, so this dispatches.
@@ -16,6 +22,7 @@ macro_rules! insert_many {
 pub mod attachments;
 pub mod dashboard;
 pub mod enterprises;
+pub mod fixed_sql;
 pub mod hazard_query;
 pub mod hazards;
 pub mod idempotency;

@@ -10,7 +10,7 @@ use super::schema::outbox;
 
 /// An email waiting, sent or given up.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
-#[diesel(table_name = outbox)]
+#[diesel(table_name = outbox, treat_none_as_default_value = false)]
 pub struct OutboxRow {
     pub id: String,
     /// `digest` (a job run's reminders and escalations) or `event` (one hazard event).
@@ -102,7 +102,7 @@ pub fn claim(
     outbox::table
         .find(id)
         .select(OutboxRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -190,7 +190,7 @@ pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<Option<OutboxRow>> {
     outbox::table
         .find(id)
         .select(OutboxRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

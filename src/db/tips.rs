@@ -11,7 +11,7 @@ use crate::policy::TipScope;
 
 /// A tip row (without the reporter's contact, which lives in `tip_contacts`).
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Identifiable)]
-#[diesel(table_name = tips, treat_none_as_null = true)]
+#[diesel(table_name = tips, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct TipRow {
     pub id: String,
     pub receipt_hash: String,
@@ -37,7 +37,7 @@ pub struct TipRow {
 
 /// The reporter's name and phone.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
-#[diesel(table_name = tip_contacts)]
+#[diesel(table_name = tip_contacts, treat_none_as_default_value = false)]
 pub struct ContactRow {
     #[serde(skip)]
     pub tip_id: String,
@@ -49,7 +49,7 @@ pub struct ContactRow {
 
 /// One step in a tip's history.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = tip_events)]
+#[diesel(table_name = tip_events, treat_none_as_default_value = false)]
 pub struct TipEventRow {
     pub id: String,
     pub tip_id: String,
@@ -68,7 +68,7 @@ pub struct TipEventRow {
 
 /// A photo sent with a tip.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
-#[diesel(table_name = tip_photos)]
+#[diesel(table_name = tip_photos, treat_none_as_default_value = false)]
 pub struct TipPhotoRow {
     pub id: String,
     #[serde(skip)]

@@ -9,7 +9,7 @@ use crate::policy::UserScope;
 
 /// A user row (the password hash never leaves the server).
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable)]
-#[diesel(table_name = users)]
+#[diesel(table_name = users, treat_none_as_default_value = false)]
 pub struct UserRow {
     pub id: String,
     pub username: String,
@@ -52,7 +52,7 @@ pub fn find(conn: &mut DbConn, scope: &UserScope, id: &str) -> QueryResult<Optio
     scoped(scope)
         .filter(users::id.eq(id))
         .select(UserRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -61,7 +61,7 @@ pub fn by_id(conn: &mut DbConn, id: &str) -> QueryResult<Option<UserRow>> {
     users::table
         .find(id)
         .select(UserRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -70,7 +70,7 @@ pub fn by_username(conn: &mut DbConn, username: &str) -> QueryResult<Option<User
     users::table
         .filter(users::username.eq(username.to_lowercase()))
         .select(UserRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -158,7 +158,7 @@ pub fn record_failure(
     let failures: i32 = users::table
         .find(id)
         .select(users::failed_logins)
-        .first(conn)?;
+        .get_result(conn)?;
     if failures >= max_failures {
         diesel::update(users::table.find(id))
             .set((
@@ -185,7 +185,7 @@ pub fn record_success(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryR
 
 /// A login session.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = sessions)]
+#[diesel(table_name = sessions, treat_none_as_default_value = false)]
 pub struct SessionRow {
     pub id: String,
     pub user_id: String,
@@ -232,7 +232,7 @@ pub fn refresh_token_session(
             SessionRow::as_select(),
             refresh_tokens::used_at.is_not_null(),
         ))
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -303,6 +303,6 @@ pub fn user_and_session(
         .filter(users::id.eq(user_id))
         .filter(sessions::id.eq(session_id))
         .select((UserRow::as_select(), SessionRow::as_select()))
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
