@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Integer, Nullable, Text};
+use diesel::sql_types::{BigInt, Binary, Integer, Nullable, Text};
 
 use super::DbConn;
 use super::schema::{ledger_entries, ledger_head};
@@ -11,7 +11,7 @@ use crate::domain::ledger::{self, LedgerEntry, NewEntry, VerifyError, VerifySumm
 
 /// A stored ledger row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = ledger_entries)]
+#[diesel(table_name = ledger_entries, treat_none_as_default_value = false)]
 pub struct LedgerRow {
     pub seq: i64,
     pub hazard_id: Option<String>,
@@ -64,6 +64,31 @@ struct Head {
     hash: String,
 }
 
+/// The place an append took: its sequence, the hash it follows and its own hash.
+#[derive(QueryableByName)]
+struct Placed {
+    #[diesel(sql_type = BigInt)]
+    seq: i64,
+    #[diesel(sql_type = Text)]
+    prev_hash: String,
+    #[diesel(sql_type = Text)]
+    hash: String,
+}
+
+/// PostgreSQL: the head moves and the entry is written in one statement, one round trip. The
+/// UPDATE takes the head's row lock (appends queue there, in commit order), reads the old head
+/// and stores the new one; the entry's hash is SHA-256 over the canonical encoding, put
+/// together from the parts Rust encoded (`$1` tag, `$2` fields) and the two the head supplies:
+/// `seq` as `int8send` (8 bytes big-endian) and the previous hash as a length-prefixed text.
+const PG_APPEND: &str = "WITH head AS (\
+       UPDATE ledger_head SET seq = seq + 1, prev_hash = hash, \
+         hash = encode(sha256($1 || int8send(seq + 1) || $2 \
+           || int8send(octet_length(hash)::bigint) || convert_to(hash, 'UTF8')), 'hex') \
+       WHERE id = 1 RETURNING seq, prev_hash, hash) \
+     INSERT INTO ledger_entries (seq, hazard_id, kind, actor, role, at, payload, prev_hash, hash) \
+     SELECT seq, $3, $4, $5, $6, $7, $8, prev_hash, hash FROM head \
+     RETURNING seq, prev_hash, hash";
+
 /// Appends one entry; call inside the transaction of the change it records.
 pub fn append(
     conn: &mut DbConn,
@@ -73,13 +98,6 @@ pub fn append(
     at: DateTime<Utc>,
     payload: &serde_json::Value,
 ) -> QueryResult<LedgerEntry> {
-    // The row lock orders appends across PostgreSQL sessions; SQLite writers are already
-    // serialised by BEGIN IMMEDIATE.
-    let lock = match conn {
-        DbConn::Pg(_) => "SELECT seq, hash FROM ledger_head WHERE id = 1 FOR UPDATE",
-        DbConn::Sqlite(_) => "SELECT seq, hash FROM ledger_head WHERE id = 1",
-    };
-    let head: Head = diesel::sql_query(lock).get_result(conn)?;
     let entry = NewEntry {
         hazard_id: hazard_id.map(str::to_string),
         kind: kind.to_string(),
@@ -87,41 +105,52 @@ pub fn append(
         role: actor.map(|(_, r)| r.to_string()),
         at: ledger::ledger_time(at),
         payload: payload.to_string(),
-    }
-    .seal(head.seq + 1, &head.hash);
+    };
     match conn {
-        // One round trip instead of two while the head is locked.
         DbConn::Pg(_) => {
-            diesel::sql_query(
-                "WITH entry AS (INSERT INTO ledger_entries \
-                 (seq, hazard_id, kind, actor, role, at, payload, prev_hash, hash) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)) \
-                 UPDATE ledger_head SET seq = $1, hash = $9 WHERE id = 1",
-            )
-            .bind::<BigInt, _>(entry.seq)
-            .bind::<Nullable<Text>, _>(&entry.hazard_id)
-            .bind::<Text, _>(&entry.kind)
-            .bind::<Nullable<Text>, _>(&entry.actor)
-            .bind::<Nullable<Text>, _>(&entry.role)
-            .bind::<Text, _>(&entry.at)
-            .bind::<Text, _>(&entry.payload)
-            .bind::<Text, _>(&entry.prev_hash)
-            .bind::<Text, _>(&entry.hash)
-            .execute(conn)?;
+            let placed: Placed = diesel::sql_query(PG_APPEND)
+                .bind::<Binary, _>(ledger::encoded_tag())
+                .bind::<Binary, _>(entry.encoded_fields())
+                .bind::<Nullable<Text>, _>(&entry.hazard_id)
+                .bind::<Text, _>(&entry.kind)
+                .bind::<Nullable<Text>, _>(&entry.actor)
+                .bind::<Nullable<Text>, _>(&entry.role)
+                .bind::<Text, _>(&entry.at)
+                .bind::<Text, _>(&entry.payload)
+                .get_result(conn)?;
+            let sealed = entry.seal(placed.seq, &placed.prev_hash);
+            // The server hashed what Rust hashes; should the two ever differ, the chain would
+            // no longer verify, so the append fails (and with it the change) instead.
+            if sealed.hash != placed.hash {
+                return Err(diesel::result::Error::QueryBuilderError(
+                    format!(
+                        "ledger entry {}: the database computed hash {} where {} was expected",
+                        placed.seq, placed.hash, sealed.hash
+                    )
+                    .into(),
+                ));
+            }
+            Ok(sealed)
         }
+        // SQLite writers are already serialised by BEGIN IMMEDIATE, and statements cost no
+        // round trip.
         DbConn::Sqlite(_) => {
+            let head: Head = diesel::sql_query("SELECT seq, hash FROM ledger_head WHERE id = 1")
+                .get_result(conn)?;
+            let sealed = entry.seal(head.seq + 1, &head.hash);
             diesel::insert_into(ledger_entries::table)
-                .values(LedgerRow::from(&entry))
+                .values(LedgerRow::from(&sealed))
                 .execute(conn)?;
             diesel::update(ledger_head::table.find(1))
                 .set((
-                    ledger_head::seq.eq(entry.seq),
-                    ledger_head::hash.eq(&entry.hash),
+                    ledger_head::seq.eq(sealed.seq),
+                    ledger_head::hash.eq(&sealed.hash),
+                    ledger_head::prev_hash.eq(&sealed.prev_hash),
                 ))
                 .execute(conn)?;
+            Ok(sealed)
         }
     }
-    Ok(entry)
 }
 
 /// Appends entries in order under one lock of the head, in multi-row INSERTs (the jobs record
@@ -148,8 +177,13 @@ pub fn append_all(conn: &mut DbConn, entries: Vec<NewEntry>) -> QueryResult<Vec<
         let rows: Vec<LedgerRow> = chunk.iter().map(LedgerRow::from).collect();
         crate::insert_many!(conn, ledger_entries::table, &rows)?;
     }
+    let replaced = sealed.last().map(|e| e.prev_hash.as_str());
     diesel::update(ledger_head::table.find(1))
-        .set((ledger_head::seq.eq(seq), ledger_head::hash.eq(&prev)))
+        .set((
+            ledger_head::seq.eq(seq),
+            ledger_head::hash.eq(&prev),
+            ledger_head::prev_hash.eq(replaced),
+        ))
         .execute(conn)?;
     Ok(sealed)
 }
@@ -243,7 +277,7 @@ pub fn verify(conn: &mut DbConn) -> QueryResult<Verification> {
     let head: (i64, String) = ledger_head::table
         .find(1)
         .select((ledger_head::seq, ledger_head::hash))
-        .first(conn)?;
+        .get_result(conn)?;
     if head.0 != summary.last_seq || head.1 != summary.head {
         // The newest entries are gone (or the head was moved): the first missing one is bad.
         return Ok(Verification {

@@ -209,6 +209,7 @@ diesel::table! {
         id -> Integer,
         seq -> BigInt,
         hash -> Text,
+        prev_hash -> Nullable<Text>,
     }
 }
 

@@ -71,18 +71,21 @@ pub struct NewEntry {
 }
 
 impl NewEntry {
-    /// Places the entry after the one with hash `prev_hash` ([`GENESIS`] for the first) at `seq`.
-    pub fn seal(self, seq: i64, prev_hash: &str) -> LedgerEntry {
-        let hash = compute_hash(
-            seq,
+    /// Part 3 of this entry's canonical encoding (see [`encoded_fields`]).
+    pub fn encoded_fields(&self) -> Vec<u8> {
+        encoded_fields(
             self.hazard_id.as_deref(),
             &self.kind,
             self.actor.as_deref(),
             self.role.as_deref(),
             &self.at,
             &self.payload,
-            prev_hash,
-        );
+        )
+    }
+
+    /// Places the entry after the one with hash `prev_hash` ([`GENESIS`] for the first) at `seq`.
+    pub fn seal(self, seq: i64, prev_hash: &str) -> LedgerEntry {
+        let hash = hash_of_parts(seq, &self.encoded_fields(), prev_hash);
         LedgerEntry {
             seq,
             hazard_id: self.hazard_id,
@@ -121,19 +124,47 @@ pub fn ledger_time(at: DateTime<Utc>) -> String {
         .to_rfc3339_opts(SecondsFormat::Micros, false)
 }
 
-fn put_text(h: &mut Sha256, s: &str) {
-    h.update((s.len() as u64).to_be_bytes());
-    h.update(s.as_bytes());
+fn put_text(out: &mut Vec<u8>, s: &str) {
+    out.extend_from_slice(&(s.len() as u64).to_be_bytes());
+    out.extend_from_slice(s.as_bytes());
 }
 
-fn put_opt(h: &mut Sha256, s: Option<&str>) {
+fn put_opt(out: &mut Vec<u8>, s: Option<&str>) {
     match s {
-        None => h.update([0u8]),
+        None => out.push(0),
         Some(s) => {
-            h.update([1u8]);
-            put_text(h, s);
+            out.push(1);
+            put_text(out, s);
         }
     }
+}
+
+/// Part 1 of the canonical encoding: the tag as a text.
+pub fn encoded_tag() -> Vec<u8> {
+    let mut out = Vec::with_capacity(8 + TAG.len());
+    put_text(&mut out, TAG);
+    out
+}
+
+/// Part 3 of the canonical encoding: `hazard_id`, `kind`, `actor`, `role`, `at`, `payload`.
+/// Between the tag and these comes `seq`, after them `prev_hash` as a text: the two fields a
+/// store learns only while it appends.
+pub fn encoded_fields(
+    hazard_id: Option<&str>,
+    kind: &str,
+    actor: Option<&str>,
+    role: Option<&str>,
+    at: &str,
+    payload: &str,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 + kind.len() + at.len() + payload.len());
+    put_opt(&mut out, hazard_id);
+    put_text(&mut out, kind);
+    put_opt(&mut out, actor);
+    put_opt(&mut out, role);
+    put_text(&mut out, at);
+    put_text(&mut out, payload);
+    out
 }
 
 /// Lower-case hex SHA-256 of the canonical encoding described in the module documentation.
@@ -149,16 +180,19 @@ pub fn compute_hash(
     payload: &str,
     prev_hash: &str,
 ) -> String {
+    let fields = encoded_fields(hazard_id, kind, actor, role, at, payload);
+    hash_of_parts(seq, &fields, prev_hash)
+}
+
+/// The hash over the tag, `seq`, the [`encoded_fields`] and `prev_hash`.
+fn hash_of_parts(seq: i64, fields: &[u8], prev_hash: &str) -> String {
+    let mut prev = Vec::with_capacity(8 + prev_hash.len());
+    put_text(&mut prev, prev_hash);
     let mut h = Sha256::new();
-    put_text(&mut h, TAG);
+    h.update(encoded_tag());
     h.update(seq.to_be_bytes());
-    put_opt(&mut h, hazard_id);
-    put_text(&mut h, kind);
-    put_opt(&mut h, actor);
-    put_opt(&mut h, role);
-    put_text(&mut h, at);
-    put_text(&mut h, payload);
-    put_text(&mut h, prev_hash);
+    h.update(fields);
+    h.update(prev);
     hex::encode(h.finalize())
 }
 

@@ -1,0 +1,1 @@
+ALTER TABLE ledger_head DROP COLUMN prev_hash;
