@@ -200,11 +200,11 @@ pub(crate) async fn notice(
                         enterprises::address,
                         enterprises::principal_name,
                     ))
-                    .first(c)?;
+                    .get_result(c)?;
             let street_name: String = streets::table
                 .find(&row.street_code)
                 .select(streets::name)
-                .first(c)?;
+                .get_result(c)?;
             let department: Option<String> = departments::table
                 .filter(
                     departments::code

@@ -49,7 +49,7 @@ pub fn view(conn: &mut DbConn, user: &UserRow) -> QueryResult<UserView> {
             name: enterprises::table
                 .find(&id)
                 .select(enterprises::name)
-                .first(conn)?,
+                .get_result(conn)?,
             code: id,
         },
         Some(Org::Street(code)) => OrgView {
@@ -57,7 +57,7 @@ pub fn view(conn: &mut DbConn, user: &UserRow) -> QueryResult<UserView> {
             name: streets::table
                 .find(&code)
                 .select(streets::name)
-                .first(conn)?,
+                .get_result(conn)?,
             code,
         },
         Some(Org::Department(code)) => OrgView {
@@ -65,7 +65,7 @@ pub fn view(conn: &mut DbConn, user: &UserRow) -> QueryResult<UserView> {
             name: departments::table
                 .find(&code)
                 .select(departments::name)
-                .first(conn)?,
+                .get_result(conn)?,
             code,
         },
         None => OrgView {
@@ -94,7 +94,7 @@ pub fn resolve_org(conn: &mut DbConn, code: &str) -> QueryResult<Option<TargetOr
     if let Some(s) = streets::table
         .find(code.to_uppercase())
         .select(streets::code)
-        .first::<String>(conn)
+        .get_result::<String>(conn)
         .optional()?
     {
         return Ok(Some(TargetOrg {
@@ -106,7 +106,7 @@ pub fn resolve_org(conn: &mut DbConn, code: &str) -> QueryResult<Option<TargetOr
     if let Some((d, kind)) = departments::table
         .find(code.to_uppercase())
         .select((departments::code, departments::kind))
-        .first::<(String, String)>(conn)
+        .get_result::<(String, String)>(conn)
         .optional()?
     {
         return Ok(Some(TargetOrg {
@@ -122,7 +122,7 @@ pub fn resolve_org(conn: &mut DbConn, code: &str) -> QueryResult<Option<TargetOr
                 .or(enterprises::uscc.eq(code.to_uppercase())),
         )
         .select((enterprises::id, enterprises::street_code))
-        .first::<(String, String)>(conn)
+        .get_result::<(String, String)>(conn)
         .optional()?
     {
         return Ok(Some(TargetOrg {

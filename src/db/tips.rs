@@ -98,7 +98,7 @@ pub fn find(conn: &mut DbConn, scope: &TipScope, id: &str) -> QueryResult<Option
     scoped(scope)
         .filter(tips::id.eq(id))
         .select(TipRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -107,7 +107,7 @@ pub fn by_receipt(conn: &mut DbConn, receipt_hash: &str) -> QueryResult<Option<T
     tips::table
         .filter(tips::receipt_hash.eq(receipt_hash))
         .select(TipRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -164,7 +164,7 @@ pub fn contact(conn: &mut DbConn, tip_id: &str) -> QueryResult<Option<ContactRow
     tip_contacts::table
         .find(tip_id)
         .select(ContactRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -208,7 +208,7 @@ pub fn photo(conn: &mut DbConn, tip_id: &str, id: &str) -> QueryResult<Option<Ti
         .filter(tip_photos::tip_id.eq(tip_id))
         .filter(tip_photos::id.eq(id))
         .select(TipPhotoRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -224,7 +224,7 @@ pub fn spend_nonce(
     let spent: Option<String> = tip_challenges_used::table
         .find(nonce)
         .select(tip_challenges_used::nonce)
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     if spent.is_some() {
         return Ok(false);

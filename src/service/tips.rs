@@ -359,7 +359,7 @@ fn store_tip(
             let d: Option<String> = sectors::table
                 .find(s)
                 .select(sectors::primary_department)
-                .first(c)
+                .get_result(c)
                 .optional()?;
             if d.is_none() {
                 e.add("sector", "unknown sector code");
@@ -454,7 +454,7 @@ fn street_exists(c: &mut DbConn, code: &str) -> QueryResult<bool> {
     Ok(streets::table
         .find(code)
         .select(streets::code)
-        .first::<String>(c)
+        .get_result::<String>(c)
         .optional()?
         .is_some())
 }
@@ -791,7 +791,7 @@ pub fn triage(
                 let kind: Option<String> = departments::table
                     .find(d)
                     .select(departments::kind)
-                    .first(conn)
+                    .get_result(conn)
                     .optional()?;
                 if kind.as_deref() != Some("department") {
                     e.add("department", "not a department code");
