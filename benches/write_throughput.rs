@@ -5,10 +5,20 @@
 //! is created and dropped).
 //!
 //! Run: `cargo bench --bench write_throughput`
+//!
+//! `BENCH_STATEMENTS=1` also prints, for the 1-client phase, every SQL statement the server ran
+//! (as diesel renders it, cut to 100 characters) with its count and time from start to finish
+//! (preparation, execution and reading the rows; the round trip on PostgreSQL). The timing
+//! itself costs a little, so rates measured with it are not the figures to quote.
 
 mod support;
 
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+
+use diesel::connection::{Instrumentation, InstrumentationEvent};
 
 use diesel::prelude::*;
 use diesel::sql_types::Text;
@@ -133,12 +143,69 @@ fn raw_rate(state: &AppState) -> f64 {
     RAW_COMMITS as f64 / started.elapsed().as_secs_f64()
 }
 
+/// Time per SQL text, filled while `TIMING` is on.
+static STATEMENTS: Mutex<BTreeMap<String, (u64, Duration)>> = Mutex::new(BTreeMap::new());
+static TIMING: AtomicBool = AtomicBool::new(false);
+
+/// diesel's instrumentation of one connection: times each statement into [`STATEMENTS`].
+#[derive(Default)]
+struct StatementTimer(Option<Instant>);
+
+impl Instrumentation for StatementTimer {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        match event {
+            InstrumentationEvent::StartQuery { .. } => self.0 = Some(Instant::now()),
+            InstrumentationEvent::FinishQuery { query, .. } => {
+                let Some(started) = self.0.take() else { return };
+                let took = started.elapsed();
+                if TIMING.load(Ordering::Relaxed) {
+                    let sql: String = query.to_string().chars().take(100).collect();
+                    let mut all = STATEMENTS.lock().unwrap();
+                    let slot = all.entry(sql).or_default();
+                    slot.0 += 1;
+                    slot.1 += took;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Prints [`STATEMENTS`], the most time first, per API write of the phase, and empties it.
+fn print_statements(label: &str, writes: usize) {
+    let all = std::mem::take(&mut *STATEMENTS.lock().unwrap());
+    let mut rows: Vec<_> = all.into_iter().collect();
+    rows.sort_by_key(|(_, (_, took))| std::cmp::Reverse(*took));
+    let total: Duration = rows.iter().map(|(_, (_, took))| *took).sum();
+    println!(
+        "{label}: statements of the 1-client phase, {:.0} µs per API write in all",
+        total.as_secs_f64() * 1e6 / writes as f64
+    );
+    println!(
+        "{:>7} {:>9} {:>7}  statement",
+        "count", "total ms", "mean µs"
+    );
+    for (sql, (count, took)) in rows {
+        println!(
+            "{count:>7} {:>9.1} {:>7.0}  {sql}",
+            took.as_secs_f64() * 1e3,
+            took.as_secs_f64() * 1e6 / count as f64
+        );
+    }
+}
+
 fn run(label: &str, url: Option<String>) {
     let dir = tempfile::tempdir().unwrap();
     let (state, base) = support::serve_in_background(dir.path().to_path_buf(), url);
     setup(&state);
     let raw = raw_rate(&state);
+    let statements = std::env::var_os("BENCH_STATEMENTS").is_some();
+    TIMING.store(statements, Ordering::Relaxed);
     let (api1, _) = api_rate(&base, 1);
+    TIMING.store(false, Ordering::Relaxed);
+    if statements {
+        print_statements(label, WRITES / 3 * 3);
+    }
     let (api4, _) = api_rate(&base, 4);
     println!(
         "{label:<10} raw single-row commits {raw:>8.0}/s | API writes 1 client {api1:>7.0}/s ({:.0} % of raw) | 4 clients {api4:>7.0}/s ({:.0} % of raw)",
@@ -148,6 +215,13 @@ fn run(label: &str, url: Option<String>) {
 }
 
 fn main() {
+    if std::env::var_os("BENCH_STATEMENTS").is_some() {
+        // Before any connection opens: each takes its instrumentation when established.
+        diesel::connection::set_default_instrumentation(|| {
+            Some(Box::new(StatementTimer::default()))
+        })
+        .expect("instrumentation");
+    }
     println!(
         "write_throughput: {WRITES} API writes (create, submit, post; each one transaction + ledger entry) vs {RAW_COMMITS} raw commits"
     );
