@@ -141,39 +141,63 @@ fn with_sectors(conn: &mut DbConn, rows: Vec<EnterpriseRow>) -> QueryResult<Vec<
         .collect())
 }
 
+/// The sectors of `enterprises.id` with their primary departments, in their order, as a JSON
+/// array of pairs: read with the enterprise's row instead of in a second query.
+const PG_SECTORS_JSON: &str = "coalesce((SELECT json_agg(json_build_array(es.sector_code, \
+    s.primary_department) ORDER BY es.position) FROM enterprise_sectors es \
+    JOIN sectors s ON s.code = es.sector_code WHERE es.enterprise_id = enterprises.id), \
+    '[]'::json)::text";
+/// See [`PG_SECTORS_JSON`].
+const SQLITE_SECTORS_JSON: &str = "(SELECT json_group_array(json_array(es.sector_code, \
+    s.primary_department) ORDER BY es.position) FROM enterprise_sectors es \
+    JOIN sectors s ON s.code = es.sector_code WHERE es.enterprise_id = enterprises.id)";
+
+fn sectors_json(conn: &DbConn) -> super::fixed_sql::Fixed<diesel::sql_types::Text> {
+    super::fixed_sql::fixed(match conn {
+        DbConn::Pg(_) => PG_SECTORS_JSON,
+        DbConn::Sqlite(_) => SQLITE_SECTORS_JSON,
+    })
+}
+
+fn with_sectors_json(found: Option<(EnterpriseRow, String)>) -> QueryResult<Option<Enterprise>> {
+    found
+        .map(|(row, json)| {
+            let sectors = serde_json::from_str(&json)
+                .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
+            Ok(Enterprise::from_row(row, sectors))
+        })
+        .transpose()
+}
+
 /// One enterprise within the scope, or `None` (missing and out of scope look the same).
 pub fn find(
     conn: &mut DbConn,
     scope: &EnterpriseScope,
     id: &str,
 ) -> QueryResult<Option<Enterprise>> {
-    let row = scoped(scope)
+    let sectors = sectors_json(conn);
+    let found = scoped(scope)
         .filter(enterprises::id.eq(id))
-        .select(EnterpriseRow::as_select())
+        .select((EnterpriseRow::as_select(), sectors))
         .get_result(conn)
         .optional()?;
-    match row {
-        Some(row) => Ok(with_sectors(conn, vec![row])?.pop()),
-        None => Ok(None),
-    }
+    with_sectors_json(found)
 }
 
 /// An enterprise by id or USCC, whatever the scope (commands and internal lookups).
 pub fn find_any(conn: &mut DbConn, id_or_uscc: &str) -> QueryResult<Option<Enterprise>> {
     let key = id_or_uscc.to_uppercase();
-    let row = enterprises::table
+    let sectors = sectors_json(conn);
+    let found = enterprises::table
         .filter(
             enterprises::id
                 .eq(id_or_uscc)
                 .or(enterprises::uscc.eq(&key)),
         )
-        .select(EnterpriseRow::as_select())
+        .select((EnterpriseRow::as_select(), sectors))
         .get_result(conn)
         .optional()?;
-    match row {
-        Some(row) => Ok(with_sectors(conn, vec![row])?.pop()),
-        None => Ok(None),
-    }
+    with_sectors_json(found)
 }
 
 /// A page of enterprises within the scope, ordered by id (creation order).

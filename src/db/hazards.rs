@@ -296,11 +296,39 @@ pub fn insert(
     row: &HazardRow,
     sectors: &[String],
     departments: &[(String, bool)],
+    search_body: &str,
 ) -> QueryResult<()> {
     diesel::insert_into(hazards::table)
         .values(row)
         .execute(conn)?;
-    insert_routing(conn, &row.id, sectors, departments)
+    match conn {
+        // The sectors, departments and search row of the new hazard in one round trip.
+        DbConn::Pg(pg) => {
+            use diesel::sql_types::{Array, Bool, Text};
+            let (codes, primary): (Vec<&str>, Vec<bool>) =
+                departments.iter().map(|(d, p)| (d.as_str(), *p)).unzip();
+            diesel::sql_query(
+                "WITH s AS (INSERT INTO hazard_sectors (hazard_id, sector_code, position) \
+                   SELECT $1, t.code, (t.ord - 1)::int \
+                   FROM unnest($2::text[]) WITH ORDINALITY AS t(code, ord)), \
+                 d AS (INSERT INTO hazard_departments (hazard_id, department_code, is_primary) \
+                   SELECT $1, t.code, t.is_primary FROM unnest($3::text[], $4::bool[]) \
+                   AS t(code, is_primary)) \
+                 INSERT INTO hazard_search (hazard_id, body) VALUES ($1, $5)",
+            )
+            .bind::<Text, _>(&row.id)
+            .bind::<Array<Text>, _>(sectors)
+            .bind::<Array<Text>, _>(codes)
+            .bind::<Array<Bool>, _>(primary)
+            .bind::<Text, _>(search_body)
+            .execute(pg)?;
+            Ok(())
+        }
+        DbConn::Sqlite(_) => {
+            insert_routing(conn, &row.id, sectors, departments)?;
+            super::search::index_new(conn, &row.id, search_body)
+        }
+    }
 }
 
 /// Replaces sectors and departments (on edit, while draft or returned).

@@ -467,16 +467,18 @@ pub fn create(
         created_at: now,
         updated_at: now,
     };
-    hazards::insert(conn, &row, &draft.content.sectors, &departments)?;
-    crate::db::search::index_new(
+    let search_body = crate::db::search::body(
+        &row.title,
+        &row.description,
+        &row.location,
+        &enterprise.name,
+    );
+    hazards::insert(
         conn,
-        &row.id,
-        &crate::db::search::body(
-            &row.title,
-            &row.description,
-            &row.location,
-            &enterprise.name,
-        ),
+        &row,
+        &draft.content.sectors,
+        &departments,
+        &search_body,
     )?;
     let payload = json!({
         "after": {"status": "draft", "level": row.level, "enterprise_id": row.enterprise_id,
