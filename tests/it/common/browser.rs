@@ -119,8 +119,38 @@ impl Browser {
 
     /// Clicks, and when the click submits a form, lets the next page load.
     pub async fn click(&self, css: &str) {
-        self.find(css).await.click().await.unwrap();
+        let el = self.find(css).await;
+        let submits = el.prop("type").await.ok().flatten().as_deref() == Some("submit");
+        if submits {
+            // The old document stays "complete" until the answer replaces it: mark it, so
+            // that the wait below is for the new one.
+            self.client
+                .execute("window.__hlOld = true; return true;", vec![])
+                .await
+                .unwrap();
+        }
+        el.click().await.unwrap();
+        if submits {
+            self.replaced().await;
+        }
         self.settle().await;
+    }
+
+    /// Waits (at most 10 s) until the marked document has been replaced by another.
+    async fn replaced(&self) {
+        for _ in 0..200 {
+            let old = self
+                .client
+                .execute("return window.__hlOld === true", vec![])
+                .await
+                .ok()
+                .and_then(|v| v.as_bool());
+            // `None`: the script met the navigation itself; ask again.
+            if old == Some(false) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Waits until the document has loaded.
