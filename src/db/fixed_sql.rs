@@ -1,9 +1,10 @@
-//! Fixed SQL in a diesel query without losing the prepared-statement cache.
+//! Fixed SQL in diesel statements without losing the prepared-statement cache.
 //!
-//! Diesel never caches a statement that contains a `dsl::sql` literal, as it cannot know
-//! whether the text was built at run time; such a statement is parsed and planned again on
-//! every execution (on SQLite a large one costs more than running it). [`Fixed`] holds text
-//! that is part of the program, so a statement containing it is cached like any other.
+//! Diesel never caches a statement that contains a `dsl::sql` literal, a `sql_query`, an
+//! `UPDATE` or an upsert, as it cannot know whether their text is bounded; such a statement is
+//! parsed and planned again on every execution (on SQLite a large one costs more than running
+//! it; on PostgreSQL the planning adds to the round trip). [`Fixed`] is an expression whose
+//! text is part of the program; [`Prepared`] marks a whole statement whose texts are.
 
 use std::marker::PhantomData;
 
@@ -56,3 +57,38 @@ impl<QS, ST: TypedExpressionType> AppearsOnTable<QS> for Fixed<ST> {}
 impl<ST, GB> ValidGrouping<GB> for Fixed<ST> {
     type IsAggregate = is_aggregate::Never;
 }
+
+/// A statement whose SQL comes from a bounded set of texts, cached as a prepared statement
+/// although diesel would not cache it: an `UPDATE` (its `SET` lists the columns that changed;
+/// a transition changes the same few each time), a `sql_query` with constant text and
+/// parameters. The cache key is the statement's SQL text and bind types, so each distinct text
+/// is one cache entry: never wrap a statement whose text grows with its input (`IN (…)` over a
+/// list, multi-row `VALUES`).
+#[derive(Debug, Clone, Copy)]
+pub struct Prepared<Q>(pub Q);
+
+impl<Q, DB> QueryFragment<DB> for Prepared<Q>
+where
+    Q: QueryFragment<DB>,
+    DB: Backend,
+{
+    fn walk_ast<'b>(&'b self, pass: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        self.0.walk_ast(pass)
+    }
+
+    fn is_safe_to_cache_prepared(&self, _backend: &DB) -> QueryResult<bool> {
+        Ok(true)
+    }
+}
+
+impl<Q> QueryId for Prepared<Q> {
+    type QueryId = ();
+    // The cache is then keyed by the SQL text, never by the type.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for Prepared<Q> {
+    type SqlType = Q::SqlType;
+}
+
+impl<Q, Conn> diesel::RunQueryDsl<Conn> for Prepared<Q> {}

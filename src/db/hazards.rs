@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::DbConn;
 use super::attachments::AttachmentRow;
+use super::fixed_sql::Prepared;
 use super::listings::ListingRow;
 use super::schema::{
     enterprises, hazard_departments, hazard_records, hazard_sectors, hazards, listings,
@@ -307,20 +308,22 @@ pub fn insert(
             use diesel::sql_types::{Array, Bool, Text};
             let (codes, primary): (Vec<&str>, Vec<bool>) =
                 departments.iter().map(|(d, p)| (d.as_str(), *p)).unzip();
-            diesel::sql_query(
-                "WITH s AS (INSERT INTO hazard_sectors (hazard_id, sector_code, position) \
+            Prepared(
+                diesel::sql_query(
+                    "WITH s AS (INSERT INTO hazard_sectors (hazard_id, sector_code, position) \
                    SELECT $1, t.code, (t.ord - 1)::int \
                    FROM unnest($2::text[]) WITH ORDINALITY AS t(code, ord)), \
                  d AS (INSERT INTO hazard_departments (hazard_id, department_code, is_primary) \
                    SELECT $1, t.code, t.is_primary FROM unnest($3::text[], $4::bool[]) \
                    AS t(code, is_primary)) \
                  INSERT INTO hazard_search (hazard_id, body) VALUES ($1, $5)",
+                )
+                .bind::<Text, _>(&row.id)
+                .bind::<Array<Text>, _>(sectors)
+                .bind::<Array<Text>, _>(codes)
+                .bind::<Array<Bool>, _>(primary)
+                .bind::<Text, _>(search_body),
             )
-            .bind::<Text, _>(&row.id)
-            .bind::<Array<Text>, _>(sectors)
-            .bind::<Array<Text>, _>(codes)
-            .bind::<Array<Bool>, _>(primary)
-            .bind::<Text, _>(search_body)
             .execute(pg)?;
             Ok(())
         }
@@ -471,12 +474,14 @@ pub fn update_if_version(
 ) -> QueryResult<bool> {
     debug_assert_eq!(before.id, row.id);
     debug_assert_eq!(before.version + 1, row.version);
-    let n = diesel::update(
-        hazards::table
-            .filter(hazards::id.eq(&row.id))
-            .filter(hazards::version.eq(before.version)),
+    let n = Prepared(
+        diesel::update(
+            hazards::table
+                .filter(hazards::id.eq(&row.id))
+                .filter(hazards::version.eq(before.version)),
+        )
+        .set(HazardChanges::between(before, row)),
     )
-    .set(HazardChanges::between(before, row))
     .execute(conn)?;
     Ok(n == 1)
 }

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Binary, Integer, Nullable, Text};
 
 use super::DbConn;
+use super::fixed_sql::Prepared;
 use super::schema::{ledger_entries, ledger_head};
 use crate::domain::ledger::{self, LedgerEntry, NewEntry, VerifyError, VerifySummary};
 
@@ -108,16 +109,18 @@ pub fn append(
     };
     match conn {
         DbConn::Pg(_) => {
-            let placed: Placed = diesel::sql_query(PG_APPEND)
-                .bind::<Binary, _>(ledger::encoded_tag())
-                .bind::<Binary, _>(entry.encoded_fields())
-                .bind::<Nullable<Text>, _>(&entry.hazard_id)
-                .bind::<Text, _>(&entry.kind)
-                .bind::<Nullable<Text>, _>(&entry.actor)
-                .bind::<Nullable<Text>, _>(&entry.role)
-                .bind::<Text, _>(&entry.at)
-                .bind::<Text, _>(&entry.payload)
-                .get_result(conn)?;
+            let placed: Placed = Prepared(
+                diesel::sql_query(PG_APPEND)
+                    .bind::<Binary, _>(ledger::encoded_tag())
+                    .bind::<Binary, _>(entry.encoded_fields())
+                    .bind::<Nullable<Text>, _>(&entry.hazard_id)
+                    .bind::<Text, _>(&entry.kind)
+                    .bind::<Nullable<Text>, _>(&entry.actor)
+                    .bind::<Nullable<Text>, _>(&entry.role)
+                    .bind::<Text, _>(&entry.at)
+                    .bind::<Text, _>(&entry.payload),
+            )
+            .get_result(conn)?;
             let sealed = entry.seal(placed.seq, &placed.prev_hash);
             // The server hashed what Rust hashes; should the two ever differ, the chain would
             // no longer verify, so the append fails (and with it the change) instead.
@@ -135,8 +138,10 @@ pub fn append(
         // SQLite writers are already serialised by BEGIN IMMEDIATE, and statements cost no
         // round trip.
         DbConn::Sqlite(_) => {
-            let head: Head = diesel::sql_query("SELECT seq, hash FROM ledger_head WHERE id = 1")
-                .get_result(conn)?;
+            let head: Head = Prepared(diesel::sql_query(
+                "SELECT seq, hash FROM ledger_head WHERE id = 1",
+            ))
+            .get_result(conn)?;
             let sealed = entry.seal(head.seq + 1, &head.hash);
             diesel::insert_into(ledger_entries::table)
                 .values(LedgerRow::from(&sealed))
@@ -208,9 +213,7 @@ pub fn next_ledger_number(conn: &mut DbConn, year: i32) -> QueryResult<String> {
              RETURNING last_number"
         }
     };
-    let n: Number = diesel::sql_query(sql)
-        .bind::<Integer, _>(year)
-        .get_result(conn)?;
+    let n: Number = Prepared(diesel::sql_query(sql).bind::<Integer, _>(year)).get_result(conn)?;
     Ok(format!("SH-CN-YH-{year}-{:06}", n.last_number))
 }
 

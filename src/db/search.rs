@@ -42,12 +42,14 @@ pub fn index(conn: &mut DbConn, hazard_id: &str, body: &str) -> QueryResult<()> 
 pub fn index_new(conn: &mut DbConn, hazard_id: &str, body: &str) -> QueryResult<()> {
     match conn {
         DbConn::Sqlite(_) => {
-            diesel::sql_query(
-                "INSERT INTO hazard_search (rowid, hazard_id, body) \
-                 SELECT rowid, id, ? FROM hazards WHERE id = ?",
+            super::fixed_sql::Prepared(
+                diesel::sql_query(
+                    "INSERT INTO hazard_search (rowid, hazard_id, body) \
+                     SELECT rowid, id, ? FROM hazards WHERE id = ?",
+                )
+                .bind::<Text, _>(body)
+                .bind::<Text, _>(hazard_id),
             )
-            .bind::<Text, _>(body)
-            .bind::<Text, _>(hazard_id)
             .execute(conn)?;
             Ok(())
         }
