@@ -92,3 +92,77 @@ impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for Prepared<
 }
 
 impl<Q, Conn> diesel::RunQueryDsl<Conn> for Prepared<Q> {}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use diesel::connection::{Connection, InstrumentationEvent};
+    use diesel::sql_types::{Integer, Text};
+    use diesel::sqlite::SqliteConnection;
+    use diesel::{QueryableByName, RunQueryDsl};
+
+    use super::*;
+
+    #[derive(QueryableByName)]
+    struct X {
+        #[diesel(sql_type = Integer)]
+        x: i32,
+    }
+
+    /// A connection that counts the statements it puts into its prepared-statement cache.
+    fn counting() -> (SqliteConnection, Arc<AtomicUsize>) {
+        let mut conn = SqliteConnection::establish(":memory:").unwrap();
+        let cached = Arc::new(AtomicUsize::new(0));
+        let n = cached.clone();
+        conn.set_instrumentation(move |e: InstrumentationEvent<'_>| {
+            if let InstrumentationEvent::CacheQuery { .. } = e {
+                n.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+        (conn, cached)
+    }
+
+    #[test]
+    fn prepared_statements_enter_the_cache_once() {
+        let (mut conn, cached) = counting();
+        for i in 0..3 {
+            let q = diesel::sql_query("SELECT ? + 1 AS x").bind::<Integer, _>(i);
+            let row: X = Prepared(q).get_result(&mut conn).unwrap();
+            assert_eq!(row.x, i + 1);
+        }
+        assert_eq!(
+            cached.load(Ordering::SeqCst),
+            1,
+            "prepared once, reused twice"
+        );
+        for i in 0..3 {
+            let q = diesel::sql_query("SELECT ? + 2 AS x").bind::<Integer, _>(i);
+            let row: X = q.get_result(&mut conn).unwrap();
+            assert_eq!(row.x, i + 2);
+        }
+        assert_eq!(
+            cached.load(Ordering::SeqCst),
+            1,
+            "a bare sql_query is never cached"
+        );
+    }
+
+    #[test]
+    fn a_fixed_expression_keeps_its_statement_cacheable() {
+        let (mut conn, cached) = counting();
+        for _ in 0..2 {
+            let v: String = diesel::select(fixed::<Text>("'fixed'"))
+                .get_result(&mut conn)
+                .unwrap();
+            assert_eq!(v, "fixed");
+        }
+        assert_eq!(cached.load(Ordering::SeqCst), 1);
+        let v: String = diesel::select(diesel::dsl::sql::<Text>("'literal'"))
+            .get_result(&mut conn)
+            .unwrap();
+        assert_eq!(v, "literal");
+        assert_eq!(cached.load(Ordering::SeqCst), 1, "dsl::sql is never cached");
+    }
+}
