@@ -120,45 +120,28 @@ impl Browser {
     /// Clicks, and when the click submits a form, lets the next page load.
     pub async fn click(&self, css: &str) {
         let el = self.find(css).await;
-        let submits = el.prop("type").await.ok().flatten().as_deref() == Some("submit");
-        if submits {
+        if el.prop("type").await.ok().flatten().as_deref() == Some("submit") {
             // The old document stays "complete" until the answer replaces it: mark it, so
-            // that the wait below is for the new one.
+            // that `settle` waits for the new one.
             self.client
                 .execute("window.__hlOld = true; return true;", vec![])
                 .await
                 .unwrap();
         }
         el.click().await.unwrap();
-        if submits {
-            self.replaced().await;
-        }
         self.settle().await;
     }
 
-    /// Waits (at most 10 s) until the marked document has been replaced by another.
-    async fn replaced(&self) {
-        for _ in 0..200 {
-            let old = self
-                .client
-                .execute("return window.__hlOld === true", vec![])
-                .await
-                .ok()
-                .and_then(|v| v.as_bool());
-            // `None`: the script met the navigation itself; ask again.
-            if old == Some(false) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// Waits until the document has loaded.
+    /// Waits (at most 10 s) until the document has loaded and is not one a submitting click
+    /// marked as about to be replaced.
     pub async fn settle(&self) {
-        for _ in 0..100 {
+        for _ in 0..200 {
             let ready = self
                 .client
-                .execute("return document.readyState", vec![])
+                .execute(
+                    "return window.__hlOld === true ? 'replacing' : document.readyState",
+                    vec![],
+                )
                 .await
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_string));
