@@ -4,9 +4,11 @@
 //! PostgreSQL too when BENCH_POSTGRES_URL or TEST_POSTGRES_URL names a server (a fresh database
 //! is created and dropped).
 //!
-//! Run: `cargo bench --bench write_throughput`
+//! Run: `cargo bench --bench write_throughput`. Each backend runs BENCH_ROUNDS rounds (default 3)
+//! of raw, 1-client and 4-client phases against one server and prints each round and the
+//! medians.
 //!
-//! `BENCH_STATEMENTS=1` also prints, for the 1-client phase, every SQL statement the server ran
+//! `BENCH_STATEMENTS=1` also prints, for the first round's 1-client phase, every SQL statement the server ran
 //! (as diesel renders it, cut to 100 characters) with its count and time from start to finish
 //! (preparation, execution and reading the rows; the round trip on PostgreSQL). The timing
 //! itself costs a little, so rates measured with it are not the figures to quote.
@@ -119,7 +121,7 @@ fn api_rate(base: &str, clients: usize) -> (f64, Duration) {
 }
 
 /// Single-row INSERT commits per second on one pooled connection (same pragmas as the app).
-fn raw_rate(state: &AppState) -> f64 {
+fn raw_rate(state: &AppState, round: usize) -> f64 {
     let mut pooled = state.pool.get().unwrap();
     let conn: &mut hazard_ledger::db::DbConn = &mut pooled;
     diesel::sql_query(
@@ -135,7 +137,7 @@ fn raw_rate(state: &AppState) -> f64 {
     for i in 0..RAW_COMMITS {
         // Autocommit: one statement, one commit, as durable as the app's commits.
         diesel::sql_query(insert)
-            .bind::<Text, _>(format!("row-{i}"))
+            .bind::<Text, _>(format!("row-{round}-{i}"))
             .bind::<Text, _>("{\"x\":1}")
             .execute(conn)
             .unwrap();
@@ -194,23 +196,52 @@ fn print_statements(label: &str, writes: usize) {
     }
 }
 
+/// One line of figures.
+fn report(label: &str, raw: f64, api1: f64, api4: f64) {
+    println!(
+        "{label:<16} raw single-row commits {raw:>8.0}/s | API writes 1 client {api1:>7.0}/s ({:.0} % of raw) | 4 clients {api4:>7.0}/s ({:.0} % of raw)",
+        100.0 * api1 / raw,
+        100.0 * api4 / raw
+    );
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// BENCH_ROUNDS rounds (default 3) of raw, 1-client and 4-client phases on one server, each
+/// round printed, then the medians: the raw rate moves by ±20 % from one run to the next here.
 fn run(label: &str, url: Option<String>) {
     let dir = tempfile::tempdir().unwrap();
     let (state, base) = support::serve_in_background(dir.path().to_path_buf(), url);
     setup(&state);
-    let raw = raw_rate(&state);
+    let rounds: usize = std::env::var("BENCH_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(3);
     let statements = std::env::var_os("BENCH_STATEMENTS").is_some();
-    TIMING.store(statements, Ordering::Relaxed);
-    let (api1, _) = api_rate(&base, 1);
-    TIMING.store(false, Ordering::Relaxed);
-    if statements {
-        print_statements(label, WRITES / 3 * 3);
+    let (mut raws, mut ones, mut fours) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let raw = raw_rate(&state, round);
+        TIMING.store(statements && round == 0, Ordering::Relaxed);
+        let (api1, _) = api_rate(&base, 1);
+        TIMING.store(false, Ordering::Relaxed);
+        if statements && round == 0 {
+            print_statements(label, WRITES / 3 * 3);
+        }
+        let (api4, _) = api_rate(&base, 4);
+        report(&format!("{label} #{}", round + 1), raw, api1, api4);
+        raws.push(raw);
+        ones.push(api1);
+        fours.push(api4);
     }
-    let (api4, _) = api_rate(&base, 4);
-    println!(
-        "{label:<10} raw single-row commits {raw:>8.0}/s | API writes 1 client {api1:>7.0}/s ({:.0} % of raw) | 4 clients {api4:>7.0}/s ({:.0} % of raw)",
-        100.0 * api1 / raw,
-        100.0 * api4 / raw
+    report(
+        &format!("{label} median"),
+        median(raws),
+        median(ones),
+        median(fours),
     );
 }
 
