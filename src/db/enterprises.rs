@@ -153,10 +153,7 @@ const SQLITE_SECTORS_JSON: &str = "(SELECT json_group_array(json_array(es.sector
     JOIN sectors s ON s.code = es.sector_code WHERE es.enterprise_id = enterprises.id)";
 
 fn sectors_json(conn: &DbConn) -> super::fixed_sql::Fixed<diesel::sql_types::Text> {
-    super::fixed_sql::fixed(match conn {
-        DbConn::Pg(_) => PG_SECTORS_JSON,
-        DbConn::Sqlite(_) => SQLITE_SECTORS_JSON,
-    })
+    super::fixed_sql::fixed_for(conn, PG_SECTORS_JSON, SQLITE_SECTORS_JSON)
 }
 
 fn with_sectors_json(found: Option<(EnterpriseRow, String)>) -> QueryResult<Option<Enterprise>> {

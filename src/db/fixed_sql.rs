@@ -31,6 +31,18 @@ pub fn fixed<ST: TypedExpressionType>(sql: &'static str) -> Fixed<ST> {
     }
 }
 
+/// [`fixed`] with the text for `conn`'s backend.
+pub fn fixed_for<ST: TypedExpressionType>(
+    conn: &super::DbConn,
+    postgres: &'static str,
+    sqlite: &'static str,
+) -> Fixed<ST> {
+    fixed(match conn {
+        super::DbConn::Pg(_) => postgres,
+        super::DbConn::Sqlite(_) => sqlite,
+    })
+}
+
 impl<ST: TypedExpressionType> Expression for Fixed<ST> {
     type SqlType = ST;
 }

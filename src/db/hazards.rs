@@ -255,10 +255,11 @@ pub fn find_with_context(
     scope: &HazardScope,
     id: &str,
 ) -> QueryResult<Option<(HazardRow, Context)>> {
-    let context_json = match conn {
-        DbConn::Pg(_) => PG_CONTEXT_JSON,
-        DbConn::Sqlite(_) => SQLITE_CONTEXT_JSON,
-    };
+    let context_json = super::fixed_sql::fixed_for::<diesel::sql_types::Text>(
+        conn,
+        PG_CONTEXT_JSON,
+        SQLITE_CONTEXT_JSON,
+    );
     let found = within_scope!(
         hazards::table
             .inner_join(enterprises::table)
@@ -271,7 +272,7 @@ pub fn find_with_context(
         HazardRow::as_select(),
         (enterprises::name, enterprises::uscc, enterprises::headcount),
         Option::<ListingRow>::as_select(),
-        super::fixed_sql::fixed::<diesel::sql_types::Text>(context_json),
+        context_json,
     ))
     .get_result::<(HazardRow, (String, String, i32), Option<ListingRow>, String)>(conn)
     .optional()?;
@@ -291,7 +292,18 @@ pub fn by_id(conn: &mut DbConn, id: &str) -> QueryResult<Option<HazardRow>> {
         .optional()
 }
 
-/// Inserts a new hazard with its sectors and routed departments.
+/// PostgreSQL: a new hazard's sectors (`$2`, in order), routed departments (`$3`, with
+/// `$4` true for the primary) and search row (`$5`) in one statement.
+const PG_INSERT_ROUTING_AND_SEARCH: &str = "WITH \
+    s AS (INSERT INTO hazard_sectors (hazard_id, sector_code, position) \
+          SELECT $1, t.code, (t.ord - 1)::int \
+          FROM unnest($2::text[]) WITH ORDINALITY AS t(code, ord)), \
+    d AS (INSERT INTO hazard_departments (hazard_id, department_code, is_primary) \
+          SELECT $1, t.code, t.is_primary \
+          FROM unnest($3::text[], $4::bool[]) AS t(code, is_primary)) \
+    INSERT INTO hazard_search (hazard_id, body) VALUES ($1, $5)";
+
+/// Inserts a new hazard with its sectors, routed departments and search row.
 pub fn insert(
     conn: &mut DbConn,
     row: &HazardRow,
@@ -309,20 +321,12 @@ pub fn insert(
             let (codes, primary): (Vec<&str>, Vec<bool>) =
                 departments.iter().map(|(d, p)| (d.as_str(), *p)).unzip();
             Prepared(
-                diesel::sql_query(
-                    "WITH s AS (INSERT INTO hazard_sectors (hazard_id, sector_code, position) \
-                   SELECT $1, t.code, (t.ord - 1)::int \
-                   FROM unnest($2::text[]) WITH ORDINALITY AS t(code, ord)), \
-                 d AS (INSERT INTO hazard_departments (hazard_id, department_code, is_primary) \
-                   SELECT $1, t.code, t.is_primary FROM unnest($3::text[], $4::bool[]) \
-                   AS t(code, is_primary)) \
-                 INSERT INTO hazard_search (hazard_id, body) VALUES ($1, $5)",
-                )
-                .bind::<Text, _>(&row.id)
-                .bind::<Array<Text>, _>(sectors)
-                .bind::<Array<Text>, _>(codes)
-                .bind::<Array<Bool>, _>(primary)
-                .bind::<Text, _>(search_body),
+                diesel::sql_query(PG_INSERT_ROUTING_AND_SEARCH)
+                    .bind::<Text, _>(&row.id)
+                    .bind::<Array<Text>, _>(sectors)
+                    .bind::<Array<Text>, _>(codes)
+                    .bind::<Array<Bool>, _>(primary)
+                    .bind::<Text, _>(search_body),
             )
             .execute(pg)?;
             Ok(())
