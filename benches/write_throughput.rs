@@ -29,7 +29,7 @@ use hazard_ledger::db::enterprises::{self, EnterpriseRow};
 use serde_json::json;
 
 use support::PASSWORD;
-const WRITES: usize = 400;
+const WRITES: usize = 600;
 const RAW_COMMITS: usize = 400;
 
 fn setup(state: &AppState) {
@@ -196,13 +196,17 @@ fn print_statements(label: &str, writes: usize) {
     }
 }
 
-/// One line of figures.
-fn report(label: &str, raw: f64, api1: f64, api4: f64) {
-    println!(
-        "{label:<16} raw single-row commits {raw:>8.0}/s | API writes 1 client {api1:>7.0}/s ({:.0} % of raw) | 4 clients {api4:>7.0}/s ({:.0} % of raw)",
-        100.0 * api1 / raw,
-        100.0 * api4 / raw
-    );
+/// One line of figures: the raw rate, then each client count's API rate and its share of raw.
+fn report(label: &str, raw: f64, api: &[(usize, f64)]) {
+    let mut line = format!("{label:<16} raw single-row commits {raw:>6.0}/s |");
+    for (clients, rate) in api {
+        line.push_str(&format!(
+            " {clients:>2} client{} {rate:>5.0}/s ({:>2.0} %)",
+            if *clients == 1 { " " } else { "s" },
+            100.0 * rate / raw
+        ));
+    }
+    println!("{line}");
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -213,9 +217,8 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// A warm-up, then BENCH_ROUNDS rounds (default 3) of raw, 1-client and 4-client phases on one
 /// server, each round printed, then the medians: the raw rate moves by ±20 % from one run to the
 /// next here.
-fn run(label: &str, url: Option<String>) {
-    let dir = tempfile::tempdir().unwrap();
-    let (state, base) = support::serve_in_background(dir.path().to_path_buf(), url);
+fn run(label: &str, dir: &std::path::Path, url: String) {
+    let (state, base) = support::serve_in_background(dir.to_path_buf(), Some(url));
     setup(&state);
     let rounds: usize = std::env::var("BENCH_ROUNDS")
         .ok()
@@ -229,27 +232,46 @@ fn run(label: &str, url: Option<String>) {
     // rate of the first round (~4,000 against ~9,000/s here), so every round is measured in
     // the steady state, as are the statement caches of both backends.
     api_rate(&base, 1);
-    let (mut raws, mut ones, mut fours) = (Vec::new(), Vec::new(), Vec::new());
+    let clients = client_counts();
+    let mut raws = Vec::new();
+    let mut apis: Vec<Vec<f64>> = vec![Vec::new(); clients.len()];
     for round in 0..rounds {
         let raw = raw_rate(&state, round);
-        TIMING.store(statements && round == 0, Ordering::Relaxed);
-        let (api1, _) = api_rate(&base, 1);
-        TIMING.store(false, Ordering::Relaxed);
-        if statements && round == 0 {
-            print_statements(label, WRITES / 3 * 3);
+        let mut line = Vec::new();
+        for (i, &n) in clients.iter().enumerate() {
+            let timed = statements && round == 0 && i == 0;
+            TIMING.store(timed, Ordering::Relaxed);
+            let (rate, _) = api_rate(&base, n);
+            TIMING.store(false, Ordering::Relaxed);
+            if timed {
+                print_statements(label, WRITES / 3 * 3);
+            }
+            apis[i].push(rate);
+            line.push((n, rate));
         }
-        let (api4, _) = api_rate(&base, 4);
-        report(&format!("{label} #{}", round + 1), raw, api1, api4);
+        report(&format!("{label} #{}", round + 1), raw, &line);
         raws.push(raw);
-        ones.push(api1);
-        fours.push(api4);
     }
-    report(
-        &format!("{label} median"),
-        median(raws),
-        median(ones),
-        median(fours),
-    );
+    let medians: Vec<(usize, f64)> = clients
+        .iter()
+        .zip(apis)
+        .map(|(&n, rates)| (n, median(rates)))
+        .collect();
+    report(&format!("{label} median"), median(raws), &medians);
+}
+
+/// The numbers of concurrent clients to measure (BENCH_CLIENTS, default "1,4,16").
+fn client_counts() -> Vec<usize> {
+    std::env::var("BENCH_CLIENTS")
+        .ok()
+        .map(|s| {
+            s.split(',')
+                .filter_map(|n| n.trim().parse().ok())
+                .filter(|n| *n > 0)
+                .collect::<Vec<usize>>()
+        })
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| vec![1, 4, 16])
 }
 
 fn main() {
@@ -263,25 +285,5 @@ fn main() {
     println!(
         "write_throughput: {WRITES} API writes (create, submit, post; each one transaction + ledger entry) vs {RAW_COMMITS} raw commits"
     );
-    run("sqlite", None);
-    let pg = std::env::var("BENCH_POSTGRES_URL")
-        .or_else(|_| std::env::var("TEST_POSTGRES_URL"))
-        .ok();
-    match pg {
-        Some(admin) => {
-            let name = format!("hl_bench_{}", uuid::Uuid::new_v4().simple());
-            let mut c = diesel::PgConnection::establish(&admin).expect("connect");
-            diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
-                .execute(&mut c)
-                .unwrap();
-            let base = admin
-                .rsplit_once('/')
-                .map_or(admin.as_str(), |(b, _)| b)
-                .to_string();
-            run("postgres", Some(format!("{base}/{name}")));
-            let _ =
-                diesel::sql_query(format!("DROP DATABASE \"{name}\" WITH (FORCE)")).execute(&mut c);
-        }
-        None => println!("postgres   skipped: set BENCH_POSTGRES_URL or TEST_POSTGRES_URL"),
-    }
+    support::on_each_backend("hl_bench", run);
 }

@@ -41,6 +41,8 @@ pub struct AppState {
     pub sector_routes: Arc<crate::service::hazards::SectorRoutes>,
     /// Tip-off limits, the challenge key and the street names that route tips by address.
     pub tips: crate::service::tips::TipServices,
+    /// SQLite: the writer thread whose batches share one COMMIT ([`AppState::write`]).
+    pub writer: Option<db::group_commit::GroupCommit>,
 }
 
 impl AppState {
@@ -61,6 +63,7 @@ impl AppState {
             _ => Arc::new(LocalStore::new(config.data_dir.join("attachments"))),
         };
         let tips = crate::service::tips::TipServices::new(&config, secret.as_bytes())?;
+        let writer = db::start_group_commit(&config)?;
         let config = Arc::new(config);
         let jobs = crate::jobs::JobContext::new(pool.clone(), clock.clone(), config.clone())?;
         Ok(Self {
@@ -74,6 +77,7 @@ impl AppState {
             blobs,
             sector_routes: Arc::default(),
             tips,
+            writer,
         })
     }
 
@@ -93,6 +97,20 @@ impl AppState {
             result
         })
         .await?
+    }
+
+    /// Runs database work that writes, in a write transaction of its own ([`db::write_tx`]
+    /// inside `f`): on SQLite on the group-commit writer, where it shares the `COMMIT` of the
+    /// writes queued beside it; otherwise as [`AppState::db`].
+    pub async fn write<T, F>(&self, f: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
+    {
+        match &self.writer {
+            Some(writer) => writer.run(f).await,
+            None => self.db(f).await,
+        }
     }
 }
 

@@ -179,6 +179,7 @@ pub struct DatabaseConfig {
     pub connect_timeout_secs: u64,
     pub busy_timeout_ms: u32,
     pub sqlite_synchronous: String,
+    pub sqlite_group_commit: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -107,7 +107,7 @@ where
         .ok_or_else(|| AppError::internal("app state missing"))?;
     let st = state.clone();
     let view = state
-        .db(move |c| {
+        .write(move |c| {
             let caller = bearer.caller(c)?;
             let input = input?;
             let env = env(&st, &caller, expected?);
@@ -179,7 +179,7 @@ pub(crate) async fn create(
     } = body.into_inner();
     let st = state.clone();
     let view = state
-        .db(move |c| {
+        .write(move |c| {
             let caller = bearer.caller(c)?;
             let env = env(&st, &caller, None);
             db::write_tx(c, |c| {
@@ -268,7 +268,7 @@ pub(crate) async fn edit(
     let id = id.into_inner();
     let st = state.clone();
     let view = state
-        .db(move |c| {
+        .write(move |c| {
             let env = env(&st, &caller, expected);
             db::write_tx(c, |c| {
                 let current = hazards::find(c, &policy::hazard_scope(&caller), &id)?

@@ -23,6 +23,7 @@ pub mod attachments;
 pub mod dashboard;
 pub mod enterprises;
 pub mod fixed_sql;
+pub mod group_commit;
 pub mod hazard_query;
 pub mod hazards;
 pub mod idempotency;
@@ -137,9 +138,13 @@ impl Manager {
                 })?;
                 let mut conn = SqliteConnection::establish(path)?;
                 // busy_timeout first, so that the others wait instead of failing on a lock.
+                // temp_store: the statement journals of savepoints and the sorters' temporary
+                // b-trees stay in memory; on file, SQLite created and deleted a file in /var/tmp
+                // for about every other write request.
                 conn.batch_execute(&format!(
                     "PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON; \
-                     PRAGMA journal_mode = WAL; PRAGMA synchronous = {};",
+                     PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; \
+                     PRAGMA temp_store = MEMORY;",
                     self.busy_timeout_ms, self.synchronous
                 ))?;
                 Ok(DbConn::Sqlite(conn))
@@ -224,6 +229,22 @@ pub fn build_command_pool(config: &Config) -> anyhow::Result<Pool> {
         anyhow::anyhow!("cannot open database {}: {e}", redact(&config.database.url))
     })?;
     Ok(pool)
+}
+
+/// The group-commit writer of a SQLite database (`database.sqlite_group_commit`), on a
+/// connection of its own; `None` on PostgreSQL, whose transactions commit side by side.
+pub fn start_group_commit(config: &Config) -> anyhow::Result<Option<group_commit::GroupCommit>> {
+    let target = config.database_target()?;
+    if !matches!(target, DatabaseTarget::Sqlite(_)) || !config.database.sqlite_group_commit {
+        return Ok(None);
+    }
+    let conn = Manager::new(target, config).open().map_err(|e| {
+        anyhow::anyhow!("cannot open database {}: {e}", redact(&config.database.url))
+    })?;
+    Ok(Some(group_commit::GroupCommit::start(
+        conn,
+        group_commit::Limits::default(),
+    )?))
 }
 
 /// A pool that opens no connection until asked (readiness checks against a database that may be down).
@@ -313,6 +334,8 @@ pub fn revert_all(conn: &mut DbConn) -> anyhow::Result<usize> {
 
 /// A write transaction: `BEGIN IMMEDIATE` on SQLite (so a read-then-write never deadlocks on
 /// the lock upgrade), a plain transaction on PostgreSQL. Commits on `Ok`, rolls back on `Err`.
+/// Inside a job of a SQLite group commit ([`group_commit`]) the batch's transaction is open
+/// already, and this is a savepoint of it.
 pub fn write_tx<T, E>(
     conn: &mut DbConn,
     f: impl FnOnce(&mut DbConn) -> Result<T, E>,
@@ -321,8 +344,12 @@ where
     E: From<diesel::result::Error>,
 {
     let _turn = match conn {
+        DbConn::Sqlite(_) if group_commit::in_batch() => {
+            <DbConn as Connection>::TransactionManager::begin_transaction(conn)?;
+            None
+        }
         DbConn::Sqlite(c) => {
-            let turn = SQLITE_WRITERS.enter(GATE_WAIT);
+            let turn = sqlite_write_turn();
             AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
             turn
         }
@@ -342,6 +369,12 @@ where
             Err(e)
         }
     }
+}
+
+/// Waits for this process's turn to write to SQLite (see [`SQLITE_WRITERS`]); `None` after
+/// [`GATE_WAIT`], when SQLite's own `busy_timeout` takes over.
+fn sqlite_write_turn() -> Option<Turn> {
+    SQLITE_WRITERS.enter(GATE_WAIT)
 }
 
 /// The SQLite write transactions of this process take turns here before `BEGIN IMMEDIATE`.
