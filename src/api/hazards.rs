@@ -82,6 +82,38 @@ pub fn env<'a>(state: &'a AppState, caller: &'a Caller, if_match: Option<i32>) -
     }
 }
 
+/// A hazard as a write left it, with the caller and the time the write ran under: the view is
+/// built from it after the transaction, so that the writer's time goes to writing.
+struct Written {
+    caller: Caller,
+    now: chrono::DateTime<chrono::Utc>,
+    today: chrono::NaiveDate,
+    row: HazardRow,
+    loaded: Loaded,
+}
+
+impl Written {
+    fn new(env: &Env<'_>, row: HazardRow, loaded: Loaded) -> Self {
+        Self {
+            caller: env.caller.clone(),
+            now: env.now,
+            today: env.today,
+            row,
+            loaded,
+        }
+    }
+
+    /// The hazard's view as of the write.
+    fn view(&self, state: &AppState) -> AppResult<HazardView> {
+        let env = Env {
+            now: self.now,
+            today: self.today,
+            ..env(state, &self.caller, None)
+        };
+        svc::view_of(&env, &self.row, &self.loaded)
+    }
+}
+
 /// Runs one hazard action in a write transaction and answers the hazard. The caller is checked
 /// first, on the same connection; then a body that did not parse is refused.
 pub(super) async fn run<I, D, E>(
@@ -106,7 +138,7 @@ where
         .cloned()
         .ok_or_else(|| AppError::internal("app state missing"))?;
     let st = state.clone();
-    let view = state
+    let written = state
         .write(move |c| {
             let caller = bearer.caller(c)?;
             let input = input?;
@@ -131,11 +163,11 @@ where
                     &row,
                     &input_json,
                 )?;
-                svc::view_of(&env, &row, &loaded)
+                Ok(Written::new(&env, row, loaded))
             })
         })
         .await?;
-    Ok(hazard_response(HttpResponse::Ok(), &view))
+    Ok(hazard_response(HttpResponse::Ok(), &written.view(&state)?))
 }
 
 /// Stores `input` as a record of `kind` and answers it for the ledger.
@@ -178,16 +210,17 @@ pub(crate) async fn create(
         draft,
     } = body.into_inner();
     let st = state.clone();
-    let view = state
+    let written = state
         .write(move |c| {
             let caller = bearer.caller(c)?;
             let env = env(&st, &caller, None);
             db::write_tx(c, |c| {
                 let (row, loaded) = svc::create(c, &env, enterprise_id, draft)?;
-                svc::view_of(&env, &row, &loaded)
+                Ok(Written::new(&env, row, loaded))
             })
         })
         .await?;
+    let view = written.view(&state)?;
     let mut res = HttpResponse::Created();
     res.insert_header((header::LOCATION, format!("/api/v1/hazards/{}", view.id)));
     Ok(hazard_response(res, &view))
@@ -267,7 +300,7 @@ pub(crate) async fn edit(
     let expected = if_match(&req)?;
     let id = id.into_inner();
     let st = state.clone();
-    let view = state
+    let written = state
         .write(move |c| {
             let env = env(&st, &caller, expected);
             db::write_tx(c, |c| {
@@ -315,11 +348,11 @@ pub(crate) async fn edit(
                         Ok(Value::Null)
                     },
                 )?;
-                svc::view_of(&env, &row, &loaded)
+                Ok(Written::new(&env, row, loaded))
             })
         })
         .await?;
-    Ok(hazard_response(HttpResponse::Ok(), &view))
+    Ok(hazard_response(HttpResponse::Ok(), &written.view(&state)?))
 }
 
 // --- transitions -------------------------------------------------------------------------

@@ -8,7 +8,6 @@
 //! concurrency, and the connection's page cache stays warm because nobody else writes between
 //! its transactions.
 
-use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,6 +18,7 @@ use diesel::connection::{AnsiTransactionManager, Connection, TransactionManager}
 use diesel::result::{DatabaseErrorKind, Error};
 
 use super::DbConn;
+use super::ledger::{Deferred, append_now};
 
 /// How much one transaction takes before it commits, even if more jobs are waiting.
 #[derive(Debug, Clone, Copy)]
@@ -44,16 +44,6 @@ impl Default for Limits {
 pub struct Stats {
     pub batches: AtomicU64,
     pub jobs: AtomicU64,
-}
-
-thread_local! {
-    /// Set on the writer thread while a batch's transaction is open.
-    static IN_BATCH: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Whether this thread is running a job of a batch (its transaction is already open).
-pub fn in_batch() -> bool {
-    IN_BATCH.with(Cell::get)
 }
 
 /// One queued piece of work, its result type erased.
@@ -107,14 +97,19 @@ pub struct GroupCommit {
 }
 
 impl GroupCommit {
-    /// Starts the writer thread on `conn`, an open SQLite connection.
-    pub fn start(conn: DbConn, limits: Limits) -> std::io::Result<Self> {
+    /// Starts the writer thread; it opens its SQLite connection with `connect` when the first
+    /// job comes (and again after a failed attempt), so that a database that is not there yet
+    /// fails the writes, not the start.
+    pub fn start<C>(connect: C, limits: Limits) -> std::io::Result<Self>
+    where
+        C: Fn() -> Result<DbConn, String> + Send + 'static,
+    {
         let (queue, jobs) = mpsc::channel();
         let stats = Arc::new(Stats::default());
         let counted = stats.clone();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || writer(conn, &jobs, limits, &counted))?;
+            .spawn(move || writer(&connect, &jobs, limits, &counted))?;
         Ok(Self { queue, stats })
     }
 
@@ -151,21 +146,39 @@ impl GroupCommit {
 }
 
 /// The writer thread: a batch per wake-up, until every handle is gone.
-fn writer(mut conn: DbConn, jobs: &Receiver<Box<dyn Job>>, limits: Limits, stats: &Stats) {
+fn writer(
+    connect: &dyn Fn() -> Result<DbConn, String>,
+    jobs: &Receiver<Box<dyn Job>>,
+    limits: Limits,
+    stats: &Stats,
+) {
+    let mut open: Option<DbConn> = None;
     while let Ok(first) = jobs.recv() {
+        let conn = match &mut open {
+            Some(conn) => conn,
+            None => match connect() {
+                Ok(conn) => open.insert(conn),
+                Err(e) => {
+                    tracing::error!(error = %e, "group commit: cannot open the database");
+                    first.finish(Some(&closed(&e)));
+                    continue;
+                }
+            },
+        };
         let _turn = super::sqlite_write_turn();
-        if let Err(e) = begin_immediate(&mut conn) {
+        if let Err(e) = begin_immediate(conn) {
             tracing::error!(error = %e, "group commit: BEGIN failed");
             first.finish(Some(&e));
             continue;
         }
-        IN_BATCH.with(|b| b.set(true));
+        // Open for the whole batch: `write_tx` inside a job is a savepoint of it.
+        let entries = Deferred::open();
         let mut done: Vec<Box<dyn Job>> = Vec::new();
         let mut broken = None;
         let started = Instant::now();
         let mut next = Some(first);
         while let Some(mut job) = next.take() {
-            match run_in_savepoint(&mut conn, job.as_mut()) {
+            match run_in_savepoint(conn, job.as_mut()) {
                 Ok(()) => done.push(job),
                 Err(e) => {
                     // The transaction can no longer be trusted: fail this batch as a whole.
@@ -178,15 +191,16 @@ fn writer(mut conn: DbConn, jobs: &Receiver<Box<dyn Job>>, limits: Limits, stats
                 next = jobs.try_recv().ok();
             }
         }
-        IN_BATCH.with(|b| b.set(false));
         let outcome = match broken {
             Some(e) => Err(e),
-            None => <DbConn as Connection>::TransactionManager::commit_transaction(&mut conn),
+            None => append_now(conn, entries.finish()).and_then(|()| {
+                <DbConn as Connection>::TransactionManager::commit_transaction(conn)
+            }),
         };
         let failed = outcome.err();
         if let Some(e) = &failed {
             tracing::error!(error = %e, jobs = done.len(), "group commit: batch failed");
-            let _ = <DbConn as Connection>::TransactionManager::rollback_transaction(&mut conn);
+            let _ = <DbConn as Connection>::TransactionManager::rollback_transaction(conn);
         }
         drop(_turn);
         stats.batches.fetch_add(1, Ordering::Relaxed);
@@ -198,13 +212,18 @@ fn writer(mut conn: DbConn, jobs: &Receiver<Box<dyn Job>>, limits: Limits, stats
 }
 
 /// Runs one job in a savepoint: kept when it succeeds, rolled back when it fails or panics.
+/// Its ledger entries go with it, to be appended before the batch's `COMMIT`.
 /// An error here is the savepoint's own, which leaves the batch in doubt.
 fn run_in_savepoint(conn: &mut DbConn, job: &mut dyn Job) -> Result<(), Error> {
     <DbConn as Connection>::TransactionManager::begin_transaction(conn)?;
+    // The job's ledger entries join the batch's if it succeeds.
+    let entries = Deferred::open();
     let ok = catch_unwind(AssertUnwindSafe(|| job.run(conn))).unwrap_or(false);
     if ok {
+        entries.finish();
         <DbConn as Connection>::TransactionManager::commit_transaction(conn)
     } else {
+        drop(entries);
         <DbConn as Connection>::TransactionManager::rollback_transaction(conn)
     }
 }
@@ -259,10 +278,15 @@ mod tests {
             // The first job of each test waits for the test; it must not end its batch.
             work: Duration::from_secs(60),
         };
-        (
-            GroupCommit::start(DbConn::Sqlite(conn), limits).unwrap(),
-            path,
-        )
+        drop(conn);
+        let at = path.clone();
+        let connect = move || {
+            let mut c = diesel::SqliteConnection::establish(&at).map_err(|e| e.to_string())?;
+            c.batch_execute("PRAGMA foreign_keys = ON")
+                .map_err(|e| e.to_string())?;
+            Ok(DbConn::Sqlite(c))
+        };
+        (GroupCommit::start(connect, limits).unwrap(), path)
     }
 
     fn insert(c: &mut DbConn, table: &str, n: i32) -> Result<(), Error> {

@@ -260,7 +260,7 @@ pub fn find_with_context(
         PG_CONTEXT_JSON,
         SQLITE_CONTEXT_JSON,
     );
-    let found = within_scope!(
+    let found = crate::on_backend!(conn, |c| within_scope!(
         hazards::table
             .inner_join(enterprises::table)
             .left_join(listings::table)
@@ -274,8 +274,8 @@ pub fn find_with_context(
         Option::<ListingRow>::as_select(),
         context_json,
     ))
-    .get_result::<(HazardRow, (String, String, i32), Option<ListingRow>, String)>(conn)
-    .optional()?;
+    .get_result::<(HazardRow, (String, String, i32), Option<ListingRow>, String)>(c)
+    .optional())?;
     let Some((row, enterprise, listing, json)) = found else {
         return Ok(None);
     };
@@ -311,9 +311,9 @@ pub fn insert(
     departments: &[(String, bool)],
     search_body: &str,
 ) -> QueryResult<()> {
-    diesel::insert_into(hazards::table)
+    crate::on_backend!(conn, |c| diesel::insert_into(hazards::table)
         .values(row)
-        .execute(conn)?;
+        .execute(c))?;
     match conn {
         // The sectors, departments and search row of the new hazard in one round trip.
         DbConn::Pg(pg) => {
@@ -478,15 +478,16 @@ pub fn update_if_version(
 ) -> QueryResult<bool> {
     debug_assert_eq!(before.id, row.id);
     debug_assert_eq!(before.version + 1, row.version);
-    let n = Prepared(
+    let changes = HazardChanges::between(before, row);
+    let n = crate::on_backend!(conn, |c| Prepared(
         diesel::update(
             hazards::table
                 .filter(hazards::id.eq(&row.id))
                 .filter(hazards::version.eq(before.version)),
         )
-        .set(HazardChanges::between(before, row)),
+        .set(&changes),
     )
-    .execute(conn)?;
+    .execute(c))?;
     Ok(n == 1)
 }
 
@@ -554,9 +555,9 @@ pub fn add_record(
         created_by: by.map(str::to_string),
         created_at: at,
     };
-    diesel::insert_into(hazard_records::table)
+    crate::on_backend!(conn, |c| diesel::insert_into(hazard_records::table)
         .values(&row)
-        .execute(conn)?;
+        .execute(c))?;
     Ok(row)
 }
 

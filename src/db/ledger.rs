@@ -1,6 +1,8 @@
 //! The append-only ledger and the ledger numbers (上账编号). Appends lock the one-row
 //! `ledger_head`, so entries are gapless and chained in commit order on both backends.
 
+use std::cell::RefCell;
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Binary, Integer, Nullable, Text};
@@ -90,7 +92,72 @@ const PG_APPEND: &str = "WITH head AS (\
      SELECT seq, $3, $4, $5, $6, $7, $8, prev_hash, hash FROM head \
      RETURNING seq, prev_hash, hash";
 
-/// Appends one entry; call inside the transaction of the change it records.
+thread_local! {
+    /// The ledger entries of the write transactions open on this thread ([`Deferred`]),
+    /// innermost last.
+    static PENDING: RefCell<Vec<Vec<NewEntry>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Where a write transaction keeps its ledger entries until it commits. The entries are
+/// appended just before the outermost `COMMIT` ([`Deferred::finish`] hands them over), so the
+/// ledger head, which every writer must lock to extend the chain, is held only for that
+/// append and the `COMMIT` (on PostgreSQL concurrent transactions otherwise queue behind the
+/// head for the whole of the one holding it). Dropped unfinished — the work failed or
+/// panicked — it discards them.
+pub struct Deferred {
+    depth: usize,
+    finished: bool,
+}
+
+impl Deferred {
+    /// Opens the place of a transaction (or savepoint) starting on this thread.
+    pub fn open() -> Self {
+        let depth = PENDING.with(|p| {
+            let mut p = p.borrow_mut();
+            p.push(Vec::new());
+            p.len()
+        });
+        Self {
+            depth,
+            finished: false,
+        }
+    }
+
+    /// The work succeeded: inside another transaction its entries join that one's; the
+    /// outermost answers them, to [`append_now`] before its `COMMIT`.
+    pub fn finish(mut self) -> Vec<NewEntry> {
+        self.finished = true;
+        PENDING.with(|p| {
+            let mut p = p.borrow_mut();
+            p.truncate(self.depth);
+            let own = p.pop().unwrap_or_default();
+            match p.last_mut() {
+                Some(outer) => {
+                    outer.extend(own);
+                    Vec::new()
+                }
+                None => own,
+            }
+        })
+    }
+}
+
+/// Whether a write transaction ([`crate::db::write_tx`], or a group-commit batch) is open on
+/// this thread.
+pub fn in_write_tx() -> bool {
+    PENDING.with(|p| !p.borrow().is_empty())
+}
+
+impl Drop for Deferred {
+    fn drop(&mut self) {
+        if !self.finished {
+            PENDING.with(|p| p.borrow_mut().truncate(self.depth - 1));
+        }
+    }
+}
+
+/// Appends one entry in the transaction of the change it records: at its end when it runs in
+/// [`crate::db::write_tx`] (see [`Deferred`]), else at once.
 pub fn append(
     conn: &mut DbConn,
     hazard_id: Option<&str>,
@@ -98,7 +165,7 @@ pub fn append(
     actor: Option<(&str, &str)>,
     at: DateTime<Utc>,
     payload: &serde_json::Value,
-) -> QueryResult<LedgerEntry> {
+) -> QueryResult<()> {
     let entry = NewEntry {
         hazard_id: hazard_id.map(str::to_string),
         kind: kind.to_string(),
@@ -107,6 +174,30 @@ pub fn append(
         at: ledger::ledger_time(at),
         payload: payload.to_string(),
     };
+    let immediate = PENDING.with(|p| match p.borrow_mut().last_mut() {
+        Some(open) => {
+            open.push(entry);
+            None
+        }
+        None => Some(entry),
+    });
+    match immediate {
+        Some(entry) => append_one(conn, entry).map(|_| ()),
+        None => Ok(()),
+    }
+}
+
+/// Appends a committing transaction's entries, in order, under one lock of the head.
+pub fn append_now(conn: &mut DbConn, mut entries: Vec<NewEntry>) -> QueryResult<()> {
+    match entries.len() {
+        0 => Ok(()),
+        1 => append_one(conn, entries.remove(0)).map(|_| ()),
+        _ => append_all(conn, entries).map(|_| ()),
+    }
+}
+
+/// Appends one entry now.
+fn append_one(conn: &mut DbConn, entry: NewEntry) -> QueryResult<LedgerEntry> {
     match conn {
         DbConn::Pg(_) => {
             let placed: Placed = Prepared(
@@ -143,16 +234,11 @@ pub fn append(
             ))
             .get_result(conn)?;
             let sealed = entry.seal(head.seq + 1, &head.hash);
-            diesel::insert_into(ledger_entries::table)
-                .values(LedgerRow::from(&sealed))
-                .execute(conn)?;
-            diesel::update(ledger_head::table.find(1))
-                .set((
-                    ledger_head::seq.eq(sealed.seq),
-                    ledger_head::hash.eq(&sealed.hash),
-                    ledger_head::prev_hash.eq(&sealed.prev_hash),
-                ))
-                .execute(conn)?;
+            let row = LedgerRow::from(&sealed);
+            crate::on_backend!(conn, |c| diesel::insert_into(ledger_entries::table)
+                .values(&row)
+                .execute(c))?;
+            set_head(conn, sealed.seq, &sealed.hash, Some(&sealed.prev_hash))?;
             Ok(sealed)
         }
     }
@@ -183,14 +269,21 @@ pub fn append_all(conn: &mut DbConn, entries: Vec<NewEntry>) -> QueryResult<Vec<
         crate::insert_many!(conn, ledger_entries::table, &rows)?;
     }
     let replaced = sealed.last().map(|e| e.prev_hash.as_str());
-    diesel::update(ledger_head::table.find(1))
-        .set((
-            ledger_head::seq.eq(seq),
-            ledger_head::hash.eq(&prev),
-            ledger_head::prev_hash.eq(replaced),
-        ))
-        .execute(conn)?;
+    set_head(conn, seq, &prev, replaced)?;
     Ok(sealed)
+}
+
+/// Moves the head to entry `seq` with its hash and the hash it follows.
+fn set_head(conn: &mut DbConn, seq: i64, hash: &str, prev_hash: Option<&str>) -> QueryResult<()> {
+    crate::on_backend!(conn, |c| Prepared(
+        diesel::update(ledger_head::table.find(1)).set((
+            ledger_head::seq.eq(seq),
+            ledger_head::hash.eq(hash),
+            ledger_head::prev_hash.eq(prev_hash),
+        ))
+    )
+    .execute(c))?;
+    Ok(())
 }
 
 #[derive(QueryableByName)]
@@ -301,4 +394,90 @@ pub fn verify(conn: &mut DbConn) -> QueryResult<Verification> {
         first_bad: None,
         reason: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::connection::TransactionManager;
+    use diesel::prelude::*;
+
+    use super::*;
+    use crate::db::write_tx;
+
+    /// A migrated SQLite file and a connection to it.
+    fn ledger_db(dir: &tempfile::TempDir) -> DbConn {
+        let path = dir.path().join("ledger.db");
+        let mut conn =
+            DbConn::Sqlite(diesel::SqliteConnection::establish(path.to_str().unwrap()).unwrap());
+        crate::db::migrate(&mut conn).unwrap();
+        conn
+    }
+
+    fn note(conn: &mut DbConn, kind: &str) -> QueryResult<()> {
+        append(
+            conn,
+            None,
+            kind,
+            None,
+            chrono::DateTime::UNIX_EPOCH,
+            &serde_json::json!({}),
+        )
+    }
+
+    fn kinds(conn: &mut DbConn) -> Vec<String> {
+        ledger_entries::table
+            .order(ledger_entries::seq)
+            .select(ledger_entries::kind)
+            .load(conn)
+            .unwrap()
+    }
+
+    #[test]
+    fn a_transaction_appends_its_entries_when_it_commits_and_only_then() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = ledger_db(&dir);
+        write_tx(&mut conn, |c| {
+            note(c, "a")?;
+            // Not yet written: the head stays free until the commit.
+            assert!(kinds(c).is_empty());
+            // A savepoint that fails takes its entries with it; one that succeeds keeps them.
+            let failed: QueryResult<()> = write_tx(c, |c| {
+                note(c, "undone")?;
+                Err(diesel::result::Error::RollbackTransaction)
+            });
+            assert!(failed.is_err());
+            write_tx(c, |c| note(c, "b"))?;
+            note(c, "c")
+        })
+        .unwrap();
+        let failed: QueryResult<()> = write_tx(&mut conn, |c| {
+            note(c, "rolled back")?;
+            Err(diesel::result::Error::RollbackTransaction)
+        });
+        assert!(failed.is_err());
+        assert_eq!(kinds(&mut conn), ["a", "b", "c"]);
+        let verified = verify(&mut conn).unwrap();
+        assert!(verified.ok && verified.entries == 3, "{verified:?}");
+    }
+
+    #[test]
+    fn a_panic_inside_a_transaction_leaves_no_open_place_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = ledger_db(&dir);
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _: QueryResult<()> = write_tx(&mut conn, |c| {
+                note(c, "lost with the panic")?;
+                panic!("a bug");
+            });
+        }));
+        assert!(panicked.is_err());
+        // The panic left the transaction open; the caller rolls it back.
+        <DbConn as Connection>::TransactionManager::rollback_transaction(&mut conn).unwrap();
+        // Outside a transaction an entry is written at once, as before the panic.
+        note(&mut conn, "at once").unwrap();
+        assert_eq!(kinds(&mut conn), ["at once"]);
+        write_tx(&mut conn, |c| note(c, "after")).unwrap();
+        assert_eq!(kinds(&mut conn), ["at once", "after"]);
+        assert!(verify(&mut conn).unwrap().ok);
+    }
 }

@@ -7,15 +7,30 @@
 //! execution (most of the cost of the session check and of an action's scoped read). A key
 //! matches at most one row, so the limit adds nothing.
 
+/// Runs `$body` with `$c` bound to the backend's own connection (`SqliteConnection` or
+/// `PgConnection`). Through the `DbConn` enum diesel writes out a statement's whole SQL text
+/// twice on every execution (to find it in the statement cache, then to bind it), even when its
+/// type identifies it; on the backend's own connection a statement whose type identifies it
+/// (no `into_boxed`, no `sql_query`) is found by its type, and nothing is written out. The
+/// write path's statements run here; `$body` is compiled once per backend.
+#[macro_export]
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConn::Sqlite($c) => $body,
+            $crate::db::DbConn::Pg($c) => $body,
+        }
+    };
+}
+
 /// A multi-row INSERT of `rows` into `table`: diesel builds batch inserts for each backend's
 /// own connection, not through the `MultiConnection` enum, so this dispatches.
 #[macro_export]
 macro_rules! insert_many {
     ($conn:expr, $table:expr, $rows:expr) => {
-        match $conn {
-            $crate::db::DbConn::Sqlite(c) => diesel::insert_into($table).values($rows).execute(c),
-            $crate::db::DbConn::Pg(c) => diesel::insert_into($table).values($rows).execute(c),
-        }
+        $crate::on_backend!($conn, |c| diesel::insert_into($table)
+            .values($rows)
+            .execute(c))
     };
 }
 
@@ -231,18 +246,17 @@ pub fn build_command_pool(config: &Config) -> anyhow::Result<Pool> {
     Ok(pool)
 }
 
-/// The group-commit writer of a SQLite database (`database.sqlite_group_commit`), on a
+/// The group-commit writer of a SQLite database (`database.sqlite_group_commit`), with a
 /// connection of its own; `None` on PostgreSQL, whose transactions commit side by side.
 pub fn start_group_commit(config: &Config) -> anyhow::Result<Option<group_commit::GroupCommit>> {
     let target = config.database_target()?;
     if !matches!(target, DatabaseTarget::Sqlite(_)) || !config.database.sqlite_group_commit {
         return Ok(None);
     }
-    let conn = Manager::new(target, config).open().map_err(|e| {
-        anyhow::anyhow!("cannot open database {}: {e}", redact(&config.database.url))
-    })?;
+    let manager = Manager::new(target, config);
+    let connect = move || manager.open().map_err(|e| e.to_string());
     Ok(Some(group_commit::GroupCommit::start(
-        conn,
+        connect,
         group_commit::Limits::default(),
     )?))
 }
@@ -334,8 +348,10 @@ pub fn revert_all(conn: &mut DbConn) -> anyhow::Result<usize> {
 
 /// A write transaction: `BEGIN IMMEDIATE` on SQLite (so a read-then-write never deadlocks on
 /// the lock upgrade), a plain transaction on PostgreSQL. Commits on `Ok`, rolls back on `Err`.
-/// Inside a job of a SQLite group commit ([`group_commit`]) the batch's transaction is open
-/// already, and this is a savepoint of it.
+/// Inside another write transaction on this thread (a job of a SQLite group commit
+/// ([`group_commit`]) runs inside its batch's) this is a savepoint of that one, on the same
+/// connection. Ledger entries appended inside are written just before the outermost `COMMIT`
+/// ([`ledger::Deferred`]).
 pub fn write_tx<T, E>(
     conn: &mut DbConn,
     f: impl FnOnce(&mut DbConn) -> Result<T, E>,
@@ -344,7 +360,7 @@ where
     E: From<diesel::result::Error>,
 {
     let _turn = match conn {
-        DbConn::Sqlite(_) if group_commit::in_batch() => {
+        DbConn::Sqlite(_) if ledger::in_write_tx() => {
             <DbConn as Connection>::TransactionManager::begin_transaction(conn)?;
             None
         }
@@ -358,7 +374,12 @@ where
             None
         }
     };
-    match f(conn) {
+    let deferred = ledger::Deferred::open();
+    let done = f(conn).and_then(|value| {
+        ledger::append_now(conn, deferred.finish())?;
+        Ok(value)
+    });
+    match done {
         Ok(value) => {
             <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;
             Ok(value)

@@ -298,11 +298,11 @@ pub fn user_and_session(
     user_id: &str,
     session_id: &str,
 ) -> QueryResult<Option<(UserRow, SessionRow)>> {
-    users::table
+    crate::on_backend!(conn, |c| users::table
         .inner_join(sessions::table)
         .filter(users::id.eq(user_id))
         .filter(sessions::id.eq(session_id))
         .select((UserRow::as_select(), SessionRow::as_select()))
-        .get_result(conn)
-        .optional()
+        .get_result(c)
+        .optional())
 }
