@@ -61,8 +61,9 @@ fn setup(state: &AppState) {
     support::user(state, "bench-street", "street_officer", "HYL");
 }
 
-/// (creates, submits, posts) per second with `clients` clients; each request is one transaction.
-fn api_rate(base: &str, clients: usize) -> (f64, Duration) {
+/// (creates, submits, posts) per second with `clients` clients, each request one transaction;
+/// and what the SQLite writer did meanwhile (logins excluded).
+fn api_rate(state: &AppState, base: &str, clients: usize) -> (f64, WriterFigures) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -87,6 +88,7 @@ fn api_rate(base: &str, clients: usize) -> (f64, Duration) {
         };
         let clerk = login("bench-clerk").await;
         let street = login("bench-street").await;
+        let before = WriterFigures::of(state);
         let started = Instant::now();
         let per_client = WRITES / 3 / clients;
         let mut tasks = Vec::new();
@@ -116,7 +118,8 @@ fn api_rate(base: &str, clients: usize) -> (f64, Duration) {
             t.await.unwrap();
         }
         let elapsed = started.elapsed();
-        ((per_client * clients * 3) as f64 / elapsed.as_secs_f64(), elapsed)
+        let writer = WriterFigures::of(state).minus(&before);
+        ((per_client * clients * 3) as f64 / elapsed.as_secs_f64(), writer)
     })
 }
 
@@ -231,17 +234,19 @@ fn run(label: &str, dir: &std::path::Path, url: String) {
     // in place, while on a fresh file each commit also grows it. That alone halves the raw
     // rate of the first round (~4,000 against ~9,000/s here), so every round is measured in
     // the steady state, as are the statement caches of both backends.
-    api_rate(&base, 1);
+    api_rate(&state, &base, 1);
     let clients = client_counts();
     let mut raws = Vec::new();
     let mut apis: Vec<Vec<f64>> = vec![Vec::new(); clients.len()];
+    let mut writer = vec![WriterFigures::default(); clients.len()];
     for round in 0..rounds {
         let raw = raw_rate(&state, round);
         let mut line = Vec::new();
         for (i, &n) in clients.iter().enumerate() {
             let timed = statements && round == 0 && i == 0;
             TIMING.store(timed, Ordering::Relaxed);
-            let (rate, _) = api_rate(&base, n);
+            let (rate, figures) = api_rate(&state, &base, n);
+            writer[i] = writer[i].plus(&figures);
             TIMING.store(false, Ordering::Relaxed);
             if timed {
                 print_statements(label, WRITES / 3 * 3);
@@ -258,6 +263,71 @@ fn run(label: &str, dir: &std::path::Path, url: String) {
         .map(|(&n, rates)| (n, median(rates)))
         .collect();
     report(&format!("{label} median"), median(raws), &medians);
+    for (n, w) in clients.iter().zip(&writer) {
+        w.print(label, *n);
+    }
+}
+
+/// The SQLite group-commit writer's counters ([`hazard_ledger::db::group_commit::Stats`]).
+#[derive(Debug, Default, Clone, Copy)]
+struct WriterFigures {
+    batches: u64,
+    jobs: u64,
+    work_us: u64,
+    commit_us: u64,
+    idle_us: u64,
+}
+
+impl WriterFigures {
+    fn of(state: &AppState) -> Self {
+        let Some(w) = &state.writer else {
+            return Self::default();
+        };
+        let s = w.stats();
+        let get = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+        Self {
+            batches: get(&s.batches),
+            jobs: get(&s.jobs),
+            work_us: get(&s.work_us),
+            commit_us: get(&s.commit_us),
+            idle_us: get(&s.idle_us),
+        }
+    }
+
+    fn minus(&self, o: &Self) -> Self {
+        Self {
+            batches: self.batches - o.batches,
+            jobs: self.jobs - o.jobs,
+            work_us: self.work_us - o.work_us,
+            commit_us: self.commit_us - o.commit_us,
+            idle_us: self.idle_us - o.idle_us,
+        }
+    }
+
+    fn plus(&self, o: &Self) -> Self {
+        Self {
+            batches: self.batches + o.batches,
+            jobs: self.jobs + o.jobs,
+            work_us: self.work_us + o.work_us,
+            commit_us: self.commit_us + o.commit_us,
+            idle_us: self.idle_us + o.idle_us,
+        }
+    }
+
+    /// Where the writer's time went in the phases with `clients` clients (all rounds).
+    fn print(&self, label: &str, clients: usize) {
+        if self.batches == 0 {
+            return;
+        }
+        let per_batch = |us: u64| us as f64 / self.batches as f64;
+        println!(
+            "{label} writer, {clients:>2} clients: {:.1} requests per COMMIT; per request {:.0} µs of work; per batch {:.0} µs committing, {:.0} µs waiting for requests",
+            self.jobs as f64 / self.batches as f64,
+            self.work_us as f64 / self.jobs.max(1) as f64,
+            per_batch(self.commit_us),
+            per_batch(self.idle_us),
+        );
+    }
 }
 
 /// The numbers of concurrent clients to measure (BENCH_CLIENTS, default "1,4,16").

@@ -76,6 +76,11 @@ impl<ST, GB> ValidGrouping<GB> for Fixed<ST> {
 /// parameters. The cache key is the statement's SQL text and bind types, so each distinct text
 /// is one cache entry: never wrap a statement whose text grows with its input (`IN (…)` over a
 /// list, multi-row `VALUES`).
+///
+/// Run it with `load`/`get_result`, never `execute`: `execute` hands diesel the statement by
+/// reference, and the reference's `QueryFragment` does not pass `is_safe_to_cache_prepared`
+/// on, so the statement would be prepared again on every execution. An `UPDATE` or `INSERT`
+/// wrapped here therefore ends in `RETURNING`.
 #[derive(Debug, Clone, Copy)]
 pub struct Prepared<Q>(pub Q);
 
@@ -111,9 +116,9 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use diesel::connection::{Connection, InstrumentationEvent};
+    use diesel::prelude::*;
     use diesel::sql_types::{Integer, Text};
     use diesel::sqlite::SqliteConnection;
-    use diesel::{QueryableByName, RunQueryDsl};
 
     use super::*;
 
@@ -158,6 +163,46 @@ mod tests {
             cached.load(Ordering::SeqCst),
             1,
             "a bare sql_query is never cached"
+        );
+    }
+
+    diesel::table! {
+        counters (id) {
+            id -> Integer,
+            n -> Integer,
+        }
+    }
+
+    #[test]
+    fn a_prepared_update_is_cached_when_loaded_and_not_when_executed() {
+        let (mut conn, cached) = counting();
+        diesel::sql_query("CREATE TABLE counters (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)")
+            .execute(&mut conn)
+            .unwrap();
+        diesel::sql_query("INSERT INTO counters VALUES (1, 0)")
+            .execute(&mut conn)
+            .unwrap();
+        let before = cached.load(Ordering::SeqCst);
+        for i in 1..=3 {
+            let n: i32 = Prepared(
+                diesel::update(counters::table.find(1))
+                    .set(counters::n.eq(i))
+                    .returning(counters::n),
+            )
+            .get_result(&mut conn)
+            .unwrap();
+            assert_eq!(n, i);
+        }
+        assert_eq!(cached.load(Ordering::SeqCst), before + 1, "prepared once");
+        for i in 4..=5 {
+            Prepared(diesel::update(counters::table.find(1)).set(counters::n.eq(i)))
+                .execute(&mut conn)
+                .unwrap();
+        }
+        assert_eq!(
+            cached.load(Ordering::SeqCst),
+            before + 1,
+            "through execute() diesel never caches it"
         );
     }
 

@@ -39,11 +39,15 @@ impl Default for Limits {
     }
 }
 
-/// Batches committed and jobs run, since the writer started.
+/// What the writer has done since it started: batches, jobs, and where its time went (in
+/// microseconds: running jobs, appending the ledger and committing, waiting for work).
 #[derive(Debug, Default)]
 pub struct Stats {
     pub batches: AtomicU64,
     pub jobs: AtomicU64,
+    pub work_us: AtomicU64,
+    pub commit_us: AtomicU64,
+    pub idle_us: AtomicU64,
 }
 
 /// One queued piece of work, its result type erased.
@@ -153,7 +157,11 @@ fn writer(
     stats: &Stats,
 ) {
     let mut open: Option<DbConn> = None;
-    while let Ok(first) = jobs.recv() {
+    let micros = |since: Instant| u64::try_from(since.elapsed().as_micros()).unwrap_or(u64::MAX);
+    loop {
+        let waiting = Instant::now();
+        let Ok(first) = jobs.recv() else { break };
+        stats.idle_us.fetch_add(micros(waiting), Ordering::Relaxed);
         let conn = match &mut open {
             Some(conn) => conn,
             None => match connect() {
@@ -191,6 +199,8 @@ fn writer(
                 next = jobs.try_recv().ok();
             }
         }
+        stats.work_us.fetch_add(micros(started), Ordering::Relaxed);
+        let committing = Instant::now();
         let outcome = match broken {
             Some(e) => Err(e),
             None => append_now(conn, entries.finish()).and_then(|()| {
@@ -203,6 +213,9 @@ fn writer(
             let _ = <DbConn as Connection>::TransactionManager::rollback_transaction(conn);
         }
         drop(_turn);
+        stats
+            .commit_us
+            .fetch_add(micros(committing), Ordering::Relaxed);
         stats.batches.fetch_add(1, Ordering::Relaxed);
         stats.jobs.fetch_add(done.len() as u64, Ordering::Relaxed);
         for job in done {

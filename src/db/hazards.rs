@@ -301,7 +301,7 @@ const PG_INSERT_ROUTING_AND_SEARCH: &str = "WITH \
     d AS (INSERT INTO hazard_departments (hazard_id, department_code, is_primary) \
           SELECT $1, t.code, t.is_primary \
           FROM unnest($3::text[], $4::bool[]) AS t(code, is_primary)) \
-    INSERT INTO hazard_search (hazard_id, body) VALUES ($1, $5)";
+    INSERT INTO hazard_search (hazard_id, body) VALUES ($1, $5) RETURNING hazard_id";
 
 /// Inserts a new hazard with its sectors, routed departments and search row.
 pub fn insert(
@@ -320,7 +320,7 @@ pub fn insert(
             use diesel::sql_types::{Array, Bool, Text};
             let (codes, primary): (Vec<&str>, Vec<bool>) =
                 departments.iter().map(|(d, p)| (d.as_str(), *p)).unzip();
-            Prepared(
+            let _: super::search::Indexed = Prepared(
                 diesel::sql_query(PG_INSERT_ROUTING_AND_SEARCH)
                     .bind::<Text, _>(&row.id)
                     .bind::<Array<Text>, _>(sectors)
@@ -328,7 +328,7 @@ pub fn insert(
                     .bind::<Array<Bool>, _>(primary)
                     .bind::<Text, _>(search_body),
             )
-            .execute(pg)?;
+            .get_result(pg)?;
             Ok(())
         }
         DbConn::Sqlite(_) => {
@@ -479,16 +479,17 @@ pub fn update_if_version(
     debug_assert_eq!(before.id, row.id);
     debug_assert_eq!(before.version + 1, row.version);
     let changes = HazardChanges::between(before, row);
-    let n = crate::on_backend!(conn, |c| Prepared(
+    let updated: Vec<i32> = crate::on_backend!(conn, |c| Prepared(
         diesel::update(
             hazards::table
                 .filter(hazards::id.eq(&row.id))
                 .filter(hazards::version.eq(before.version)),
         )
-        .set(&changes),
+        .set(&changes)
+        .returning(hazards::version),
     )
-    .execute(c))?;
-    Ok(n == 1)
+    .load(c))?;
+    Ok(updated.len() == 1)
 }
 
 /// Sectors and departments of a hazard: (sectors in order, copied departments by code).

@@ -269,44 +269,59 @@ pub struct HazardBrief {
 pub fn briefs(conn: &mut DbConn, ids: &[String]) -> QueryResult<Vec<HazardBrief>> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(CHUNK) {
-        let q = hazards::table
-            .inner_join(enterprises::table)
-            .inner_join(streets::table.on(streets::code.eq(hazards::street_code)))
-            .inner_join(departments::table.on(departments::code.eq(hazards::primary_department)))
-            .left_join(listings::table)
-            .into_boxed();
-        // One id (an event's email) as `=`: SQLite does not cache a statement with `IN (…)`.
-        let q = match chunk {
-            [id] => q.filter(hazards::id.eq(id)),
-            _ => q.filter(hazards::id.eq_any(chunk)),
-        };
-        let rows: Vec<HazardBrief> = q
-            .select((
-                hazards::id,
-                hazards::ledger_no,
-                hazards::title,
-                hazards::status,
-                hazards::level,
-                hazards::enterprise_id,
-                enterprises::name,
-                enterprises::uscc,
-                enterprises::notify_emails,
-                hazards::street_code,
-                streets::name,
-                hazards::primary_department,
-                departments::name,
-                hazards::listed,
-                listings::level.nullable(),
-                listings::doc_no.nullable(),
-                listings::supervising_department.nullable(),
-                hazards::deadline,
-                hazards::effective_deadline,
-                hazards::content,
-            ))
+        let rows: Vec<HazardBrief> = brief_joins()
+            .filter(hazards::id.eq_any(chunk))
+            .select(brief_columns())
             .load(conn)?;
         out.extend(rows);
     }
     Ok(out)
+}
+
+/// The brief of one hazard (an event's email): one statement that is prepared once.
+pub fn brief(conn: &mut DbConn, id: &str) -> QueryResult<Option<HazardBrief>> {
+    crate::on_backend!(conn, |c| brief_joins()
+        .filter(hazards::id.eq(id))
+        .select(brief_columns())
+        .get_result(c)
+        .optional())
+}
+
+/// The tables a brief reads.
+#[diesel::dsl::auto_type]
+fn brief_joins() -> _ {
+    hazards::table
+        .inner_join(enterprises::table)
+        .inner_join(streets::table.on(streets::code.eq(hazards::street_code)))
+        .inner_join(departments::table.on(departments::code.eq(hazards::primary_department)))
+        .left_join(listings::table)
+}
+
+/// The columns of [`HazardBrief`], in order.
+#[diesel::dsl::auto_type]
+fn brief_columns() -> _ {
+    (
+        hazards::id,
+        hazards::ledger_no,
+        hazards::title,
+        hazards::status,
+        hazards::level,
+        hazards::enterprise_id,
+        enterprises::name,
+        enterprises::uscc,
+        enterprises::notify_emails,
+        hazards::street_code,
+        streets::name,
+        hazards::primary_department,
+        departments::name,
+        hazards::listed,
+        listings::level.nullable(),
+        listings::doc_no.nullable(),
+        listings::supervising_department.nullable(),
+        hazards::deadline,
+        hazards::effective_deadline,
+        hazards::content,
+    )
 }
 
 /// The newest progress update of each of `ids`: (payload JSON, recorded at).
@@ -345,40 +360,54 @@ pub struct Mailable {
 
 /// Every active user with an email address.
 pub fn mailable_users(conn: &mut DbConn) -> QueryResult<Vec<Mailable>> {
-    mailable(conn, None)
-}
-
-/// The active users with an email who could receive mail about one hazard: its enterprise's,
-/// its street's, the given departments' and the district office.
-pub fn mailable_for(
-    conn: &mut DbConn,
-    enterprise_id: &str,
-    street_code: &str,
-    department_codes: &[&str],
-) -> QueryResult<Vec<Mailable>> {
-    mailable(conn, Some((enterprise_id, street_code, department_codes)))
-}
-
-fn mailable(conn: &mut DbConn, only: Option<(&str, &str, &[&str])>) -> QueryResult<Vec<Mailable>> {
-    let mut q = users::table
+    users::table
         .filter(users::active.eq(true))
         .filter(users::email.is_not_null())
-        .into_boxed();
-    if let Some((enterprise_id, street_code, department_codes)) = only {
-        q = q.filter(
+        .select((
+            users::role,
+            users::enterprise_id,
+            users::street_code,
+            users::department_code,
+            users::email.assume_not_null(),
+        ))
+        .load(conn)
+}
+
+/// Whose users an email about one hazard may go to.
+#[derive(Debug, Default)]
+pub struct MailGroups<'a> {
+    /// The enterprise's users.
+    pub enterprise: Option<&'a str>,
+    /// The street's officers.
+    pub street: Option<&'a str>,
+    /// These departments' inspectors.
+    pub departments: Vec<&'a str>,
+    /// The district office.
+    pub district: bool,
+}
+
+/// The active users with an email in `groups`. One statement of fixed shape, prepared once:
+/// a group left out is compared with `NULL`, which matches nobody.
+pub fn mailable_for(conn: &mut DbConn, groups: &MailGroups<'_>) -> QueryResult<Vec<Mailable>> {
+    let department = |i: usize| groups.departments.get(i).copied();
+    let district = groups.district.then_some("district_office");
+    crate::on_backend!(conn, |c| users::table
+        .filter(users::active.eq(true))
+        .filter(users::email.is_not_null())
+        .filter(
             users::enterprise_id
-                .eq(enterprise_id.to_string())
-                .or(users::street_code.eq(street_code.to_string()))
-                .or(users::department_code.eq_any(department_codes.to_vec()))
-                .or(users::role.eq("district_office")),
-        );
-    }
-    q.select((
-        users::role,
-        users::enterprise_id,
-        users::street_code,
-        users::department_code,
-        users::email.assume_not_null(),
-    ))
-    .load(conn)
+                .eq(groups.enterprise)
+                .or(users::street_code.eq(groups.street))
+                .or(users::department_code.eq(department(0)))
+                .or(users::department_code.eq(department(1)))
+                .or(users::role.nullable().eq(district)),
+        )
+        .select((
+            users::role,
+            users::enterprise_id,
+            users::street_code,
+            users::department_code,
+            users::email.assume_not_null(),
+        ))
+        .load(c))
 }

@@ -254,7 +254,7 @@ pub fn append_all(conn: &mut DbConn, entries: Vec<NewEntry>) -> QueryResult<Vec<
         DbConn::Pg(_) => "SELECT seq, hash FROM ledger_head WHERE id = 1 FOR UPDATE",
         DbConn::Sqlite(_) => "SELECT seq, hash FROM ledger_head WHERE id = 1",
     };
-    let head: Head = diesel::sql_query(lock).get_result(conn)?;
+    let head: Head = Prepared(diesel::sql_query(lock)).get_result(conn)?;
     let mut seq = head.seq;
     let mut prev = head.hash;
     let mut sealed = Vec::with_capacity(entries.len());
@@ -275,14 +275,16 @@ pub fn append_all(conn: &mut DbConn, entries: Vec<NewEntry>) -> QueryResult<Vec<
 
 /// Moves the head to entry `seq` with its hash and the hash it follows.
 fn set_head(conn: &mut DbConn, seq: i64, hash: &str, prev_hash: Option<&str>) -> QueryResult<()> {
-    crate::on_backend!(conn, |c| Prepared(
-        diesel::update(ledger_head::table.find(1)).set((
-            ledger_head::seq.eq(seq),
-            ledger_head::hash.eq(hash),
-            ledger_head::prev_hash.eq(prev_hash),
-        ))
+    let _: i64 = crate::on_backend!(conn, |c| Prepared(
+        diesel::update(ledger_head::table.find(1))
+            .set((
+                ledger_head::seq.eq(seq),
+                ledger_head::hash.eq(hash),
+                ledger_head::prev_hash.eq(prev_hash),
+            ))
+            .returning(ledger_head::seq)
     )
-    .execute(c))?;
+    .get_result(c))?;
     Ok(())
 }
 

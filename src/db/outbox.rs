@@ -49,6 +49,16 @@ impl OutboxRow {
 
 /// Adds emails (inside the caller's transaction).
 pub fn insert(conn: &mut DbConn, rows: &[OutboxRow]) -> QueryResult<()> {
+    // An event's few emails one by one: a one-row INSERT stays prepared, a multi-row one is
+    // written out and prepared again each time.
+    if rows.len() <= 4 {
+        for row in rows {
+            crate::on_backend!(conn, |c| diesel::insert_into(outbox::table)
+                .values(row)
+                .execute(c))?;
+        }
+        return Ok(());
+    }
     for chunk in rows.chunks(200) {
         crate::insert_many!(conn, outbox::table, chunk)?;
     }

@@ -42,19 +42,28 @@ pub fn index(conn: &mut DbConn, hazard_id: &str, body: &str) -> QueryResult<()> 
 pub fn index_new(conn: &mut DbConn, hazard_id: &str, body: &str) -> QueryResult<()> {
     match conn {
         DbConn::Sqlite(_) => {
-            super::fixed_sql::Prepared(
+            let _: Indexed = super::fixed_sql::Prepared(
                 diesel::sql_query(
                     "INSERT INTO hazard_search (rowid, hazard_id, body) \
-                     SELECT rowid, id, ? FROM hazards WHERE id = ?",
+                     SELECT rowid, id, ? FROM hazards WHERE id = ? RETURNING hazard_id",
                 )
                 .bind::<Text, _>(body)
                 .bind::<Text, _>(hazard_id),
             )
-            .execute(conn)?;
+            .get_result(conn)?;
             Ok(())
         }
         DbConn::Pg(_) => index(conn, hazard_id, body),
     }
+}
+
+/// The hazard whose search row was just written (`RETURNING`, so that the statement is run
+/// by `get_result` and stays prepared: see [`super::fixed_sql::Prepared`]).
+#[derive(diesel::QueryableByName)]
+pub struct Indexed {
+    #[diesel(sql_type = Text)]
+    #[allow(dead_code)]
+    hazard_id: String,
 }
 
 /// The searchable text of a hazard.

@@ -44,7 +44,7 @@ pub fn hazard_event(
     if kind == "hazard.submitted" && hazard.level != "major" {
         return Ok(0);
     }
-    let Some(h) = q::briefs(conn, std::slice::from_ref(&hazard.id))?.pop() else {
+    let Some(h) = q::brief(conn, &hazard.id)? else {
         return Ok(0);
     };
     let ledger_no = h.ledger_no.clone().unwrap_or_default();
@@ -96,11 +96,7 @@ pub fn hazard_event(
             vec![("验收意见", text("opinion"))],
         ),
     };
-    let mut departments = vec![h.primary_department.as_str()];
-    if let Some(d) = h.supervising_department.as_deref() {
-        departments.push(d);
-    }
-    let users = q::mailable_for(conn, &h.enterprise_id, &h.street_code, &departments)?;
+    let users = q::mailable_for(conn, &mail_groups(recipients, &h))?;
     let directory = Directory::new(users, &config.escalation.department_leaders);
     let to: BTreeSet<String> = recipients
         .iter()
@@ -116,4 +112,30 @@ pub fn hazard_event(
         .collect::<Result<Vec<Mail>, _>>()
         .map_err(AppError::internal)?;
     Ok(super::queue(conn, config, now, mails)?)
+}
+
+/// The users' groups that `recipients` of an email about `h` come from.
+fn mail_groups<'a>(recipients: &[Recipient], h: &'a q::HazardBrief) -> q::MailGroups<'a> {
+    let mut g = q::MailGroups::default();
+    for r in recipients {
+        match r {
+            Recipient::Enterprise | Recipient::Principal => g.enterprise = Some(&h.enterprise_id),
+            Recipient::Street => g.street = Some(&h.street_code),
+            Recipient::Department => g.departments.push(&h.primary_department),
+            Recipient::SupervisingDepartment => {
+                if let Some(d) = h.supervising_department.as_deref().filter(|_| h.listed) {
+                    g.departments.push(d);
+                }
+            }
+            Recipient::DistrictOffice => g.district = true,
+            Recipient::Verifiers => {
+                g.street = Some(&h.street_code);
+                g.departments.push(&h.primary_department);
+            }
+            Recipient::DepartmentLeader => {}
+        }
+    }
+    g.departments.sort_unstable();
+    g.departments.dedup();
+    g
 }
