@@ -40,14 +40,13 @@ impl Default for Limits {
 }
 
 /// What the writer has done since it started: batches, jobs, and where its time went (in
-/// microseconds: running jobs, appending the ledger and committing, waiting for work).
+/// microseconds: running jobs; appending the ledger and committing).
 #[derive(Debug, Default)]
 pub struct Stats {
     pub batches: AtomicU64,
     pub jobs: AtomicU64,
     pub work_us: AtomicU64,
     pub commit_us: AtomicU64,
-    pub idle_us: AtomicU64,
 }
 
 /// One queued piece of work, its result type erased.
@@ -158,10 +157,7 @@ fn writer(
 ) {
     let mut open: Option<DbConn> = None;
     let micros = |since: Instant| u64::try_from(since.elapsed().as_micros()).unwrap_or(u64::MAX);
-    loop {
-        let waiting = Instant::now();
-        let Ok(first) = jobs.recv() else { break };
-        stats.idle_us.fetch_add(micros(waiting), Ordering::Relaxed);
+    while let Ok(first) = jobs.recv() {
         let conn = match &mut open {
             Some(conn) => conn,
             None => match connect() {
