@@ -173,11 +173,23 @@ pub fn find(
     id: &str,
 ) -> QueryResult<Option<Enterprise>> {
     let sectors = sectors_json(conn);
-    let found = scoped(scope)
-        .filter(enterprises::id.eq(id))
-        .select((EnterpriseRow::as_select(), sectors))
-        .get_result(conn)
-        .optional()?;
+    let found = match scope {
+        EnterpriseScope::Only(own) if own != id => None,
+        // An enterprise user's own (every hazard it files) and the district's: a statement of
+        // fixed shape, on the backend's connection.
+        EnterpriseScope::Only(_) | EnterpriseScope::All => crate::on_backend!(conn, |c| {
+            enterprises::table
+                .filter(enterprises::id.eq(id))
+                .select((EnterpriseRow::as_select(), sectors))
+                .get_result(c)
+                .optional()
+        })?,
+        _ => scoped(scope)
+            .filter(enterprises::id.eq(id))
+            .select((EnterpriseRow::as_select(), sectors))
+            .get_result(conn)
+            .optional()?,
+    };
     with_sectors_json(found)
 }
 

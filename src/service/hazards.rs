@@ -81,7 +81,8 @@ pub fn route(
     Ok((r.primary, departments))
 }
 
-/// The fields of a hazard whose change the ledger records as before/after.
+/// The fields of a hazard whose change the ledger records as before/after (the report's
+/// content besides, see [`changed`]).
 fn snapshot(row: &HazardRow) -> Value {
     json!({
         "status": row.status,
@@ -99,19 +100,27 @@ fn snapshot(row: &HazardRow) -> Value {
         "cancel_date": row.cancel_date,
         "listed": row.listed,
         "primary_department": row.primary_department,
-        "content": serde_json::from_str::<Value>(&row.content).unwrap_or(Value::Null),
     })
 }
 
-/// The members of `after` that differ from `before`, as {field: {before, after}}.
-fn changes(before: &Value, after: &Value) -> Value {
+/// What an action changed, as {field: {before, after}}: the [`snapshot`] fields that differ,
+/// and the report's `content` when it was rewritten (most transitions leave it as it was,
+/// and its JSON is then not read).
+fn changed(before: &HazardRow, after: &HazardRow) -> Value {
     let mut out = serde_json::Map::new();
-    if let (Some(b), Some(a)) = (before.as_object(), after.as_object()) {
+    if let (Value::Object(b), Value::Object(a)) = (snapshot(before), snapshot(after)) {
         for (k, av) in a {
-            let bv = b.get(k).unwrap_or(&Value::Null);
-            if bv != av {
-                out.insert(k.clone(), json!({ "before": bv, "after": av }));
+            let bv = b.get(&k).unwrap_or(&Value::Null);
+            if *bv != av {
+                out.insert(k, json!({ "before": bv, "after": av }));
             }
+        }
+    }
+    if before.content != after.content {
+        let parse = |s: &str| serde_json::from_str::<Value>(s).unwrap_or(Value::Null);
+        let (b, a) = (parse(&before.content), parse(&after.content));
+        if b != a {
+            out.insert("content".into(), json!({ "before": b, "after": a }));
         }
     }
     Value::Object(out)
@@ -364,7 +373,6 @@ pub fn act(
     let mut loaded = Loaded::from(context);
     let facts = loaded.facts(&row)?;
     let outcome = decide(&facts, &env.actor())?;
-    let before = snapshot(&row);
     let original = row.clone();
     apply_outcome(conn, &mut row, &outcome, env)?;
     let extra = effects(conn, &mut row, &outcome, &mut loaded)?;
@@ -382,7 +390,7 @@ pub fn act(
         .with("current_status", row.status.clone()));
     }
     let payload = json!({
-        "changes": changes(&before, &snapshot(&row)),
+        "changes": changed(&original, &row),
         "input": input,
         "record": extra,
         "warnings": outcome.warnings,
