@@ -6,7 +6,7 @@
 //!
 //! Run: `cargo bench --bench write_throughput`. Each backend runs, against one server, a warm-up
 //! and then BENCH_ROUNDS rounds (default 3) of one API phase per client count in BENCH_CLIENTS
-//! (default 1,4,16), each phase between two raw measurements of 200 commits; it prints each
+//! (default 1,4,16,64), each phase between two raw measurements of 200 commits; it prints each
 //! phase's API rate, the raw rate around it and their ratio, then the medians of each. For the
 //! SQLite group-commit writer it also prints, per client count, how many requests shared a
 //! COMMIT and where the writer's time went.
@@ -374,7 +374,7 @@ impl WriterFigures {
     }
 }
 
-/// The numbers of concurrent clients to measure (BENCH_CLIENTS, default "1,4,16").
+/// The numbers of concurrent clients to measure (BENCH_CLIENTS, default "1,4,16,64").
 fn client_counts() -> Vec<usize> {
     std::env::var("BENCH_CLIENTS")
         .ok()
@@ -385,7 +385,7 @@ fn client_counts() -> Vec<usize> {
                 .collect::<Vec<usize>>()
         })
         .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| vec![1, 4, 16])
+        .unwrap_or_else(|| vec![1, 4, 16, 64])
 }
 
 fn main() {
