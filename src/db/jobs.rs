@@ -358,8 +358,9 @@ pub struct Mailable {
     pub email: String,
 }
 
-/// Every active user with an email address.
-pub fn mailable_users(conn: &mut DbConn) -> QueryResult<Vec<Mailable>> {
+/// The active users with an email address, as [`Mailable`].
+#[diesel::dsl::auto_type]
+fn mailable() -> _ {
     users::table
         .filter(users::active.eq(true))
         .filter(users::email.is_not_null())
@@ -370,7 +371,11 @@ pub fn mailable_users(conn: &mut DbConn) -> QueryResult<Vec<Mailable>> {
             users::department_code,
             users::email.assume_not_null(),
         ))
-        .load(conn)
+}
+
+/// Every active user with an email address.
+pub fn mailable_users(conn: &mut DbConn) -> QueryResult<Vec<Mailable>> {
+    mailable().load(conn)
 }
 
 /// Whose users an email about one hazard may go to.
@@ -380,7 +385,7 @@ pub struct MailGroups<'a> {
     pub enterprise: Option<&'a str>,
     /// The street's officers.
     pub street: Option<&'a str>,
-    /// These departments' inspectors.
+    /// These departments' inspectors (at most two: the primary and the supervising one).
     pub departments: Vec<&'a str>,
     /// The district office.
     pub district: bool,
@@ -391,9 +396,8 @@ pub struct MailGroups<'a> {
 pub fn mailable_for(conn: &mut DbConn, groups: &MailGroups<'_>) -> QueryResult<Vec<Mailable>> {
     let department = |i: usize| groups.departments.get(i).copied();
     let district = groups.district.then_some("district_office");
-    crate::on_backend!(conn, |c| users::table
-        .filter(users::active.eq(true))
-        .filter(users::email.is_not_null())
+    debug_assert!(groups.departments.len() <= 2);
+    crate::on_backend!(conn, |c| mailable()
         .filter(
             users::enterprise_id
                 .eq(groups.enterprise)
@@ -402,12 +406,5 @@ pub fn mailable_for(conn: &mut DbConn, groups: &MailGroups<'_>) -> QueryResult<V
                 .or(users::department_code.eq(department(1)))
                 .or(users::role.nullable().eq(district)),
         )
-        .select((
-            users::role,
-            users::enterprise_id,
-            users::street_code,
-            users::department_code,
-            users::email.assume_not_null(),
-        ))
         .load(c))
 }
