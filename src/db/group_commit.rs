@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 use diesel::connection::{AnsiTransactionManager, Connection, TransactionManager};
 use diesel::result::{DatabaseErrorKind, Error};
 
-use super::DbConn;
 use super::ledger::{Deferred, append_now};
+use super::{DbConn, transaction_depth};
 
 /// How much one transaction takes before it commits, even if more jobs are waiting.
 #[derive(Debug, Clone, Copy)]
@@ -208,6 +208,11 @@ fn writer(
             tracing::error!(error = %e, jobs = done.len(), "group commit: batch failed");
             let _ = <DbConn as Connection>::TransactionManager::rollback_transaction(conn);
         }
+        if transaction_depth(conn) != Ok(0) {
+            // Never run the next batch inside this one: a new connection starts clean.
+            tracing::error!("group commit: the transaction did not end; reconnecting");
+            open = None;
+        }
         drop(_turn);
         stats
             .commit_us
@@ -224,17 +229,21 @@ fn writer(
 /// Its ledger entries go with it, to be appended before the batch's `COMMIT`.
 /// An error here is the savepoint's own, which leaves the batch in doubt.
 fn run_in_savepoint(conn: &mut DbConn, job: &mut dyn Job) -> Result<(), Error> {
+    let outer = transaction_depth(conn)?;
     <DbConn as Connection>::TransactionManager::begin_transaction(conn)?;
     // The job's ledger entries join the batch's if it succeeds.
     let entries = Deferred::open();
     let ok = catch_unwind(AssertUnwindSafe(|| job.run(conn))).unwrap_or(false);
-    if ok {
+    // A job that panicked inside a nested transaction left it open: all of it is undone.
+    if ok && transaction_depth(conn)? == outer + 1 {
         entries.finish();
-        <DbConn as Connection>::TransactionManager::commit_transaction(conn)
-    } else {
-        drop(entries);
-        <DbConn as Connection>::TransactionManager::rollback_transaction(conn)
+        return <DbConn as Connection>::TransactionManager::commit_transaction(conn);
     }
+    drop(entries);
+    while transaction_depth(conn)? > outer {
+        <DbConn as Connection>::TransactionManager::rollback_transaction(conn)?;
+    }
+    Ok(())
 }
 
 /// `BEGIN IMMEDIATE`: the batch takes SQLite's write lock at once.
@@ -400,6 +409,30 @@ mod tests {
         // The next batch starts afresh.
         block_on(gc.run(|c| insert(c, "t", 7))).unwrap();
         assert_eq!(stored(&path), vec![7]);
+    }
+
+    #[test]
+    fn a_panic_inside_a_nested_write_tx_undoes_only_its_job() {
+        let dir = tempfile::tempdir().unwrap();
+        let (gc, path) = writer_on_fresh_file(&dir);
+        let (release, first) = hold(&gc);
+        let panics = gc.run(|c| -> Result<(), Error> {
+            insert(c, "t", 2)?;
+            crate::db::write_tx(c, |c| -> Result<(), Error> {
+                insert(c, "t", 3)?;
+                crate::db::write_tx(c, |_| -> Result<(), Error> {
+                    panic!("a bug, two levels down")
+                })
+            })
+        });
+        let third = gc.run(|c| insert(c, "t", 4));
+        release.send(()).unwrap();
+        let (a, p, b) = block_on(async { (first.await, panics.await, third.await) });
+        assert!(a.is_ok() && p.is_err() && b.is_ok(), "{a:?} {p:?} {b:?}");
+        assert_eq!(stored(&path), vec![1, 4]);
+        // The next batch is a transaction of its own again, committed at its end.
+        block_on(gc.run(|c| insert(c, "t", 5))).unwrap();
+        assert_eq!(stored(&path), vec![1, 4, 5]);
     }
 
     #[test]

@@ -201,9 +201,22 @@ impl r2d2::ManageConnection for Manager {
         Ok(())
     }
 
-    fn has_broken(&self, _conn: &mut PoolConn) -> bool {
-        false
+    /// A connection given back while its thread unwinds, or with a transaction still open or
+    /// broken (work that panicked inside [`write_tx`]), is closed rather than reused: its next
+    /// user's `BEGIN` would be a savepoint and its `COMMIT` would commit nothing.
+    fn has_broken(&self, conn: &mut PoolConn) -> bool {
+        std::thread::panicking() || transaction_depth(&mut conn.conn) != Ok(0)
     }
+}
+
+/// How many transactions and savepoints diesel has open on `conn`; an error when its
+/// transaction state is broken (a `COMMIT` or `ROLLBACK` that failed).
+pub fn transaction_depth(conn: &mut DbConn) -> QueryResult<u32> {
+    Ok(
+        <DbConn as Connection>::TransactionManager::transaction_manager_status_mut(conn)
+            .transaction_depth()?
+            .map_or(0, std::num::NonZeroU32::get),
+    )
 }
 
 /// Creates the folder of a SQLite file (an error if it cannot be created), then the pool.
@@ -442,5 +455,62 @@ impl Drop for Turn {
     fn drop(&mut self) {
         *self.0.busy.lock().unwrap_or_else(PoisonError::into_inner) = false;
         self.0.freed.notify_one();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+
+    use diesel::sql_types::{BigInt, Integer};
+
+    use super::*;
+
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+
+    fn insert(c: &mut DbConn, n: i32) -> QueryResult<()> {
+        diesel::sql_query("INSERT INTO t (n) VALUES (?)")
+            .bind::<Integer, _>(n)
+            .execute(c)
+            .map(|_| ())
+    }
+
+    #[test]
+    fn a_connection_left_in_a_transaction_by_a_panic_is_not_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::defaults();
+        config.database.url = format!("sqlite://{}/pool.db", dir.path().display());
+        config.database.pool_size = 1;
+        let pool = build_pool(&config).unwrap();
+        pool.get()
+            .unwrap()
+            .batch_execute("CREATE TABLE t (n INTEGER PRIMARY KEY)")
+            .unwrap();
+        let panicked = catch_unwind(AssertUnwindSafe(|| {
+            let mut conn = pool.get().unwrap();
+            let _: QueryResult<()> = write_tx(&mut conn, |c| {
+                insert(c, 1)?;
+                write_tx(c, |_| -> QueryResult<()> { panic!("a bug inside a write") })
+            });
+        }));
+        assert!(panicked.is_err());
+        // The pool's only connection: a fresh one, whose transaction commits for real.
+        let mut conn = pool.get().unwrap();
+        assert_eq!(transaction_depth(&mut conn), Ok(0));
+        write_tx(&mut conn, |c| insert(c, 2)).unwrap();
+        drop(conn);
+        let mut other =
+            SqliteConnection::establish(&format!("{}/pool.db", dir.path().display())).unwrap();
+        let stored: Vec<i64> = diesel::sql_query("SELECT n FROM t")
+            .load::<N>(&mut other)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.n)
+            .collect();
+        assert_eq!(stored, vec![2]);
     }
 }
