@@ -307,12 +307,15 @@ pub fn digest(
     hazard_ids: Vec<String>,
     job_run_id: &str,
 ) -> Result<Mail, askama::Error> {
-    let total = sections.iter().map(|s| s.items.len()).sum::<usize>();
-    let overdue = sections
+    // A hazard under two rules (say, overdue and a quarterly report) is one hazard.
+    let mut seen = std::collections::BTreeSet::new();
+    let distinct: Vec<&Item> = sections
         .iter()
-        .flat_map(|s| &s.items)
-        .filter(|i| i.days_overdue > 0)
-        .count();
+        .flat_map(|s| s.items.iter().copied())
+        .filter(|i| seen.insert(i.link.as_str()))
+        .collect();
+    let total = distinct.len();
+    let overdue = distinct.iter().filter(|i| i.days_overdue > 0).count();
     let subject = if overdue > 0 {
         format!("【隐患台账】{as_of} 督办提醒：{total} 项隐患，其中逾期 {overdue} 项")
     } else {
@@ -459,6 +462,42 @@ mod tests {
         assert!(m.text.contains("液氨管道<泄漏>"));
         assert!(m.html.contains("液氨管道&#60;泄漏&#62;") || m.html.contains("&lt;泄漏&gt;"));
         assert!(m.text.contains("91310105MA1FL0XX0X"));
+    }
+
+    #[test]
+    fn digests_count_a_hazard_under_two_rules_once() {
+        let today: NaiveDate = "2026-05-03".parse().unwrap();
+        let late = Item::new(&brief(), None, today, "https://hl.example.org");
+        let other = HazardBrief {
+            id: "h2".into(),
+            deadline: Some("2026-06-30".parse().unwrap()),
+            effective_deadline: Some("2026-06-30".parse().unwrap()),
+            ..brief()
+        };
+        let due = Item::new(&other, None, today, "https://hl.example.org");
+        let m = digest(
+            "a@example.org".into(),
+            today,
+            vec![
+                Section {
+                    title: "已逾期",
+                    items: vec![&late],
+                },
+                Section {
+                    title: "季度进展",
+                    items: vec![&late, &due],
+                },
+            ],
+            vec!["h1".into(), "h2".into()],
+            "run1",
+        )
+        .unwrap();
+        assert!(
+            m.subject.contains("：2 项隐患，其中逾期 1 项"),
+            "{}",
+            m.subject
+        );
+        assert!(m.text.contains("有 2 项隐患需要您关注"), "{}", m.text);
     }
 
     #[test]
