@@ -45,6 +45,9 @@ pub struct Figures {
     pub overdue_now: i64,
     pub closed_on_time: i64,
     pub closed_late: i64,
+    /// 超期整改: closed with the completion date after the original deadline, or still open
+    /// after it (the original deadline, not an extended one).
+    pub late_rectification: i64,
     pub avg_days_to_close: Option<f64>,
     pub major_dual_report_incomplete: i64,
     pub reconciled: bool,
@@ -111,6 +114,7 @@ pub(crate) async fn summary(
                     t.overdue_now += g.overdue_now;
                     t.closed_on_time += g.closed_on_time;
                     t.closed_late += g.closed_late;
+                    t.late_rectification += g.late_rectification;
                     t.days_to_close_total += g.days_to_close_total;
                     t.major_dual_report_incomplete += g.major_dual_report_incomplete;
                     t
@@ -147,6 +151,8 @@ struct Counted {
     closed_on_time: i64,
     #[diesel(sql_type = BigInt)]
     closed_late: i64,
+    #[diesel(sql_type = BigInt)]
+    open_late: i64,
     #[diesel(sql_type = BigInt)]
     days_to_close: i64,
     #[diesel(sql_type = BigInt)]
@@ -217,6 +223,8 @@ fn aggregate(
          COALESCE(SUM(CASE WHEN h.status = 'void' THEN 1 ELSE 0 END), 0) AS void, \
          COALESCE(SUM(CASE WHEN h.status IN ('on_ledger', 'in_rectification', 'pending_acceptance') \
              AND h.effective_deadline < ? THEN 1 ELSE 0 END), 0) AS overdue_now, \
+         COALESCE(SUM(CASE WHEN h.status NOT IN ('closed', 'void') \
+             AND h.deadline < ? THEN 1 ELSE 0 END), 0) AS open_late, \
          COALESCE(SUM(CASE WHEN h.status = 'closed' AND h.deadline IS NOT NULL AND {done} <= h.deadline THEN 1 ELSE 0 END), 0) AS closed_on_time, \
          COALESCE(SUM(CASE WHEN h.status = 'closed' AND h.deadline IS NOT NULL AND {done} > h.deadline THEN 1 ELSE 0 END), 0) AS closed_late, \
          COALESCE(SUM(CASE WHEN h.status = 'closed' AND h.cancel_date IS NOT NULL THEN {days} ELSE 0 END), 0) AS days_to_close, \
@@ -250,9 +258,10 @@ fn aggregate(
             })
             .collect();
     }
-    // Binds in the order of the placeholders: today, the scope's value (if any), from, to.
+    // Binds in the order of the placeholders: today twice, the scope's value (if any), from, to.
     let mut q = diesel::sql_query(sql)
         .into_boxed::<crate::db::MultiBackend>()
+        .bind::<Date, _>(today)
         .bind::<Date, _>(today);
     for value in binds.drain(..) {
         q = q.bind::<Text, _>(value);
@@ -270,6 +279,7 @@ fn aggregate(
             overdue_now: r.overdue_now,
             closed_on_time: r.closed_on_time,
             closed_late: r.closed_late,
+            late_rectification: r.closed_late + r.open_late,
             major_dual_report_incomplete: r.dual_incomplete,
             days_to_close_total: r.days_to_close,
             ..Figures::default()

@@ -476,6 +476,10 @@ db_test!(
         assert_eq!(t["in_progress"], 3);
         assert_eq!(t["overdue_now"], 1);
         assert_eq!(
+            t["late_rectification"], 1,
+            "open after its original deadline"
+        );
+        assert_eq!(
             t["major_dual_report_incomplete"], 1,
             "no congress report yet"
         );
