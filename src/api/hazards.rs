@@ -196,6 +196,9 @@ fn record<I: serde::Serialize>(
 #[derive(Debug, Deserialize)]
 pub(crate) struct CreateBody {
     enterprise_id: Option<String>,
+    /// The closed hazard of the same enterprise that this one is a recurrence of.
+    #[serde(default)]
+    recurrence_of: Option<String>,
     #[serde(flatten)]
     pub(crate) draft: DraftInput,
 }
@@ -207,6 +210,7 @@ pub(crate) async fn create(
 ) -> AppResult<HttpResponse> {
     let CreateBody {
         enterprise_id,
+        recurrence_of,
         draft,
     } = body.into_inner();
     let st = state.clone();
@@ -215,7 +219,7 @@ pub(crate) async fn create(
             let caller = bearer.caller(c)?;
             let env = env(&st, &caller, None);
             db::write_tx(c, |c| {
-                let (row, loaded) = svc::create(c, &env, enterprise_id, draft)?;
+                let (row, loaded) = svc::create(c, &env, enterprise_id, recurrence_of, draft)?;
                 Ok(Written::new(&env, row, loaded))
             })
         })

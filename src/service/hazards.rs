@@ -409,11 +409,13 @@ pub fn act(
 
 /// T1: a new draft from `draft`, for the caller's own enterprise or one within their scope,
 /// routed, indexed for search and recorded in the ledger. Answers the row and what the view
-/// needs, so the answer is built without reading again.
+/// needs, so the answer is built without reading again. A recurrence (`recurrence_of`) links
+/// the closed hazard of the same enterprise, within the caller's scope, that came back.
 pub fn create(
     conn: &mut DbConn,
     env: &Env<'_>,
     enterprise_id: Option<String>,
+    recurrence_of: Option<String>,
     mut draft: DraftInput,
 ) -> AppResult<(HazardRow, Loaded)> {
     let caller = env.caller;
@@ -436,6 +438,19 @@ pub fn create(
         draft.content.sectors = enterprise.sectors.clone();
     }
     hazard::create(&env.actor(), &draft, env.today, env.policy)?;
+    if let Some(earlier) = &recurrence_of {
+        let field = |why: &str| AppError::field("recurrence_of", why);
+        let earlier = hazards::find(conn, &policy::hazard_scope(caller), earlier)?
+            .ok_or_else(|| field("no such hazard within your scope"))?;
+        if earlier.enterprise_id != enterprise.id {
+            return Err(field("must be a hazard of the same enterprise"));
+        }
+        if earlier.status != Status::Closed.as_str() {
+            return Err(field(
+                "must be a closed hazard (an open one is still being rectified)",
+            ));
+        }
+    }
     let (primary, departments) = route(conn, env, &draft.content.sectors)?;
     let now = env.now.naive_utc();
     let row = HazardRow {
@@ -470,7 +485,7 @@ pub fn create(
         acceptance_due_on: None,
         cancel_date: None,
         listed: false,
-        recurrence_of: None,
+        recurrence_of,
         version: 1,
         created_at: now,
         updated_at: now,
@@ -490,7 +505,8 @@ pub fn create(
     )?;
     let payload = json!({
         "after": {"status": "draft", "level": row.level, "enterprise_id": row.enterprise_id,
-                  "street": row.street_code, "departments": departments},
+                  "street": row.street_code, "departments": departments,
+                  "recurrence_of": row.recurrence_of},
         "input": serde_json::to_value(&draft).map_err(AppError::internal)?,
         "version": 1,
     });

@@ -842,7 +842,7 @@ pub fn triage(
                         .map_err(|err| AppError::field("body", err.to_string()))?;
                     // A confirmed tip is a hazard found through a tip-off (隐患来源 6 投诉举报).
                     draft.content.source = Some(6);
-                    let (hazard, _) = hazard_svc::create(conn, env, Some(value), draft)?;
+                    let (hazard, _) = hazard_svc::create(conn, env, Some(value), None, draft)?;
                     details.insert("hazard_id".into(), json!(hazard.id));
                     row.hazard_id = Some(hazard.id);
                     row.resolution = Some(Resolution::HazardCreated.as_str().into());

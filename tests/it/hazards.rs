@@ -705,6 +705,38 @@ db_test!(
                "source": 9, "discovered_on": "2026-03-02", "title": "通道堵塞"}), 201).await;
         assert_eq!(own["reporter_id"], c.street_id.as_str());
 
+        // A recurrence is a new hazard linking the closed one; an open or unknown one is refused.
+        let mut again = general_report();
+        again["recurrence_of"] = json!(id);
+        let recurred = call(
+            &app,
+            Method::POST,
+            "/api/v1/hazards",
+            &c.reporter,
+            again.clone(),
+            201,
+        )
+        .await;
+        assert_eq!(recurred["recurrence_of"], id.as_str());
+        assert_eq!(recurred["status"], "draft");
+        for (earlier, why) in [(own["id"].clone(), "closed"), (json!("nope"), "scope")] {
+            again["recurrence_of"] = earlier;
+            let body = call(
+                &app,
+                Method::POST,
+                "/api/v1/hazards",
+                &c.reporter,
+                again.clone(),
+                422,
+            )
+            .await;
+            assert_eq!(body["errors"][0]["field"], "recurrence_of", "{body}");
+            assert!(
+                body["errors"][0]["message"].as_str().unwrap().contains(why),
+                "{body}"
+            );
+        }
+
         // Void: a duplicate must point at a hazard; kept in the ledger as void.
         let dup = submitted_general(&app, &c).await;
         let body = call(
