@@ -17,7 +17,7 @@ use crate::db::hazard_query::{self, Cursor, HazardFilter, Sort};
 use crate::db::hazards::HazardRow;
 use crate::db::schema::enterprises;
 use crate::domain::FieldErrors;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::policy;
 
 pub fn routes(r: &mut Routes) {
@@ -159,6 +159,7 @@ pub(crate) async fn list(
     let cursor = q.cursor(&mut errors);
     errors.finish()?;
     let today = state.clock.today();
+    let st = state.clone();
     let (items, next) = state
         .db(move |c| {
             let scope = policy::hazard_scope(&caller);
@@ -168,11 +169,51 @@ pub(crate) async fn list(
                 encode(&hazard_query::cursor_after(r, sort))
             });
             let names = enterprise_names(c, &rows)?;
-            let items: Vec<Value> = rows.iter().map(|r| summary(r, today, &names)).collect();
+            let flags = compliance_flags(c, &rows, today, &st.config.rules)?;
+            let items: Vec<Value> = rows
+                .iter()
+                .zip(flags)
+                .map(|(r, flags)| {
+                    let mut item = summary(r, today, &names);
+                    item["compliance_flags"] = json!(flags);
+                    item
+                })
+                .collect();
             Ok((items, more))
         })
         .await?;
     Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next })))
+}
+
+/// The compliance flags (双报告, employee notice) of each hazard of a page, from their records
+/// read in one query.
+fn compliance_flags(
+    c: &mut crate::db::DbConn,
+    rows: &[HazardRow],
+    today: NaiveDate,
+    policy: &crate::domain::hazard::Policy,
+) -> AppResult<Vec<Vec<&'static str>>> {
+    use crate::db::schema::hazard_records;
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let mut records: HashMap<String, Vec<crate::db::hazards::RecordRow>> = HashMap::new();
+    for rec in hazard_records::table
+        .filter(hazard_records::hazard_id.eq_any(ids))
+        .filter(hazard_records::kind.eq_any(["congress_report", "employee_notice"]))
+        .select(crate::db::hazards::RecordRow::as_select())
+        .load(c)?
+    {
+        records.entry(rec.hazard_id.clone()).or_default().push(rec);
+    }
+    rows.iter()
+        .map(|r| {
+            let recs = records.get(&r.id).map_or(&[][..], Vec::as_slice);
+            let facts = crate::db::hazards::facts(r, recs, 0, Default::default())
+                .map_err(AppError::internal)?;
+            Ok(crate::domain::hazard::compliance_flags(
+                &facts, today, policy,
+            ))
+        })
+        .collect()
 }
 
 /// Names of the enterprises of a page, in one query.

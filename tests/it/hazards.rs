@@ -322,6 +322,23 @@ db_test!(
         assert_eq!(posted["deadline"], "2026-04-30");
         assert_eq!(posted["effective_deadline"], "2026-04-30");
         assert_eq!(posted["overdue"], false);
+        // On the ledger without a notice to employees yet: flagged in the view and the list.
+        assert_eq!(
+            posted["compliance_flags"],
+            json!(["employee_notice_missing"])
+        );
+        let listed = call(
+            &app,
+            Method::GET,
+            "/api/v1/hazards?level=major",
+            &c.inspector,
+            Value::Null,
+            200,
+        )
+        .await;
+        let item = &listed["items"][0];
+        assert_eq!(item["id"], id.as_str());
+        assert_eq!(item["compliance_flags"], posted["compliance_flags"]);
 
         // Rectification needs the six-part plan, filed and acknowledged.
         let res = app
