@@ -531,7 +531,13 @@ pub(crate) async fn void(
             if i.reason == Some(VoidReason::Duplicate) {
                 let original = i.duplicate_of.as_deref().unwrap_or_default();
                 let scope = policy::hazard_scope(e.caller);
-                if original == row.id || hazards::find(c, &scope, original)?.is_none() {
+                if original == row.id {
+                    return Err(AppError::field(
+                        "duplicate_of",
+                        "must name another hazard, not this one",
+                    ));
+                }
+                if hazards::find(c, &scope, original)?.is_none() {
                     return Err(AppError::field(
                         "duplicate_of",
                         "no such hazard within your scope",

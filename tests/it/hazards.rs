@@ -766,6 +766,22 @@ db_test!(
         )
         .await;
         assert_eq!(body["errors"][0]["field"], "duplicate_of");
+        let body = call(
+            &app,
+            Method::POST,
+            &h(&dup, "void"),
+            &c.street,
+            json!({"reason": "duplicate", "duplicate_of": dup}),
+            422,
+        )
+        .await;
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("another hazard"),
+            "{body}"
+        );
         let voided = call(
             &app,
             Method::POST,
