@@ -486,7 +486,21 @@ db_test!(
         assert_eq!(t["reconciled"], true);
         assert_eq!(s["groups"][0]["key"], "HYL");
         assert_eq!(s["groups"][0]["name"], "华阳路街道");
-        let _ = late;
+        // An approved extension moves the effective deadline only (set here directly): no longer
+        // overdue, still 超期整改 against the original deadline.
+        {
+            use diesel::prelude::*;
+            diesel::sql_query(format!(
+                "UPDATE hazards SET effective_deadline = '2026-03-31' WHERE id = '{late}'"
+            ))
+            .execute(&mut app.db.connect())
+            .unwrap();
+        }
+        let (_, s) = app
+            .call_json(Method::GET, "/api/v1/stats/summary", Some(&district), None)
+            .await;
+        assert_eq!(s["total"]["overdue_now"], 0, "{s}");
+        assert_eq!(s["total"]["late_rectification"], 1, "{s}");
         for group in ["department", "sector", "level"] {
             let (status, s) = app
                 .call_json(
