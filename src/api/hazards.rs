@@ -266,7 +266,7 @@ pub(crate) async fn get(
 /// The stored draft with a PATCH laid over it (only the fields of a draft may be named).
 fn merge_draft(facts_level: &str, row: &HazardRow, patch: &Value) -> AppResult<DraftInput> {
     let stored = DraftInput {
-        level: facts_level.parse().map_err(AppError::internal)?,
+        level: Some(facts_level.parse().map_err(AppError::internal)?),
         handling: row.handling.parse().map_err(AppError::internal)?,
         suspension: row.suspension.parse().map_err(AppError::internal)?,
         content: row.content(),
@@ -324,7 +324,7 @@ pub(crate) async fn edit(
                     patch.clone(),
                     |facts, actor| hazard::edit(facts, actor, &draft, env.today, env.policy),
                     |c, row, _, l| {
-                        row.level = draft.level.as_str().into();
+                        row.level = draft.level().as_str().into();
                         row.handling = draft.handling.as_str().into();
                         row.suspension = draft.suspension.as_str().into();
                         row.title = draft.content.title.clone().unwrap_or_default();

@@ -613,6 +613,7 @@ pub fn facts(
         handling: row.handling.parse()?,
         suspension: row.suspension.parse()?,
         reporter_id: row.reporter_id.clone(),
+        primary_department: row.primary_department.clone(),
         submitted_by: row.submitted_by.clone(),
         submitted_on: row.submitted_on,
         content: row.content(),

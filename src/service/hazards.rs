@@ -41,7 +41,11 @@ pub struct Env<'a> {
 impl Env<'_> {
     /// The domain's view of the caller.
     pub fn actor(&self) -> Actor {
-        Actor::new(self.caller.user_id.clone(), self.caller.role)
+        let actor = Actor::new(self.caller.user_id.clone(), self.caller.role);
+        match &self.caller.org {
+            Org::Department(code) => actor.in_department(code.clone()),
+            _ => actor,
+        }
     }
 
     fn ledger_actor(&self) -> (&str, &str) {
@@ -460,7 +464,7 @@ pub fn create(
         street_code: enterprise.street.clone(),
         primary_department: primary,
         status: Status::Draft.as_str().into(),
-        level: draft.level.as_str().into(),
+        level: draft.level().as_str().into(),
         handling: draft.handling.as_str().into(),
         suspension: draft.suspension.as_str().into(),
         title: draft.content.title.clone().unwrap_or_default(),

@@ -296,6 +296,7 @@ pub const ACTIONS: &[ActionForm] = &[
         fields: &[
             f("result", "验收结论", Select(PASS_FAIL), true),
             f("opinion", "验收意见", Area, true),
+            f("deficiencies", "存在问题（不合格时）", Area, false),
             f("accepted_on", "验收日期", Date, true),
             f(
                 "resume_approved",

@@ -685,7 +685,7 @@ fn event_label(kind: &str) -> String {
 fn event_note(e: &Value) -> String {
     let p = &e["payload"];
     let input = &p["input"];
-    for k in ["reason", "note", "opinion", "summary"] {
+    for k in ["reason", "note", "deficiencies", "opinion", "summary"] {
         if let Some(t) = input[k].as_str().filter(|t| !t.is_empty()) {
             return t.to_string();
         }

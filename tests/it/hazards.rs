@@ -424,9 +424,52 @@ db_test!(
         .await;
         assert_eq!(done["status"], "pending_acceptance");
         assert_eq!(done["acceptance_due_on"], "2026-03-12");
+        let pass = json!({"result": "pass", "opinion": "经查该隐患已完成整改，整改情况属实", "accepted_on": "2026-03-02"});
+
+        // The fire brigade (消防, copied) sees the hazard but does not accept it: one primary
+        // department (区应急局) accepts.
+        let fire = app
+            .user_token("xfzd", "department_inspector", "XFZD")
+            .await
+            .1;
+        let seen = call(
+            &app,
+            Method::GET,
+            &format!("/api/v1/hazards/{id}"),
+            &fire,
+            Value::Null,
+            200,
+        )
+        .await;
+        let offered = |v: &Value, action: &str| {
+            v["permitted_actions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a == action)
+        };
+        assert!(!offered(&seen, "accept"), "{}", seen["permitted_actions"]);
+        let res = app
+            .call(
+                Method::POST,
+                &h(&id, "acceptance"),
+                Some(&fire),
+                Some(pass.clone()),
+            )
+            .await;
+        expect_problem(res, 403, "not_primary_department").await;
+        let seen = call(
+            &app,
+            Method::GET,
+            &format!("/api/v1/hazards/{id}"),
+            &c.inspector,
+            Value::Null,
+            200,
+        )
+        .await;
+        assert!(offered(&seen, "accept"), "{}", seen["permitted_actions"]);
 
         // Closing a 重大 hazard needs the completion half of the congress report.
-        let pass = json!({"result": "pass", "opinion": "经查该隐患已完成整改，整改情况属实", "accepted_on": "2026-03-02"});
         let res = app
             .call(
                 Method::POST,
@@ -562,7 +605,7 @@ db_test!(
             Method::POST,
             "/api/v1/hazards",
             &c.reporter,
-            json!({"level": "general"}),
+            json!({"title": "漏电"}),
             422,
         )
         .await;
@@ -575,6 +618,7 @@ db_test!(
         assert_eq!(
             fields,
             [
+                "level",
                 "description",
                 "location",
                 "category",
@@ -689,12 +733,23 @@ db_test!(
         upload(&app, &c.reporter, &id, "after").await;
         call(&app, Method::POST, &h(&id, "completion"), &c.reporter, json!({
         "completed_on": "2026-03-02", "summary": "已上锁", "actual_funds": "0.02", "self_assessment": "合格"}), 200).await;
+        // T12 names what is still wrong.
+        let body = call(
+            &app,
+            Method::POST,
+            &h(&id, "acceptance"),
+            &c.street,
+            json!({"result": "fail", "accepted_on": "2026-03-02"}),
+            422,
+        )
+        .await;
+        assert_eq!(body["errors"][0]["field"], "deficiencies");
         let failed = call(
             &app,
             Method::POST,
             &h(&id, "acceptance"),
             &c.street,
-            json!({"result": "fail", "opinion": "锁具损坏", "accepted_on": "2026-03-02"}),
+            json!({"result": "fail", "deficiencies": "锁具损坏", "accepted_on": "2026-03-02"}),
             200,
         )
         .await;
@@ -719,7 +774,7 @@ db_test!(
         // The street officer who reported a hazard may not accept it.
         let own = call(&app, Method::POST, "/api/v1/hazards", &c.street,
         json!({"enterprise_id": c.enterprise, "description": "消防通道堵塞", "location": "仓库", "category": "B03",
-               "source": 9, "discovered_on": "2026-03-02", "title": "通道堵塞"}), 201).await;
+               "source": 9, "discovered_on": "2026-03-02", "title": "通道堵塞", "level": "general"}), 201).await;
         assert_eq!(own["reporter_id"], c.street_id.as_str());
 
         // A recurrence is a new hazard linking the closed one; an open or unknown one is refused.

@@ -782,7 +782,7 @@ db_test!(triage_flows, |backend: Backend| async move {
         422,
     )
     .await;
-    assert_eq!(fields(&p), ["description", "location", "category"]);
+    assert_eq!(fields(&p), ["level", "description", "location", "category"]);
     let mut body = general_report();
     body["action"] = json!("confirm");
     body["enterprise_id"] = json!(c.enterprise);

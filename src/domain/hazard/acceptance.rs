@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::codes::{AcceptanceResult, Action, Level, Role, Status, Suspension};
 use super::draft::require_general_report;
 use super::facts::{Actor, CongressRule, HazardFacts, Outcome, Policy};
-use super::guard::{gate, not_frozen, role_may, state_error, status_in};
+use super::guard::{gate, not_frozen, primary_department_only, role_may, state_error, status_in};
 use super::rectification::{check_completed_on, check_money};
 use crate::domain::{DomainError, FieldErrors};
 
@@ -16,8 +16,10 @@ use crate::domain::{DomainError, FieldErrors};
 pub struct AcceptanceInput {
     /// 合格 / 不合格.
     pub result: Option<AcceptanceResult>,
-    /// The verifier's opinion; on failure, the deficiencies.
+    /// The verifier's opinion (required to pass).
     pub opinion: Option<String>,
+    /// T12: what is still wrong (required to fail; an opinion alone is taken for it).
+    pub deficiencies: Option<String>,
     /// Date of the check.
     pub accepted_on: Option<NaiveDate>,
     /// Production may resume (required to pass a suspended hazard).
@@ -46,11 +48,12 @@ fn verifier_role(level: Level) -> Role {
     }
 }
 
-/// Role, then identity (`verifier_is_reporter`, when a user id is given), then status.
+/// Role, then (when the actor is given) the primary department and identity
+/// (`verifier_is_reporter`), then status.
 pub(super) fn guard_accept(
     facts: &HazardFacts,
     role: Role,
-    user_id: Option<&str>,
+    actor: Option<&Actor>,
 ) -> Result<(), DomainError> {
     not_frozen(facts)?;
     role_may(
@@ -59,7 +62,8 @@ pub(super) fn guard_accept(
         Action::Accept,
         facts.level,
     )?;
-    if user_id.is_some_and(|id| facts.is_reporter(id)) {
+    primary_department_only(facts, actor, Action::Accept)?;
+    if actor.is_some_and(|a| facts.is_reporter(&a.user_id)) {
         return Err(DomainError::Forbidden {
             code: "verifier_is_reporter",
             message: "the person who reported a hazard may not accept it".into(),
@@ -76,17 +80,16 @@ pub fn accept(
     today: NaiveDate,
     policy: &Policy,
 ) -> Result<Outcome, DomainError> {
-    guard_accept(facts, actor.role, Some(&actor.user_id))?;
+    guard_accept(facts, actor.role, Some(actor))?;
     let mut e = FieldErrors::new();
     let result = e.require("result", input.result);
-    let opinion_missing = input.opinion.as_deref().is_none_or(|o| o.trim().is_empty());
-    if opinion_missing {
-        let message = if result == Some(AcceptanceResult::Fail) {
-            "required: list the deficiencies"
-        } else {
-            "required"
-        };
-        e.add("opinion", message);
+    let blank = |t: &Option<String>| t.as_deref().is_none_or(|o| o.trim().is_empty());
+    if result == Some(AcceptanceResult::Fail) {
+        if blank(&input.deficiencies) && blank(&input.opinion) {
+            e.add("deficiencies", "required: list what is still wrong");
+        }
+    } else if blank(&input.opinion) {
+        e.add("opinion", "required");
     }
     if let Some(on) = e.require("accepted_on", input.accepted_on) {
         if on > today {
@@ -206,6 +209,7 @@ pub fn quick_fix(
 #[cfg(test)]
 mod tests {
     use super::super::fixtures::*;
+    use super::super::permitted::{permitted_actions, permitted_actions_for};
     use super::*;
 
     fn pass() -> AcceptanceInput {
@@ -215,13 +219,15 @@ mod tests {
             accepted_on: Some(today()),
             resume_approved: None,
             cosigned_by: None,
+            deficiencies: None,
         }
     }
 
     fn fail() -> AcceptanceInput {
         AcceptanceInput {
             result: Some(AcceptanceResult::Fail),
-            opinion: Some("接地电阻不合格".into()),
+            opinion: None,
+            deficiencies: Some("接地电阻不合格".into()),
             ..pass()
         }
     }
@@ -254,23 +260,32 @@ mod tests {
         assert_eq!(out.status, Status::InRectification);
         assert!(out.clear_completion);
         assert_eq!(out.cancel_date, None);
-        let mut no_opinion = fail();
-        no_opinion.opinion = None;
-        let err = accept(
-            &f,
-            &actor(Role::StreetOfficer),
-            &no_opinion,
-            today(),
-            &Policy::default(),
-        )
-        .unwrap_err();
-        match err {
-            DomainError::Validation { errors, .. } => {
-                assert_eq!(errors[0].field, "opinion");
-                assert!(errors[0].message.contains("deficiencies"));
-            }
-            other => panic!("{other:?}"),
-        }
+        let street = actor(Role::StreetOfficer);
+        let mut nothing_wrong = fail();
+        nothing_wrong.deficiencies = Some("  ".into());
+        let err = accept(&f, &street, &nothing_wrong, today(), &Policy::default()).unwrap_err();
+        assert_eq!(fields(&err), ["deficiencies"], "T12 needs the deficiencies");
+        // An opinion that lists them is taken for them (older clients send only that).
+        nothing_wrong.opinion = Some("灭火器压力不足".into());
+        assert!(accept(&f, &street, &nothing_wrong, today(), &Policy::default()).is_ok());
+    }
+
+    #[test]
+    fn only_the_primary_department_accepts_a_major_hazard() {
+        let mut f = facts(Status::PendingAcceptance, Level::Major);
+        f.primary_department = "YJJ".into();
+        let copied = dept().in_department("XFJY");
+        let err = accept(&f, &copied, &pass(), today(), &Policy::default()).unwrap_err();
+        assert_eq!(
+            (err.code(), err.http_status()),
+            ("not_primary_department", 403)
+        );
+        assert!(!permitted_actions_for(&f, &copied).contains(&"accept"));
+        let primary = dept().in_department("YJJ");
+        assert!(accept(&f, &primary, &pass(), today(), &Policy::default()).is_ok());
+        assert!(permitted_actions_for(&f, &primary).contains(&"accept"));
+        // The role-only list (no department known) still shows it.
+        assert!(permitted_actions(&f, Role::DepartmentInspector).contains(&"accept"));
     }
 
     #[test]

@@ -15,9 +15,10 @@ pub const TITLE_MAX_CHARS: usize = 200;
 /// Body of create and edit: the classification and the content.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DraftInput {
-    /// Proposed level.
+    /// Proposed level: required from creation on (T1), since it decides who reports and who
+    /// verifies.
     #[serde(default)]
-    pub level: Level,
+    pub level: Option<Level>,
     /// Handling.
     #[serde(default)]
     pub handling: Handling,
@@ -27,6 +28,13 @@ pub struct DraftInput {
     /// The report content.
     #[serde(flatten)]
     pub content: HazardContent,
+}
+
+impl DraftInput {
+    /// The proposed level (一般 until one is named; creation and edits require one).
+    pub fn level(&self) -> Level {
+        self.level.unwrap_or_default()
+    }
 }
 
 /// Body of submit.
@@ -148,7 +156,7 @@ pub fn check_report(
     let mut e = FieldErrors::new();
     require_general_report(&mut e, &input.content, today);
     check_handling(&mut e, input.handling, input.suspension);
-    if input.level == Level::Major {
+    if input.level() == Level::Major {
         require_major_content(&mut e, &input.content, input.handling, today, policy);
     }
     e.finish()
@@ -211,6 +219,7 @@ pub fn create(
         });
     }
     let mut e = FieldErrors::new();
+    e.require("level", input.level);
     require_basics(&mut e, &input.content);
     check_formats(&mut e, &input.content, today);
     check_handling(&mut e, input.handling, input.suspension);
@@ -228,13 +237,14 @@ pub fn edit(
 ) -> Result<Outcome, DomainError> {
     guard_edit(facts, actor.role)?;
     let mut e = FieldErrors::new();
+    let level = e.require("level", input.level);
     require_basics(&mut e, &input.content);
     check_formats(&mut e, &input.content, today);
     check_handling(&mut e, input.handling, input.suspension);
     e.finish()?;
     let mut out = Outcome::to(facts.status);
-    if input.level != facts.level {
-        out.level = Some(input.level);
+    if level != Some(facts.level) {
+        out.level = level;
     }
     Ok(out)
 }
@@ -310,7 +320,7 @@ mod tests {
 
     fn draft_input() -> DraftInput {
         DraftInput {
-            level: Level::General,
+            level: Some(Level::General),
             handling: Handling::TimeLimited,
             suspension: Suspension::None,
             content: facts(Status::Draft, Level::General).content,
@@ -342,6 +352,7 @@ mod tests {
         assert_eq!(
             fields(&err),
             [
+                "level",
                 "description",
                 "location",
                 "sectors",
@@ -410,7 +421,7 @@ mod tests {
     fn edit_reports_level_change_and_refuses_after_submission() {
         let f = facts(Status::Returned, Level::General);
         let mut input = draft_input();
-        input.level = Level::Major;
+        input.level = Some(Level::Major);
         let out = edit(
             &f,
             &actor(Role::EnterpriseReporter),
@@ -624,7 +635,7 @@ mod tests {
             r#"{"level":"major","handling":"suspension","suspension":"full","title":"液氨泄漏","sectors":["ammonia_refrigeration"]}"#,
         )
         .unwrap();
-        assert_eq!(input.level, Level::Major);
+        assert_eq!(input.level, Some(Level::Major));
         assert_eq!(input.content.sectors, ["ammonia_refrigeration"]);
     }
 }

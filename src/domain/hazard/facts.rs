@@ -13,6 +13,9 @@ pub struct Actor {
     pub user_id: String,
     /// The user's role.
     pub role: Role,
+    /// The department of a department inspector (its code), when known.
+    #[serde(default)]
+    pub department: Option<String>,
 }
 
 impl Actor {
@@ -21,7 +24,14 @@ impl Actor {
         Self {
             user_id: user_id.into(),
             role,
+            department: None,
         }
+    }
+
+    /// The same actor as a member of `department`.
+    pub fn in_department(mut self, department: impl Into<String>) -> Self {
+        self.department = Some(department.into());
+        self
     }
 }
 
@@ -146,6 +156,8 @@ pub struct HazardFacts {
     pub suspension: Suspension,
     /// User id of whoever reported the hazard (created the draft).
     pub reporter_id: String,
+    /// The primary (responsible) department's code; empty when not known.
+    pub primary_department: String,
     /// User id of whoever submitted it, when different from the reporter.
     pub submitted_by: Option<String>,
     /// Date of submission (the regulator half of 双报告), Asia/Shanghai.

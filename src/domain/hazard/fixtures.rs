@@ -40,6 +40,7 @@ pub(crate) fn facts(status: Status, level: Level) -> HazardFacts {
         handling: Handling::TimeLimited,
         suspension: Suspension::None,
         reporter_id: "reporter-1".into(),
+        primary_department: "YJJ".into(),
         submitted_by: None,
         submitted_on: Some(d("2023-10-08")),
         content: HazardContent {
@@ -113,7 +114,7 @@ pub(crate) fn run(action: Action, f: &HazardFacts, a: &Actor) -> Result<Outcome,
     match action {
         Action::Edit => {
             let input = DraftInput {
-                level: f.level,
+                level: Some(f.level),
                 handling: f.handling,
                 suspension: f.suspension,
                 content: f.content.clone(),

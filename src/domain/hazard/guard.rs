@@ -1,7 +1,7 @@
 //! The shared first steps of every action: frozen, then role, then status.
 
 use super::codes::{Action, Level, Role, Status};
-use super::facts::HazardFacts;
+use super::facts::{Actor, HazardFacts};
 use crate::domain::DomainError;
 
 /// Closed and void hazards refuse everything, before any role is looked at.
@@ -37,6 +37,35 @@ pub(super) fn role_may(
     } else {
         Err(forbidden(role, action, level))
     }
+}
+
+/// DESIGN "Routing": one primary department accepts; the others are copied. An inspector of a
+/// copied department sees the hazard but may not take the primary department's decisions
+/// (`not_primary_department`). Without an actor (the role-only view) or a known department
+/// there is nothing to compare.
+pub(super) fn primary_department_only(
+    facts: &HazardFacts,
+    actor: Option<&Actor>,
+    action: Action,
+) -> Result<(), DomainError> {
+    let Some(Actor {
+        role: Role::DepartmentInspector,
+        department: Some(own),
+        ..
+    }) = actor
+    else {
+        return Ok(());
+    };
+    if facts.primary_department.is_empty() || *own == facts.primary_department {
+        return Ok(());
+    }
+    Err(DomainError::Forbidden {
+        code: "not_primary_department",
+        message: format!(
+            "only the primary department ({}) may {action} this hazard; {own} is copied",
+            facts.primary_department
+        ),
+    })
 }
 
 /// A 409 with the current status.

@@ -83,13 +83,13 @@ mod tests {
     fn major_hazard_story() {
         let p = Policy::default();
         let principal = Actor::new("u-principal", Role::EnterprisePrincipal);
-        let dept = Actor::new("u-yjj", Role::DepartmentInspector);
+        let dept = Actor::new("u-yjj", Role::DepartmentInspector).in_department("YJJ");
 
         let mut content = super::fixtures::facts(Status::Draft, Level::Major).content;
         content.plan = None;
         content.plan_due_on = Some(d("2023-10-15"));
         let draft = DraftInput {
-            level: Level::Major,
+            level: Some(Level::Major),
             handling: Handling::Suspension,
             suspension: Suspension::Partial,
             content,
@@ -191,6 +191,7 @@ mod tests {
             accepted_on: Some(d("2023-12-28")),
             resume_approved: Some(true),
             cosigned_by: None,
+            deficiencies: None,
         };
         let err = accept(&h, &dept, &pass, d("2023-12-28"), &p).unwrap_err();
         assert_eq!(err.code(), "congress_report_missing");

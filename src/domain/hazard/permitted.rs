@@ -17,7 +17,7 @@ use crate::domain::DomainError;
 fn guard(
     facts: &HazardFacts,
     role: Role,
-    user_id: Option<&str>,
+    actor: Option<&Actor>,
     action: Action,
 ) -> Result<(), DomainError> {
     match action {
@@ -28,13 +28,13 @@ fn guard(
         Action::Post => guard_post(facts, role, facts.level),
         Action::Void => guard_void(facts, role),
         Action::FilePlan => guard_file_plan(facts, role),
-        Action::AcknowledgePlan => guard_acknowledge_plan(facts, role),
+        Action::AcknowledgePlan => guard_acknowledge_plan(facts, role, actor),
         Action::Start => guard_start(facts, role),
         Action::Progress => guard_progress(facts, role),
         Action::RequestExtension => guard_request_extension(facts, role),
-        Action::DecideExtension => guard_decide_extension(facts, role),
+        Action::DecideExtension => guard_decide_extension(facts, role, actor),
         Action::Complete => guard_complete(facts, role),
-        Action::Accept => guard_accept(facts, role, user_id),
+        Action::Accept => guard_accept(facts, role, actor),
         Action::QuickFix => guard_quick_fix(facts, role),
         Action::CongressReport => guard_congress_report(facts, role, None),
         Action::EmployeeNotice => guard_employee_notice(facts, role),
@@ -53,11 +53,12 @@ pub fn permitted_actions(facts: &HazardFacts, role: Role) -> Vec<&'static str> {
         .collect()
 }
 
-/// As [`permitted_actions`], also leaving out acceptance when the actor reported the hazard.
+/// As [`permitted_actions`], also leaving out acceptance when the actor reported the hazard,
+/// and the primary department's decisions when the actor's department is only copied.
 pub fn permitted_actions_for(facts: &HazardFacts, actor: &Actor) -> Vec<&'static str> {
     Action::ALL
         .iter()
-        .filter(|&&a| guard(facts, actor.role, Some(&actor.user_id), a).is_ok())
+        .filter(|&&a| guard(facts, actor.role, Some(actor), a).is_ok())
         .map(|a| a.as_str())
         .collect()
 }

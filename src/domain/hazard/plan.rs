@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::codes::{Action, Role, Status};
 use super::facts::{Actor, HazardFacts, Outcome, Plan, Policy};
-use super::guard::{gate, role_may, state_error};
+use super::guard::{gate, primary_department_only, role_may, state_error};
 use crate::domain::{DomainError, FieldErrors};
 
 /// Body of plan acknowledgement.
@@ -61,7 +61,11 @@ pub fn file_plan(
     Ok(out)
 }
 
-pub(super) fn guard_acknowledge_plan(facts: &HazardFacts, role: Role) -> Result<(), DomainError> {
+pub(super) fn guard_acknowledge_plan(
+    facts: &HazardFacts,
+    role: Role,
+    actor: Option<&Actor>,
+) -> Result<(), DomainError> {
     gate(
         facts,
         Action::AcknowledgePlan,
@@ -70,7 +74,8 @@ pub(super) fn guard_acknowledge_plan(facts: &HazardFacts, role: Role) -> Result<
             role,
             Action::AcknowledgePlan,
             facts.level,
-        ),
+        )
+        .and_then(|()| primary_department_only(facts, actor, Action::AcknowledgePlan)),
         ACK_STATES,
     )?;
     if !facts.plan_filed {
@@ -98,7 +103,7 @@ pub fn acknowledge_plan(
     _today: NaiveDate,
     _policy: &Policy,
 ) -> Result<Outcome, DomainError> {
-    guard_acknowledge_plan(facts, actor.role)?;
+    guard_acknowledge_plan(facts, actor.role, Some(actor))?;
     let mut out = Outcome::to(facts.status);
     out.plan_acknowledged = Some(true);
     Ok(out)

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::codes::{Action, Level, Role, Status, Suspension};
 use super::facts::{Actor, HazardFacts, Outcome, Policy};
-use super::guard::{gate, role_may, state_error};
+use super::guard::{gate, primary_department_only, role_may, state_error};
 use crate::domain::calendar::WorkCalendar;
 use crate::domain::deadline::{ExtensionWindow, extension_window};
 use crate::domain::validate::Wan;
@@ -234,7 +234,11 @@ const DECISION_STATES: &[Status] = &[
     Status::PendingAcceptance,
 ];
 
-pub(super) fn guard_decide_extension(facts: &HazardFacts, role: Role) -> Result<(), DomainError> {
+pub(super) fn guard_decide_extension(
+    facts: &HazardFacts,
+    role: Role,
+    actor: Option<&Actor>,
+) -> Result<(), DomainError> {
     // A listed hazard's extensions are decided by the supervising unit (区安委办), others by the department.
     let decider = if facts.listed {
         Role::DistrictOffice
@@ -244,7 +248,8 @@ pub(super) fn guard_decide_extension(facts: &HazardFacts, role: Role) -> Result<
     gate(
         facts,
         Action::DecideExtension,
-        role_may(role == decider, role, Action::DecideExtension, facts.level),
+        role_may(role == decider, role, Action::DecideExtension, facts.level)
+            .and_then(|()| primary_department_only(facts, actor, Action::DecideExtension)),
         DECISION_STATES,
     )?;
     if facts.pending_extension.is_none() {
@@ -265,7 +270,7 @@ pub fn decide_extension(
     _today: NaiveDate,
     _policy: &Policy,
 ) -> Result<Outcome, DomainError> {
-    guard_decide_extension(facts, actor.role)?;
+    guard_decide_extension(facts, actor.role, Some(actor))?;
     let mut e = FieldErrors::new();
     let approved = e.require("approved", input.approved);
     e.require_text("opinion", input.opinion.as_deref());
@@ -541,6 +546,37 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.code(), "role_forbidden");
         assert!(decide_extension(&f, &actor(Role::DistrictOffice), &input, today(), &p()).is_ok());
+    }
+
+    #[test]
+    fn a_copied_department_neither_decides_extensions_nor_acknowledges_plans() {
+        let mut f = facts(Status::InRectification, Level::Major);
+        f.primary_department = "JGW".into();
+        f.pending_extension = Some(d("2023-11-30"));
+        let input = ExtensionDecisionInput {
+            approved: Some(false),
+            opinion: Some("不同意".into()),
+        };
+        let copied = actor(Role::DepartmentInspector).in_department("YJJ");
+        let err = decide_extension(&f, &copied, &input, today(), &p()).unwrap_err();
+        assert_eq!(
+            (err.code(), err.http_status()),
+            ("not_primary_department", 403)
+        );
+        let primary = actor(Role::DepartmentInspector).in_department("JGW");
+        assert!(decide_extension(&f, &primary, &input, today(), &p()).is_ok());
+
+        let mut filed = facts(Status::OnLedger, Level::Major);
+        filed.primary_department = "JGW".into();
+        filed.plan_filed = true;
+        filed.plan_acknowledged = false;
+        let ack = super::super::plan::AcknowledgePlanInput::default();
+        let err =
+            super::super::plan::acknowledge_plan(&filed, &copied, &ack, today(), &p()).unwrap_err();
+        assert_eq!(err.code(), "not_primary_department");
+        assert!(
+            super::super::plan::acknowledge_plan(&filed, &primary, &ack, today(), &p()).is_ok()
+        );
     }
 
     fn completion() -> CompletionInput {
