@@ -607,6 +607,23 @@ pub fn facts(
     attachments: AttachmentFacts,
 ) -> anyhow::Result<HazardFacts> {
     let stage_of = |r: &RecordRow| r.json()["stage"].as_str().map(str::to_string);
+    let congress: Vec<serde_json::Value> = records
+        .iter()
+        .filter(|r| r.kind == "congress_report")
+        .map(RecordRow::json)
+        .collect();
+    let date = |v: &serde_json::Value| v.as_str().and_then(|t| t.parse::<NaiveDate>().ok());
+    let congress_follow_up_due = congress
+        .iter()
+        .filter(|j| j["body"] == "joint_meeting")
+        .filter_map(|joint| {
+            let held = date(&joint["meeting_on"])?;
+            let followed = congress.iter().any(|c| {
+                c["body"] != "joint_meeting" && date(&c["meeting_on"]).is_some_and(|on| on >= held)
+            });
+            (!followed).then(|| date(&joint["follow_up_on"]).unwrap_or(held))
+        })
+        .min();
     Ok(HazardFacts {
         status: row.status.parse()?,
         level: row.level.parse()?,
@@ -631,6 +648,7 @@ pub fn facts(
         has_completion_congress_report: records
             .iter()
             .any(|r| r.kind == "congress_report" && stage_of(r).as_deref() == Some("completion")),
+        congress_follow_up_due,
         has_employee_notice: records.iter().any(|r| r.kind == "employee_notice"),
         attachments,
     })

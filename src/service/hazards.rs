@@ -625,8 +625,11 @@ pub fn view_of(env: &Env<'_>, row: &HazardRow, loaded: &Loaded) -> AppResult<Haz
     let congress = by_kind("congress_report");
     let notices = by_kind("employee_notice");
     let is_major = row.level == Level::Major.as_str();
+    // Complete so far: the regulator half, the congress half at discovery (a joint meeting's
+    // report counts once the congress itself has heard it) and, once closed, at completion.
     let complete = regulator.is_some()
         && facts.has_discovery_congress_report
+        && facts.congress_follow_up_due.is_none()
         && (row.status != "closed" || facts.has_completion_congress_report);
     let dual_report = json!({
         "required": is_major,

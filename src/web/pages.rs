@@ -646,6 +646,7 @@ fn flag_label(f: &str) -> &'static str {
         "regulator_report_late" => "重大隐患报告迟报",
         "congress_report_overdue" => "未按时向职工大会/职代会报告",
         "congress_completion_missing" => "销号前未向职工大会/职代会报告治理结果",
+        "congress_follow_up_overdue" => "联席会议后未按期向职工大会/职代会报告",
         "employee_notice_missing" => "未向从业人员通报",
         _ => "其他提示",
     }

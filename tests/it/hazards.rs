@@ -911,6 +911,93 @@ db_test!(
     }
 );
 
+db_test!(
+    a_joint_meeting_report_is_followed_up_by_the_congress,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        let created = call(
+            &app,
+            Method::POST,
+            "/api/v1/hazards",
+            &c.reporter,
+            major_report(),
+            201,
+        )
+        .await;
+        let id = created["id"].as_str().unwrap().to_string();
+        assert_eq!(upload(&app, &c.reporter, &id, "before").await.status(), 201);
+        let path = format!("/api/v1/hazards/{id}");
+        call(
+            &app,
+            Method::POST,
+            &format!("{path}/submit"),
+            &c.principal,
+            json!({}),
+            200,
+        )
+        .await;
+
+        // The congress is not in session: a joint meeting hears the report (L11) and names the
+        // session that will follow it up.
+        let joint = json!({"stage": "discovery", "body": "joint_meeting", "meeting_on": "2026-03-02",
+                           "summary": "联席会议听取液氨隐患报告", "follow_up_on": "2026-03-20"});
+        let h = call(
+            &app,
+            Method::POST,
+            &format!("{path}/congress-reports"),
+            &c.principal,
+            joint,
+            200,
+        )
+        .await;
+        assert_eq!(
+            h["dual_report"]["complete"], false,
+            "the congress has not heard it yet"
+        );
+        assert_eq!(
+            h["compliance_flags"],
+            json!([]),
+            "not due before 2026-03-20"
+        );
+
+        // The follow-up day passes without a session: flagged, on the hazard and in the list.
+        app.advance(chrono::Duration::days(19));
+        let (inspector, principal) = (app.login("yjj").await, app.login("boss").await);
+        let h = call(&app, Method::GET, &path, &inspector, Value::Null, 200).await;
+        assert_eq!(h["compliance_flags"], json!(["congress_follow_up_overdue"]));
+        let list = call(
+            &app,
+            Method::GET,
+            "/api/v1/hazards?level=major",
+            &inspector,
+            Value::Null,
+            200,
+        )
+        .await;
+        assert_eq!(list["items"][0]["id"], id.as_str());
+        assert_eq!(
+            list["items"][0]["compliance_flags"],
+            json!(["congress_follow_up_overdue"])
+        );
+
+        // The workers' congress (180 staff) hears it: complete, and the flag is gone.
+        let congress = json!({"stage": "discovery", "body": "workers_congress", "meeting_on": "2026-03-21",
+                              "summary": "职代会听取液氨隐患报告"});
+        let h = call(
+            &app,
+            Method::POST,
+            &format!("{path}/congress-reports"),
+            &principal,
+            congress,
+            200,
+        )
+        .await;
+        assert_eq!(h["dual_report"]["complete"], true);
+        assert_eq!(h["compliance_flags"], json!([]));
+    }
+);
+
 db_test!(extensions_and_suspension, |backend: Backend| async move {
     let app = TestApp::start(&backend).await;
     let c = cast(&app).await;

@@ -159,6 +159,8 @@ pub fn record_employee_notice(
 /// - `regulator_report_late` — a 重大 report submitted more than `regulator_report_max_delay_days` after discovery;
 /// - `congress_report_overdue` — a 重大 hazard with no congress report `congress_report_due_days` after submission;
 /// - `congress_completion_missing` — a closed 重大 hazard without a completion-stage congress report;
+/// - `congress_follow_up_overdue` — a report heard only by a joint meeting (联席会议) and not by the
+///   congress itself after the joint meeting's `follow_up_on` (L11);
 /// - `employee_notice_missing` — a posted hazard never made known to employees.
 pub fn compliance_flags(
     facts: &HazardFacts,
@@ -186,6 +188,12 @@ pub fn compliance_flags(
         }
         if facts.status == Status::Closed && !facts.has_completion_congress_report {
             flags.push("congress_completion_missing");
+        }
+        if facts
+            .congress_follow_up_due
+            .is_some_and(|due| today > due && facts.status != Status::Void)
+        {
+            flags.push("congress_follow_up_overdue");
         }
     }
     if posted && !facts.has_employee_notice {
@@ -341,6 +349,18 @@ mod tests {
         assert_eq!(
             compliance_flags(&f, d("2023-11-09"), &p),
             ["congress_completion_missing", "employee_notice_missing"]
+        );
+
+        f.has_employee_notice = true;
+        f.has_completion_congress_report = true;
+        f.congress_follow_up_due = Some(d("2023-11-20"));
+        assert!(
+            compliance_flags(&f, d("2023-11-20"), &p).is_empty(),
+            "the follow-up day itself"
+        );
+        assert_eq!(
+            compliance_flags(&f, d("2023-11-21"), &p),
+            ["congress_follow_up_overdue"]
         );
 
         let mut g = facts(Status::Submitted, Level::General);

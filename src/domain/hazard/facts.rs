@@ -184,6 +184,10 @@ pub struct HazardFacts {
     pub has_discovery_congress_report: bool,
     /// A completion-stage congress report exists.
     pub has_completion_congress_report: bool,
+    /// The date by which the congress itself (职工代表大会 / 职工大会) must hear a report that
+    /// only a joint meeting (联席会议) has heard so far (L11): the earliest `follow_up_on` of a
+    /// joint meeting not followed by a congress or all-staff meeting on or after its date.
+    pub congress_follow_up_due: Option<NaiveDate>,
     /// An employee notice (信息公示) exists.
     pub has_employee_notice: bool,
     /// Attachments present.

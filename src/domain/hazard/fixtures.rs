@@ -76,6 +76,7 @@ pub(crate) fn facts(status: Status, level: Level) -> HazardFacts {
         enterprise_headcount: Some(50),
         has_discovery_congress_report: true,
         has_completion_congress_report: true,
+        congress_follow_up_due: None,
         has_employee_notice: true,
         attachments: AttachmentFacts {
             before_photo: true,
