@@ -165,8 +165,15 @@ pub async fn submitted_general(app: &TestApp, c: &Cast) -> String {
     submitted(app, c, general_report()).await
 }
 
-/// `report` filed and submitted by the cast's enterprise clerk.
-pub async fn submitted(app: &TestApp, c: &Cast, report: Value) -> String {
+/// `report` filed by the cast's enterprise clerk, with a photo of the scene when `photo`, and
+/// submitted by `submitter`.
+async fn filed_and_submitted(
+    app: &TestApp,
+    c: &Cast,
+    report: Value,
+    photo: bool,
+    submitter: &str,
+) -> String {
     let h = call(
         app,
         Method::POST,
@@ -177,16 +184,23 @@ pub async fn submitted(app: &TestApp, c: &Cast, report: Value) -> String {
     )
     .await;
     let id = h["id"].as_str().unwrap().to_string();
-    call(
-        app,
-        Method::POST,
-        &format!("/api/v1/hazards/{id}/submit"),
-        &c.reporter,
-        json!({}),
-        200,
-    )
-    .await;
+    if photo {
+        assert_eq!(upload(app, &c.reporter, &id, "before").await.status(), 201);
+    }
+    let path = format!("/api/v1/hazards/{id}/submit");
+    call(app, Method::POST, &path, submitter, json!({}), 200).await;
     id
+}
+
+/// `report` filed and submitted by the cast's enterprise clerk.
+pub async fn submitted(app: &TestApp, c: &Cast, report: Value) -> String {
+    filed_and_submitted(app, c, report, false, &c.reporter).await
+}
+
+/// `report`, a 重大 one, filed by the clerk with a photo of the scene and submitted by the
+/// principal.
+pub async fn submitted_major(app: &TestApp, c: &Cast, report: Value) -> String {
+    filed_and_submitted(app, c, report, true, &c.principal).await
 }
 
 db_test!(
@@ -916,27 +930,8 @@ db_test!(
     |backend: Backend| async move {
         let app = TestApp::start(&backend).await;
         let c = cast(&app).await;
-        let created = call(
-            &app,
-            Method::POST,
-            "/api/v1/hazards",
-            &c.reporter,
-            major_report(),
-            201,
-        )
-        .await;
-        let id = created["id"].as_str().unwrap().to_string();
-        assert_eq!(upload(&app, &c.reporter, &id, "before").await.status(), 201);
+        let id = submitted_major(&app, &c, major_report()).await;
         let path = format!("/api/v1/hazards/{id}");
-        call(
-            &app,
-            Method::POST,
-            &format!("{path}/submit"),
-            &c.principal,
-            json!({}),
-            200,
-        )
-        .await;
 
         // The congress is not in session: a joint meeting hears the report (L11) and names the
         // session that will follow it up.

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::common::smtp::{Received, SmtpServer};
 use crate::common::{Backend, TestApp, binary, expect_problem};
 use crate::db_test;
-use crate::hazards::{Cast, call, cast, general_report, major_report, upload};
+use crate::hazards::{Cast, call, cast, general_report, major_report, submitted_major, upload};
 
 const SECRET: &str = "a-test-secret-shared-by-both-instances-0123456789";
 
@@ -674,26 +674,7 @@ db_test!(
         let app = app_with_smtp(&backend, &smtp).await;
         let c = cast(&app).await;
         let admin = app.user_token("ops", "admin", "AJW").await.1;
-        let d = call(
-            &app,
-            Method::POST,
-            "/api/v1/hazards",
-            &c.reporter,
-            major_report(),
-            201,
-        )
-        .await;
-        let id = d["id"].as_str().unwrap().to_string();
-        assert_eq!(upload(&app, &c.reporter, &id, "before").await.status(), 201);
-        call(
-            &app,
-            Method::POST,
-            &h(&id, "submit"),
-            &c.principal,
-            json!({}),
-            200,
-        )
-        .await;
+        let id = submitted_major(&app, &c, major_report()).await;
         call(
             &app,
             Method::POST,

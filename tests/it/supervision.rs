@@ -5,33 +5,16 @@ use serde_json::{Value, json};
 
 use crate::common::{Backend, TestApp, expect_problem};
 use crate::db_test;
-use crate::hazards::{Cast, call, cast, major_report, plan, submitted_general, upload};
+use crate::hazards::{
+    Cast, call, cast, major_report, plan, submitted_general, submitted_major, upload,
+};
 
 /// A 重大 hazard posted with `deadline` (the plan filed with the report).
 async fn posted_major(app: &TestApp, c: &Cast, deadline: &str) -> String {
     let mut report = major_report();
     report["plan"] = plan();
     report.as_object_mut().unwrap().remove("plan_due_on");
-    let h = call(
-        app,
-        Method::POST,
-        "/api/v1/hazards",
-        &c.reporter,
-        report,
-        201,
-    )
-    .await;
-    let id = h["id"].as_str().unwrap().to_string();
-    upload(app, &c.reporter, &id, "before").await;
-    call(
-        app,
-        Method::POST,
-        &format!("/api/v1/hazards/{id}/submit"),
-        &c.principal,
-        json!({}),
-        200,
-    )
-    .await;
+    let id = submitted_major(app, c, report).await;
     call(
         app,
         Method::POST,
