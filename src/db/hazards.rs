@@ -649,6 +649,13 @@ pub fn facts(
             .iter()
             .any(|r| r.kind == "congress_report" && stage_of(r).as_deref() == Some("completion")),
         congress_follow_up_due,
+        failed_acceptance_on: records
+            .iter()
+            .filter(|r| r.kind == "acceptance")
+            .map(RecordRow::json)
+            .filter(|a| a["result"] == "fail")
+            .filter_map(|a| date(&a["accepted_on"]))
+            .max(),
         has_employee_notice: records.iter().any(|r| r.kind == "employee_notice"),
         attachments,
     })

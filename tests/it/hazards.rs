@@ -993,6 +993,76 @@ db_test!(
     }
 );
 
+db_test!(
+    a_failed_check_cannot_be_undone_by_an_earlier_completion_date,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        let mut report = general_report();
+        report["discovered_on"] = json!("2026-02-20");
+        let id = submitted(&app, &c, report).await;
+        let h = |action: &str| format!("/api/v1/hazards/{id}/{action}");
+        let posting = json!({"deadline": "2026-03-20"});
+        call(&app, Method::POST, &h("post"), &c.street, posting, 200).await;
+        call(
+            &app,
+            Method::POST,
+            &h("start"),
+            &c.principal,
+            json!({}),
+            200,
+        )
+        .await;
+        upload(&app, &c.reporter, &id, "after").await;
+        let done_on = |day: &str| {
+            json!({"completed_on": day, "summary": "已上锁",
+                                         "actual_funds": "0.02", "self_assessment": "合格"})
+        };
+        let path = h("completion");
+        call(
+            &app,
+            Method::POST,
+            &path,
+            &c.reporter,
+            done_on("2026-02-25"),
+            200,
+        )
+        .await;
+        let fail =
+            json!({"result": "fail", "deficiencies": "锁具未更换", "accepted_on": "2026-03-02"});
+        call(&app, Method::POST, &h("acceptance"), &c.street, fail, 200).await;
+
+        // T12: found unfinished on 03-02, the work cannot have been done on 02-25 after all.
+        let body = call(
+            &app,
+            Method::POST,
+            &path,
+            &c.reporter,
+            done_on("2026-02-25"),
+            422,
+        )
+        .await;
+        assert_eq!(body["errors"][0]["field"], "completed_on", "{body}");
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("2026-03-02"),
+            "{body}"
+        );
+        let done = call(
+            &app,
+            Method::POST,
+            &path,
+            &c.reporter,
+            done_on("2026-03-02"),
+            200,
+        )
+        .await;
+        assert_eq!(done["completed_on"], "2026-03-02");
+    }
+);
+
 db_test!(extensions_and_suspension, |backend: Backend| async move {
     let app = TestApp::start(&backend).await;
     let c = cast(&app).await;

@@ -176,6 +176,9 @@ pub struct HazardFacts {
     pub pending_extension: Option<NaiveDate>,
     /// Completion date of the current completion report.
     pub completed_on: Option<NaiveDate>,
+    /// The date of the latest acceptance check that failed (T12): the work was found
+    /// unfinished that day, so a later completion cannot be dated before it.
+    pub failed_acceptance_on: Option<NaiveDate>,
     /// Under 挂牌督办.
     pub listed: bool,
     /// The enterprise's headcount, when known.

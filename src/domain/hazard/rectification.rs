@@ -316,6 +316,12 @@ pub(super) fn check_completed_on(
             e.add("completed_on", "must not be in the future");
         } else if facts.discovered_on().is_some_and(|found| done < found) {
             e.add("completed_on", "must not be before discovered_on");
+        } else if let Some(failed) = facts.failed_acceptance_on.filter(|f| done < *f) {
+            // T12: the failed completion does not count — the work was unfinished that day.
+            e.add(
+                "completed_on",
+                format!("must not be before the failed acceptance check of {failed}"),
+            );
         }
     }
 }
@@ -546,6 +552,21 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.code(), "role_forbidden");
         assert!(decide_extension(&f, &actor(Role::DistrictOffice), &input, today(), &p()).is_ok());
+    }
+
+    #[test]
+    fn a_completion_after_a_failed_check_is_dated_on_or_after_it() {
+        let mut f = facts(Status::InRectification, Level::General);
+        f.failed_acceptance_on = Some(d("2023-10-09"));
+        let a = actor(Role::EnterpriseReporter);
+        let mut early = completion();
+        early.completed_on = Some(d("2023-10-08"));
+        assert_eq!(
+            fields(&complete(&f, &a, &early, today(), &p()).unwrap_err()),
+            ["completed_on"]
+        );
+        // The same day as the failed check: fixed after the inspector left.
+        assert!(complete(&f, &a, &completion(), today(), &p()).is_ok());
     }
 
     #[test]
