@@ -229,8 +229,13 @@ async fn change_password(
         .require_text("current_password", body.current_password.as_deref())
         .map(str::to_string);
     let new = body.new_password.clone().filter(|p| !p.is_empty());
-    if new.is_none() {
-        errors.add("new_password", "required");
+    match &new {
+        None => errors.add("new_password", "required"),
+        // A forced change (a printed or admin-set password) must actually change it.
+        Some(n) if current.as_deref() == Some(n.as_str()) => {
+            errors.add("new_password", "must differ from the current password");
+        }
+        Some(_) => {}
     }
     errors.finish()?;
     let (current, new) = (current.unwrap_or_default(), new.unwrap_or_default());

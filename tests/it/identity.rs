@@ -503,6 +503,27 @@ db_test!(user_management_rules, |backend: Backend| async move {
         .await;
     assert_eq!(status, 422, "password containing the username: {body}");
     assert_eq!(body["errors"][0]["field"], "new_password");
+    // The forced change cannot keep the initial password.
+    let (status, body) = app
+        .call_json(
+            Method::POST,
+            "/api/v1/auth/password",
+            Some(&first),
+            Some(json!({"current_password": initial, "new_password": initial})),
+        )
+        .await;
+    assert_eq!(status, 422, "the same password again: {body}");
+    assert_eq!(body["errors"][0]["field"], "new_password");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("differ")
+    );
+    let res = app
+        .call(Method::GET, "/api/v1/enterprises", Some(&first), None)
+        .await;
+    expect_problem(res, 403, "password_change_required").await;
     let (status, changed) = app
         .call_json(
             Method::POST,
