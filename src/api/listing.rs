@@ -38,6 +38,29 @@ pub(crate) async fn list(
         |f, a, i, e| hazard::list_hazard(f, a, i, e.today, e.policy),
         |c, row, _, i, e, l| {
             let doc_no = i.doc_no.clone().unwrap_or_default().trim().to_string();
+            // Stored as the department's code, whether named by code or by name: the
+            // escalation ladder and the listing email find its inspectors by code.
+            let named = i
+                .supervising_department
+                .as_deref()
+                .unwrap_or_default()
+                .trim();
+            let supervising_department: String = {
+                use crate::db::schema::departments;
+                use diesel::prelude::*;
+                departments::table
+                    .filter(departments::kind.eq("department"))
+                    .filter(departments::code.eq(named).or(departments::name.eq(named)))
+                    .select(departments::code)
+                    .first(c)
+                    .optional()?
+                    .ok_or_else(|| {
+                        AppError::field(
+                            "supervising_department",
+                            "not a department (its code, e.g. YJJ, or its name, e.g. 区应急局)",
+                        )
+                    })?
+            };
             if listings::doc_no_taken(c, &doc_no)? {
                 return Err(AppError::conflict(
                     "duplicate_doc_no",
@@ -49,7 +72,7 @@ pub(crate) async fn list(
                 level: i.level.map(|l| l.as_str().to_string()).unwrap_or_default(),
                 doc_no,
                 supervising_unit: i.supervising_unit.clone().unwrap_or_default(),
-                supervising_department: i.supervising_department.clone().unwrap_or_default(),
+                supervising_department,
                 signed_by: i.signed_by.clone().unwrap_or_default(),
                 complete_by: i.complete_by.unwrap_or(e.today),
                 plan_file_by: i.plan_file_by.unwrap_or(e.today),
@@ -136,6 +159,15 @@ async fn deliver(
                     return Err(AppError::conflict(
                         "already_delivered",
                         "The notice's receipt is already recorded.",
+                    ));
+                }
+                if received_at.with_timezone(&st.clock.tz()).date_naive() < listing.listed_on {
+                    return Err(AppError::field(
+                        "received_at",
+                        format!(
+                            "must not be before the notice was issued ({})",
+                            listing.listed_on
+                        ),
                     ));
                 }
                 listings::deliver(

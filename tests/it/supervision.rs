@@ -82,6 +82,11 @@ db_test!(
         )
         .await;
         assert_eq!(body["errors"][0]["field"], "doc_no");
+        // The supervising department must be one the service can email (code or name).
+        let mut unknown = listing("长安委督字〔2026〕第1号");
+        unknown["supervising_department"] = json!("NOPE");
+        let body = call(&app, Method::POST, &path, &c.district, unknown, 422).await;
+        assert_eq!(body["errors"][0]["field"], "supervising_department");
         let listed = call(
             &app,
             Method::POST,
@@ -93,6 +98,10 @@ db_test!(
         .await;
         assert_eq!(listed["listed"], true);
         assert_eq!(listed["listing"]["doc_no"], "长安委督字〔2026〕第1号");
+        assert_eq!(
+            listed["listing"]["supervising_department"], "YJJ",
+            "named as 区应急局, kept as its code"
+        );
         // Listed once; the 文号 is unique; 一般 hazards are not listed.
         expect_problem(
             app.call(
@@ -126,7 +135,19 @@ db_test!(
             )
             .await;
         expect_problem(res, 409, "level_not_major").await;
-        // Delivery and receipt.
+        // Delivery and receipt, not before the notice was issued (2026-03-02).
+        let early = json!({"delivered_by": "李科员", "received_by": "张建国",
+                           "received_at": "2026-03-01T23:59:00+08:00"});
+        let body = call(
+            &app,
+            Method::POST,
+            &format!("{path}/delivery"),
+            &c.district,
+            early,
+            422,
+        )
+        .await;
+        assert_eq!(body["errors"][0]["field"], "received_at");
         let delivered = call(&app, Method::POST, &format!("{path}/delivery"), &c.district,
         json!({"delivered_by": "李科员", "received_by": "张建国", "received_at": "2026-03-02T08:30:00+08:00"}), 200).await;
         assert_eq!(delivered["listing"]["received_by"], "张建国");
