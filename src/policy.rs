@@ -130,10 +130,17 @@ pub fn may_create_user(caller: &Caller, role: Role, target: &TargetOrg) -> AppRe
     match (caller.role, &caller.org) {
         (Role::Admin, _) => Ok(()),
         (Role::StreetOfficer, Org::Street(s)) => {
-            let in_street = matches!(target.org, Org::Enterprise(_))
-                && target.street.as_deref() == Some(s.as_str());
+            let enterprise = matches!(target.org, Org::Enterprise(_));
+            let in_street = enterprise && target.street.as_deref() == Some(s.as_str());
             if role.is_enterprise() && in_street {
                 Ok(())
+            } else if role.is_enterprise() && enterprise {
+                // Another street's enterprise is answered as a missing one: its existence is
+                // outside the officer's scope.
+                Err(AppError::field(
+                    "org",
+                    "no street, department or enterprise with this code",
+                ))
             } else {
                 Err(forbidden(
                     "A street officer creates enterprise users for enterprises of their street only.",

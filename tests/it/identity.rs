@@ -540,18 +540,23 @@ db_test!(user_management_rules, |backend: Backend| async move {
             .status(),
         200
     );
-    // Not for another street's enterprise, nor other roles.
-    let res = app
-        .call(
-            Method::POST,
-            "/api/v1/users",
-            Some(&officer),
-            Some(
-                json!({"username": "other-clerk", "role": "enterprise_reporter", "org": JSL_USCC}),
-            ),
-        )
-        .await;
-    expect_problem(res, 403, "forbidden").await;
+    // Not for another street's enterprise — answered exactly as an unknown one, which tells
+    // nothing about it — nor other roles.
+    let mut answers = Vec::new();
+    for org in [JSL_USCC, "91310105MA1FL0XXXX"] {
+        let (status, body) = app
+            .call_json(
+                Method::POST,
+                "/api/v1/users",
+                Some(&officer),
+                Some(json!({"username": "other-clerk", "role": "enterprise_reporter", "org": org})),
+            )
+            .await;
+        assert_eq!(status, 422, "{body}");
+        answers.push(body);
+    }
+    assert_eq!(answers[0], answers[1]);
+    assert_eq!(answers[0]["errors"][0]["field"], "org");
     let res = app
         .call(
             Method::POST,
