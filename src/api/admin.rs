@@ -105,7 +105,7 @@ async fn run_job(
     let body: RunBody = if body.iter().all(u8::is_ascii_whitespace) {
         RunBody::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| AppError::field("body", e.to_string()))?
+        crate::http::json::from_slice(&body)?
     };
     let date = match body.date.as_deref() {
         None => None,

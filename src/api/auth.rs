@@ -45,7 +45,7 @@ fn too_many(seconds: u64) -> AppError {
 async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<LoginBody>,
+    body: crate::http::json::Json<LoginBody>,
 ) -> AppResult<HttpResponse> {
     let body = body.into_inner();
     let user = verify_login(&state, &req, body.username, body.password).await?;
@@ -149,7 +149,7 @@ fn invalid_refresh() -> AppError {
 
 async fn refresh(
     state: web::Data<AppState>,
-    body: web::Json<RefreshBody>,
+    body: crate::http::json::Json<RefreshBody>,
 ) -> AppResult<HttpResponse> {
     let mut errors = FieldErrors::new();
     let token = errors
@@ -221,7 +221,7 @@ struct PasswordBody {
 async fn change_password(
     state: web::Data<AppState>,
     caller: PendingCaller,
-    body: web::Json<PasswordBody>,
+    body: crate::http::json::Json<PasswordBody>,
 ) -> AppResult<HttpResponse> {
     let caller = caller.0;
     let mut errors = FieldErrors::new();

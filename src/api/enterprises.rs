@@ -259,7 +259,7 @@ fn check(conn: &mut DbConn, body: &EnterpriseBody, required: bool) -> AppResult<
 async fn create(
     state: web::Data<AppState>,
     caller: Caller,
-    body: web::Json<EnterpriseBody>,
+    body: crate::http::json::Json<EnterpriseBody>,
 ) -> AppResult<HttpResponse> {
     let body = body.into_inner();
     let now = state.clock.now().naive_utc();
@@ -306,7 +306,7 @@ async fn update(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-    body: web::Json<EnterpriseBody>,
+    body: crate::http::json::Json<EnterpriseBody>,
 ) -> AppResult<HttpResponse> {
     let body = body.into_inner();
     let id = id.into_inner();

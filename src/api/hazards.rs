@@ -2,7 +2,7 @@
 //! the hazard's ledger entries. Every change is one transaction with its ledger entry.
 
 use actix_web::http::header;
-use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use diesel::prelude::*;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -206,7 +206,7 @@ pub(crate) struct CreateBody {
 pub(crate) async fn create(
     state: web::Data<AppState>,
     bearer: Bearer,
-    body: web::Json<CreateBody>,
+    body: crate::http::json::Json<CreateBody>,
 ) -> AppResult<HttpResponse> {
     let CreateBody {
         enterprise_id,
@@ -284,7 +284,7 @@ fn merge_draft(facts_level: &str, row: &HazardRow, patch: &Value) -> AppResult<D
         }
     }
     errors.finish()?;
-    serde_json::from_value(merged).map_err(|e| AppError::field("body", e.to_string()))
+    crate::http::json::from_value(merged)
 }
 
 pub(crate) async fn edit(
@@ -292,7 +292,7 @@ pub(crate) async fn edit(
     caller: Caller,
     req: HttpRequest,
     id: web::Path<String>,
-    body: web::Json<Value>,
+    body: crate::http::json::Json<Value>,
 ) -> AppResult<HttpResponse> {
     let patch = body.into_inner();
     if !patch.is_object() {
@@ -370,26 +370,10 @@ pub(super) fn parse<I: DeserializeOwned + Default>(
         return Ok(I::default());
     }
     // A page's form, already turned into JSON by the web layer, counts as JSON.
-    let json = req.extensions().contains::<crate::web::FormJson>()
-        || req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| ct.starts_with("application/json") || ct.contains("+json"));
-    if !json {
-        return Err(AppError::new(
-            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "Send the body as application/json.",
-        ));
+    if !crate::http::json::is_json(req) {
+        return Err(crate::http::json::unsupported_media_type());
     }
-    serde_json::from_slice(bytes).map_err(|e| {
-        if e.is_data() {
-            AppError::field("body", e.to_string())
-        } else {
-            AppError::bad_request("malformed_json", format!("The body is not valid JSON: {e}"))
-        }
-    })
+    crate::http::json::from_slice(bytes)
 }
 
 pub(super) type Id = web::Path<String>;

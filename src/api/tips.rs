@@ -57,13 +57,7 @@ async fn read_json(mut payload: web::Payload, limit: usize) -> AppResult<TipInpu
         }
         body.extend_from_slice(&chunk);
     }
-    serde_json::from_slice(&body).map_err(|e| {
-        if e.is_data() {
-            AppError::field("body", e.to_string())
-        } else {
-            AppError::bad_request("malformed_json", format!("The body is not valid JSON: {e}"))
-        }
-    })
+    crate::http::json::from_slice(&body)
 }
 
 /// Reads a multipart tip: its text fields (each at most `text_limit` bytes) and up to

@@ -91,7 +91,7 @@ struct CreateBody {
 async fn create(
     state: web::Data<AppState>,
     caller: Caller,
-    body: web::Json<CreateBody>,
+    body: crate::http::json::Json<CreateBody>,
 ) -> AppResult<HttpResponse> {
     let body = body.into_inner();
     let check_body = body.clone();
@@ -175,7 +175,7 @@ async fn update(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-    body: web::Json<UpdateBody>,
+    body: crate::http::json::Json<UpdateBody>,
 ) -> AppResult<HttpResponse> {
     let body = body.into_inner();
     let id = id.into_inner();

@@ -2,4 +2,5 @@
 //! idempotency keys.
 
 pub mod idempotency;
+pub mod json;
 pub mod middleware;

@@ -838,8 +838,8 @@ pub fn triage(
                     let mut fields = input.hazard.clone();
                     fields.entry("source").or_insert(json!(6));
                     fields.entry("discovered_on").or_insert(json!(env.today));
-                    let mut draft: DraftInput = serde_json::from_value(Value::Object(fields))
-                        .map_err(|err| AppError::field("body", err.to_string()))?;
+                    let mut draft: DraftInput =
+                        crate::http::json::from_value(Value::Object(fields))?;
                     // A confirmed tip is a hazard found through a tip-off (隐患来源 6 投诉举报).
                     draft.content.source = Some(6);
                     let (hazard, _) = hazard_svc::create(conn, env, Some(value), None, draft)?;

@@ -530,7 +530,7 @@ pub async fn create(
     body["level"] = json!(if major { "major" } else { "general" });
     // The page files a complete report: every message at once, beside its field, before
     // anything is saved (the API itself accepts incomplete drafts).
-    let result = match serde_json::from_value::<crate::api::hazards::CreateBody>(body) {
+    let result = match crate::http::json::from_value::<crate::api::hazards::CreateBody>(body) {
         Ok(b) => match crate::domain::hazard::check_report(
             &b.draft,
             state.clock.today(),
@@ -538,7 +538,8 @@ pub async fn create(
         ) {
             Ok(()) => match crate::auth::Bearer::from_token(&state, &s.token) {
                 Ok(bearer) => {
-                    crate::api::hazards::create(state.clone(), bearer, web::Json(b)).await
+                    crate::api::hazards::create(state.clone(), bearer, crate::http::json::Json(b))
+                        .await
                 }
                 Err(e) => Err(e),
             },
@@ -548,7 +549,12 @@ pub async fn create(
             {
                 match crate::auth::Bearer::from_token(&state, &s.token) {
                     Ok(bearer) => {
-                        crate::api::hazards::create(state.clone(), bearer, web::Json(b)).await
+                        crate::api::hazards::create(
+                            state.clone(),
+                            bearer,
+                            crate::http::json::Json(b),
+                        )
+                        .await
                     }
                     Err(e) => Err(e),
                 }
@@ -562,7 +568,7 @@ pub async fn create(
             }
             Err(e) => Err(e.into()),
         },
-        Err(e) => Err(AppError::field("body", e.to_string())),
+        Err(e) => Err(e),
     };
     let (status, body) = outcome(result).await;
     if status == 201 {

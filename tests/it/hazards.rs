@@ -642,6 +642,19 @@ db_test!(
             "{body}"
         );
 
+        // Values that do not fit their field are named too, every one of them, not the body.
+        let mut bad = general_report();
+        bad["discovered_on"] = json!("2026-02-30");
+        bad["level"] = json!("huge");
+        let body = call(&app, Method::POST, "/api/v1/hazards", &c.reporter, bad, 422).await;
+        let fields: Vec<&str> = body["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(fields, ["discovered_on", "level"], "{body}");
+
         // Returned for correction, edited, resubmitted, posted by the street.
         let id = submitted_general(&app, &c).await;
         let res = app

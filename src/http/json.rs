@@ -1,0 +1,204 @@
+//! JSON request bodies whose data errors name the field they are about.
+//!
+//! serde stops at the first value it cannot take (a wrong type, an unknown enum value, a date
+//! that does not exist); `serde_path_to_error` tells which field that was, so the 422 names
+//! `discovered_on` or `judgement_basis.clause` instead of the whole body.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use serde::de::DeserializeOwned;
+
+use crate::error::{AppError, AppResult};
+
+/// Parses `bytes` as JSON: 400 `malformed_json` when it is not JSON, else 422 naming every
+/// field whose value does not fit (`body` when the document as a whole does not).
+pub fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> AppResult<T> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        AppError::bad_request("malformed_json", format!("The body is not valid JSON: {e}"))
+    })?;
+    from_value(value)
+}
+
+/// [`from_slice`] for a document already parsed (a merged PATCH, a tip's hazard fields).
+pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> AppResult<T> {
+    match serde_path_to_error::deserialize::<_, T>(&value) {
+        Ok(v) => Ok(v),
+        Err(first) => Err(explain::<T>(&value, first)),
+    }
+}
+
+/// "missing field `x`" / "unknown field `x`": the field the message names.
+fn named_in(message: &str) -> Option<&str> {
+    message
+        .split('`')
+        .nth(1)
+        .filter(|_| message.starts_with("missing field") || message.starts_with("unknown field"))
+}
+
+/// The field a data error is about: its path, or (at the top, where a flattened struct loses
+/// the path) the field the message names.
+fn field_of(path: &str, message: &str) -> String {
+    match (path, named_in(message)) {
+        ("." | "", Some(n)) => n.to_string(),
+        ("." | "", None) => "body".to_string(),
+        (p, Some(n)) => format!("{p}.{n}"),
+        (p, None) => p.to_string(),
+    }
+}
+
+/// serde stops at the first value it cannot take. A missing field is reported as such (the
+/// domain names every missing field itself); a value that does not fit is looked for in every
+/// member of the object, each deserialized alone, so that all of them are named at once.
+fn explain<T: DeserializeOwned>(
+    value: &serde_json::Value,
+    first: serde_path_to_error::Error<serde_json::Error>,
+) -> AppError {
+    let path = first.path().to_string();
+    let message = first.into_inner().to_string();
+    let mut errors = crate::domain::FieldErrors::new();
+    if let Some(members) = value.as_object()
+        && !message.starts_with("missing field")
+    {
+        for (key, member) in members {
+            let alone =
+                serde_json::Value::Object([(key.clone(), member.clone())].into_iter().collect());
+            if let Err(e) = serde_path_to_error::deserialize::<_, T>(&alone) {
+                let inner = e.path().to_string();
+                let text = e.into_inner().to_string();
+                if !text.starts_with("missing field") {
+                    let field = match inner.as_str() {
+                        "." | "" => key.clone(),
+                        p => p.to_string(),
+                    };
+                    errors.add(&field, text);
+                }
+            }
+        }
+    }
+    if errors.is_empty() {
+        errors.add(field_of(&path, &message), message);
+    }
+    match errors.finish() {
+        Err(e) => e.into(),
+        Ok(()) => unreachable!("at least one error was recorded"),
+    }
+}
+
+/// Whether the request says its body is JSON (a page's form turned into JSON counts).
+pub fn is_json(req: &HttpRequest) -> bool {
+    req.extensions().contains::<crate::web::FormJson>()
+        || req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("application/json") || ct.contains("+json"))
+}
+
+/// 415 for a body that is not JSON.
+pub fn unsupported_media_type() -> AppError {
+    AppError::new(
+        actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        "Send the body as application/json.",
+    )
+}
+
+/// A JSON body extractor like `web::Json`, within the app's `PayloadConfig` limit (413), 415
+/// for another media type, and errors from [`from_slice`].
+#[derive(Debug)]
+pub struct Json<T>(pub T);
+
+impl<T> Json<T> {
+    /// The parsed body.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Json<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let json = is_json(req);
+        let bytes = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            if !json {
+                return Err(unsupported_media_type().into());
+            }
+            let bytes = bytes.await?;
+            Ok(Json(from_slice(&bytes)?))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field_of<T: DeserializeOwned + std::fmt::Debug>(body: &str) -> String {
+        let err = from_slice::<T>(body.as_bytes()).unwrap_err();
+        assert_eq!(err.status.as_u16(), 422, "{err:?}");
+        err.errors[0].field.clone()
+    }
+
+    #[test]
+    fn a_value_that_does_not_fit_is_named_by_its_field() {
+        use crate::domain::hazard::DraftInput;
+        // Flattened content, an impossible date, an unknown enum value, nested fields.
+        assert_eq!(
+            field_of::<crate::api::hazards::CreateBody>(r#"{"discovered_on": "2026-02-30"}"#),
+            "discovered_on"
+        );
+        assert_eq!(field_of::<DraftInput>(r#"{"level": "huge"}"#), "level");
+        assert_eq!(field_of::<DraftInput>(r#"{"source": "three"}"#), "source");
+        // Inside a flattened struct serde keeps no path below the member.
+        assert_eq!(
+            field_of::<DraftInput>(r#"{"judgement_basis": {"clause": 4}}"#),
+            "judgement_basis"
+        );
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Nested {
+            basis: crate::domain::hazard::JudgementBasis,
+        }
+        assert_eq!(
+            field_of::<Nested>(r#"{"basis": {"clause": 4}}"#),
+            "basis.clause"
+        );
+        assert_eq!(field_of::<DraftInput>("[1, 2]"), "body");
+    }
+
+    #[test]
+    fn every_value_that_does_not_fit_is_named_at_once() {
+        let err = from_slice::<crate::api::hazards::CreateBody>(
+            br#"{"level": "huge", "title": "ok", "source": "three", "discovered_on": "2026-13-01"}"#,
+        )
+        .unwrap_err();
+        let fields: Vec<&str> = err.errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["discovered_on", "level", "source"], "{err:?}");
+        assert!(err.errors[1].message.contains("huge"), "{err:?}");
+    }
+
+    #[test]
+    fn text_that_is_not_json_is_a_bad_request() {
+        let err = from_slice::<serde_json::Value>(b"{\"a\": ").unwrap_err();
+        assert_eq!(
+            (err.status.as_u16(), err.code.as_ref()),
+            (400, "malformed_json")
+        );
+        let err = from_slice::<serde_json::Value>(b"{} trailing").unwrap_err();
+        assert_eq!(err.code, "malformed_json");
+    }
+}
