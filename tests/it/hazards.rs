@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::common::{Backend, TestApp, expect_problem};
+use crate::common::{Backend, TestApp, error_fields, expect_problem};
 use crate::db_test;
 
 pub const HYL_USCC: &str = "91310105MA1FL0A19R";
@@ -623,12 +623,7 @@ db_test!(
             422,
         )
         .await;
-        let fields: Vec<&str> = body["errors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["field"].as_str().unwrap())
-            .collect();
+        let fields = error_fields(&body);
         assert_eq!(
             fields,
             [
@@ -647,12 +642,7 @@ db_test!(
         bad["discovered_on"] = json!("2026-02-30");
         bad["level"] = json!("huge");
         let body = call(&app, Method::POST, "/api/v1/hazards", &c.reporter, bad, 422).await;
-        let fields: Vec<&str> = body["errors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["field"].as_str().unwrap())
-            .collect();
+        let fields = error_fields(&body);
         assert_eq!(fields, ["discovered_on", "level"], "{body}");
 
         // Returned for correction, edited, resubmitted, posted by the street.
@@ -1238,13 +1228,8 @@ db_test!(extensions_and_suspension, |backend: Backend| async move {
         422,
     )
     .await;
-    let fields: Vec<&str> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
-    assert!(fields.contains(&"resume_request"), "{body}");
+    let fields = error_fields(&body);
+    assert!(fields.iter().any(|f| f == "resume_request"), "{body}");
     let pdf =
         reqwest::multipart::Part::bytes(b"%PDF-1.4\n%test\n".to_vec()).file_name("评估报告.pdf");
     let form = reqwest::multipart::Form::new()

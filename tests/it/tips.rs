@@ -93,14 +93,7 @@ async fn triage(app: &TestApp, token: &str, id: &str, body: Value, want: u16) ->
     .await
 }
 
-fn fields(problem: &Value) -> Vec<String> {
-    problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap().to_string())
-        .collect()
-}
+use crate::common::error_fields as fields;
 
 db_test!(
     anonymous_tip_and_status_by_receipt_code,

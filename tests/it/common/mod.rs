@@ -415,3 +415,13 @@ pub async fn expect_problem(res: reqwest::Response, status: u16, code: &str) -> 
     assert!(body["title"].as_str().is_some_and(|t| !t.is_empty()));
     body
 }
+
+/// The fields a problem's `errors` name, in order.
+pub fn error_fields(problem: &serde_json::Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_string())
+        .collect()
+}
