@@ -28,6 +28,10 @@ pub enum Recipient {
     Department,
     /// The inspectors of the supervising department of a listed hazard (挂牌督办).
     SupervisingDepartment,
+    /// The supervising unit of a listed hazard (挂牌督办, DESIGN ladder "+1 … (if listed) the
+    /// supervising unit"): the 区安委办, which issues district listings and records city ones.
+    /// Nobody for a hazard that is not listed.
+    SupervisingUnit,
     /// The 区安委办 (district office users).
     DistrictOffice,
     /// The leaders of the primary department (`escalation.department_leaders`).

@@ -128,6 +128,7 @@ fn mail_groups<'a>(recipients: &[Recipient], h: &'a q::HazardBrief) -> q::MailGr
                 }
             }
             Recipient::DistrictOffice => g.district = true,
+            Recipient::SupervisingUnit => g.district |= h.listed,
             Recipient::Verifiers => {
                 g.street = Some(&h.street_code);
                 g.departments.push(&h.primary_department);

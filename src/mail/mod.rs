@@ -155,6 +155,7 @@ impl Directory {
                 .filter(|_| h.listed)
                 .and_then(|d| get(&self.department, d)),
             Recipient::DistrictOffice => Some(self.district.clone()),
+            Recipient::SupervisingUnit => h.listed.then(|| self.district.clone()),
             Recipient::DepartmentLeader => self
                 .leaders
                 .get(&h.primary_department)
@@ -167,9 +168,11 @@ impl Directory {
                 }
             }
         };
+        // One mailbox, however its address was written (one digest per recipient per run).
         found
             .unwrap_or_default()
             .into_iter()
+            .map(|e| e.trim().to_lowercase())
             .filter(|e| !e.is_empty())
             .collect()
     }
@@ -417,7 +420,7 @@ mod tests {
             enterprise_id: "e1".into(),
             enterprise_name: "上海某冷链有限公司".into(),
             uscc: "91310105MA1FL0XX0X".into(),
-            notify_emails: r#"["safety@example.org"]"#.into(),
+            notify_emails: r#"["Safety@Example.org", "boss@E1.org"]"#.into(),
             street_code: "HYL".into(),
             street_name: "华阳路街道".into(),
             primary_department: "YJJ".into(),
@@ -555,8 +558,19 @@ mod tests {
         assert_eq!(v(Recipient::Department), ["yjj@gov.org"]);
         assert_eq!(v(Recipient::SupervisingDepartment), ["yjj@gov.org"]);
         assert_eq!(v(Recipient::DistrictOffice), ["ajw@gov.org"]);
+        assert_eq!(v(Recipient::SupervisingUnit), ["ajw@gov.org"], "listed");
         assert_eq!(v(Recipient::DepartmentLeader), ["lead@gov.org"]);
         assert_eq!(v(Recipient::Verifiers), ["yjj@gov.org"]);
+        let mut unlisted = brief();
+        unlisted.listed = false;
+        assert!(
+            dir.resolve(Recipient::SupervisingUnit, &unlisted)
+                .is_empty()
+        );
+        assert!(
+            dir.resolve(Recipient::SupervisingDepartment, &unlisted)
+                .is_empty()
+        );
         assert_eq!(
             message_id_host("https://hl.example.org:8443/x"),
             "hl.example.org"

@@ -278,6 +278,76 @@ db_test!(
 );
 
 db_test!(
+    the_first_overdue_day_of_a_listed_hazard_reaches_its_supervising_unit,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        let admin = app.user_token("ops", "admin", "AJW").await.1;
+        let listed = posted_major(&app, &c, "2026-03-10").await;
+        let path = format!("/api/v1/hazards/{listed}/listing");
+        call(
+            &app,
+            Method::POST,
+            &path,
+            &c.district,
+            listing("长安委督字〔2026〕第7号"),
+            200,
+        )
+        .await;
+        let unlisted = posted_major(&app, &c, "2026-03-10").await;
+
+        // DESIGN ladder: "+1 day overdue: … and (if listed) the supervising unit" — the 区安委办.
+        let run = json!({"date": "2026-03-11"});
+        call(
+            &app,
+            Method::POST,
+            "/api/v1/admin/jobs/escalation/run",
+            &admin,
+            run,
+            200,
+        )
+        .await;
+        let first_overdue = |events: &Value| -> Vec<String> {
+            let e = events["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["payload"]["rule"] == "overdue_first")
+                .unwrap_or_else(|| panic!("no +1 step in {events}"));
+            let to = e["payload"]["recipients"].as_array().unwrap();
+            to.iter().map(|r| r.as_str().unwrap().to_string()).collect()
+        };
+        let events_of = |id: &str| format!("/api/v1/hazards/{id}/events");
+        let events = call(
+            &app,
+            Method::GET,
+            &events_of(&listed),
+            &c.district,
+            Value::Null,
+            200,
+        )
+        .await;
+        let to = first_overdue(&events);
+        assert!(to.contains(&"district@example.org".to_string()), "{to:?}");
+        assert!(to.contains(&"yjj@example.org".to_string()), "{to:?}");
+        let events = call(
+            &app,
+            Method::GET,
+            &events_of(&unlisted),
+            &c.district,
+            Value::Null,
+            200,
+        )
+        .await;
+        let to = first_overdue(&events);
+        assert!(
+            !to.contains(&"district@example.org".to_string()),
+            "not listed: {to:?}"
+        );
+    }
+);
+
+db_test!(
     overdue_boundaries_filters_and_sorts,
     |backend: Backend| async move {
         let app = TestApp::start(&backend).await;
