@@ -22,7 +22,7 @@ use crate::domain::hazard::{
     permitted_actions_for,
 };
 use crate::domain::{DomainError, routing};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, FieldError};
 use crate::policy;
 
 /// Who acts, when, and under which rules.
@@ -83,6 +83,21 @@ pub fn route(
     let mut departments = vec![(r.primary.clone(), true)];
     departments.extend(r.copied.into_iter().map(|d| (d, false)));
     Ok((r.primary, departments))
+}
+
+/// A check's outcome, its field errors added to `errors` (any other error ends the request).
+fn gather<T>(errors: &mut Vec<FieldError>, checked: AppResult<T>) -> AppResult<Option<T>> {
+    match checked {
+        Ok(v) => Ok(Some(v)),
+        Err(e)
+            if e.status == actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
+                && !e.errors.is_empty() =>
+        {
+            errors.extend(e.errors);
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// The fields of a hazard whose change the ledger records as before/after (the report's
@@ -435,27 +450,48 @@ pub fn create(
         (_, None) => return Err(AppError::field("enterprise_id", "required")),
         (_, Some(given)) => given,
     };
+    // Every field's problem in one answer: the enterprise, the report, the recurrence and the
+    // sectors' routing are checked before any of them fails the request.
+    let mut errors = Vec::new();
     let scope = policy::enterprise_scope(caller);
-    let enterprise = crate::db::enterprises::find(conn, &scope, &enterprise_id)?
-        .ok_or_else(|| AppError::field("enterprise_id", "no such enterprise within your scope"))?;
-    if draft.content.sectors.is_empty() {
-        draft.content.sectors = enterprise.sectors.clone();
+    let enterprise = crate::db::enterprises::find(conn, &scope, &enterprise_id)?;
+    match &enterprise {
+        None => errors.push(FieldError::new(
+            "enterprise_id",
+            "no such enterprise within your scope",
+        )),
+        Some(e) if draft.content.sectors.is_empty() => draft.content.sectors = e.sectors.clone(),
+        Some(_) => {}
     }
-    hazard::create(&env.actor(), &draft, env.today, env.policy)?;
+    gather(
+        &mut errors,
+        hazard::create(&env.actor(), &draft, env.today, env.policy).map_err(AppError::from),
+    )?;
     if let Some(earlier) = &recurrence_of {
-        let field = |why: &str| AppError::field("recurrence_of", why);
-        let earlier = hazards::find(conn, &policy::hazard_scope(caller), earlier)?
-            .ok_or_else(|| field("no such hazard within your scope"))?;
-        if earlier.enterprise_id != enterprise.id {
-            return Err(field("must be a hazard of the same enterprise"));
-        }
-        if earlier.status != Status::Closed.as_str() {
-            return Err(field(
-                "must be a closed hazard (an open one is still being rectified)",
-            ));
+        let why = match hazards::find(conn, &policy::hazard_scope(caller), earlier)? {
+            None => Some("no such hazard within your scope"),
+            Some(h) if enterprise.as_ref().is_some_and(|e| h.enterprise_id != e.id) => {
+                Some("must be a hazard of the same enterprise")
+            }
+            Some(h) if h.status != Status::Closed.as_str() => {
+                Some("must be a closed hazard (an open one is still being rectified)")
+            }
+            Some(_) => None,
+        };
+        if let Some(why) = why {
+            errors.push(FieldError::new("recurrence_of", why));
         }
     }
-    let (primary, departments) = route(conn, env, &draft.content.sectors)?;
+    let routed = if draft.content.sectors.is_empty() {
+        None
+    } else {
+        gather(&mut errors, route(conn, env, &draft.content.sectors))?
+    };
+    let (Some(enterprise), Some((primary, departments)), true) =
+        (enterprise, routed, errors.is_empty())
+    else {
+        return Err(AppError::validation(errors));
+    };
     let now = env.now.naive_utc();
     let row = HazardRow {
         id: uuid::Uuid::now_v7().to_string(),

@@ -644,6 +644,17 @@ db_test!(
         let body = call(&app, Method::POST, "/api/v1/hazards", &c.reporter, bad, 422).await;
         let fields = error_fields(&body);
         assert_eq!(fields, ["discovered_on", "level"], "{body}");
+        // An unknown sector or recurrence is named with the report's own problems.
+        let mut bad = general_report();
+        bad["sectors"] = json!(["nope"]);
+        bad["category"] = json!("Z99");
+        bad["recurrence_of"] = json!("no-such-hazard");
+        let body = call(&app, Method::POST, "/api/v1/hazards", &c.reporter, bad, 422).await;
+        assert_eq!(
+            error_fields(&body),
+            ["category", "recurrence_of", "sectors"],
+            "{body}"
+        );
 
         // Returned for correction, edited, resubmitted, posted by the street.
         let id = submitted_general(&app, &c).await;
