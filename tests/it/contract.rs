@@ -39,6 +39,31 @@ fn spec_and_router_list_the_same_routes() {
     );
 }
 
+/// A description wrapped onto a line of its own turns into a key with no value
+/// (`or an enterprise's id or USCC.: null`): the spec holds no null anywhere.
+#[test]
+fn no_text_of_the_spec_fell_apart_into_keys() {
+    fn nulls(v: &serde_json::Value, at: &str, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Null => out.push(at.to_string()),
+            serde_json::Value::Object(m) => {
+                for (k, v) in m {
+                    nulls(v, &format!("{at}/{k}"), out);
+                }
+            }
+            serde_json::Value::Array(a) => {
+                for (i, v) in a.iter().enumerate() {
+                    nulls(v, &format!("{at}[{i}]"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    nulls(&spec(), "", &mut found);
+    assert!(found.is_empty(), "keys without a value: {found:?}");
+}
+
 #[test]
 fn every_operation_has_an_id_and_responses() {
     let spec = spec();
