@@ -502,7 +502,7 @@ pub async fn status(state: &AppState, ip: &str, receipt_code: &str) -> AppResult
             Ok(StatusView {
                 receipt_code: code,
                 status,
-                status_text: status.public_text(),
+                status_text: status.public_text_with(resolution(&row)?),
                 received_on: row.received_on,
                 outcome: resolution(&row)?.map(Resolution::public_text),
                 replies,
@@ -636,7 +636,7 @@ fn view(conn: &mut DbConn, row: &TipRow, today: NaiveDate) -> AppResult<TipView>
         })
         .collect();
     Ok(TipView {
-        status_text: summary.status.public_text(),
+        status_text: summary.status.public_text_with(resolution(row)?),
         permitted_actions: tip::actions_from(summary.status),
         summary,
         street_routed_by: row.street_routed_by.clone(),

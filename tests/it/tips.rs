@@ -841,6 +841,8 @@ db_test!(triage_flows, |backend: Backend| async move {
     assert_eq!(t["hazard_id"], existing.as_str());
     let (_, st) = app.get_json(&format!("/api/v1/tips/status/{code3}")).await;
     assert_eq!(st["status"], "confirmed");
+    // Not called true on its own: the first tip's verification decides.
+    assert_eq!(st["status_text"], "核查完毕：已与其他举报合并处理");
     assert_eq!(
         st["outcome"],
         "您反映的问题已有其他举报反映，已合并核查处理。"
@@ -886,7 +888,7 @@ db_test!(triage_flows, |backend: Backend| async move {
     assert_eq!(st["status"], "replied");
     assert_eq!(
         st["outcome"],
-        "经核查，您反映的问题属实，已责令整改并纳入隐患台账督办。"
+        "经核查，您反映的问题属实，已责令整改并纳入隐患排查治理。"
     );
     assert!(!st.to_string().contains(&created), "no hazard id in public");
 

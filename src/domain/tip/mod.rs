@@ -84,6 +84,15 @@ impl TipStatus {
             Self::Replied => "已答复",
         }
     }
+
+    /// [`Self::public_text`], except that a tip confirmed only as a duplicate of another is
+    /// not called true: the other tip's verification decides, and it may not be done yet.
+    pub fn public_text_with(self, resolution: Option<Resolution>) -> &'static str {
+        match (self, resolution) {
+            (Self::Confirmed, Some(Resolution::Duplicate)) => "核查完毕：已与其他举报合并处理",
+            _ => self.public_text(),
+        }
+    }
 }
 
 impl Resolution {
@@ -91,7 +100,7 @@ impl Resolution {
     pub fn public_text(self) -> &'static str {
         match self {
             Self::HazardCreated | Self::HazardLinked => {
-                "经核查，您反映的问题属实，已责令整改并纳入隐患台账督办。"
+                "经核查，您反映的问题属实，已责令整改并纳入隐患排查治理。"
             }
             Self::Duplicate => "您反映的问题已有其他举报反映，已合并核查处理。",
             Self::NotConfirmed => "经核查，未发现您反映的问题。",
