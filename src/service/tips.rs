@@ -841,7 +841,7 @@ pub fn triage(
                     let mut draft: DraftInput =
                         crate::http::json::from_value(Value::Object(fields))?;
                     // A confirmed tip is a hazard found through a tip-off (隐患来源 6 投诉举报).
-                    draft.content.source = Some(6);
+                    draft.content.source = Some(crate::domain::hazard::TIP_SOURCE);
                     let (hazard, _) = hazard_svc::create(conn, env, Some(value), None, draft)?;
                     details.insert("hazard_id".into(), json!(hazard.id));
                     row.hazard_id = Some(hazard.id);

@@ -795,6 +795,20 @@ db_test!(triage_flows, |backend: Backend| async move {
         .await;
     assert_eq!(h["source"], 6);
     assert_eq!(h["enterprise"]["id"], c.enterprise.as_str());
+    // The enterprise may complete the draft but not relabel it as its own finding.
+    let (status, body) = app
+        .call_json(
+            Method::PATCH,
+            &format!("/api/v1/hazards/{created}"),
+            Some(&c.reporter),
+            Some(json!({"source": 3})),
+        )
+        .await;
+    assert_eq!(
+        (status, fields(&body)),
+        (422, vec!["source".to_string()]),
+        "{body}"
+    );
     let actions: Vec<&str> = t["events"]
         .as_array()
         .unwrap()

@@ -9,6 +9,9 @@ use super::guard::{gate, role_may};
 use crate::domain::validate::{Wan, normalize_phone};
 use crate::domain::{DomainError, FieldErrors};
 
+/// 隐患来源 6 投诉举报: the source of a hazard found through a tip-off.
+pub const TIP_SOURCE: i32 = 6;
+
 /// Longest accepted title, in characters.
 pub const TITLE_MAX_CHARS: usize = 200;
 
@@ -238,6 +241,14 @@ pub fn edit(
     guard_edit(facts, actor.role)?;
     let mut e = FieldErrors::new();
     let level = e.require("level", input.level);
+    // A hazard found through a tip-off (隐患来源 6 投诉举报) stays one: the enterprise the tip
+    // was about cannot relabel it as its own finding.
+    if facts.content.source == Some(TIP_SOURCE) && input.content.source != Some(TIP_SOURCE) {
+        e.add(
+            "source",
+            "a hazard from a tip-off keeps source 6 (投诉举报)",
+        );
+    }
     require_basics(&mut e, &input.content);
     check_formats(&mut e, &input.content, today);
     check_handling(&mut e, input.handling, input.suspension);
@@ -337,6 +348,22 @@ mod tests {
                 assert_eq!(r.unwrap_err().code(), "role_forbidden");
             }
         }
+    }
+
+    #[test]
+    fn a_hazard_from_a_tip_keeps_its_source() {
+        let mut f = facts(Status::Draft, Level::General);
+        f.content.source = Some(TIP_SOURCE);
+        let mut input = DraftInput {
+            level: Some(Level::General),
+            content: f.content.clone(),
+            ..DraftInput::default()
+        };
+        let a = actor(Role::EnterpriseReporter);
+        assert!(edit(&f, &a, &input, today(), &Policy::default()).is_ok());
+        input.content.source = Some(3);
+        let err = edit(&f, &a, &input, today(), &Policy::default()).unwrap_err();
+        assert_eq!(fields(&err), ["source"]);
     }
 
     #[test]

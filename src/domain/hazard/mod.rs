@@ -54,7 +54,9 @@ pub use codes::{
     AcceptanceResult, Action, CATEGORIES, CongressBody, CongressStage, Handling, Level,
     ListingLevel, Role, SOURCES, Status, Suspension, VoidReason, category_name, source_name,
 };
-pub use draft::{DraftInput, SubmitInput, TITLE_MAX_CHARS, check_report, create, edit, submit};
+pub use draft::{
+    DraftInput, SubmitInput, TIP_SOURCE, TITLE_MAX_CHARS, check_report, create, edit, submit,
+};
 pub use dual_report::{
     CongressReportInput, EmployeeNoticeInput, WORKERS_CONGRESS_HEADCOUNT, compliance_flags,
     expected_body, record_congress_report, record_employee_notice,
