@@ -200,14 +200,45 @@ async fn refresh(
     Ok(HttpResponse::Ok().json(outcome?))
 }
 
-async fn logout(state: web::Data<AppState>, caller: PendingCaller) -> AppResult<HttpResponse> {
-    let caller = caller.0;
+/// Ends the session of the bearer token or, when that has expired (a client idle for longer
+/// than an access token lives), of the refresh token in the body.
+async fn logout(
+    state: web::Data<AppState>,
+    caller: Option<PendingCaller>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
     let now = state.clock.now().naive_utc();
-    let sid = caller.session_id.clone();
-    state
-        .db(move |c| Ok(users::revoke_session(c, &sid, "logout", now)?))
+    if let Some(PendingCaller(caller)) = caller {
+        let sid = caller.session_id.clone();
+        state
+            .db(move |c| Ok(users::revoke_session(c, &sid, "logout", now)?))
+            .await?;
+        tracing::info!(username = %caller.username, "logout");
+        return Ok(HttpResponse::NoContent().finish());
+    }
+    let token = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        crate::http::json::from_slice::<RefreshBody>(&body)?.refresh_token
+    };
+    let Some(token) = token.filter(|t| !t.trim().is_empty()) else {
+        return Err(AppError::unauthorized(
+            "unauthenticated",
+            "Send the bearer token, or the session's refresh_token in the body.",
+        ));
+    };
+    let hash = hash_refresh_token(&token);
+    let ended = state
+        .db(move |c| {
+            let Some((session, _)) = users::refresh_token_session(c, &hash)? else {
+                return Ok(None);
+            };
+            users::revoke_session(c, &session.id, "logout", now)?;
+            Ok(Some(session.user_id))
+        })
         .await?;
-    tracing::info!(username = %caller.username, "logout");
+    let user = ended.ok_or_else(invalid_refresh)?;
+    tracing::info!(user = %user, "logout by refresh token");
     Ok(HttpResponse::NoContent().finish())
 }
 

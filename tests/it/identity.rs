@@ -771,6 +771,48 @@ db_test!(
             )
             .await;
         assert_eq!(res.status(), 401);
+        // A client idle beyond its access token's life logs out with the refresh token.
+        let (_, login) = app
+            .call_json(
+                Method::POST,
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"username": "clerk", "password": PASSWORD})),
+            )
+            .await;
+        let (access, refresh) = (
+            login["access_token"].clone(),
+            login["refresh_token"].clone(),
+        );
+        app.advance(chrono::Duration::hours(1));
+        let stale = access.as_str().unwrap();
+        let logout = |bearer: Option<String>, body: Option<Value>| {
+            let app = &app;
+            async move {
+                app.call(Method::POST, "/api/v1/auth/logout", bearer.as_deref(), body)
+                    .await
+            }
+        };
+        expect_problem(
+            logout(Some(stale.into()), None).await,
+            401,
+            "unauthenticated",
+        )
+        .await;
+        let made_up = Some(json!({"refresh_token": "made-up"}));
+        expect_problem(logout(None, made_up).await, 401, "invalid_refresh_token").await;
+        let res = logout(Some(stale.into()), Some(json!({"refresh_token": refresh}))).await;
+        assert_eq!(res.status(), 204);
+        let res = app
+            .call(
+                Method::POST,
+                "/api/v1/auth/refresh",
+                None,
+                Some(json!({"refresh_token": refresh})),
+            )
+            .await;
+        expect_problem(res, 401, "invalid_refresh_token").await;
+        let admin = app.login("root").await;
         // A password change ends every session at once.
         let s1 = app.login("clerk").await;
         let s2 = app.login("clerk").await;
