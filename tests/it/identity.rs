@@ -737,7 +737,7 @@ db_test!(
     |backend: Backend| async move {
         let app = TestApp::start(&backend).await;
         let user_id = app.create_user("clerk", "street_officer", "HYL").await;
-        let (_, admin) = app.user_token("root", "admin", "AJW").await;
+        app.create_user("root", "admin", "AJW").await;
         // Logout ends the session: its access and refresh tokens.
         let (_, login) = app
             .call_json(
