@@ -93,15 +93,23 @@ pub(crate) async fn verify_login(
         .db(move |c| Ok(users::by_username(c, &lookup)?))
         .await?;
     let now = state.clock.now();
-    if let Some(u) = &user
-        && let Some(until) = u.locked_until
-        && until > now.naive_utc()
-    {
+    let locked = match &user {
+        Some(u) => u
+            .locked_until
+            .filter(|until| *until > now.naive_utc())
+            .map(|until| (until - now.naive_utc()).num_seconds().max(1) as u64),
+        // Locked alike, so that the answers do not tell which usernames exist.
+        None => state
+            .auth
+            .limiter
+            .unknown_locked(&username, now.naive_utc()),
+    };
+    if let Some(wait) = locked {
         tracing::warn!(%username, %ip, "login refused: account locked");
-        return Err(too_many(
-            (until - now.naive_utc()).num_seconds().max(1) as u64
-        ));
+        return Err(too_many(wait));
     }
+    let cfg = &state.config.auth;
+    let lock_until = (now + Duration::minutes(cfg.lockout_minutes)).naive_utc();
     let verified = state
         .auth
         .hasher
@@ -110,23 +118,17 @@ pub(crate) async fn verify_login(
     let user = match user {
         Some(u) if verified && u.active => u,
         Some(u) => {
-            let cfg = state.config.auth.clone();
-            let lock_until = (now + Duration::minutes(cfg.lockout_minutes)).naive_utc();
             let id = u.id.clone();
+            let max = cfg.login_max_failures;
             let locked = state
-                .db(move |c| {
-                    Ok(users::record_failure(
-                        c,
-                        &id,
-                        cfg.login_max_failures,
-                        lock_until,
-                    )?)
-                })
+                .db(move |c| Ok(users::record_failure(c, &id, max, lock_until)?))
                 .await?;
             tracing::warn!(%username, %ip, locked, "login failed");
             return Err(invalid_credentials());
         }
         None => {
+            let limiter = &state.auth.limiter;
+            limiter.unknown_failed(&username, cfg.login_max_failures, lock_until);
             tracing::warn!(%username, %ip, "login failed: unknown user");
             return Err(invalid_credentials());
         }

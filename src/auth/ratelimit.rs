@@ -1,7 +1,10 @@
 //! Login rate limits per client IP and per username (per instance, in memory).
 
+use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use chrono::NaiveDateTime;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use governor::clock::{Clock as _, DefaultClock};
@@ -9,13 +12,26 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::config::AuthConfig;
 
-/// Two keyed limiters; a request must pass both.
+/// Two keyed limiters; a request must pass both. Also the lockout of usernames that have no
+/// account ([`LoginLimiter::unknown_locked`]).
 #[derive(Clone)]
 pub struct LoginLimiter {
     per_ip: Arc<DefaultKeyedRateLimiter<String>>,
     per_user: Arc<DefaultKeyedRateLimiter<String>>,
     checks: Arc<AtomicU64>,
+    unknown: Arc<Mutex<HashMap<String, Failures>>>,
 }
+
+/// Failed logins of a username without an account, and until when it is "locked".
+#[derive(Debug, Default, Clone, Copy)]
+struct Failures {
+    count: i32,
+    locked_until: Option<NaiveDateTime>,
+}
+
+/// Usernames without an account tracked at most (a flood of made-up names cannot grow the
+/// map without bound; past it, entries not locked are forgotten first).
+const UNKNOWN_TRACKED: usize = 10_000;
 
 impl LoginLimiter {
     /// Limits from `[auth]`.
@@ -30,6 +46,43 @@ impl LoginLimiter {
                 config.login_rate_per_username_per_minute,
             ))),
             checks: Arc::new(AtomicU64::new(0)),
+            unknown: Arc::default(),
+        }
+    }
+
+    /// A username without an account is locked out after as many failures as a real one, so
+    /// that the answers (401, then 429 with `Retry-After`) do not tell which usernames exist.
+    /// `Some(seconds)` while it is locked. In memory, per instance (real accounts lock in the
+    /// database).
+    pub fn unknown_locked(&self, username: &str, now: NaiveDateTime) -> Option<u64> {
+        let map = self
+            .unknown
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let until = map.get(username)?.locked_until?;
+        (until > now).then(|| (until - now).num_seconds().max(1) as u64)
+    }
+
+    /// Records a failed login of a username without an account; locks it until `lock_until`
+    /// at the `max_failures`th.
+    pub fn unknown_failed(&self, username: &str, max_failures: i32, lock_until: NaiveDateTime) {
+        let mut map = self
+            .unknown
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.len() >= UNKNOWN_TRACKED && !map.contains_key(username) {
+            map.retain(|_, f| f.locked_until.is_some());
+            if map.len() >= UNKNOWN_TRACKED {
+                map.clear();
+            }
+        }
+        let f = map.entry(username.to_string()).or_default();
+        f.count += 1;
+        if f.count >= max_failures {
+            *f = Failures {
+                count: 0,
+                locked_until: Some(lock_until),
+            };
         }
     }
 

@@ -870,6 +870,50 @@ db_test!(
 );
 
 db_test!(
+    a_username_without_an_account_locks_out_like_one_with,
+    |backend: Backend| async move {
+        let app = TestApp::start_with(
+            &backend,
+            |c| {
+                c.auth.login_max_failures = 3;
+                c.auth.lockout_minutes = 10;
+                c.auth.login_rate_per_username_per_minute = 1000;
+                c.auth.login_rate_per_ip_per_minute = 1000;
+            },
+            Default::default(),
+        )
+        .await;
+        app.create_user("clerk", "street_officer", "HYL").await;
+        // The same sequence of answers for a real account and a made-up name: 401 × 3, then
+        // 429 with Retry-After until the lockout ends.
+        let mut seen = Vec::new();
+        for user in ["clerk", "nobody"] {
+            let mut answers = Vec::new();
+            for _ in 0..4 {
+                let res = app
+                    .call(
+                        Method::POST,
+                        "/api/v1/auth/login",
+                        None,
+                        Some(json!({"username": user, "password": "wrong-password"})),
+                    )
+                    .await;
+                let retry = res
+                    .headers()
+                    .get("retry-after")
+                    .map(|v| v.to_str().unwrap().to_string());
+                let body: Value = res.json().await.unwrap();
+                answers.push((body["status"].clone(), body["code"].clone(), retry));
+            }
+            seen.push(answers);
+        }
+        assert_eq!(seen[0], seen[1]);
+        assert_eq!(seen[1][3].0, 429);
+        assert_eq!(seen[1][3].2.as_deref(), Some("600"));
+    }
+);
+
+db_test!(
     login_failures_lock_out_and_rate_limit,
     |backend: Backend| async move {
         let app = TestApp::start_with(
