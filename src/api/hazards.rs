@@ -452,9 +452,18 @@ pub(crate) async fn post(
         input,
         |f, a, i, e| hazard::post(f, a, i, e.today, e.policy),
         |c, row, out, i, e, l| {
-            if let Some(basis) = &i.judgement_basis {
+            let upgraded = out.level == Some(crate::domain::hazard::Level::Major);
+            if i.judgement_basis.is_some() || upgraded {
                 let mut content = row.content();
-                content.judgement_basis = Some(basis.clone());
+                if let Some(basis) = &i.judgement_basis {
+                    content.judgement_basis = Some(basis.clone());
+                }
+                // Raised to 重大 here, the hazard owes its 治理方案 as a 重大 report does: by
+                // plan_due_on, which the plan-filing reminders count down to.
+                if upgraded && content.plan.is_none() && content.plan_due_on.is_none() {
+                    let days = e.policy.plan_due_max_days.max(0) as u64;
+                    content.plan_due_on = Some(e.today + chrono::Days::new(days));
+                }
                 row.content = serde_json::to_string(&content).map_err(AppError::internal)?;
             }
             if let Some(dept) = i

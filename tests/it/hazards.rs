@@ -1077,6 +1077,61 @@ db_test!(
     }
 );
 
+db_test!(
+    the_department_raises_a_general_report_to_major_at_posting,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        let id = submitted_general(&app, &c).await;
+        let path = format!("/api/v1/hazards/{id}/post");
+        // An upgrade gives its reason and the standard and clause it is judged by.
+        let body = call(
+            &app,
+            Method::POST,
+            &path,
+            &c.inspector,
+            json!({"deadline": "2026-04-30", "level": "major"}),
+            422,
+        )
+        .await;
+        assert_eq!(
+            error_fields(&body),
+            [
+                "level_change_reason",
+                "judgement_basis.standard",
+                "judgement_basis.clause"
+            ]
+        );
+        let posting = json!({"deadline": "2026-04-30", "level": "major",
+            "level_change_reason": "配电室涉及液氨机房供电，停电将导致氨泄漏风险",
+            "judgement_basis": {"standard": "工贸企业重大事故隐患判定标准", "clause": "第四条"}});
+        let posted = call(&app, Method::POST, &path, &c.inspector, posting, 200).await;
+        assert_eq!(posted["level"], "major");
+        assert_eq!(posted["judgement_basis"]["clause"], "第四条");
+        // It owes the 治理方案 as a 重大 report does, within plan_due_max_days (15).
+        assert_eq!(posted["plan_due_on"], "2026-03-17");
+        let events = call(
+            &app,
+            Method::GET,
+            &format!("/api/v1/hazards/{id}/events"),
+            &c.inspector,
+            Value::Null,
+            200,
+        )
+        .await;
+        let posting = events["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["kind"] == "hazard.posted")
+            .unwrap();
+        assert_eq!(
+            posting["payload"]["changes"]["level"],
+            json!({"before": "general", "after": "major"})
+        );
+    }
+);
+
 db_test!(extensions_and_suspension, |backend: Backend| async move {
     let app = TestApp::start(&backend).await;
     let c = cast(&app).await;
