@@ -9,6 +9,16 @@ use clap::{Parser, Subcommand};
 use crate::config::Config;
 use crate::{app, db, telemetry};
 
+/// `println!` for command output that may be piped into `head` or a closed reader: a broken
+/// pipe ends the output quietly instead of panicking.
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 /// 隐患台账 Hazard Ledger: hazard reporting, the 双报告 and the closed-loop ledger.
 #[derive(Debug, Parser)]
 #[command(name = "hazard-ledger", version, about, long_about = None)]
@@ -156,10 +166,10 @@ fn migrate(config: &Config) -> anyhow::Result<()> {
     let mut conn = pool.get()?;
     let applied = db::migrate(&mut conn)?;
     if applied.is_empty() {
-        println!("database is up to date");
+        crate::out!("database is up to date");
     } else {
         for v in applied {
-            println!("applied {v}");
+            crate::out!("applied {v}");
         }
     }
     Ok(())
@@ -173,7 +183,7 @@ fn seed(config: &Config, demo: bool) -> anyhow::Result<()> {
         db::migrate(conn)?;
         Ok(db::reference::seed(conn, &data)?)
     })?;
-    println!(
+    crate::out!(
         "reference data: {} inserted, {} updated",
         report.inserted, report.updated
     );
@@ -191,11 +201,11 @@ fn ledger_verify(config: &Config) -> ExitCode {
     })();
     match result {
         Ok(v) if v.ok => {
-            println!("ledger OK: {} entries, head {}", v.entries, v.head);
+            crate::out!("ledger OK: {} entries, head {}", v.entries, v.head);
             ExitCode::SUCCESS
         }
         Ok(v) => {
-            println!(
+            crate::out!(
                 "ledger BROKEN at entry {}: {}",
                 v.first_bad.unwrap_or_default(),
                 v.reason.unwrap_or_default()
@@ -213,7 +223,7 @@ fn jobs_list(config: &Config) -> anyhow::Result<()> {
     let clock = crate::clock::Clock::from_config(config)?;
     let tz = clock.tz();
     let schedules = config.jobs.schedule.entries();
-    println!(
+    crate::out!(
         "scheduled jobs {} in this instance (jobs.enabled)",
         if config.jobs.enabled {
             "run"
@@ -229,14 +239,14 @@ fn jobs_list(config: &Config) -> anyhow::Result<()> {
                     .and_then(|s| crate::jobs::next_after(&s, tz, clock.now()))
                     .map(|t| t.with_timezone(&tz).to_rfc3339())
                     .unwrap_or_default();
-                println!("{name:<22} {expr:<20} next {next:<26} {what}");
+                crate::out!("{name:<22} {expr:<20} next {next:<26} {what}");
             }
-            None => println!("{name:<22} {:<20} {:<31} {what}", "(on demand)", ""),
+            None => crate::out!("{name:<22} {:<20} {:<31} {what}", "(on demand)", ""),
         }
     }
     for rule in crate::domain::escalation::Rule::ALL {
         let c = rule.config(&config.escalation);
-        println!(
+        crate::out!(
             "{:<22} offsets {:?} {} {}",
             rule.as_str(),
             c.offsets,
@@ -267,14 +277,14 @@ async fn jobs_run(
     let run = crate::jobs::run(&ctx, &name, date, "cli")
         .await
         .map_err(|e| anyhow::anyhow!("job {name}: {e}"))?;
-    println!("{}", serde_json::to_string_pretty(&run)?);
+    crate::out!("{}", serde_json::to_string_pretty(&run)?);
     Ok(())
 }
 
 fn check_config(config: &Config) -> anyhow::Result<()> {
     let mut shown = config.clone();
     shown.database.url = db::redact(&shown.database.url);
-    println!("{shown:#?}");
-    println!("config OK");
+    crate::out!("{shown:#?}");
+    crate::out!("config OK");
     Ok(())
 }

@@ -81,12 +81,12 @@ pub fn run(config: &Config, cmd: UserCommand) -> anyhow::Result<()> {
                 )
                 .map_err(anyhow::Error::from)
             })?;
-            println!(
+            crate::out!(
                 "created user {} ({}) with id {}",
                 row.username, row.role, row.id
             );
             if generated {
-                println!("password (shown once; must be changed at first login): {password}");
+                crate::out!("password (shown once; must be changed at first login): {password}");
             }
         }
         UserCommand::Passwd {
@@ -110,12 +110,12 @@ pub fn run(config: &Config, cmd: UserCommand) -> anyhow::Result<()> {
             db::write_tx(&mut conn, |c| {
                 users::update(c, &user.id, &changes, true, now)
             })?;
-            println!(
+            crate::out!(
                 "password of {} changed; every session of the user has ended",
                 user.username
             );
             if generated {
-                println!("new password (shown once; must be changed at first login): {password}");
+                crate::out!("new password (shown once; must be changed at first login): {password}");
             }
         }
         UserCommand::Disable { username } => {
@@ -129,7 +129,7 @@ pub fn run(config: &Config, cmd: UserCommand) -> anyhow::Result<()> {
             db::write_tx(&mut conn, |c| {
                 users::update(c, &user.id, &changes, true, now)
             })?;
-            println!(
+            crate::out!(
                 "user {} disabled; every session of the user has ended",
                 user.username
             );
