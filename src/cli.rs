@@ -185,7 +185,8 @@ fn seed(config: &Config, demo: bool) -> anyhow::Result<()> {
     })?;
     crate::out!(
         "reference data: {} inserted, {} updated",
-        report.inserted, report.updated
+        report.inserted,
+        report.updated
     );
     if demo {
         crate::demo::seed_demo(config, &mut conn)?;

@@ -83,7 +83,9 @@ pub fn run(config: &Config, cmd: UserCommand) -> anyhow::Result<()> {
             })?;
             crate::out!(
                 "created user {} ({}) with id {}",
-                row.username, row.role, row.id
+                row.username,
+                row.role,
+                row.id
             );
             if generated {
                 crate::out!("password (shown once; must be changed at first login): {password}");
@@ -115,7 +117,9 @@ pub fn run(config: &Config, cmd: UserCommand) -> anyhow::Result<()> {
                 user.username
             );
             if generated {
-                crate::out!("new password (shown once; must be changed at first login): {password}");
+                crate::out!(
+                    "new password (shown once; must be changed at first login): {password}"
+                );
             }
         }
         UserCommand::Disable { username } => {

@@ -124,7 +124,9 @@ pub fn run(config: &Config, hazards: u64, seed: u64) -> anyhow::Result<Report> {
     let today = crate::clock::Clock::from_config(config)
         .map_err(|e| anyhow::anyhow!("{e}"))?
         .today();
-    fill(&mut conn, today, hazards, seed, |line| crate::out!("{line}"))
+    fill(&mut conn, today, hazards, seed, |line| {
+        crate::out!("{line}")
+    })
 }
 
 struct Enterprise {

@@ -593,6 +593,15 @@ pub fn list(
         }
         statuses.push(s.to_string());
     }
+    // The cursor is the id of the last tip of the previous page.
+    if let Some(c) = q.cursor.as_deref()
+        && uuid::Uuid::parse_str(c).is_err()
+    {
+        return Err(AppError::field(
+            "cursor",
+            "not a cursor this service gave out",
+        ));
+    }
     let rows = store::page(conn, &scope, &statuses, q.cursor.as_deref(), limit)?;
     let (rows, next) = crate::api::paginate(rows, limit, |r| r.id.clone());
     let items = rows

@@ -708,6 +708,15 @@ db_test!(
             .await;
         assert_eq!(page2["items"].as_array().unwrap().len(), 1);
         assert!(page2["next_cursor"].is_null());
+        let (status, body) = app
+            .call_json(
+                Method::GET,
+                "/api/v1/tips?cursor=garbage",
+                Some(&c.district),
+                None,
+            )
+            .await;
+        assert_eq!((status, fields(&body)), (422, vec!["cursor".to_string()]));
         let res = app
             .call(
                 Method::GET,
