@@ -95,6 +95,11 @@ fn clean(text: Option<&str>) -> Option<String> {
         .map(String::from)
 }
 
+/// A street or department code as given: trimmed, in the upper case the codes are kept in.
+fn code(text: Option<&str>) -> Option<String> {
+    clean(text).map(|c| c.to_uppercase())
+}
+
 // --- the public side ---------------------------------------------------------------------
 
 /// A question for the tip form.
@@ -280,7 +285,7 @@ fn check_input(
         description: description.unwrap_or_default().to_string(),
         location: location.unwrap_or_default().to_string(),
         occurred_on: occurred_on.ok_or_else(|| AppError::internal("date unchecked"))?,
-        street: clean(input.street.as_deref()),
+        street: code(input.street.as_deref()),
         sector: clean(input.sector.as_deref()),
         contact_name,
         contact_phone,
@@ -785,8 +790,8 @@ pub fn triage(
     let mut ledger_hazard: Option<String> = None;
     match action {
         TriageAction::Route => {
-            let street = clean(input.street.as_deref());
-            let department = clean(input.department.as_deref());
+            let street = code(input.street.as_deref());
+            let department = code(input.department.as_deref());
             if street.is_none() && department.is_none() {
                 e.add("street", "give a street, a department or both");
                 e.add("department", "give a street, a department or both");

@@ -674,12 +674,17 @@ db_test!(
             &app,
             &c.district,
             &id,
-            json!({"action": "route", "street": "HYL", "department": "YJJ"}),
+            json!({"action": "route", "street": " hyl", "department": "yjj"}),
             200,
         )
         .await;
         assert_eq!(t["status"], "routed");
         assert_eq!(t["street_routed_by"], "officer");
+        assert_eq!(
+            (t["street"].as_str(), t["department"].as_str()),
+            (Some("HYL"), Some("YJJ")),
+            "codes in any case"
+        );
         for token in [&c.street, &c.inspector] {
             let (_, list) = app
                 .call_json(Method::GET, "/api/v1/tips", Some(token), None)
