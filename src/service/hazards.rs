@@ -609,6 +609,9 @@ pub struct HazardView {
     pub completed_on: Option<NaiveDate>,
     pub acceptance_due_on: Option<NaiveDate>,
     pub cancel_date: Option<NaiveDate>,
+    /// The day resumption of a suspended unit was approved (the passing acceptance with
+    /// `resume_approved`, L4); `suspension` keeps what the suspension was.
+    pub resumed_on: Option<NaiveDate>,
     pub listed: bool,
     pub listing: Option<ListingRow>,
     pub dual_report: Value,
@@ -730,6 +733,12 @@ pub fn view_of(env: &Env<'_>, row: &HazardRow, loaded: &Loaded) -> AppResult<Haz
         completed_on: row.completed_on,
         acceptance_due_on: row.acceptance_due_on,
         cancel_date: row.cancel_date,
+        resumed_on: records
+            .iter()
+            .filter(|r| r.kind == "acceptance")
+            .map(RecordRow::json)
+            .filter(|a| a["result"] == "pass" && a["resume_approved"] == true)
+            .find_map(|a| a["accepted_on"].as_str().and_then(|d| d.parse().ok())),
         listed: row.listed,
         listing: loaded.listing.clone(),
         dual_report,

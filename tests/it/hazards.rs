@@ -1334,6 +1334,9 @@ db_test!(extensions_and_suspension, |backend: Backend| async move {
     let closed = call(&app, Method::POST, &h(&id, "acceptance"), &c.street,
         json!({"result": "pass", "opinion": "属实", "accepted_on": "2026-04-20", "resume_approved": true}), 200).await;
     assert_eq!(closed["status"], "closed");
+    // It shows that production resumed, and when; what the suspension was stays.
+    assert_eq!(closed["resumed_on"], "2026-04-20");
+    assert_eq!(closed["suspension"], "partial");
 });
 
 db_test!(
