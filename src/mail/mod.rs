@@ -270,7 +270,7 @@ impl Item {
             timing,
             responsible,
             last_progress,
-            link: format!("{public_url}/api/v1/hazards/{}", h.id),
+            link: format!("{public_url}/hazards/{}", h.id),
             days_overdue,
         }
     }
@@ -443,7 +443,7 @@ mod tests {
         assert_eq!(i.deadline, "2026-04-30（原定 2026-03-31，已延期）");
         assert_eq!(i.listing, "区级（长安委督字〔2026〕第3号）");
         assert_eq!(i.responsible, "王五 13800000000");
-        assert_eq!(i.link, "https://hl.example.org/api/v1/hazards/h1");
+        assert_eq!(i.link, "https://hl.example.org/hazards/h1");
     }
 
     #[test]

@@ -190,10 +190,12 @@ db_test!(
             "华阳路街道",
             "逾期 1 天",
             "李四 13800000002",
-            &format!("/api/v1/hazards/{g1}"),
+            &format!("/hazards/{g1}"),
         ] {
             assert!(text.contains(needle), "{needle} in {text}");
         }
+        // The link opens the hazard's page, not its JSON.
+        assert!(!text.contains("/api/v1/hazards/"), "{text}");
         assert!(d.html().contains("<table"), "HTML part");
 
         // The posting emails reached the enterprise once each.
