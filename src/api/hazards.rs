@@ -719,7 +719,14 @@ pub(crate) async fn acceptance(
     id: Id,
     bytes: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let input = parse::<AcceptanceInput>(&req, &bytes);
+    // T12: an opinion given without deficiencies lists them, and is recorded and mailed as them.
+    let input = parse::<AcceptanceInput>(&req, &bytes).map(|mut i| {
+        let blank = |t: &Option<String>| t.as_deref().is_none_or(|t| t.trim().is_empty());
+        if i.result == Some(AcceptanceResult::Fail) && blank(&i.deficiencies) {
+            i.deficiencies.clone_from(&i.opinion);
+        }
+        i
+    });
     let kind = match input.as_ref().ok().and_then(|i| i.result.as_ref()) {
         Some(AcceptanceResult::Fail) => "hazard.acceptance_failed",
         _ => "hazard.closed",

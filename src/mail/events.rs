@@ -90,11 +90,18 @@ pub fn hazard_event(
             "隐患整改经验收通过，已销账。".into(),
             vec![("验收意见", text("opinion"))],
         ),
-        _ => (
-            format!("【隐患台账】整改验收未通过：{}", h.title),
-            "隐患整改验收未通过，请继续整改并重新申请验收。".into(),
-            vec![("验收意见", text("opinion"))],
-        ),
+        _ => {
+            let mut details = vec![("存在问题", text("deficiencies"))];
+            let opinion = text("opinion");
+            if !opinion.is_empty() && opinion != details[0].1 {
+                details.push(("验收意见", opinion));
+            }
+            (
+                format!("【隐患台账】整改验收未通过：{}", h.title),
+                "隐患整改验收未通过，请按所列问题继续整改并重新申请验收。".into(),
+                details,
+            )
+        }
     };
     let users = q::mailable_for(conn, &mail_groups(recipients, &h))?;
     let directory = Directory::new(users, &config.escalation.department_leaders);

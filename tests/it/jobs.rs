@@ -459,6 +459,65 @@ db_test!(
 );
 
 db_test!(
+    a_failed_acceptance_mails_what_is_still_wrong,
+    |backend: Backend| async move {
+        let smtp = SmtpServer::start().await;
+        let app = app_with_smtp(&backend, &smtp).await;
+        let c = cast(&app).await;
+        let admin = app.user_token("ops", "admin", "AJW").await.1;
+        let id = posted_general(&app, &c, "配电箱未上锁", "2026-03-20").await;
+        call(
+            &app,
+            Method::POST,
+            &h(&id, "start"),
+            &c.principal,
+            json!({}),
+            200,
+        )
+        .await;
+        assert_eq!(upload(&app, &c.reporter, &id, "after").await.status(), 201);
+        let done = json!({"completed_on": "2026-03-02", "summary": "已上锁", "actual_funds": "0.02",
+                          "self_assessment": "合格"});
+        call(
+            &app,
+            Method::POST,
+            &h(&id, "completion"),
+            &c.reporter,
+            done,
+            200,
+        )
+        .await;
+        // Only an opinion: it is what is still wrong, recorded and mailed as the deficiencies.
+        let fail =
+            json!({"result": "fail", "opinion": "锁具损坏未更换", "accepted_on": "2026-03-02"});
+        let failed = call(
+            &app,
+            Method::POST,
+            &h(&id, "acceptance"),
+            &c.street,
+            fail,
+            200,
+        )
+        .await;
+        let record = failed["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["kind"] == "acceptance")
+            .unwrap();
+        assert_eq!(record["deficiencies"], "锁具损坏未更换");
+        run_job(&app, &admin, "outbox", "2026-03-02").await;
+        let mail = smtp
+            .to("clerk@example.org")
+            .into_iter()
+            .find(|m| m.subject().contains("整改验收未通过"))
+            .expect("the failed acceptance is mailed");
+        assert!(mail.text().contains("存在问题"), "{}", mail.text());
+        assert!(mail.text().contains("锁具损坏未更换"), "{}", mail.text());
+    }
+);
+
+db_test!(
     with_smtp_down_for_a_while_every_email_arrives_exactly_once,
     |backend: Backend| async move {
         let smtp = SmtpServer::start().await;
