@@ -98,6 +98,19 @@ async fn create(
     let who = caller.clone();
     let (username, display_name, email, role, target) = state
         .db(move |c| {
+            // A street officer is told about another street's enterprise exactly what they are
+            // told about a code that names nothing, whatever else the body holds.
+            let mut org = check_body.org.as_deref();
+            use crate::auth::Org;
+            if let (crate::domain::hazard::Role::StreetOfficer, Org::Street(own)) =
+                (who.role, &who.org)
+                && let Some(code) = org.map(str::trim)
+                && let Some(target) = accounts::resolve_org(c, code)?
+                && matches!(target.org, Org::Enterprise(_))
+                && target.street.as_deref() != Some(own.as_str())
+            {
+                org = Some("-");
+            }
             let checked = accounts::check_user_input(
                 c,
                 &UserInput {
@@ -105,7 +118,7 @@ async fn create(
                     display_name: check_body.display_name.as_deref(),
                     email: check_body.email.as_deref(),
                     role: check_body.role.as_deref(),
-                    org: check_body.org.as_deref(),
+                    org,
                 },
             )?;
             policy::may_create_user(&who, checked.3, &checked.4)?;
