@@ -61,6 +61,20 @@ pub(crate) async fn list(
                         )
                     })?
             };
+            // Its inspectors must be able to open what they are emailed about.
+            let routed: Vec<&String> = std::iter::once(&row.primary_department)
+                .chain(l.copied.iter())
+                .collect();
+            if !routed.contains(&&supervising_department) {
+                let codes: Vec<&str> = routed.iter().map(|d| d.as_str()).collect();
+                return Err(AppError::field(
+                    "supervising_department",
+                    format!(
+                        "must be a department the hazard is routed to ({})",
+                        codes.join(", ")
+                    ),
+                ));
+            }
             if listings::doc_no_taken(c, &doc_no)? {
                 return Err(AppError::conflict(
                     "duplicate_doc_no",

@@ -87,6 +87,11 @@ db_test!(
         unknown["supervising_department"] = json!("NOPE");
         let body = call(&app, Method::POST, &path, &c.district, unknown, 422).await;
         assert_eq!(body["errors"][0]["field"], "supervising_department");
+        // …and one whose inspectors can open the hazard: one it is routed to (YJJ, XFZD).
+        let mut elsewhere = listing("长安委督字〔2026〕第1号");
+        elsewhere["supervising_department"] = json!("JGW");
+        let body = call(&app, Method::POST, &path, &c.district, elsewhere, 422).await;
+        assert_eq!(body["errors"][0]["field"], "supervising_department");
         let listed = call(
             &app,
             Method::POST,
