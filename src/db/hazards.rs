@@ -631,6 +631,7 @@ pub fn facts(
         suspension: row.suspension.parse()?,
         reporter_id: row.reporter_id.clone(),
         primary_department: row.primary_department.clone(),
+        posted_on: row.posted_on,
         submitted_by: row.submitted_by.clone(),
         submitted_on: row.submitted_on,
         content: row.content(),

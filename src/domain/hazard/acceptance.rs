@@ -96,6 +96,11 @@ pub fn accept(
             e.add("accepted_on", "must not be in the future");
         } else if facts.completed_on.is_some_and(|done| on < done) {
             e.add("accepted_on", "must not be before completed_on");
+        } else if let Some(posted) = facts.posted_on.filter(|p| on < *p) {
+            e.add(
+                "accepted_on",
+                format!("must not be before the posting (上账) on {posted}"),
+            );
         }
     }
     if result == Some(AcceptanceResult::Pass) {
@@ -336,6 +341,19 @@ mod tests {
         let mut future = pass();
         future.accepted_on = today().succ_opt();
         let err = accept(&f, &dept(), &future, today(), &Policy::default()).unwrap_err();
+        assert_eq!(fields(&err), ["accepted_on"]);
+        let mut posted_later = f.clone();
+        posted_later.posted_on = Some(d("2023-10-09"));
+        let mut before_posting = pass();
+        before_posting.accepted_on = Some(d("2023-10-08"));
+        let err = accept(
+            &posted_later,
+            &dept(),
+            &before_posting,
+            today(),
+            &Policy::default(),
+        )
+        .unwrap_err();
         assert_eq!(fields(&err), ["accepted_on"]);
         let mut same_day = pass();
         same_day.accepted_on = f.completed_on;

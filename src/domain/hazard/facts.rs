@@ -174,6 +174,8 @@ pub struct HazardFacts {
     pub plan_acknowledged: bool,
     /// Requested date of an extension request waiting for a decision.
     pub pending_extension: Option<NaiveDate>,
+    /// Date of posting (上账), Asia/Shanghai.
+    pub posted_on: Option<NaiveDate>,
     /// Completion date of the current completion report.
     pub completed_on: Option<NaiveDate>,
     /// The date of the latest acceptance check that failed (T12): the work was found

@@ -73,6 +73,7 @@ pub(crate) fn facts(status: Status, level: Level) -> HazardFacts {
         pending_extension: None,
         completed_on: Some(d("2023-10-08")),
         failed_acceptance_on: None,
+        posted_on: None,
         listed: false,
         enterprise_headcount: Some(50),
         has_discovery_congress_report: true,
