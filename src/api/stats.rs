@@ -132,6 +132,30 @@ pub(crate) async fn summary(
     Ok(HttpResponse::Ok().json(body))
 }
 
+/// SQL: every joint meeting's report (联席会议) of the hazard `h` was heard again by a workers'
+/// congress or an all-staff meeting on or after its date (L11), as `dual_report.complete` of
+/// the hazard's view counts it. Dates are `YYYY-MM-DD` text, which compares in date order.
+fn followed_up(is_pg: bool) -> String {
+    let field = |alias: &str, name: &str| {
+        if is_pg {
+            format!("({alias}.payload::json->>'{name}')")
+        } else {
+            format!("json_extract({alias}.payload, '$.{name}')")
+        }
+    };
+    format!(
+        "NOT EXISTS (SELECT 1 FROM hazard_records j WHERE j.hazard_id = h.id \
+           AND j.kind = 'congress_report' AND {j_body} = 'joint_meeting' \
+           AND NOT EXISTS (SELECT 1 FROM hazard_records k WHERE k.hazard_id = h.id \
+             AND k.kind = 'congress_report' AND {k_body} <> 'joint_meeting' \
+             AND {k_on} >= {j_on}))",
+        j_body = field("j", "body"),
+        k_body = field("k", "body"),
+        j_on = field("j", "meeting_on"),
+        k_on = field("k", "meeting_on"),
+    )
+}
+
 /// One row of the aggregate query.
 #[derive(QueryableByName)]
 struct Counted {
@@ -228,7 +252,7 @@ fn aggregate(
          COALESCE(SUM(CASE WHEN h.status = 'closed' AND h.deadline IS NOT NULL AND {done} <= h.deadline THEN 1 ELSE 0 END), 0) AS closed_on_time, \
          COALESCE(SUM(CASE WHEN h.status = 'closed' AND h.deadline IS NOT NULL AND {done} > h.deadline THEN 1 ELSE 0 END), 0) AS closed_late, \
          COALESCE(SUM(CASE WHEN h.status = 'closed' AND h.cancel_date IS NOT NULL THEN {days} ELSE 0 END), 0) AS days_to_close, \
-         COALESCE(SUM(CASE WHEN h.level = 'major' AND h.status <> 'void' AND NOT ({reg} AND {disc} AND (h.status <> 'closed' OR {compl})) \
+         COALESCE(SUM(CASE WHEN h.level = 'major' AND h.status <> 'void' AND NOT ({reg} AND {disc} AND {followed} AND (h.status <> 'closed' OR {compl})) \
              THEN 1 ELSE 0 END), 0) AS dual_incomplete \
          FROM hazards h{join} \
          WHERE {scope_sql} AND h.posted_on >= ? AND h.posted_on <= ? \
@@ -236,6 +260,7 @@ fn aggregate(
         reg = record("regulator_report", ""),
         disc = record("congress_report", "discovery"),
         compl = record("congress_report", "completion"),
+        followed = followed_up(is_pg),
     );
     let mut sql = if group_by.is_none() {
         sql.replace(" GROUP BY 'total' ORDER BY 'total'", "")

@@ -964,6 +964,39 @@ db_test!(
             h["dual_report"]["complete"], false,
             "the congress has not heard it yet"
         );
+        let posting = json!({"deadline": "2026-04-30"});
+        call(
+            &app,
+            Method::POST,
+            &format!("{path}/post"),
+            &c.inspector,
+            posting,
+            200,
+        )
+        .await;
+        let notice = json!({"posted_on": "2026-03-02", "channel": "信息公示栏"});
+        let notice_path = format!("{path}/employee-notice");
+        call(&app, Method::POST, &notice_path, &c.reporter, notice, 200).await;
+        let incomplete = |token: String| {
+            let app = &app;
+            async move {
+                let stats = call(
+                    app,
+                    Method::GET,
+                    "/api/v1/stats/summary?group_by=level",
+                    &token,
+                    Value::Null,
+                    200,
+                )
+                .await;
+                stats["total"]["major_dual_report_incomplete"].clone()
+            }
+        };
+        assert_eq!(
+            incomplete(c.district.clone()).await,
+            1,
+            "the statistics agree"
+        );
         assert_eq!(
             h["compliance_flags"],
             json!([]),
@@ -1004,6 +1037,7 @@ db_test!(
         .await;
         assert_eq!(h["dual_report"]["complete"], true);
         assert_eq!(h["compliance_flags"], json!([]));
+        assert_eq!(incomplete(app.login("district").await).await, 0);
     }
 );
 
