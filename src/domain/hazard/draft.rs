@@ -243,7 +243,9 @@ pub fn edit(
     let level = e.require("level", input.level);
     // A hazard found through a tip-off (隐患来源 6 投诉举报) stays one: the enterprise the tip
     // was about cannot relabel it as its own finding.
-    if facts.content.source == Some(TIP_SOURCE) && input.content.source != Some(TIP_SOURCE) {
+    if facts.content.source == Some(TIP_SOURCE)
+        && input.content.source.is_some_and(|s| s != TIP_SOURCE)
+    {
         e.add(
             "source",
             "a hazard from a tip-off keeps source 6 (投诉举报)",
