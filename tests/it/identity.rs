@@ -873,21 +873,28 @@ db_test!(
     }
 );
 
+/// An app whose logins lock after 3 failures for 10 minutes, `per_ip` attempts a minute per
+/// client, with the street officer `clerk`.
+async fn lockout_app(backend: &Backend, per_ip: u32) -> TestApp {
+    let app = TestApp::start_with(
+        backend,
+        move |c| {
+            c.auth.login_max_failures = 3;
+            c.auth.lockout_minutes = 10;
+            c.auth.login_rate_per_username_per_minute = 1000;
+            c.auth.login_rate_per_ip_per_minute = per_ip;
+        },
+        Default::default(),
+    )
+    .await;
+    app.create_user("clerk", "street_officer", "HYL").await;
+    app
+}
+
 db_test!(
     a_username_without_an_account_locks_out_like_one_with,
     |backend: Backend| async move {
-        let app = TestApp::start_with(
-            &backend,
-            |c| {
-                c.auth.login_max_failures = 3;
-                c.auth.lockout_minutes = 10;
-                c.auth.login_rate_per_username_per_minute = 1000;
-                c.auth.login_rate_per_ip_per_minute = 1000;
-            },
-            Default::default(),
-        )
-        .await;
-        app.create_user("clerk", "street_officer", "HYL").await;
+        let app = lockout_app(&backend, 1000).await;
         // The same sequence of answers for a real account and a made-up name: 401 × 3, then
         // 429 with Retry-After until the lockout ends.
         let mut seen = Vec::new();
@@ -920,18 +927,7 @@ db_test!(
 db_test!(
     login_failures_lock_out_and_rate_limit,
     |backend: Backend| async move {
-        let app = TestApp::start_with(
-            &backend,
-            |c| {
-                c.auth.login_max_failures = 3;
-                c.auth.lockout_minutes = 10;
-                c.auth.login_rate_per_username_per_minute = 1000;
-                c.auth.login_rate_per_ip_per_minute = 6;
-            },
-            Default::default(),
-        )
-        .await;
-        app.create_user("clerk", "street_officer", "HYL").await;
+        let app = lockout_app(&backend, 6).await;
         let attempt = |password: &'static str, user: &'static str| {
             app.call(
                 Method::POST,
