@@ -271,11 +271,7 @@ fn build_app(
     let pool = state.pool.clone();
     App::new()
         .app_data(web::Data::new(state))
-        .app_data(
-            web::JsonConfig::default()
-                .limit(json_limit)
-                .error_handler(error::json_error),
-        )
+        // JSON bodies are read as bytes within this limit (`http::json::Json`).
         .app_data(web::PayloadConfig::new(json_limit))
         .app_data(web::PathConfig::default().error_handler(error::path_error))
         .app_data(web::QueryConfig::default().error_handler(error::query_error))

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::ServiceResponse;
-use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::error::{PathError, QueryPayloadError};
 use actix_web::http::{StatusCode, header};
 use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
@@ -216,48 +216,6 @@ impl From<r2d2::Error> for AppError {
 impl From<actix_web::error::BlockingError> for AppError {
     fn from(e: actix_web::error::BlockingError) -> Self {
         Self::internal(e)
-    }
-}
-
-/// JSON extractor errors: 400 for malformed JSON, 415 for another media type, 413 beyond the limit.
-pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
-    let app = match &err {
-        JsonPayloadError::ContentType => AppError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "Send the body as application/json.",
-        ),
-        JsonPayloadError::Overflow { limit }
-        | JsonPayloadError::OverflowKnownLength { limit, .. } => AppError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            format!("The body is larger than {limit} bytes."),
-        ),
-        JsonPayloadError::Deserialize(e) if e.is_data() => AppError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
-            e.to_string(),
-        )
-        .with_field_from_serde(e),
-        JsonPayloadError::Deserialize(e) => {
-            AppError::bad_request("malformed_json", format!("The body is not valid JSON: {e}"))
-        }
-        other => AppError::bad_request("malformed_body", other.to_string()),
-    };
-    app.into()
-}
-
-impl AppError {
-    /// Names the field a serde data error points at, when it says so.
-    fn with_field_from_serde(mut self, e: &serde_json::Error) -> Self {
-        let text = e.to_string();
-        let field = text
-            .split('`')
-            .nth(1)
-            .filter(|_| text.starts_with("missing field") || text.starts_with("unknown field"))
-            .unwrap_or("body");
-        self.errors.push(FieldError::new(field, text.clone()));
-        self
     }
 }
 

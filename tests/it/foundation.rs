@@ -4,18 +4,19 @@ use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
 
 use actix_web::HttpResponse;
-use actix_web::web::{Json, Query};
+use actix_web::web::Query;
 use diesel::prelude::*;
 use hazard_ledger::api::Routes;
 use hazard_ledger::app::StartOptions;
 use hazard_ledger::db;
+use hazard_ledger::http::json::Json;
 use hazard_ledger::seeds::ReferenceData;
 use tokio::sync::Notify;
 
 use crate::common::{Backend, TestApp, TestDb, expect_problem, test_config};
 use crate::db_test;
 
-/// Test-only routes: an echo that reads JSON, a handler that panics, one that blocks until told.
+/// Test-only routes: an echo that reads JSON (with the app's own extractor), a handler that panics, one that blocks until told.
 fn test_routes(r: &mut Routes) {
     r.post("/test/echo", echo)
         .get("/test/panic", panics)
