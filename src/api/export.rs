@@ -42,7 +42,7 @@ async fn export(
 ) -> AppResult<HttpResponse> {
     let q = query.into_inner();
     let mut errors = FieldErrors::new();
-    let filter = q.filter(&mut errors);
+    let filter = q.filter(&mut errors, &state.config.rules);
     let format = match q.format.as_deref() {
         None => Some(Format::Csv),
         Some(f) => Format::parse(f).or_else(|| {

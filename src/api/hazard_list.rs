@@ -17,6 +17,7 @@ use crate::db::hazard_query::{self, Cursor, HazardFilter, Sort};
 use crate::db::hazards::HazardRow;
 use crate::db::schema::enterprises;
 use crate::domain::FieldErrors;
+use crate::domain::hazard::{COMPLIANCE_FLAGS, Policy};
 use crate::error::{AppError, AppResult};
 use crate::policy;
 
@@ -35,6 +36,7 @@ pub struct FilterQuery {
     pub enterprise: Option<String>,
     pub listed: Option<String>,
     pub overdue: Option<String>,
+    pub flag: Option<String>,
     pub due_within_days: Option<String>,
     pub discovered_from: Option<String>,
     pub discovered_to: Option<String>,
@@ -74,9 +76,12 @@ fn flag(e: &mut FieldErrors, field: &str, v: &Option<String>) -> Option<bool> {
 }
 
 impl FilterQuery {
-    /// Checks every parameter at once.
-    pub fn filter(&self, errors: &mut FieldErrors) -> HazardFilter {
-        let mut f = HazardFilter::default();
+    /// Checks every parameter at once; `rules` are those the compliance flags follow.
+    pub fn filter(&self, errors: &mut FieldErrors, rules: &Policy) -> HazardFilter {
+        let mut f = HazardFilter {
+            rules: rules.clone(),
+            ..HazardFilter::default()
+        };
         if let Some(list) = &self.status {
             for s in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
                 match s.parse() {
@@ -97,6 +102,20 @@ impl FilterQuery {
         f.enterprise = self.enterprise.clone();
         f.listed = flag(errors, "listed", &self.listed);
         f.overdue = flag(errors, "overdue", &self.overdue);
+        if let Some(code) = self
+            .flag
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+        {
+            f.flag = COMPLIANCE_FLAGS
+                .iter()
+                .copied()
+                .find(|known| *known == code);
+            if f.flag.is_none() {
+                errors.add("flag", format!("one of {}", COMPLIANCE_FLAGS.join(", ")));
+            }
+        }
         if let Some(n) = &self.due_within_days {
             match n.parse::<i64>() {
                 Ok(n) if (0..=3660).contains(&n) => f.due_within_days = Some(n),
@@ -154,7 +173,7 @@ pub(crate) async fn list(
     let q = query.into_inner();
     let limit = page_limit(q.limit)?;
     let mut errors = FieldErrors::new();
-    let filter = q.filter(&mut errors);
+    let filter = q.filter(&mut errors, &state.config.rules);
     let sort = q.sort(&mut errors);
     let cursor = q.cursor(&mut errors);
     errors.finish()?;

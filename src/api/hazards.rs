@@ -808,7 +808,10 @@ pub(crate) async fn employee_notice(
         "hazard.employee_notice",
         input,
         |f, a, i, e| hazard::record_employee_notice(f, a, i, e.today, e.policy),
-        |c, row, _, i, e, l| record(c, row, "employee_notice", i, e, l),
+        |c, row, _, i, e, l| {
+            row.employee_notice = true;
+            record(c, row, "employee_notice", i, e, l)
+        },
     )
     .await
 }

@@ -13,9 +13,11 @@ use serde_json::json;
 use super::Routes;
 use crate::app::AppState;
 use crate::auth::Caller;
+use crate::db::flags::FlagSql;
 use crate::db::schema::{departments, hazard_records, hazards, sectors, streets};
 use crate::db::{DbConn, enterprises};
 use crate::domain::FieldErrors;
+use crate::domain::hazard::{COMPLIANCE_FLAGS, Policy};
 use crate::domain::validate::Wan;
 use crate::error::{AppError, AppResult};
 use crate::policy::{self, HazardScope};
@@ -50,9 +52,31 @@ pub struct Figures {
     pub late_rectification: i64,
     pub avg_days_to_close: Option<f64>,
     pub major_dual_report_incomplete: i64,
+    /// How many of the hazards carry each compliance flag today (as on the hazard itself).
+    pub compliance_flags: FlagCounts,
     pub reconciled: bool,
     #[serde(skip)]
     days_to_close_total: i64,
+}
+
+/// Hazards per compliance flag (`domain::hazard::COMPLIANCE_FLAGS`).
+#[derive(Debug, Default, Clone, Copy, Serialize)]
+pub struct FlagCounts {
+    pub regulator_report_late: i64,
+    pub congress_report_overdue: i64,
+    pub congress_completion_missing: i64,
+    pub congress_follow_up_overdue: i64,
+    pub employee_notice_missing: i64,
+}
+
+impl std::ops::AddAssign for FlagCounts {
+    fn add_assign(&mut self, o: Self) {
+        self.regulator_report_late += o.regulator_report_late;
+        self.congress_report_overdue += o.congress_report_overdue;
+        self.congress_completion_missing += o.congress_completion_missing;
+        self.congress_follow_up_overdue += o.congress_follow_up_overdue;
+        self.employee_notice_missing += o.employee_notice_missing;
+    }
 }
 
 fn date(e: &mut FieldErrors, field: &str, v: Option<&str>) -> Option<NaiveDate> {
@@ -83,6 +107,7 @@ pub(crate) async fn summary(
         errors.add("to", "must not be before from");
     }
     errors.finish()?;
+    let rules = state.config.rules.clone();
     let body = state
         .db(move |c| {
             let scope = policy::hazard_scope(&caller);
@@ -94,14 +119,15 @@ pub(crate) async fn summary(
                 g.reconciled = g.posted == g.in_progress + g.closed + g.void;
                 g
             };
-            let groups: Vec<Figures> = aggregate(c, &scope, Some(&group_by), from, to, today)?
-                .into_iter()
-                .map(finish)
-                .collect();
+            let groups: Vec<Figures> =
+                aggregate(c, &scope, Some(&group_by), from, to, today, &rules)?
+                    .into_iter()
+                    .map(finish)
+                    .collect();
             // A hazard is in exactly one street, department or level: the total is the sum of the
             // groups. By sector a hazard counts in each of its sectors, so the total is counted apart.
             let mut total = if group_by == "sector" {
-                aggregate(c, &scope, None, from, to, today)?
+                aggregate(c, &scope, None, from, to, today, &rules)?
                     .into_iter()
                     .next()
                     .unwrap_or_default()
@@ -117,6 +143,7 @@ pub(crate) async fn summary(
                     t.late_rectification += g.late_rectification;
                     t.days_to_close_total += g.days_to_close_total;
                     t.major_dual_report_incomplete += g.major_dual_report_incomplete;
+                    t.compliance_flags += g.compliance_flags;
                     t
                 })
             };
@@ -130,30 +157,6 @@ pub(crate) async fn summary(
         })
         .await?;
     Ok(HttpResponse::Ok().json(body))
-}
-
-/// SQL: every joint meeting's report (联席会议) of the hazard `h` was heard again by a workers'
-/// congress or an all-staff meeting on or after its date (L11), as `dual_report.complete` of
-/// the hazard's view counts it. Dates are `YYYY-MM-DD` text, which compares in date order.
-fn followed_up(is_pg: bool) -> String {
-    let field = |alias: &str, name: &str| {
-        if is_pg {
-            format!("({alias}.payload::json->>'{name}')")
-        } else {
-            format!("json_extract({alias}.payload, '$.{name}')")
-        }
-    };
-    format!(
-        "NOT EXISTS (SELECT 1 FROM hazard_records j WHERE j.hazard_id = h.id \
-           AND j.kind = 'congress_report' AND {j_body} = 'joint_meeting' \
-           AND NOT EXISTS (SELECT 1 FROM hazard_records k WHERE k.hazard_id = h.id \
-             AND k.kind = 'congress_report' AND {k_body} <> 'joint_meeting' \
-             AND {k_on} >= {j_on}))",
-        j_body = field("j", "body"),
-        k_body = field("k", "body"),
-        j_on = field("j", "meeting_on"),
-        k_on = field("k", "meeting_on"),
-    )
 }
 
 /// One row of the aggregate query.
@@ -181,6 +184,16 @@ struct Counted {
     days_to_close: i64,
     #[diesel(sql_type = BigInt)]
     dual_incomplete: i64,
+    #[diesel(sql_type = BigInt)]
+    regulator_report_late: i64,
+    #[diesel(sql_type = BigInt)]
+    congress_report_overdue: i64,
+    #[diesel(sql_type = BigInt)]
+    congress_completion_missing: i64,
+    #[diesel(sql_type = BigInt)]
+    congress_follow_up_overdue: i64,
+    #[diesel(sql_type = BigInt)]
+    employee_notice_missing: i64,
 }
 
 /// Counts the hazards posted in [from, to] within the scope, grouped by `group_by` (or in one
@@ -192,8 +205,21 @@ fn aggregate(
     from: NaiveDate,
     to: NaiveDate,
     today: NaiveDate,
+    rules: &Policy,
 ) -> QueryResult<Vec<Figures>> {
     let is_pg = matches!(c, DbConn::Pg(_));
+    let flags = FlagSql {
+        table: "h",
+        is_pg,
+        today,
+        rules,
+    };
+    let count =
+        |condition: String| format!("COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0)");
+    let flag_counts: String = COMPLIANCE_FLAGS
+        .iter()
+        .filter_map(|f| Some(format!(", {} AS {f}", count(flags.condition(f)?))))
+        .collect();
     let (key, join) = match group_by {
         Some("street") => ("h.street_code", ""),
         Some("department") => ("h.primary_department", ""),
@@ -210,16 +236,6 @@ fn aggregate(
         "CAST(julianday(h.cancel_date) - julianday(h.posted_on) AS INTEGER)"
     };
     let done = "COALESCE(h.completed_on, h.cancel_date)";
-    let record = |kind: &str, stage: &str| {
-        let stage = if stage.is_empty() {
-            String::new()
-        } else {
-            format!(" AND r.payload LIKE '%\"stage\":\"{stage}\"%'")
-        };
-        format!(
-            "EXISTS (SELECT 1 FROM hazard_records r WHERE r.hazard_id = h.id AND r.kind = '{kind}'{stage})"
-        )
-    };
     // A street's or a department's hazards are a tenth of all or more: SQLite reads them fastest
     // along the posting index, which holds every column the figures need (migration 000009),
     // rather than looking up each of the street's hazards. `+` keeps SQLite's planner (it has no
@@ -252,15 +268,15 @@ fn aggregate(
          COALESCE(SUM(CASE WHEN h.status = 'closed' AND h.deadline IS NOT NULL AND {done} <= h.deadline THEN 1 ELSE 0 END), 0) AS closed_on_time, \
          COALESCE(SUM(CASE WHEN h.status = 'closed' AND h.deadline IS NOT NULL AND {done} > h.deadline THEN 1 ELSE 0 END), 0) AS closed_late, \
          COALESCE(SUM(CASE WHEN h.status = 'closed' AND h.cancel_date IS NOT NULL THEN {days} ELSE 0 END), 0) AS days_to_close, \
-         COALESCE(SUM(CASE WHEN h.level = 'major' AND h.status <> 'void' AND NOT ({reg} AND {disc} AND {followed} AND (h.status <> 'closed' OR {compl})) \
-             THEN 1 ELSE 0 END), 0) AS dual_incomplete \
+         COALESCE(SUM(CASE WHEN h.level = 'major' AND h.status <> 'void' AND NOT ({reg} AND {disc} AND NOT {unheard} AND (h.status <> 'closed' OR {compl})) \
+             THEN 1 ELSE 0 END), 0) AS dual_incomplete{flag_counts} \
          FROM hazards h{join} \
          WHERE {scope_sql} AND h.posted_on >= ? AND h.posted_on <= ? \
          GROUP BY {key} ORDER BY {key}",
-        reg = record("regulator_report", ""),
-        disc = record("congress_report", "discovery"),
-        compl = record("congress_report", "completion"),
-        followed = followed_up(is_pg),
+        reg = flags.has_record("regulator_report", None),
+        disc = flags.has_record("congress_report", Some("discovery")),
+        compl = flags.has_record("congress_report", Some("completion")),
+        unheard = flags.joint_meeting_unheard(false),
     );
     let mut sql = if group_by.is_none() {
         sql.replace(" GROUP BY 'total' ORDER BY 'total'", "")
@@ -306,6 +322,13 @@ fn aggregate(
             closed_late: r.closed_late,
             late_rectification: r.closed_late + r.open_late,
             major_dual_report_incomplete: r.dual_incomplete,
+            compliance_flags: FlagCounts {
+                regulator_report_late: r.regulator_report_late,
+                congress_report_overdue: r.congress_report_overdue,
+                congress_completion_missing: r.congress_completion_missing,
+                congress_follow_up_overdue: r.congress_follow_up_overdue,
+                employee_notice_missing: r.employee_notice_missing,
+            },
             days_to_close_total: r.days_to_close,
             ..Figures::default()
         })

@@ -5,10 +5,11 @@
 use chrono::{Days, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
+use super::flags::FlagSql;
 use super::hazards::{HazardRow, scoped};
 use super::schema::{hazard_departments, hazard_sectors, hazards};
 use super::{DbConn, MultiBackend};
-use crate::domain::hazard::{Level, Status};
+use crate::domain::hazard::{Level, Policy, Status};
 use crate::policy::HazardScope;
 
 /// Statuses of a posted hazard whose deadline runs.
@@ -34,6 +35,10 @@ pub struct HazardFilter {
     pub enterprise: Option<String>,
     pub listed: Option<bool>,
     pub overdue: Option<bool>,
+    /// Carries this compliance flag today (a code of `COMPLIANCE_FLAGS`).
+    pub flag: Option<&'static str>,
+    /// The rules the compliance flags follow.
+    pub rules: Policy,
     pub due_within_days: Option<i64>,
     pub discovered_from: Option<NaiveDate>,
     pub discovered_to: Option<NaiveDate>,
@@ -156,6 +161,17 @@ pub fn filtered<'a>(
             );
         }
         None => {}
+    }
+    if let Some(condition) = f.flag.and_then(|flag| {
+        FlagSql {
+            table: "hazards",
+            is_pg,
+            today,
+            rules: &f.rules,
+        }
+        .condition(flag)
+    }) {
+        q = q.filter(diesel::dsl::sql::<diesel::sql_types::Bool>(&condition));
     }
     if let Some(n) = f.due_within_days {
         let until = today

@@ -53,6 +53,9 @@ pub struct HazardRow {
     pub version: i32,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Made known to employees (信息公示): it has an `employee_notice` record. Kept on the row
+    /// for the summary's count of `employee_notice_missing` (`db::flags`).
+    pub employee_notice: bool,
 }
 
 impl HazardRow {
@@ -418,6 +421,7 @@ struct HazardChanges {
     version: Option<i32>,
     created_at: Option<NaiveDateTime>,
     updated_at: Option<NaiveDateTime>,
+    employee_notice: Option<bool>,
 }
 
 impl HazardChanges {
@@ -464,6 +468,7 @@ impl HazardChanges {
             version,
             created_at,
             updated_at,
+            employee_notice,
         )
     }
 }

@@ -38,6 +38,7 @@ pub mod attachments;
 pub mod dashboard;
 pub mod enterprises;
 pub mod fixed_sql;
+pub mod flags;
 pub mod group_commit;
 pub mod hazard_query;
 pub mod hazards;

@@ -153,6 +153,7 @@ diesel::table! {
         version -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        employee_notice -> Bool,
     }
 }
 

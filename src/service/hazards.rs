@@ -529,6 +529,7 @@ pub fn create(
         version: 1,
         created_at: now,
         updated_at: now,
+        employee_notice: false,
     };
     let search_body = crate::db::search::body(
         &row.title,

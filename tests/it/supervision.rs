@@ -956,3 +956,187 @@ db_test!(
         let _ = m;
     }
 );
+
+db_test!(
+    compliance_flags_in_sql_match_the_view,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        let path = |id: &str, action: &str| format!("/api/v1/hazards/{id}/{action}");
+        let notice = json!({"posted_on": "2026-03-02", "channel": "信息公示栏"});
+        let post = |id: String, token: String| {
+            let app = &app;
+            async move {
+                let p = format!("/api/v1/hazards/{id}/post");
+                call(
+                    app,
+                    Method::POST,
+                    &p,
+                    &token,
+                    json!({"deadline": "2026-12-31"}),
+                    200,
+                )
+                .await;
+                id
+            }
+        };
+        // Reported nine days after discovery, never heard by the congress, never made known.
+        let mut late = major_report();
+        late["discovered_on"] = json!("2026-02-20");
+        let late = post(submitted_major(&app, &c, late).await, c.inspector.clone()).await;
+        // A congress report and the notice to employees, recorded by the enterprise.
+        let heard = |id: String, report: Value| {
+            let (app, notice) = (&app, notice.clone());
+            let (principal, reporter) = (c.principal.clone(), c.reporter.clone());
+            async move {
+                let (reports, notices) =
+                    (path(&id, "congress-reports"), path(&id, "employee-notice"));
+                call(app, Method::POST, &reports, &principal, report, 200).await;
+                call(app, Method::POST, &notices, &reporter, notice, 200).await;
+                id
+            }
+        };
+        // Heard by a joint meeting only; the congress's follow-up was due on 03-20.
+        let joint = submitted_major(&app, &c, major_report()).await;
+        let report = json!({"stage": "discovery", "body": "joint_meeting", "meeting_on": "2026-03-02",
+                            "summary": "联席会议通报", "follow_up_on": "2026-03-20"});
+        let joint = post(heard(joint, report).await, c.inspector.clone()).await;
+        // Heard by the congress at discovery, closed without a completion report.
+        let closed = submitted_major(&app, &c, major_report()).await;
+        let report = json!({"stage": "discovery", "body": "workers_congress", "meeting_on": "2026-03-02",
+                            "summary": "职代会通报"});
+        let closed = heard(closed, report).await;
+        let closed = post(closed, c.inspector.clone()).await;
+        {
+            use diesel::prelude::*;
+            diesel::sql_query(format!(
+                "UPDATE hazards SET status = 'closed' WHERE id = '{closed}'"
+            ))
+            .execute(&mut app.db.connect())
+            .unwrap();
+        }
+        // 一般: one made known, one not, one not posted.
+        let known = submitted_general(&app, &c).await;
+        call(
+            &app,
+            Method::POST,
+            &path(&known, "employee-notice"),
+            &c.reporter,
+            notice,
+            200,
+        )
+        .await;
+        let known = post(known, c.street.clone()).await;
+        let unknown = post(submitted_general(&app, &c).await, c.street.clone()).await;
+        let unposted = submitted_general(&app, &c).await;
+
+        app.advance(chrono::Duration::days(40));
+        let district = app.login("district").await;
+        let all = [&late, &joint, &closed, &known, &unknown, &unposted];
+        let mut view_flags = Vec::new();
+        for id in all {
+            let (status, h) = app
+                .call_json(
+                    Method::GET,
+                    &format!("/api/v1/hazards/{id}"),
+                    Some(&district),
+                    None,
+                )
+                .await;
+            assert_eq!(status, 200, "{h}");
+            view_flags.push((id.to_string(), h["compliance_flags"].clone()));
+        }
+        let expected = [
+            json!([
+                "regulator_report_late",
+                "congress_report_overdue",
+                "employee_notice_missing"
+            ]),
+            json!(["congress_follow_up_overdue"]),
+            json!(["congress_completion_missing"]),
+            json!([]),
+            json!(["employee_notice_missing"]),
+            json!([]),
+        ];
+        for ((id, flags), want) in view_flags.iter().zip(&expected) {
+            assert_eq!(flags, want, "{id}");
+        }
+        let (_, stats) = app
+            .call_json(
+                Method::GET,
+                "/api/v1/stats/summary?group_by=level",
+                Some(&district),
+                None,
+            )
+            .await;
+        for flag in [
+            "regulator_report_late",
+            "congress_report_overdue",
+            "congress_completion_missing",
+            "congress_follow_up_overdue",
+            "employee_notice_missing",
+        ] {
+            let mut want: Vec<String> = view_flags
+                .iter()
+                .filter(|(_, f)| f.as_array().unwrap().iter().any(|x| x == flag))
+                .map(|(id, _)| id.clone())
+                .collect();
+            want.sort();
+            let (status, list) = app
+                .call_json(
+                    Method::GET,
+                    &format!("/api/v1/hazards?flag={flag}&limit=100"),
+                    Some(&district),
+                    None,
+                )
+                .await;
+            assert_eq!(status, 200, "{list}");
+            let mut got = ids(&list);
+            got.sort();
+            assert_eq!(got, want, "flag={flag}");
+            for item in list["items"].as_array().unwrap() {
+                assert!(
+                    item["compliance_flags"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|x| x == flag)
+                );
+            }
+            // Every hazard here was posted this year but the one left unposted, which has no flag.
+            assert_eq!(
+                stats["total"]["compliance_flags"][flag],
+                want.len(),
+                "{flag}: {stats}"
+            );
+            let by_level: i64 = stats["groups"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|g| g["compliance_flags"][flag].as_i64().unwrap())
+                .sum();
+            assert_eq!(by_level, want.len() as i64, "{flag}");
+        }
+        // Another street's officer sees none of them, flagged or not.
+        let other = app.login("jsl-officer").await;
+        let (_, list) = app
+            .call_json(
+                Method::GET,
+                "/api/v1/hazards?flag=employee_notice_missing",
+                Some(&other),
+                None,
+            )
+            .await;
+        assert_eq!(ids(&list), Vec::<String>::new());
+        let res = app
+            .call(
+                Method::GET,
+                "/api/v1/hazards?flag=late",
+                Some(&district),
+                None,
+            )
+            .await;
+        let problem = expect_problem(res, 422, "validation_failed").await;
+        assert_eq!(problem["errors"][0]["field"], "flag");
+    }
+);

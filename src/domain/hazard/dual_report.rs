@@ -155,7 +155,17 @@ pub fn record_employee_notice(
     Ok(Outcome::to(facts.status))
 }
 
-/// Compliance flags shown in lists and statistics (stable codes):
+/// Every compliance flag, in the order [`compliance_flags`] raises them.
+pub const COMPLIANCE_FLAGS: [&str; 5] = [
+    "regulator_report_late",
+    "congress_report_overdue",
+    "congress_completion_missing",
+    "congress_follow_up_overdue",
+    "employee_notice_missing",
+];
+
+/// Compliance flags shown in lists and statistics (stable codes; `db::flags` states the same
+/// rules in SQL, for the list's `flag=` filter and the statistics):
 /// - `regulator_report_late` — a 重大 report submitted more than `regulator_report_max_delay_days` after discovery;
 /// - `congress_report_overdue` — a 重大 hazard with no congress report `congress_report_due_days` after submission;
 /// - `congress_completion_missing` — a closed 重大 hazard without a completion-stage congress report;

@@ -1,0 +1,16 @@
+-- Whether the hazard was made known to employees (信息公示), kept with the row beside its
+-- `employee_notice` records, so that the summary counts `employee_notice_missing` from the
+-- posting index instead of looking up the records of every hazard.
+ALTER TABLE hazards ADD COLUMN employee_notice BOOLEAN NOT NULL DEFAULT FALSE;
+UPDATE hazards SET employee_notice = TRUE
+WHERE EXISTS (SELECT 1 FROM hazard_records r WHERE r.hazard_id = hazards.id AND r.kind = 'employee_notice');
+
+-- The summary also counts the compliance flags, which read the submission and discovery dates
+-- and the notice: the posting index carries them too, so the summary can still be an
+-- index-only scan.
+DROP INDEX hazards_posted;
+CREATE INDEX hazards_posted ON hazards (posted_on, id) INCLUDE (
+    street_code, primary_department, level, status,
+    effective_deadline, deadline, completed_on, cancel_date, submitted_on, discovered_on,
+    employee_notice
+);
