@@ -341,6 +341,52 @@ db_test!(
             .await;
         assert_eq!(verify["ok"], true, "{verify}");
 
+        // The officer who confirmed the tip filed the 一般 hazard, and submits it (T2: the
+        // reporter); then the district office sees it too.
+        let (_, h) = app
+            .call_json(
+                Method::GET,
+                &format!("/api/v1/hazards/{hid}"),
+                Some(&c.street),
+                None,
+            )
+            .await;
+        assert!(
+            h["permitted_actions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a == "submit"),
+            "{h}"
+        );
+        let res = app
+            .call(
+                Method::POST,
+                &format!("/api/v1/hazards/{hid}/submit"),
+                Some(&c.other_street),
+                Some(json!({})),
+            )
+            .await;
+        assert_eq!(res.status(), 404, "another street's officer");
+        let res = app
+            .call(
+                Method::POST,
+                &format!("/api/v1/hazards/{hid}/submit"),
+                Some(&c.street),
+                Some(json!({})),
+            )
+            .await;
+        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+        let (s, h) = app
+            .call_json(
+                Method::GET,
+                &format!("/api/v1/hazards/{hid}"),
+                Some(&c.district),
+                None,
+            )
+            .await;
+        assert_eq!((s, h["status"].as_str()), (200, Some("submitted")), "{h}");
+
         let res = app
             .call(
                 Method::GET,

@@ -272,13 +272,24 @@ pub(super) fn guard_edit(facts: &HazardFacts, role: Role) -> Result<(), DomainEr
     )
 }
 
+/// T2's actors: for 一般 the enterprise's users, and the officer who filed the hazard (an
+/// inspection finding or a confirmed tip-off: "reporter for 一般"); for 重大 the principal, or a
+/// safety officer's direct report. The officer is known only with `actor`.
 pub(super) fn guard_submit(
     facts: &HazardFacts,
     role: Role,
+    actor: Option<&Actor>,
     direct_report: bool,
 ) -> Result<(), DomainError> {
+    let officer_reporter = matches!(role, Role::StreetOfficer | Role::DepartmentInspector)
+        && actor.is_some_and(|a| facts.is_reporter(&a.user_id));
     let role_check = match (facts.level, role) {
-        (Level::General, r) => role_may(r.is_enterprise(), r, Action::Submit, facts.level),
+        (Level::General, r) => role_may(
+            r.is_enterprise() || officer_reporter,
+            r,
+            Action::Submit,
+            facts.level,
+        ),
         (Level::Major, Role::EnterprisePrincipal) => Ok(()),
         (Level::Major, Role::EnterpriseSafetyOfficer) if direct_report => Ok(()),
         (Level::Major, Role::EnterpriseSafetyOfficer) => Err(DomainError::Forbidden {
@@ -295,7 +306,8 @@ pub(super) fn guard_submit(
     )
 }
 
-/// T2: draft/returned → submitted; 一般 by enterprise users, 重大 by the principal (or a safety officer's direct report).
+/// T2: draft/returned → submitted; 一般 by enterprise users or the officer who filed it, 重大 by
+/// the principal (or a safety officer's direct report).
 pub fn submit(
     facts: &HazardFacts,
     actor: &Actor,
@@ -303,7 +315,7 @@ pub fn submit(
     today: NaiveDate,
     policy: &Policy,
 ) -> Result<Outcome, DomainError> {
-    guard_submit(facts, actor.role, input.direct_report)?;
+    guard_submit(facts, actor.role, Some(actor), input.direct_report)?;
     let mut e = FieldErrors::new();
     require_general_report(&mut e, &facts.content, today);
     check_handling(&mut e, facts.handling, facts.suspension);
@@ -330,6 +342,7 @@ mod tests {
     use super::super::fixtures::*;
     use super::*;
     use crate::domain::hazard::facts::{JudgementBasis, Plan};
+    use crate::domain::hazard::permitted_actions_for;
 
     fn draft_input() -> DraftInput {
         DraftInput {
@@ -349,6 +362,33 @@ mod tests {
             if !allowed {
                 assert_eq!(r.unwrap_err().code(), "role_forbidden");
             }
+        }
+    }
+
+    #[test]
+    fn an_officer_submits_the_general_hazard_they_filed() {
+        let policy = Policy::default();
+        let input = SubmitInput::default();
+        for role in [Role::StreetOfficer, Role::DepartmentInspector] {
+            let mut f = facts(Status::Draft, Level::General);
+            let filer = Actor::new("officer-1", role);
+            f.reporter_id = filer.user_id.clone();
+            assert!(
+                submit(&f, &filer, &input, today(), &policy).is_ok(),
+                "{role}"
+            );
+            assert!(
+                permitted_actions_for(&f, &filer).contains(&"submit"),
+                "{role}"
+            );
+            // Another officer of the same kind may not; nor may the filer a 重大 report, which is
+            // the enterprise's (the principal's).
+            let other = Actor::new("officer-2", role);
+            let err = submit(&f, &other, &input, today(), &policy).unwrap_err();
+            assert_eq!(err.code(), "role_forbidden");
+            f.level = Level::Major;
+            let err = submit(&f, &filer, &input, today(), &policy).unwrap_err();
+            assert_eq!(err.code(), "role_forbidden", "{role}");
         }
     }
 

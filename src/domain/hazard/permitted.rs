@@ -23,7 +23,7 @@ fn guard(
     match action {
         Action::Edit => guard_edit(facts, role),
         // A safety officer may always choose to report directly.
-        Action::Submit => guard_submit(facts, role, true),
+        Action::Submit => guard_submit(facts, role, actor, true),
         Action::Return => guard_return(facts, role),
         Action::Post => guard_post(facts, role, facts.level),
         Action::Void => guard_void(facts, role),
