@@ -43,7 +43,7 @@ struct RunsQuery {
 async fn list_jobs(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<RunsQuery>,
+    query: crate::http::query::Query<RunsQuery>,
 ) -> AppResult<HttpResponse> {
     admin_only(&caller)?;
     let limit = page_limit(query.limit)?;
@@ -131,18 +131,17 @@ struct OutboxQuery {
 async fn list_outbox(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<OutboxQuery>,
+    query: crate::http::query::Query<OutboxQuery>,
 ) -> AppResult<HttpResponse> {
     admin_only(&caller)?;
-    let limit = page_limit(query.limit)?;
+    let mut errors = crate::domain::FieldErrors::new();
+    let limit = super::checked_page_limit(query.limit, &mut errors);
     if let Some(s) = &query.status
         && !["pending", "sending", "sent", "dead"].contains(&s.as_str())
     {
-        return Err(AppError::field(
-            "status",
-            "one of pending, sending, sent, dead",
-        ));
+        errors.add("status", "one of pending, sending, sent, dead");
     }
+    errors.finish()?;
     let filter = outbox::OutboxFilter {
         status: query.status.clone(),
         recipient: query.recipient.clone(),

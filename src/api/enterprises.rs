@@ -38,7 +38,7 @@ struct ListQuery {
 async fn list(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<ListQuery>,
+    query: crate::http::query::Query<ListQuery>,
 ) -> AppResult<HttpResponse> {
     let query = query.into_inner();
     let limit = page_limit(query.limit)?;

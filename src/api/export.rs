@@ -38,7 +38,7 @@ type Chunk = Result<Bytes, std::io::Error>;
 async fn export(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<FilterQuery>,
+    query: crate::http::query::Query<FilterQuery>,
 ) -> AppResult<HttpResponse> {
     let q = query.into_inner();
     let mut errors = FieldErrors::new();

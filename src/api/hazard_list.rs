@@ -10,7 +10,7 @@ use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Routes, page_limit};
+use super::{Routes, checked_page_limit};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::db::hazard_query::{self, Cursor, HazardFilter, Sort};
@@ -168,11 +168,11 @@ fn encode(c: &Cursor) -> String {
 pub(crate) async fn list(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<FilterQuery>,
+    query: crate::http::query::Query<FilterQuery>,
 ) -> AppResult<HttpResponse> {
     let q = query.into_inner();
-    let limit = page_limit(q.limit)?;
     let mut errors = FieldErrors::new();
+    let limit = checked_page_limit(q.limit, &mut errors);
     let filter = q.filter(&mut errors, &state.config.rules);
     let sort = q.sort(&mut errors);
     let cursor = q.cursor(&mut errors);

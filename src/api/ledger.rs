@@ -52,7 +52,7 @@ struct PageQuery {
 async fn page(
     state: web::Data<AppState>,
     caller: Caller,
-    q: web::Query<PageQuery>,
+    q: crate::http::query::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
     district_wide(&caller)?;
     let after = q.after.unwrap_or(0).max(0);

@@ -218,7 +218,7 @@ pub(crate) async fn notice(
     state: web::Data<AppState>,
     caller: Caller,
     id: Id,
-    q: web::Query<NoticeQuery>,
+    q: crate::http::query::Query<NoticeQuery>,
 ) -> AppResult<HttpResponse> {
     let pdf = match q.format.as_deref() {
         None | Some("html") => false,

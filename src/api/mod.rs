@@ -158,12 +158,20 @@ pub fn paginate<T>(
 
 /// The `limit` of a list request: default 50, at most [`MAX_PAGE`].
 pub fn page_limit(limit: Option<i64>) -> crate::error::AppResult<i64> {
+    let mut errors = crate::domain::FieldErrors::new();
+    let limit = checked_page_limit(limit, &mut errors);
+    errors.finish()?;
+    Ok(limit)
+}
+
+/// [`page_limit`], recording its error with the request's others.
+pub fn checked_page_limit(limit: Option<i64>, errors: &mut crate::domain::FieldErrors) -> i64 {
     match limit {
-        None => Ok(50),
-        Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
-        Some(_) => Err(crate::error::AppError::field(
-            "limit",
-            format!("between 1 and {MAX_PAGE}"),
-        )),
+        None => 50,
+        Some(n) if (1..=MAX_PAGE).contains(&n) => n,
+        Some(_) => {
+            errors.add("limit", format!("between 1 and {MAX_PAGE}"));
+            50
+        }
     }
 }

@@ -92,7 +92,7 @@ fn date(e: &mut FieldErrors, field: &str, v: Option<&str>) -> Option<NaiveDate> 
 pub(crate) async fn summary(
     state: web::Data<AppState>,
     caller: Caller,
-    q: web::Query<SummaryQuery>,
+    q: crate::http::query::Query<SummaryQuery>,
 ) -> AppResult<HttpResponse> {
     let today = state.clock.today();
     let mut errors = FieldErrors::new();
@@ -378,7 +378,7 @@ async fn quarterly(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-    q: web::Query<QuarterQuery>,
+    q: crate::http::query::Query<QuarterQuery>,
 ) -> AppResult<HttpResponse> {
     let today = state.clock.today();
     let mut errors = FieldErrors::new();

@@ -175,7 +175,7 @@ async fn status(
 async fn list(
     state: web::Data<AppState>,
     caller: Caller,
-    q: web::Query<ListQuery>,
+    q: crate::http::query::Query<ListQuery>,
 ) -> AppResult<HttpResponse> {
     let today = state.clock.today();
     let q = q.into_inner();

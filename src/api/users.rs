@@ -33,7 +33,7 @@ struct ListQuery {
 async fn list(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<ListQuery>,
+    query: crate::http::query::Query<ListQuery>,
 ) -> AppResult<HttpResponse> {
     let q = query.into_inner();
     let limit = page_limit(q.limit)?;

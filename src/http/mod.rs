@@ -4,3 +4,4 @@
 pub mod idempotency;
 pub mod json;
 pub mod middleware;
+pub mod query;

@@ -586,7 +586,8 @@ pub fn list(
     q: &ListQuery,
 ) -> AppResult<(Vec<TipSummary>, Option<String>)> {
     let scope = policy::tip_scope(caller)?;
-    let limit = crate::api::page_limit(q.limit)?;
+    let mut errors = FieldErrors::new();
+    let limit = crate::api::checked_page_limit(q.limit, &mut errors);
     let mut statuses = Vec::new();
     for s in q.status.iter().flat_map(|s| s.split(',')) {
         let s = s.trim();
@@ -594,7 +595,7 @@ pub fn list(
             continue;
         }
         if s.parse::<TipStatus>().is_err() {
-            return Err(AppError::field("status", format!("unknown status '{s}'")));
+            errors.add("status", format!("unknown status '{s}'"));
         }
         statuses.push(s.to_string());
     }
@@ -602,11 +603,9 @@ pub fn list(
     if let Some(c) = q.cursor.as_deref()
         && uuid::Uuid::parse_str(c).is_err()
     {
-        return Err(AppError::field(
-            "cursor",
-            "not a cursor this service gave out",
-        ));
+        errors.add("cursor", "not a cursor this service gave out");
     }
+    errors.finish()?;
     let rows = store::page(conn, &scope, &statuses, q.cursor.as_deref(), limit)?;
     let (rows, next) = crate::api::paginate(rows, limit, |r| r.id.clone());
     let items = rows

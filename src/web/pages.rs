@@ -354,9 +354,11 @@ fn row(v: &Value) -> Row {
 
 /// Hazards of the caller's scope matching the list query `q` (the API's own list).
 async fn rows(state: &web::Data<AppState>, caller: &Caller, q: &str) -> Vec<Row> {
-    let Ok(query) = web::Query::<crate::api::hazard_list::FilterQuery>::from_query(q) else {
+    let Ok(query) = crate::http::query::from_query::<crate::api::hazard_list::FilterQuery>(q)
+    else {
         return Vec::new();
     };
+    let query = crate::http::query::Query(query);
     let (status, body) =
         outcome(crate::api::hazard_list::list(state.clone(), caller.clone(), query).await).await;
     if status != 200 {
@@ -1270,10 +1272,12 @@ pub async fn notice(
     let Some(s) = session(&state, &cookie).await else {
         return login_redirect(&req);
     };
-    let Ok(q) = web::Query::<crate::api::listing::NoticeQuery>::from_query(req.query_string())
+    let Ok(q) =
+        crate::http::query::from_query::<crate::api::listing::NoticeQuery>(req.query_string())
     else {
         return not_found_page(&s);
     };
+    let q = crate::http::query::Query(q);
     match crate::api::listing::notice(state, s.caller.clone(), id, q).await {
         Ok(r) => r,
         Err(_) => not_found_page(&s),

@@ -1138,5 +1138,24 @@ db_test!(
             .await;
         let problem = expect_problem(res, 422, "validation_failed").await;
         assert_eq!(problem["errors"][0]["field"], "flag");
+        // Every bad parameter is named, a number that is not one included.
+        for (query, fields) in [
+            (
+                "flag=late&status=bogus&level=x&limit=0",
+                vec!["limit", "status", "level", "flag"],
+            ),
+            ("limit=abc&overdue=perhaps", vec!["limit"]),
+        ] {
+            let res = app
+                .call(
+                    Method::GET,
+                    &format!("/api/v1/hazards?{query}"),
+                    Some(&district),
+                    None,
+                )
+                .await;
+            let problem = expect_problem(res, 422, "validation_failed").await;
+            assert_eq!(crate::common::error_fields(&problem), fields, "{query}");
+        }
     }
 );

@@ -786,6 +786,28 @@ db_test!(
             )
             .await;
         expect_problem(res, 422, "validation_failed").await;
+        // Every bad parameter at once, each by its name.
+        let (status, body) = app
+            .call_json(
+                Method::GET,
+                "/api/v1/tips?status=nope&limit=0&cursor=x",
+                Some(&c.district),
+                None,
+            )
+            .await;
+        assert_eq!(
+            (status, fields(&body)),
+            (422, vec!["limit".into(), "status".into(), "cursor".into()])
+        );
+        let (status, body) = app
+            .call_json(
+                Method::GET,
+                "/api/v1/tips?limit=abc",
+                Some(&c.district),
+                None,
+            )
+            .await;
+        assert_eq!((status, fields(&body)), (422, vec!["limit".to_string()]));
 
         // Past the SLA an open tip is overdue.
         app.advance(chrono::Duration::days(16));
