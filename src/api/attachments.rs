@@ -35,12 +35,25 @@ struct Upload {
     has_file: bool,
 }
 
+/// A multipart body that cannot be read: 415 when it is not `multipart/form-data` at all,
+/// else 400 `malformed_multipart`.
+pub fn multipart_error(e: actix_multipart::MultipartError) -> AppError {
+    use actix_multipart::MultipartError as M;
+    match e {
+        M::ContentTypeMissing | M::ContentTypeParse | M::ContentTypeIncompatible => AppError::new(
+            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Send the body as multipart/form-data.",
+        ),
+        e => AppError::bad_request("malformed_multipart", e.to_string()),
+    }
+}
+
 /// Reads one multipart part whole, refusing (413) one larger than `limit` bytes.
 pub async fn read_part(field: &mut actix_multipart::Field, limit: usize) -> AppResult<Vec<u8>> {
     let mut data = Vec::new();
     while let Some(chunk) = field.next().await {
-        let chunk =
-            chunk.map_err(|e| AppError::bad_request("malformed_multipart", e.to_string()))?;
+        let chunk = chunk.map_err(multipart_error)?;
         if data.len() + chunk.len() > limit {
             return Err(AppError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -59,8 +72,7 @@ pub async fn read_part(field: &mut actix_multipart::Field, limit: usize) -> AppR
 async fn read_form(mut form: Multipart, max_bytes: usize) -> AppResult<Upload> {
     let mut up = Upload::default();
     while let Some(field) = form.next().await {
-        let mut field =
-            field.map_err(|e| AppError::bad_request("malformed_multipart", e.to_string()))?;
+        let mut field = field.map_err(multipart_error)?;
         let name = field.name().unwrap_or("").to_string();
         let limit = if name == "file" { max_bytes } else { 4096 };
         let data = read_part(&mut field, limit).await?;

@@ -71,8 +71,7 @@ pub async fn read_multipart(
     let mut input = TipInput::default();
     let mut photos = Vec::new();
     while let Some(field) = form.next().await {
-        let mut field =
-            field.map_err(|e| AppError::bad_request("malformed_multipart", e.to_string()))?;
+        let mut field = field.map_err(super::attachments::multipart_error)?;
         let name = field.name().unwrap_or("").to_string();
         if name == "photo" {
             if photos.len() == max_photos {

@@ -1693,6 +1693,19 @@ db_test!(
         expect_problem(res, 422, "validation_failed").await;
         let res = send(jpeg(), "x.jpg", "selfie").await.unwrap();
         expect_problem(res, 422, "validation_failed").await;
+        // Not multipart at all: 415, as for any other body of the wrong type.
+        for ct in ["application/json", "image/png"] {
+            let res = app
+                .client
+                .post(app.url(&format!("/api/v1/hazards/{id}/attachments")))
+                .bearer_auth(&c.reporter)
+                .header("content-type", ct)
+                .body("{}")
+                .send()
+                .await
+                .unwrap();
+            expect_problem(res, 415, "unsupported_media_type").await;
+        }
         // A path in the name never becomes a path.
         let res = send(jpeg(), "../../etc/现场.jpg", "before").await.unwrap();
         assert_eq!(res.status(), 201);
