@@ -478,17 +478,56 @@ struct NewPage {
     general: Vec<FieldView>,
     major: Vec<FieldView>,
     plan: Vec<FieldView>,
+    /// An officer files for an enterprise of their scope: (id, name and USCC, chosen).
+    enterprises: Vec<(String, String, bool)>,
+    enterprise_error: Option<String>,
+}
+
+/// The enterprises an officer may file a hazard for (T1: inspection findings), by name; none
+/// for enterprise users, whose own enterprise is implied.
+async fn enterprise_choices(state: &web::Data<AppState>, caller: &Caller) -> Vec<(String, String)> {
+    if caller.role.is_enterprise() {
+        return Vec::new();
+    }
+    let scope = crate::policy::enterprise_scope(caller);
+    let filter = crate::db::enterprises::EnterpriseFilter {
+        limit: 1000,
+        ..Default::default()
+    };
+    let rows = state
+        .db(move |c| Ok(crate::db::enterprises::list(c, &scope, &filter)?))
+        .await
+        .unwrap_or_default();
+    let mut out: Vec<(String, String)> = rows
+        .into_iter()
+        .map(|e| (e.id, format!("{}（{}）", e.name, e.uscc)))
+        .collect();
+    out.sort_by(|a, b| a.1.cmp(&b.1));
+    out
 }
 
 fn new_page(
     s: &Session,
     values: &HashMap<String, String>,
-    errors: HashMap<String, String>,
+    mut errors: HashMap<String, String>,
+    enterprises: Vec<(String, String)>,
 ) -> NewPage {
+    let chosen = values
+        .get("enterprise_id")
+        .map(String::as_str)
+        .unwrap_or("");
     NewPage {
         user: Some(user_view(s)),
         flash: None,
         csrf: s.csrf.clone(),
+        enterprises: enterprises
+            .into_iter()
+            .map(|(id, label)| {
+                let selected = id == chosen;
+                (id, label, selected)
+            })
+            .collect(),
+        enterprise_error: errors.remove("enterprise_id"),
         level: values.get("level").cloned().unwrap_or_default(),
         general: fields::views("f-", GENERAL, values, &errors),
         major: fields::views("f-", MAJOR, values, &errors),
@@ -507,7 +546,8 @@ pub async fn new_form(
     };
     let mut defaults = HashMap::new();
     defaults.insert("discovered_on".to_string(), state.clock.today().to_string());
-    render(&new_page(&s, &defaults, HashMap::new()))
+    let enterprises = enterprise_choices(&state, &s.caller).await;
+    render(&new_page(&s, &defaults, HashMap::new(), enterprises))
 }
 
 pub async fn create(
@@ -530,6 +570,9 @@ pub async fn create(
     }
     let mut body = fields::to_json(&all, &form);
     body["level"] = json!(if major { "major" } else { "general" });
+    if let Some(e) = form.get("enterprise_id").filter(|e| !e.is_empty()) {
+        body["enterprise_id"] = json!(e);
+    }
     // The page files a complete report: every message at once, beside its field, before
     // anything is saved (the API itself accepts incomplete drafts).
     let result = match crate::http::json::from_value::<crate::api::hazards::CreateBody>(body) {
@@ -584,6 +627,7 @@ pub async fn create(
         .chain(MAJOR)
         .chain(PLAN)
         .map(|f| f.name)
+        .chain(["enterprise_id"])
         .collect();
     let hidden: Vec<String> = errors
         .iter()
@@ -597,9 +641,10 @@ pub async fn create(
         }
         errors.insert("title".into(), msg);
     }
+    let enterprises = enterprise_choices(&state, &s.caller).await;
     render_status(
         StatusCode::UNPROCESSABLE_ENTITY,
-        &new_page(&s, &form, errors),
+        &new_page(&s, &form, errors, enterprises),
     )
 }
 

@@ -550,3 +550,94 @@ db_test!(
         b.close().await;
     }
 );
+
+db_test!(
+    an_officer_files_an_inspection_finding_from_the_form,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        let page = |session: String| {
+            let app = &app;
+            async move {
+                app.client
+                    .get(app.url("/hazards/new"))
+                    .header("cookie", format!("hl_session={session}"))
+                    .send()
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap()
+            }
+        };
+        // The enterprise's own users file for their enterprise: no choice to make.
+        let html = page(form_login(&app, "boss").await).await;
+        assert!(!html.contains(r#"name="enterprise_id""#));
+        // The street officer chooses among the street's enterprises only.
+        let session = form_login(&app, "hyl-officer").await;
+        let html = page(session.clone()).await;
+        assert!(
+            html.contains(r#"<select id="f-enterprise_id" name="enterprise_id""#),
+            "{html}"
+        );
+        assert!(html.contains(&format!(r#"<option value="{}">"#, c.enterprise)));
+        assert!(html.contains("上海长宁冷链物流有限公司") && !html.contains("江苏路商厦"));
+        let csrf = html
+            .split(r#"name="csrf" value=""#)
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string();
+        let report = general_report();
+        let post = |enterprise: &str| {
+            let mut form = vec![
+                ("level", "general".to_string()),
+                ("csrf", csrf.clone()),
+                ("enterprise_id", enterprise.to_string()),
+            ];
+            for (k, v) in report.as_object().unwrap() {
+                let v = match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                form.push((k.as_str(), v));
+            }
+            app.client
+                .post(app.url("/hazards/new"))
+                .header("cookie", format!("hl_session={session}"))
+                .form(&form)
+                .send()
+        };
+        // Without a choice, the form says so beside the choice.
+        let res = post("").await.unwrap();
+        assert_eq!(res.status(), 422);
+        let html = res.text().await.unwrap();
+        assert!(
+            html.contains(r#"<span class="field-error" id="f-enterprise_id-err">"#),
+            "{html}"
+        );
+        let res = post(&c.enterprise).await.unwrap();
+        assert_eq!(res.status(), 303);
+        let location = res.headers()["location"].to_str().unwrap().to_string();
+        let id = location
+            .trim_start_matches("/hazards/")
+            .split('?')
+            .next()
+            .unwrap()
+            .to_string();
+        let h = call(
+            &app,
+            Method::GET,
+            &format!("/api/v1/hazards/{id}"),
+            &c.street,
+            Value::Null,
+            200,
+        )
+        .await;
+        assert_eq!(h["status"], "draft");
+        assert_eq!(h["enterprise"]["id"], c.enterprise.as_str(), "{h}");
+        assert_eq!(h["reporter_id"], c.street_id.as_str());
+    }
+);
