@@ -267,13 +267,26 @@ pub fn decide_extension(
     facts: &HazardFacts,
     actor: &Actor,
     input: &ExtensionDecisionInput,
-    _today: NaiveDate,
+    today: NaiveDate,
     _policy: &Policy,
 ) -> Result<Outcome, DomainError> {
     guard_decide_extension(facts, actor.role, Some(actor))?;
     let mut e = FieldErrors::new();
     let approved = e.require("approved", input.approved);
     e.require_text("opinion", input.opinion.as_deref());
+    // Approving a date already past would make the hazard overdue against a new deadline and
+    // start the escalation ladder over for the same lateness.
+    if approved == Some(true)
+        && let Some(requested) = facts.pending_extension
+        && requested < today
+    {
+        e.add(
+            "approved",
+            format!(
+                "the requested deadline {requested} has passed; the request can only be refused"
+            ),
+        );
+    }
     e.finish()?;
     let mut out = Outcome::to(facts.status);
     out.extension_approved = approved;
@@ -537,6 +550,12 @@ mod tests {
         let err = decide_extension(&f, &a, &ExtensionDecisionInput::default(), today(), &p())
             .unwrap_err();
         assert_eq!(fields(&err), ["approved", "opinion"]);
+        // Decided after the requested date: it can only be refused.
+        let later = d("2023-12-01");
+        let err = decide_extension(&f, &a, &yes, later, &p()).unwrap_err();
+        assert_eq!(fields(&err), ["approved"]);
+        assert!(decide_extension(&f, &a, &no, later, &p()).is_ok());
+        assert!(decide_extension(&f, &a, &yes, d("2023-11-30"), &p()).is_ok());
     }
 
     #[test]
