@@ -521,23 +521,24 @@ pub(crate) async fn void(
         input,
         |f, a, i, e| hazard::void(f, a, i, e.today, e.policy),
         |c, row, _, i, e, l| {
+            let mut i = i.clone();
             if i.reason == Some(VoidReason::Duplicate) {
-                let original = i.duplicate_of.as_deref().unwrap_or_default();
+                // Named by its id or its ledger number; recorded by its id.
+                let named = i.duplicate_of.as_deref().unwrap_or_default();
                 let scope = policy::hazard_scope(e.caller);
-                if original == row.id {
+                let original =
+                    hazards::find_by_id_or_ledger_no(c, &scope, named)?.ok_or_else(|| {
+                        AppError::field("duplicate_of", "no such hazard within your scope")
+                    })?;
+                if original.id == row.id {
                     return Err(AppError::field(
                         "duplicate_of",
                         "must name another hazard, not this one",
                     ));
                 }
-                if hazards::find(c, &scope, original)?.is_none() {
-                    return Err(AppError::field(
-                        "duplicate_of",
-                        "no such hazard within your scope",
-                    ));
-                }
+                i.duplicate_of = Some(original.id);
             }
-            record(c, row, "void", i, e, l)
+            record(c, row, "void", &i, e, l)
         },
     )
     .await

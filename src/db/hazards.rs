@@ -138,6 +138,23 @@ pub fn find(conn: &mut DbConn, scope: &HazardScope, id: &str) -> QueryResult<Opt
         .optional()
 }
 
+/// A hazard within `scope` by its id or its ledger number (上账编号), as people name it.
+pub fn find_by_id_or_ledger_no(
+    conn: &mut DbConn,
+    scope: &HazardScope,
+    key: &str,
+) -> QueryResult<Option<HazardRow>> {
+    let key = key.trim();
+    if key.to_uppercase().starts_with("SH-CN-YH-") {
+        return scoped(scope)
+            .filter(hazards::ledger_no.eq(key.to_uppercase()))
+            .select(HazardRow::as_select())
+            .get_result(conn)
+            .optional();
+    }
+    find(conn, scope, key)
+}
+
 /// What an action reads about a hazard besides its row, fetched with the row.
 #[derive(Debug)]
 pub struct Context {

@@ -865,16 +865,38 @@ db_test!(
                 .contains("another hazard"),
             "{body}"
         );
+        // People name the original by its ledger number; the record keeps its id.
+        let original = call(
+            &app,
+            Method::GET,
+            &format!("/api/v1/hazards/{id}"),
+            &c.street,
+            Value::Null,
+            200,
+        )
+        .await;
+        let ledger_no = original["ledger_no"]
+            .as_str()
+            .expect("posted")
+            .to_lowercase();
         let voided = call(
             &app,
             Method::POST,
             &h(&dup, "void"),
             &c.street,
-            json!({"reason": "duplicate", "duplicate_of": id, "note": "重复上报"}),
+            json!({"reason": "duplicate", "duplicate_of": ledger_no, "note": "重复上报"}),
             200,
         )
         .await;
         assert_eq!(voided["status"], "void");
+        let record = voided["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["kind"] == "void")
+            .expect("void record")
+            .clone();
+        assert_eq!(record["duplicate_of"], id.as_str(), "{record}");
         expect_problem(
             app.call(
                 Method::POST,
