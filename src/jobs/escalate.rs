@@ -13,9 +13,10 @@ use crate::config::Config;
 use crate::db::jobs::{self as q, EscalationRow, HazardBrief};
 use crate::db::{self, DbConn, ledger};
 use crate::domain::escalation::{self as esc, Rule};
+use crate::domain::hazard::Policy;
 use crate::domain::ledger::{NewEntry, ledger_time};
 use crate::error::{AppError, AppResult};
-use crate::mail::{self, Directory, Item, Section};
+use crate::mail::{self, Directory, Entry, Item, Section};
 
 /// Firings written (escalation rows and ledger entries) per batch.
 const FIRINGS_PER_WRITE: usize = 5_000;
@@ -133,8 +134,8 @@ fn run_locked(
         })
         .collect();
     drop(progress);
-    // recipient → rule → hazard ids
-    let mut inbox: BTreeMap<String, BTreeMap<Rule, Vec<&str>>> = BTreeMap::new();
+    // recipient → rule → (hazard id, the rule's anchor)
+    let mut inbox: BTreeMap<String, Inbox> = BTreeMap::new();
     // Firings are written in chunks, so memory stays flat however many fire at once.
     for chunk in firings.chunks(FIRINGS_PER_WRITE) {
         let mut rows = Vec::with_capacity(chunk.len());
@@ -156,7 +157,7 @@ fn run_locked(
                     .or_default()
                     .entry(f.rule)
                     .or_default()
-                    .push(id.as_str());
+                    .push((id.as_str(), f.anchor));
             }
             rows.push(EscalationRow {
                 hazard_id: f.hazard_id.clone(),
@@ -203,17 +204,21 @@ fn run_locked(
         let sections = by_rule
             .into_iter()
             .map(|(rule, ids)| {
-                let mut list: Vec<&Item> = ids
+                let mut list: Vec<Entry> = ids
                     .into_iter()
-                    .filter_map(|id| {
+                    .filter_map(|(id, anchor)| {
                         hazards.insert(id);
-                        items.get(id)
+                        Some(Entry {
+                            item: items.get(id)?,
+                            about: about(rule, anchor, as_of, &config.rules),
+                        })
                     })
                     .collect();
                 list.sort_by(|a, b| {
-                    b.days_overdue
-                        .cmp(&a.days_overdue)
-                        .then_with(|| a.ledger_no.cmp(&b.ledger_no))
+                    b.item
+                        .days_overdue
+                        .cmp(&a.item.days_overdue)
+                        .then_with(|| a.item.ledger_no.cmp(&b.item.ledger_no))
                 });
                 Section {
                     title: rule.title(),
@@ -227,6 +232,42 @@ fn run_locked(
         outcome.emails += mail::queue(conn, config, now, vec![mail])?;
     }
     Ok(outcome)
+}
+
+/// One recipient's firings: rule → (hazard id, the rule's anchor).
+type Inbox<'a> = BTreeMap<Rule, Vec<(&'a str, NaiveDate)>>;
+
+/// What `rule` is about for a hazard whose anchor is `anchor`, in the words of its digest
+/// (empty for the deadline rules: the item's deadline line says it).
+fn about(rule: Rule, anchor: NaiveDate, as_of: NaiveDate, rules: &Policy) -> String {
+    let left = |due: NaiveDate| match (due - as_of).num_days() {
+        n if n > 0 => format!("剩余 {n} 天"),
+        0 => "今日到期".to_string(),
+        n => format!("已过 {} 天", -n),
+    };
+    match rule {
+        Rule::DeadlineReminder
+        | Rule::OverdueFirst
+        | Rule::OverdueSecond
+        | Rule::OverdueInterview => String::new(),
+        Rule::PlanFiling => format!("治理方案备案期限：{anchor}（{}）", left(anchor)),
+        Rule::AcceptanceReminder | Rule::AcceptanceEscalation => {
+            let due = anchor
+                .checked_add_days(chrono::Days::new(
+                    u64::try_from(rules.acceptance_due_days).unwrap_or(0),
+                ))
+                .unwrap_or(anchor);
+            format!(
+                "整改完成、申请验收：{anchor}；验收期限：{due}（{}）",
+                left(due)
+            )
+        }
+        Rule::QuarterlyProgress => format!("本季度进展报告截止：{anchor}（{}）", left(anchor)),
+        Rule::CongressReport => format!(
+            "职工代表大会（职工大会）报告期限：{anchor}（{}）",
+            left(anchor)
+        ),
+    }
 }
 
 fn unique(ids: impl Iterator<Item = String>) -> Vec<String> {
@@ -360,4 +401,30 @@ fn candidates(
         }
     };
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_rule_says_what_its_date_is() {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let rules = Policy::default();
+        let on = d("2026-03-10");
+        assert_eq!(about(Rule::OverdueFirst, on, on, &rules), "");
+        // An application on 03-02 is due for acceptance 10 days later.
+        assert_eq!(
+            about(Rule::AcceptanceReminder, d("2026-03-02"), on, &rules),
+            "整改完成、申请验收：2026-03-02；验收期限：2026-03-12（剩余 2 天）"
+        );
+        assert_eq!(
+            about(Rule::AcceptanceEscalation, d("2026-02-27"), on, &rules),
+            "整改完成、申请验收：2026-02-27；验收期限：2026-03-09（已过 1 天）"
+        );
+        assert_eq!(
+            about(Rule::QuarterlyProgress, d("2026-03-31"), d("2026-03-31"), &rules),
+            "本季度进展报告截止：2026-03-31（今日到期）"
+        );
+    }
 }

@@ -280,7 +280,24 @@ impl Item {
 #[derive(Debug, Clone)]
 pub struct Section<'a> {
     pub title: &'static str,
-    pub items: Vec<&'a Item>,
+    pub items: Vec<Entry<'a>>,
+}
+
+/// A hazard in a section, with what the section's rule is about for it when that is not the
+/// rectification deadline (the plan's due date, the acceptance application, …).
+#[derive(Debug, Clone)]
+pub struct Entry<'a> {
+    pub item: &'a Item,
+    pub about: String,
+}
+
+impl<'a> From<&'a Item> for Entry<'a> {
+    fn from(item: &'a Item) -> Self {
+        Entry {
+            item,
+            about: String::new(),
+        }
+    }
 }
 
 #[derive(Template)]
@@ -314,7 +331,7 @@ pub fn digest(
     let mut seen = std::collections::BTreeSet::new();
     let distinct: Vec<&Item> = sections
         .iter()
-        .flat_map(|s| s.items.iter().copied())
+        .flat_map(|s| s.items.iter().map(|e| e.item))
         .filter(|i| seen.insert(i.link.as_str()))
         .collect();
     let total = distinct.len();
@@ -455,7 +472,7 @@ mod tests {
             today,
             vec![Section {
                 title: "已逾期",
-                items: vec![&i],
+                items: vec![(&i).into()],
             }],
             vec!["h1".into()],
             "run1",
@@ -484,11 +501,11 @@ mod tests {
             vec![
                 Section {
                     title: "已逾期",
-                    items: vec![&late],
+                    items: vec![(&late).into()],
                 },
                 Section {
                     title: "季度进展",
-                    items: vec![&late, &due],
+                    items: vec![(&late).into(), (&due).into()],
                 },
             ],
             vec!["h1".into(), "h2".into()],

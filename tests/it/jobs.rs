@@ -767,3 +767,39 @@ db_test!(
         assert!(returned[0].text().contains("判定依据条款有误"));
     }
 );
+
+db_test!(
+    a_reminder_names_the_date_it_is_about,
+    |backend: Backend| async move {
+        let smtp = SmtpServer::start().await;
+        let app = app_with_smtp(&backend, &smtp).await;
+        let c = cast(&app).await;
+        let admin = app.user_token("ops", "admin", "AJW").await.1;
+        // A 重大 report whose plan is due on 03-10 (plan_due_on), posted with its deadline.
+        let id = submitted_major(&app, &c, major_report()).await;
+        call(
+            &app,
+            Method::POST,
+            &h(&id, "post"),
+            &c.inspector,
+            json!({"deadline": "2026-05-31"}),
+            200,
+        )
+        .await;
+        let run = run_job(&app, &admin, "all", "2026-03-07").await;
+        assert_eq!(
+            run["counts"]["escalation"]["fired"]["plan_filing"], 1,
+            "{run}"
+        );
+        let mail = smtp
+            .to("boss@example.org")
+            .into_iter()
+            .find(|m| m.subject().contains("2026-03-07"))
+            .expect("the enterprise's digest");
+        // The plan's own due date, not only the rectification deadline.
+        let about = "治理方案备案期限：2026-03-10（剩余 3 天）";
+        assert!(mail.text().contains(about), "{}", mail.text());
+        assert!(mail.html().contains(about), "{}", mail.html());
+        assert!(mail.text().contains("整改期限：2026-05-31"));
+    }
+);
