@@ -45,6 +45,34 @@ pub struct AppState {
     pub writer: Option<db::group_commit::GroupCommit>,
 }
 
+/// The working-day calendar: the built-in State Council arrangements, with the years of
+/// `clock.holidays_file` (if set) replacing or adding to them. Warns when this year or the next
+/// has no data: working days there count Monday–Friday only.
+pub fn load_calendar(config: &Config, today: chrono::NaiveDate) -> anyhow::Result<WorkCalendar> {
+    let mut calendar = WorkCalendar::from_json(ReferenceData::holidays_json())
+        .map_err(|e| anyhow::anyhow!("holiday calendar: {e}"))?;
+    if let Some(path) = &config.clock.holidays_file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("clock.holidays_file {}: {e}", path.display()))?;
+        let extra = WorkCalendar::from_json(&text)
+            .map_err(|e| anyhow::anyhow!("clock.holidays_file {}: {e}", path.display()))?;
+        calendar = calendar
+            .merged(extra)
+            .map_err(|e| anyhow::anyhow!("clock.holidays_file {}: {e}", path.display()))?;
+    }
+    let this_year = chrono::Datelike::year(&today);
+    for year in [this_year, this_year + 1] {
+        if !calendar.years().any(|y| y == year) {
+            tracing::warn!(
+                year,
+                "the holiday calendar has no State Council arrangement for {year}: its working \
+                 days count Monday–Friday only; set clock.holidays_file"
+            );
+        }
+    }
+    Ok(calendar)
+}
+
 impl AppState {
     /// Builds the state from a validated config and an open pool.
     pub fn new(config: Config, pool: Pool) -> anyhow::Result<Self> {
@@ -56,8 +84,7 @@ impl AppState {
             hasher: Hasher::new(&config.auth)?,
             limiter: LoginLimiter::new(&config.auth),
         };
-        let calendar = WorkCalendar::from_json(ReferenceData::holidays_json())
-            .map_err(|e| anyhow::anyhow!("holiday calendar: {e}"))?;
+        let calendar = load_calendar(&config, clock.today())?;
         let blobs: Arc<dyn BlobStore> = match config.attachments.store.as_str() {
             "s3" => Arc::new(S3Store::new(&config.attachments)?),
             _ => Arc::new(LocalStore::new(config.data_dir.join("attachments"))),

@@ -286,6 +286,10 @@ fn check_config(config: &Config) -> anyhow::Result<()> {
     let mut shown = config.clone();
     shown.database.url = db::redact(&shown.database.url);
     crate::out!("{shown:#?}");
+    let today = crate::clock::Clock::from_config(config)?.today();
+    let calendar = crate::app::load_calendar(config, today)?;
+    let years: Vec<String> = calendar.years().map(|y| y.to_string()).collect();
+    crate::out!("holiday calendar: {}", years.join(", "));
     crate::out!("config OK");
     Ok(())
 }

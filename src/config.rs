@@ -187,6 +187,10 @@ pub struct DatabaseConfig {
 pub struct ClockConfig {
     pub now: Option<String>,
     pub timezone: String,
+    /// A JSON file of the State Council's holiday arrangements (the shape of
+    /// `seeds/holidays-cn.json`); its years replace or add to the built-in ones.
+    #[serde(default)]
+    pub holidays_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

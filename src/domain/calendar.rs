@@ -93,6 +93,34 @@ impl WorkCalendar {
         Ok(cal)
     }
 
+    /// This calendar with the years of `other` taken from `other` (an operator's file of a year
+    /// the built-in data lacks, or a corrected one).
+    pub fn merged(self, other: WorkCalendar) -> Result<Self, CalendarError> {
+        let keep = |d: &NaiveDate| !other.years.contains(&d.year());
+        let holidays: Vec<NaiveDate> = self
+            .holidays
+            .iter()
+            .copied()
+            .filter(keep)
+            .chain(other.holidays.iter().copied())
+            .collect();
+        let working: Vec<NaiveDate> = self
+            .working_weekends
+            .iter()
+            .copied()
+            .filter(keep)
+            .chain(other.working_weekends.iter().copied())
+            .collect();
+        let mut cal = Self::new(holidays, working)?;
+        cal.years.extend(self.years.iter().chain(&other.years));
+        Ok(cal)
+    }
+
+    /// The years whose holiday data was loaded.
+    pub fn years(&self) -> impl Iterator<Item = i32> + '_ {
+        self.years.iter().copied()
+    }
+
     /// True when holiday data for the date's year was loaded.
     pub fn covers(&self, date: NaiveDate) -> bool {
         self.years.contains(&date.year())
@@ -393,5 +421,25 @@ pub(crate) mod tests {
         );
         let c = WorkCalendar::from_json(r#"{"years":{"2027":{}}}"#).unwrap();
         assert!(c.covers(d("2027-05-01")));
+    }
+    #[test]
+    fn an_operators_file_adds_a_year_and_replaces_one() {
+        let builtin = WorkCalendar::from_json(
+            r#"{"years": {"2026": {"holidays": ["2026-10-01", "2026-10-02"], "working_weekends": ["2026-09-27"]}}}"#,
+        )
+        .unwrap();
+        let file = WorkCalendar::from_json(
+            r#"{"years": {"2026": {"holidays": ["2026-10-01"]}, "2027": {"holidays": ["2027-02-05", "2027-02-08"], "working_weekends": []}}}"#,
+        )
+        .unwrap();
+        let c = builtin.merged(file).unwrap();
+        assert_eq!(c.years().collect::<Vec<_>>(), [2026, 2027]);
+        assert!(c.covers(d("2027-02-05")));
+        assert!(!c.is_working_day(d("2027-02-05")), "除夕 2027");
+        assert!(!c.is_working_day(d("2027-02-08")));
+        // 2026 as the file gives it: 10-02 and the swapped Sunday no longer listed.
+        assert!(!c.is_working_day(d("2026-10-01")));
+        assert!(c.is_working_day(d("2026-10-02")));
+        assert!(!c.is_working_day(d("2026-09-27")));
     }
 }

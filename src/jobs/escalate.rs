@@ -423,7 +423,12 @@ mod tests {
             "整改完成、申请验收：2026-02-27；验收期限：2026-03-09（已过 1 天）"
         );
         assert_eq!(
-            about(Rule::QuarterlyProgress, d("2026-03-31"), d("2026-03-31"), &rules),
+            about(
+                Rule::QuarterlyProgress,
+                d("2026-03-31"),
+                d("2026-03-31"),
+                &rules
+            ),
             "本季度进展报告截止：2026-03-31（今日到期）"
         );
     }

@@ -391,3 +391,38 @@ fn run_in(dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+#[test]
+fn an_operators_holiday_file_adds_the_next_year() {
+    let mut holidays = tempfile::Builder::new().suffix(".json").tempfile().unwrap();
+    holidays
+        .write_all(br#"{"years": {"2027": {"holidays": ["2027-01-01", "2027-02-05"], "working_weekends": []}}}"#)
+        .unwrap();
+    let path = holidays.path().to_str().unwrap().to_string();
+    let (code, out, err) = run(
+        &["check-config"],
+        &[("HAZARD_LEDGER__CLOCK__HOLIDAYS_FILE", &path)],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("holiday calendar: 2023, 2024, 2025, 2026, 2027"),
+        "{out}"
+    );
+    // Without it, only the built-in years.
+    let (_, out, _) = run(&["check-config"], &[]);
+    assert!(
+        out.contains("holiday calendar: 2023, 2024, 2025, 2026\n"),
+        "{out}"
+    );
+    // A file that is not a calendar is refused, naming the key.
+    let bad = config_file("not json");
+    let (code, _, err) = run(
+        &["check-config"],
+        &[(
+            "HAZARD_LEDGER__CLOCK__HOLIDAYS_FILE",
+            bad.path().to_str().unwrap(),
+        )],
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("clock.holidays_file"), "{err}");
+}
