@@ -18,7 +18,7 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::db::hazard_query::{self, Cursor, HazardFilter, RUNNING, Sort};
 use crate::db::schema::{
-    departments, enterprises, hazard_records, hazard_sectors, sectors, streets,
+    departments, enterprises, hazard_records, hazard_sectors, listings, sectors, streets,
 };
 use crate::db::{DbConn, Pool};
 use crate::domain::FieldErrors;
@@ -166,6 +166,14 @@ fn page_rows(
             actual.insert(h, f.to_string());
         }
     }
+    // A listing ended (摘牌) is still shown, with its date: closing a listed hazard delists it.
+    let delisted: HashMap<String, chrono::NaiveDate> = listings::table
+        .filter(listings::hazard_id.eq_any(&ids))
+        .filter(listings::delisted_on.is_not_null())
+        .select((listings::hazard_id, listings::delisted_on.assume_not_null()))
+        .load::<(String, chrono::NaiveDate)>(c)?
+        .into_iter()
+        .collect();
     drop(pooled);
     let out = rows
         .into_iter()
@@ -204,6 +212,7 @@ fn page_rows(
                 posted_on: r.posted_on,
                 deadline: r.deadline,
                 effective_deadline: r.effective_deadline,
+                delisted_on: delisted.get(&r.id).copied().filter(|_| !r.listed),
                 listed: r.listed,
                 completed_on: r.completed_on,
                 cancel_date: r.cancel_date,

@@ -52,6 +52,8 @@ pub struct ExportRow {
     pub effective_deadline: Option<NaiveDate>,
     pub days_overdue: i64,
     pub listed: bool,
+    /// When a listing ended (摘牌, at close-out or otherwise), for a hazard no longer listed.
+    pub delisted_on: Option<NaiveDate>,
     pub completed_on: Option<NaiveDate>,
     pub cancel_date: Option<NaiveDate>,
     /// 万元, exact decimal text as stored, e.g. `"12.5"`.
@@ -181,7 +183,11 @@ pub fn cells(r: &ExportRow) -> [Cell<'_>; COLUMNS] {
         Cell::Date(r.deadline),
         Cell::Date(r.effective_deadline),
         Cell::Int(r.days_overdue),
-        text(if r.listed { "是" } else { "否" }),
+        match (r.listed, r.delisted_on) {
+            (true, _) => text("是"),
+            (false, Some(d)) => Cell::Text(Cow::Owned(format!("已摘牌（{d}）"))),
+            (false, None) => text("否"),
+        },
         Cell::Date(r.completed_on),
         Cell::Date(r.cancel_date),
         Cell::Money(r.planned_funds.as_deref()),
@@ -221,6 +227,7 @@ pub(crate) mod test_support {
             effective_deadline: d(2024, 7, 31),
             days_overdue: 12,
             listed: true,
+            delisted_on: None,
             completed_on: None,
             cancel_date: None,
             planned_funds: Some("12.5".into()),

@@ -279,6 +279,18 @@ db_test!(
             last["payload"]["changes"]["listed"],
             json!({"before": true, "after": false})
         );
+        // The export still shows that it was listed, and when the listing ended.
+        let csv = app
+            .client
+            .get(app.url("/api/v1/hazards/export?format=csv&status=closed"))
+            .bearer_auth(&c.district)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(csv.contains(",已摘牌（2026-03-02）,"), "{csv}");
     }
 );
 
