@@ -190,7 +190,11 @@ mod tests {
         assert_eq!(f[17], "否");
         r.delisted_on = d(2025, 1, 10);
         let s = line(&r);
-        assert_eq!(s.split(',').nth(17), Some("已摘牌（2025-01-10）"), "closed, once listed");
+        assert_eq!(
+            s.split(',').nth(17),
+            Some("已摘牌（2025-01-10）"),
+            "closed, once listed"
+        );
         assert_eq!(f[18], "2025-01-09");
         assert_eq!(f[19], "");
         assert_eq!(f[20], "0.0001");

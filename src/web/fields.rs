@@ -151,11 +151,11 @@ const SUSPENSION: &[(&str, &str)] = &[
 
 const PASS_FAIL: &[(&str, &str)] = &[("pass", "通过（销账）"), ("fail", "不通过，继续整改")];
 
-const VOID_REASONS: &[(&str, &str)] = &[
+pub const VOID_REASONS: &[(&str, &str)] = &[
     ("", "请选择"),
     ("untrue", "不属实"),
     ("duplicate", "重复报告"),
-    ("false_report", "虚假报告"),
+    ("false_report", "误报"),
     ("transferred", "移交其他部门"),
 ];
 
@@ -465,12 +465,59 @@ pub fn problem_errors(problem: &Value) -> HashMap<String, String> {
         .unwrap_or_default()
 }
 
-fn translate(msg: &str) -> String {
-    match msg {
-        "required" => "必填".to_string(),
-        m if m.starts_with("required") => format!("必填（{m}）"),
-        m => m.to_string(),
-    }
+/// The API's common field messages in Chinese, for people reading a page; a message not known
+/// here is shown as the API gives it.
+pub fn translate(msg: &str) -> String {
+    let known = match msg {
+        "required" => "必填",
+        "required: the six-part plan or plan_due_on" => {
+            "必填：填写治理方案六项，或填写方案报送日期"
+        }
+        "required: list what is still wrong" => "必填：列明存在的问题",
+        "required: at least one sector code" | "at least one sector code" => {
+            "必填：至少一个行业领域"
+        }
+        "required: a street officer co-signs" => "必填：须街镇会签",
+        "must not be in the future" => "不能晚于今天",
+        "must not be in the past" => "不能早于今天",
+        "must not be before discovered_on" => "不能早于发现日期",
+        "must not be before completed_on" => "不能早于完成日期",
+        "must be after the effective deadline" => "须晚于现行整改期限",
+        "must be after meeting_on" => "须晚于会议日期",
+        "must not be after complete_by" => "不能晚于督办完成期限",
+        "must be the day of discovery" => "须为发现当日",
+        "must not be empty" | "is empty" => "不能为空",
+        "a date YYYY-MM-DD" => "请填写日期（YYYY-MM-DD）",
+        "must be a mobile number or a fixed line like 021-62345678" => {
+            "须为手机号码或固定电话（如 021-62345678）"
+        }
+        "must be a non-negative decimal like 12.5" => "须为不小于 0 的数（万元），如 12.5",
+        "unknown category (A01…A12, A99, B01…B11, B99)" => {
+            "隐患类别不存在（A01…A12、A99、B01…B11、B99）"
+        }
+        "unknown street code" | "unknown street code (see GET /api/v1/streets)" => "街道不存在",
+        "unknown sector code" => "行业领域不存在",
+        "only JPEG, PNG or WebP photos" => "只接受 JPEG、PNG 或 WebP 照片",
+        "a photo before rectification is required" => "须上传整改前照片",
+        "a photo after rectification is required" => "须上传整改后照片",
+        "a major hazard cannot be handled on the spot" => "重大事故隐患不能现场整改",
+        "must be 1–9" => "须为 1–9",
+        "must be 0–100" => "须为 0–100",
+        "wrong answer" => "答案不正确",
+        "expired; ask for a new question" => "已过期，请刷新页面换一道题",
+        m if m.starts_with("required") => return format!("必填（{m}）"),
+        // serde's words for a date or a number that does not parse.
+        m if m.contains("input is out of range")
+            || m.contains("input contains invalid characters")
+            || m.contains("premature end of input")
+            || m.contains("trailing input") =>
+        {
+            "日期无效，请按 YYYY-MM-DD 填写"
+        }
+        m if m.starts_with("invalid digit") || m.starts_with("invalid type") => "格式不正确",
+        m => return m.to_string(),
+    };
+    known.to_string()
 }
 
 /// The Chinese label of a field named in an API error.
@@ -526,6 +573,24 @@ pub fn role_label(s: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn common_messages_read_in_chinese() {
+        assert_eq!(translate("required"), "必填");
+        assert_eq!(
+            translate("must be a non-negative decimal like 12.5"),
+            "须为不小于 0 的数（万元），如 12.5"
+        );
+        assert_eq!(
+            translate("input is out of range at line 1 column 30"),
+            "日期无效，请按 YYYY-MM-DD 填写"
+        );
+        // One the table does not know stays as the API gave it.
+        assert_eq!(
+            translate("must name another hazard"),
+            "must name another hazard"
+        );
+    }
 
     #[test]
     fn forms_become_the_api_json() {

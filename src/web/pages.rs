@@ -731,6 +731,7 @@ fn event_label(kind: &str) -> String {
         "hazard.escalated" => "提醒/督办",
         "email.sent" => "邮件已发送",
         "email.dead" => "邮件发送失败",
+        "tip.confirmed" => "举报经核实属实",
         other => return other.to_string(),
     };
     label.to_string()
@@ -741,7 +742,12 @@ fn event_note(e: &Value) -> String {
     let input = &p["input"];
     for k in ["reason", "note", "deficiencies", "opinion", "summary"] {
         if let Some(t) = input[k].as_str().filter(|t| !t.is_empty()) {
-            return t.to_string();
+            // A void's reason is a code (T5): 不属实 / 重复 / 误报 / 转出.
+            let reason = fields::VOID_REASONS
+                .iter()
+                .find(|(code, _)| k == "reason" && *code == t)
+                .map(|(_, name)| *name);
+            return reason.unwrap_or(t).to_string();
         }
     }
     if let Some(step) = p["step"].as_str() {
@@ -769,6 +775,35 @@ async fn load(
     .await;
     if status != 200 {
         return Err((status, view));
+    }
+    // The street's and the primary department's names, for people (the API answers codes).
+    let mut view = view;
+    let street = view["street"].as_str().unwrap_or_default().to_string();
+    let department = view["departments"]["primary"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let names = state
+        .db(move |c| {
+            use crate::db::schema::{departments, streets};
+            use diesel::prelude::*;
+            let s: Option<String> = streets::table
+                .find(&street)
+                .select(streets::name)
+                .get_result(c)
+                .optional()?;
+            let d: Option<String> = departments::table
+                .find(&department)
+                .select(departments::name)
+                .get_result(c)
+                .optional()?;
+            Ok((s, d))
+        })
+        .await
+        .unwrap_or_default();
+    if let (Some(s), Some(d)) = names {
+        view["street_name"] = json!(s);
+        view["departments"]["primary_name"] = json!(d);
     }
     let (_, events) = outcome(
         crate::api::hazards::events(
@@ -871,9 +906,12 @@ fn detail_page(
             .as_str()
             .unwrap_or("")
             .to_string(),
-        street: str_("street"),
-        department: view["departments"]["primary"]
+        street: view["street_name"]
             .as_str()
+            .map_or_else(|| str_("street"), str::to_string),
+        department: view["departments"]["primary_name"]
+            .as_str()
+            .or(view["departments"]["primary"].as_str())
             .unwrap_or("")
             .to_string(),
         location: str_("location"),

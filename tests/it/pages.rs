@@ -639,5 +639,18 @@ db_test!(
         assert_eq!(h["status"], "draft");
         assert_eq!(h["enterprise"]["id"], c.enterprise.as_str(), "{h}");
         assert_eq!(h["reporter_id"], c.street_id.as_str());
+        // Its page names the street and the department, not their codes.
+        let html = app
+            .client
+            .get(app.url(&location))
+            .header("cookie", format!("hl_session={session}"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains("华阳路街道"), "{html}");
+        assert!(!html.contains(" HYL ") && !html.contains(">HYL<"), "{html}");
     }
 );
