@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::fields::{self, ACTIONS, Field, FieldView, GENERAL, MAJOR, PLAN};
 use super::{FormJson, Session, SessionCookie, charts, html, same, see_other, session};
 use crate::app::AppState;
-use crate::auth::{Bearer, Caller};
+use crate::auth::{Bearer, Caller, Org};
 use crate::domain::hazard::Role;
 use crate::error::{AppError, AppResult};
 
@@ -354,6 +354,16 @@ fn row(v: &Value) -> Row {
 
 /// Hazards of the caller's scope matching the list query `q` (the API's own list).
 async fn rows(state: &web::Data<AppState>, caller: &Caller, q: &str) -> Vec<Row> {
+    rows_where(state, caller, q, |_| true).await
+}
+
+/// [`rows`], keeping the items `keep` accepts.
+async fn rows_where(
+    state: &web::Data<AppState>,
+    caller: &Caller,
+    q: &str,
+    keep: impl Fn(&Value) -> bool,
+) -> Vec<Row> {
     let Ok(query) = crate::http::query::from_query::<crate::api::hazard_list::FilterQuery>(q)
     else {
         return Vec::new();
@@ -366,7 +376,7 @@ async fn rows(state: &web::Data<AppState>, caller: &Caller, q: &str) -> Vec<Row>
     }
     body["items"]
         .as_array()
-        .map(|a| a.iter().map(row).collect())
+        .map(|a| a.iter().filter(|v| keep(v)).map(row).collect())
         .unwrap_or_default()
 }
 
@@ -431,11 +441,29 @@ pub async fn queue(
     if !is_officer(&s.caller) {
         return see_other("/hazards");
     }
-    let to_post = rows(&state, &s.caller, "status=submitted&sort=created&limit=100").await;
-    let to_accept = rows(
+    // What this officer acts on: a street officer posts and accepts 一般 hazards (T4, T11); an
+    // inspector posts any of its department's and accepts the 重大 ones its department is the
+    // primary department of (DESIGN "Routing"); the district office sees both queues whole.
+    let (post, accept, primary) = match (&s.caller.role, &s.caller.org) {
+        (Role::StreetOfficer, _) => ("&level=general", "&level=general", None),
+        (Role::DepartmentInspector, Org::Department(d)) => ("", "&level=major", Some(d.clone())),
+        _ => ("", "", None),
+    };
+    let to_post = rows(
         &state,
         &s.caller,
-        "status=pending_acceptance&sort=deadline&limit=100",
+        &format!("status=submitted&sort=created&limit=100{post}"),
+    )
+    .await;
+    let to_accept = rows_where(
+        &state,
+        &s.caller,
+        &format!("status=pending_acceptance&sort=deadline&limit=100{accept}"),
+        |v| {
+            primary
+                .as_deref()
+                .is_none_or(|d| v["primary_department"].as_str() == Some(d))
+        },
     )
     .await;
     let overdue = rows(

@@ -654,3 +654,77 @@ db_test!(
         assert!(!html.contains(" HYL ") && !html.contains(">HYL<"), "{html}");
     }
 );
+
+db_test!(
+    each_officer_queues_what_they_decide,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        let h = |id: &str, action: &str| format!("/api/v1/hazards/{id}/{action}");
+        // A 一般 hazard waiting for the street's acceptance, a 重大 one waiting to be posted.
+        let general = crate::hazards::submitted_general(&app, &c).await;
+        let deadline = json!({"deadline": "2026-03-20"});
+        call(
+            &app,
+            Method::POST,
+            &h(&general, "post"),
+            &c.street,
+            deadline,
+            200,
+        )
+        .await;
+        call(
+            &app,
+            Method::POST,
+            &h(&general, "start"),
+            &c.principal,
+            json!({}),
+            200,
+        )
+        .await;
+        let after = crate::hazards::upload(&app, &c.reporter, &general, "after").await;
+        assert_eq!(after.status(), 201);
+        let done = json!({"completed_on": "2026-03-02", "summary": "已上锁", "actual_funds": "0.1",
+                          "self_assessment": "合格"});
+        call(
+            &app,
+            Method::POST,
+            &h(&general, "completion"),
+            &c.principal,
+            done,
+            200,
+        )
+        .await;
+        crate::hazards::submitted_major(&app, &c, crate::hazards::major_report()).await;
+
+        let queue = |user: &'static str| {
+            let app = &app;
+            async move {
+                let session = form_login(app, user).await;
+                let html = app
+                    .client
+                    .get(app.url("/queue"))
+                    .header("cookie", format!("hl_session={session}"))
+                    .send()
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap();
+                // (to post, to accept)
+                let (post, rest) = html.split_once("<h2>待验收").expect("sections");
+                let accept = rest.split("<h2>").next().unwrap().to_string();
+                (post.to_string(), accept)
+            }
+        };
+        let (general_title, major_title) = ("配电箱未上锁", "液氨制冷机房氨泄漏报警装置失效");
+        // The street posts and accepts 一般 hazards only.
+        let (post, accept) = queue("hyl-officer").await;
+        assert!(!post.contains(major_title), "{post}");
+        assert!(accept.contains(general_title), "{accept}");
+        // The department posts the 重大 one, and accepts none of the street's.
+        let (post, accept) = queue("yjj").await;
+        assert!(post.contains(major_title), "{post}");
+        assert!(!accept.contains(general_title), "{accept}");
+    }
+);
