@@ -67,6 +67,7 @@ pub struct FlagCounts {
     pub congress_completion_missing: i64,
     pub congress_follow_up_overdue: i64,
     pub employee_notice_missing: i64,
+    pub interview_flagged: i64,
 }
 
 impl std::ops::AddAssign for FlagCounts {
@@ -76,6 +77,7 @@ impl std::ops::AddAssign for FlagCounts {
         self.congress_completion_missing += o.congress_completion_missing;
         self.congress_follow_up_overdue += o.congress_follow_up_overdue;
         self.employee_notice_missing += o.employee_notice_missing;
+        self.interview_flagged += o.interview_flagged;
     }
 }
 
@@ -194,6 +196,8 @@ struct Counted {
     congress_follow_up_overdue: i64,
     #[diesel(sql_type = BigInt)]
     employee_notice_missing: i64,
+    #[diesel(sql_type = BigInt)]
+    interview_flagged: i64,
 }
 
 /// Counts the hazards posted in [from, to] within the scope, grouped by `group_by` (or in one
@@ -328,6 +332,7 @@ fn aggregate(
                 congress_completion_missing: r.congress_completion_missing,
                 congress_follow_up_overdue: r.congress_follow_up_overdue,
                 employee_notice_missing: r.employee_notice_missing,
+                interview_flagged: r.interview_flagged,
             },
             days_to_close_total: r.days_to_close,
             ..Figures::default()

@@ -122,6 +122,8 @@ impl FlagSql<'_> {
                 "({t}.status IN ('on_ledger', 'in_rectification', 'pending_acceptance', 'closed') \
                  AND NOT {t}.employee_notice)"
             ),
+            // Set by the escalation job with its `overdue_interview` firing.
+            "interview_flagged" => format!("({t}.interview_flagged_on IS NOT NULL)"),
             _ => return None,
         })
     }

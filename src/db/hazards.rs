@@ -56,6 +56,8 @@ pub struct HazardRow {
     /// Made known to employees (信息公示): it has an `employee_notice` record. Kept on the row
     /// for the summary's count of `employee_notice_missing` (`db::flags`).
     pub employee_notice: bool,
+    /// When the escalation job flagged it for 约谈/通报 (rule `overdue_interview`).
+    pub interview_flagged_on: Option<NaiveDate>,
 }
 
 impl HazardRow {
@@ -439,6 +441,7 @@ struct HazardChanges {
     created_at: Option<NaiveDateTime>,
     updated_at: Option<NaiveDateTime>,
     employee_notice: Option<bool>,
+    interview_flagged_on: Option<Option<NaiveDate>>,
 }
 
 impl HazardChanges {
@@ -486,6 +489,7 @@ impl HazardChanges {
             created_at,
             updated_at,
             employee_notice,
+            interview_flagged_on,
         )
     }
 }
@@ -680,6 +684,7 @@ pub fn facts(
             .filter_map(|a| date(&a["accepted_on"]))
             .max(),
         has_employee_notice: records.iter().any(|r| r.kind == "employee_notice"),
+        interview_flagged_on: row.interview_flagged_on,
         attachments,
     })
 }

@@ -107,6 +107,20 @@ pub fn insert_escalations(conn: &mut DbConn, rows: &[EscalationRow]) -> QueryRes
     Ok(())
 }
 
+/// Marks hazards flagged for 约谈/通报 on `on` (their first such flag stays).
+pub fn flag_for_interview(conn: &mut DbConn, ids: &[String], on: NaiveDate) -> QueryResult<()> {
+    for chunk in ids.chunks(CHUNK) {
+        diesel::update(
+            hazards::table
+                .filter(hazards::id.eq_any(chunk))
+                .filter(hazards::interview_flagged_on.is_null()),
+        )
+        .set(hazards::interview_flagged_on.eq(on))
+        .execute(conn)?;
+    }
+    Ok(())
+}
+
 /// (hazard, step) pairs of `rule` already fired among `ids`.
 pub fn fired(
     conn: &mut DbConn,

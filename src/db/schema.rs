@@ -154,6 +154,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         employee_notice -> Bool,
+        interview_flagged_on -> Nullable<Date>,
     }
 }
 

@@ -140,6 +140,7 @@ fn run_locked(
     for chunk in firings.chunks(FIRINGS_PER_WRITE) {
         let mut rows = Vec::with_capacity(chunk.len());
         let mut entries = Vec::with_capacity(chunk.len());
+        let mut interviews = Vec::new();
         for f in chunk {
             let Some(brief) = briefs.get(&f.hazard_id) else {
                 continue;
@@ -180,7 +181,10 @@ fn run_locked(
             });
             match f.rule {
                 Rule::OverdueFirst => payload["duty"] = json!("written_explanation"),
-                Rule::OverdueInterview => payload["flag"] = json!("interview"),
+                Rule::OverdueInterview => {
+                    payload["flag"] = json!("interview");
+                    interviews.push(f.hazard_id.clone());
+                }
                 _ => {}
             }
             entries.push(NewEntry {
@@ -194,6 +198,7 @@ fn run_locked(
             *outcome.fired.entry(f.rule.as_str()).or_default() += 1;
         }
         q::insert_escalations(conn, &rows)?;
+        q::flag_for_interview(conn, &interviews, as_of)?;
         ledger::append_all(conn, entries)?;
     }
     outcome.hazards = items.len();

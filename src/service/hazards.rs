@@ -530,6 +530,7 @@ pub fn create(
         created_at: now,
         updated_at: now,
         employee_notice: false,
+        interview_flagged_on: None,
     };
     let search_body = crate::db::search::body(
         &row.title,

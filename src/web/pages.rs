@@ -729,6 +729,7 @@ fn flag_label(f: &str) -> &'static str {
         "congress_completion_missing" => "销号前未向职工大会/职代会报告治理结果",
         "congress_follow_up_overdue" => "联席会议后未按期向职工大会/职代会报告",
         "employee_notice_missing" => "未向从业人员通报",
+        "interview_flagged" => "已列入约谈/通报",
         _ => "其他提示",
     }
 }

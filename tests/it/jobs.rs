@@ -803,3 +803,101 @@ db_test!(
         assert!(mail.text().contains("整改期限：2026-05-31"));
     }
 );
+
+db_test!(
+    thirty_days_overdue_flags_the_hazard_for_interview,
+    |backend: Backend| async move {
+        let smtp = SmtpServer::start().await;
+        let app = app_with_smtp(&backend, &smtp).await;
+        let c = cast(&app).await;
+        let admin = app.user_token("ops", "admin", "AJW").await.1;
+        let late = posted_general(&app, &c, "配电箱未上锁", "2026-03-20").await;
+        let other = posted_general(&app, &c, "消防通道堆放货物", "2026-12-31").await;
+        let run = run_job(&app, &admin, "escalation", "2026-04-19").await;
+        assert_eq!(
+            run["counts"]["escalation"]["fired"]["overdue_interview"], 1,
+            "{run}"
+        );
+        let flags = |id: String| {
+            let app = &app;
+            let token = c.district.clone();
+            async move {
+                call(
+                    app,
+                    Method::GET,
+                    &format!("/api/v1/hazards/{id}"),
+                    &token,
+                    Value::Null,
+                    200,
+                )
+                .await["compliance_flags"]
+                    .clone()
+            }
+        };
+        assert!(
+            flags(late.clone())
+                .await
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f == "interview_flagged")
+        );
+        assert!(
+            !flags(other)
+                .await
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f == "interview_flagged")
+        );
+        // Listed and counted as such.
+        let list = call(
+            &app,
+            Method::GET,
+            "/api/v1/hazards?flag=interview_flagged",
+            &c.district,
+            Value::Null,
+            200,
+        )
+        .await;
+        let ids: Vec<&str> = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, [late.as_str()]);
+        let stats = call(
+            &app,
+            Method::GET,
+            "/api/v1/stats/summary",
+            &c.district,
+            Value::Null,
+            200,
+        )
+        .await;
+        assert_eq!(
+            stats["total"]["compliance_flags"]["interview_flagged"], 1,
+            "{stats}"
+        );
+        // A rerun changes nothing; the flag keeps its first day.
+        run_job(&app, &admin, "escalation", "2026-04-19").await;
+        let (_, h) = app
+            .call_json(
+                Method::GET,
+                &format!("/api/v1/hazards/{late}"),
+                Some(&c.district),
+                None,
+            )
+            .await;
+        assert_eq!(
+            h["compliance_flags"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|f| *f == "interview_flagged")
+                .count(),
+            1
+        );
+    }
+);

@@ -1081,13 +1081,7 @@ db_test!(
                 None,
             )
             .await;
-        for flag in [
-            "regulator_report_late",
-            "congress_report_overdue",
-            "congress_completion_missing",
-            "congress_follow_up_overdue",
-            "employee_notice_missing",
-        ] {
+        for flag in hazard_ledger::domain::hazard::COMPLIANCE_FLAGS {
             let mut want: Vec<String> = view_flags
                 .iter()
                 .filter(|(_, f)| f.as_array().unwrap().iter().any(|x| x == flag))

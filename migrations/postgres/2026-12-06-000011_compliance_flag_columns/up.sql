@@ -5,6 +5,14 @@ ALTER TABLE hazards ADD COLUMN employee_notice BOOLEAN NOT NULL DEFAULT FALSE;
 UPDATE hazards SET employee_notice = TRUE
 WHERE EXISTS (SELECT 1 FROM hazard_records r WHERE r.hazard_id = hazards.id AND r.kind = 'employee_notice');
 
+-- When the hazard was flagged for 约谈/通报 (the escalation rule overdue_interview: +30 days
+-- overdue, or overdue a second time while listed), kept with the row beside its escalation.
+ALTER TABLE hazards ADD COLUMN interview_flagged_on DATE NULL;
+UPDATE hazards SET interview_flagged_on = (
+    SELECT MIN(e.as_of) FROM escalations e
+    WHERE e.hazard_id = hazards.id AND e.rule = 'overdue_interview'
+);
+
 -- The summary also counts the compliance flags, which read the submission and discovery dates
 -- and the notice: the posting index carries them too, so the summary can still be an
 -- index-only scan.
@@ -12,5 +20,5 @@ DROP INDEX hazards_posted;
 CREATE INDEX hazards_posted ON hazards (posted_on, id) INCLUDE (
     street_code, primary_department, level, status,
     effective_deadline, deadline, completed_on, cancel_date, submitted_on, discovered_on,
-    employee_notice
+    employee_notice, interview_flagged_on
 );

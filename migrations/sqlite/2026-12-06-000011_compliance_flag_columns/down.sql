@@ -4,3 +4,4 @@ CREATE INDEX hazards_posted ON hazards (
     effective_deadline, deadline, completed_on, cancel_date
 );
 ALTER TABLE hazards DROP COLUMN employee_notice;
+ALTER TABLE hazards DROP COLUMN interview_flagged_on;

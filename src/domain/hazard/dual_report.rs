@@ -156,12 +156,13 @@ pub fn record_employee_notice(
 }
 
 /// Every compliance flag, in the order [`compliance_flags`] raises them.
-pub const COMPLIANCE_FLAGS: [&str; 5] = [
+pub const COMPLIANCE_FLAGS: [&str; 6] = [
     "regulator_report_late",
     "congress_report_overdue",
     "congress_completion_missing",
     "congress_follow_up_overdue",
     "employee_notice_missing",
+    "interview_flagged",
 ];
 
 /// Compliance flags shown in lists and statistics (stable codes; `db::flags` states the same
@@ -171,7 +172,9 @@ pub const COMPLIANCE_FLAGS: [&str; 5] = [
 /// - `congress_completion_missing` — a closed 重大 hazard without a completion-stage congress report;
 /// - `congress_follow_up_overdue` — a report heard only by a joint meeting (联席会议) and not by the
 ///   congress itself after the joint meeting's `follow_up_on` (L11);
-/// - `employee_notice_missing` — a posted hazard never made known to employees.
+/// - `employee_notice_missing` — a posted hazard never made known to employees;
+/// - `interview_flagged` — flagged for 约谈/通报 by the escalation ladder (+30 days overdue, or
+///   overdue a second time while listed); it stays, as the record of that lateness.
 pub fn compliance_flags(
     facts: &HazardFacts,
     today: NaiveDate,
@@ -208,6 +211,9 @@ pub fn compliance_flags(
     }
     if posted && !facts.has_employee_notice {
         flags.push("employee_notice_missing");
+    }
+    if facts.interview_flagged_on.is_some() {
+        flags.push("interview_flagged");
     }
     flags
 }

@@ -193,6 +193,9 @@ pub struct HazardFacts {
     /// only a joint meeting (联席会议) has heard so far (L11): the earliest `follow_up_on` of a
     /// joint meeting not followed by a congress or all-staff meeting on or after its date.
     pub congress_follow_up_due: Option<NaiveDate>,
+    /// When the hazard was flagged for 约谈/通报 (escalation rule `overdue_interview`).
+    #[serde(default)]
+    pub interview_flagged_on: Option<NaiveDate>,
     /// An employee notice (信息公示) exists.
     pub has_employee_notice: bool,
     /// Attachments present.

@@ -79,6 +79,7 @@ pub(crate) fn facts(status: Status, level: Level) -> HazardFacts {
         has_discovery_congress_report: true,
         has_completion_congress_report: true,
         congress_follow_up_due: None,
+        interview_flagged_on: None,
         has_employee_notice: true,
         attachments: AttachmentFacts {
             before_photo: true,
