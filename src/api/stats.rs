@@ -219,7 +219,7 @@ fn aggregate(
         rules,
     };
     let count =
-        |condition: String| format!("COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0)");
+        |condition: String| format!("COUNT(*) FILTER (WHERE {condition})");
     let flag_counts: String = COMPLIANCE_FLAGS
         .iter()
         .filter_map(|f| Some(format!(", {} AS {f}", count(flags.condition(f)?))))
@@ -262,18 +262,18 @@ fn aggregate(
     };
     let sql = format!(
         "SELECT {key} AS key, COUNT(*) AS posted, \
-         COALESCE(SUM(CASE WHEN h.status NOT IN ('closed', 'void') THEN 1 ELSE 0 END), 0) AS in_progress, \
-         COALESCE(SUM(CASE WHEN h.status = 'closed' THEN 1 ELSE 0 END), 0) AS closed, \
-         COALESCE(SUM(CASE WHEN h.status = 'void' THEN 1 ELSE 0 END), 0) AS void, \
-         COALESCE(SUM(CASE WHEN h.status IN ('on_ledger', 'in_rectification', 'pending_acceptance') \
-             AND h.effective_deadline < ? THEN 1 ELSE 0 END), 0) AS overdue_now, \
-         COALESCE(SUM(CASE WHEN h.status NOT IN ('closed', 'void') \
-             AND h.deadline < ? THEN 1 ELSE 0 END), 0) AS open_late, \
-         COALESCE(SUM(CASE WHEN h.status = 'closed' AND h.deadline IS NOT NULL AND {done} <= h.deadline THEN 1 ELSE 0 END), 0) AS closed_on_time, \
-         COALESCE(SUM(CASE WHEN h.status = 'closed' AND h.deadline IS NOT NULL AND {done} > h.deadline THEN 1 ELSE 0 END), 0) AS closed_late, \
+         COUNT(*) FILTER (WHERE h.status NOT IN ('closed', 'void')) AS in_progress, \
+         COUNT(*) FILTER (WHERE h.status = 'closed') AS closed, \
+         COUNT(*) FILTER (WHERE h.status = 'void') AS void, \
+         COUNT(*) FILTER (WHERE h.status IN ('on_ledger', 'in_rectification', 'pending_acceptance') \
+             AND h.effective_deadline < ?) AS overdue_now, \
+         COUNT(*) FILTER (WHERE h.status NOT IN ('closed', 'void') \
+             AND h.deadline < ?) AS open_late, \
+         COUNT(*) FILTER (WHERE h.status = 'closed' AND h.deadline IS NOT NULL AND {done} <= h.deadline) AS closed_on_time, \
+         COUNT(*) FILTER (WHERE h.status = 'closed' AND h.deadline IS NOT NULL AND {done} > h.deadline) AS closed_late, \
          COALESCE(SUM(CASE WHEN h.status = 'closed' AND h.cancel_date IS NOT NULL THEN {days} ELSE 0 END), 0) AS days_to_close, \
-         COALESCE(SUM(CASE WHEN h.level = 'major' AND h.status <> 'void' AND NOT ({reg} AND {disc} AND NOT {unheard} AND (h.status <> 'closed' OR {compl})) \
-             THEN 1 ELSE 0 END), 0) AS dual_incomplete{flag_counts} \
+         COUNT(*) FILTER (WHERE h.level = 'major' AND h.status <> 'void' AND NOT ({reg} AND {disc} AND NOT {unheard} AND (h.status <> 'closed' OR {compl})) \
+            ) AS dual_incomplete{flag_counts} \
          FROM hazards h{join} \
          WHERE {scope_sql} AND h.posted_on >= ? AND h.posted_on <= ? \
          GROUP BY {key} ORDER BY {key}",
