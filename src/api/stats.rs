@@ -218,8 +218,7 @@ fn aggregate(
         today,
         rules,
     };
-    let count =
-        |condition: String| format!("COUNT(*) FILTER (WHERE {condition})");
+    let count = |condition: String| format!("COUNT(*) FILTER (WHERE {condition})");
     let flag_counts: String = COMPLIANCE_FLAGS
         .iter()
         .filter_map(|f| Some(format!(", {} AS {f}", count(flags.condition(f)?))))

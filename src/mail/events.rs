@@ -1,6 +1,7 @@
 //! Emails caused by hazard events (DESIGN.md: notifications), queued in the transaction of
-//! the event: a 重大 report to the department and the street, and the decisions the enterprise
-//! must learn of (return, posting, listing, extension decision, acceptance result).
+//! the event: a 重大 report to the department and the street, an extension request to whoever
+//! decides it, and the decisions the enterprise must learn of (return, posting, listing,
+//! extension decision, acceptance result).
 
 use std::collections::BTreeSet;
 
@@ -38,6 +39,9 @@ pub fn hazard_event(
         "hazard.returned" | "hazard.posted" | "hazard.extension_decided" => &[Enterprise],
         "hazard.listed" => &[Enterprise, Street, SupervisingDepartment, Department],
         "hazard.closed" | "hazard.acceptance_failed" => &[Enterprise, Street],
+        // The decider learns of the request: the primary department, and the district office
+        // (the supervising unit) when the hazard is listed.
+        "hazard.extension_requested" => &[Department, SupervisingUnit],
         _ => return Ok(0),
     };
     // A 一般 report emails nobody: decided before any query.
@@ -68,6 +72,15 @@ pub fn hazard_event(
             format!("【隐患台账】挂牌督办 {}：{}", h.doc_no.clone().unwrap_or_default(), h.title),
             "该重大事故隐患已列入挂牌督办，请按督办通知书要求报备治理方案、按季度报告进展、按期申请验收。".into(),
             vec![("督办文号", h.doc_no.clone().unwrap_or_default())],
+        ),
+        "hazard.extension_requested" => (
+            format!("【隐患台账】延期申请待审批：{}——{}", h.enterprise_name, h.title),
+            "企业申请延长整改期限，请在现行整改期限届满前审批（同意或不同意）。".into(),
+            vec![
+                ("申请延期至", text("requested_deadline")),
+                ("延期理由", text("reason")),
+                ("临时措施", text("interim_measures")),
+            ],
         ),
         "hazard.extension_decided" => {
             let approved = input.get("approved").and_then(Value::as_bool) == Some(true);

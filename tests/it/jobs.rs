@@ -425,6 +425,19 @@ db_test!(
                 .iter()
                 .any(|m| m.subject().contains("延期申请已批准"))
         );
+        // The request itself was emailed to the department that decides it, with its date.
+        let asked: Vec<Received> = smtp
+            .to("yjj@example.org")
+            .into_iter()
+            .filter(|m| m.subject().contains("延期申请待审批"))
+            .collect();
+        assert_eq!(asked.len(), 1);
+        assert!(
+            asked[0].text().contains("2026-05-31"),
+            "{}",
+            asked[0].text()
+        );
+        assert!(asked[0].text().contains("停用该区域"));
 
         // Fixed and accepted: nothing fires any more, however late.
         assert_eq!(upload(&app, &principal, &id, "after").await.status(), 201);
