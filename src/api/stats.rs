@@ -405,6 +405,8 @@ async fn quarterly(
     .ok_or_else(|| AppError::field("quarter", "invalid"))?;
     let end = next.pred_opt().unwrap_or(next);
     let due = next.with_day(15).unwrap_or(next);
+    // An unfinished quarter is counted as it stands today (provisional), not as if it had ended.
+    let as_of = end.min(today);
     let id = id.into_inner();
     let body = state
         .db(move |c| {
@@ -439,7 +441,7 @@ async fn quarterly(
                 let in_quarter = |d: Option<NaiveDate>| d.is_some_and(|d| d >= start && d <= end);
                 let open: Vec<_> = mine
                     .iter()
-                    .filter(|r| r.status != "void" && r.posted_on.is_some_and(|p| p <= end) && r.cancel_date.is_none_or(|c| c > end))
+                    .filter(|r| r.status != "void" && r.posted_on.is_some_and(|p| p <= as_of) && r.cancel_date.is_none_or(|c| c > as_of))
                     .collect();
                 let spent = mine
                     .iter()
@@ -452,7 +454,7 @@ async fn quarterly(
                     "posted": mine.iter().filter(|r| in_quarter(r.posted_on)).count(),
                     "closed": mine.iter().filter(|r| in_quarter(r.cancel_date)).count(),
                     "open_at_end": open.len(),
-                    "overdue_at_end": open.iter().filter(|r| r.effective_deadline.is_some_and(|d| d < end)).count(),
+                    "overdue_at_end": open.iter().filter(|r| r.effective_deadline.is_some_and(|d| d < as_of)).count(),
                     "actual_funds": spent.to_string(),
                 }));
             }
@@ -460,6 +462,7 @@ async fn quarterly(
                 "enterprise": {"id": enterprise.id, "name": enterprise.name, "uscc": enterprise.uscc},
                 "year": year, "quarter": quarter, "from": start, "to": end,
                 "report_due_on": due,
+                "as_of": as_of, "provisional": as_of < end,
                 "signed_by": enterprise.principal_name,
                 "rows": table,
             }))

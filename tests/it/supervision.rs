@@ -647,6 +647,13 @@ db_test!(
             .unwrap();
         assert_eq!(total["posted"], 4);
         assert_eq!(total["open_at_end"], 3);
+        // The quarter has not ended: counted as it stands today, and said to be provisional.
+        assert_eq!(q["as_of"], "2026-03-05");
+        assert_eq!(q["provisional"], true);
+        let (_, now) = app
+            .call_json(Method::GET, "/api/v1/stats/summary", Some(&district), None)
+            .await;
+        assert_eq!(total["overdue_at_end"], now["total"]["overdue_now"], "{q}");
         let res = app
             .call(
                 Method::GET,
