@@ -48,12 +48,20 @@ pub struct TipServices {
     key: Arc<[u8; 32]>,
     limiter: TipLimiter,
     streets: Arc<Vec<StreetNames>>,
+    /// The sector codes of the reference data, to name an unknown one with the other errors.
+    sectors: Arc<Vec<String>>,
 }
 
 impl TipServices {
     /// From `[tips]`, with the challenge key derived from the service's HMAC secret.
     pub fn new(config: &Config, secret: &[u8]) -> anyhow::Result<Self> {
-        let streets = crate::seeds::ReferenceData::load()?
+        let reference = crate::seeds::ReferenceData::load()?;
+        let sectors = reference
+            .sectors
+            .iter()
+            .map(|(s, _)| s.code.clone())
+            .collect();
+        let streets = reference
             .streets
             .into_iter()
             .map(|s| StreetNames {
@@ -69,6 +77,7 @@ impl TipServices {
             )),
             limiter: TipLimiter::new(&config.tips),
             streets: Arc::new(streets),
+            sectors: Arc::new(sectors),
         })
     }
 
@@ -207,6 +216,17 @@ fn check_input(
     let location = e.require_text("location", input.location.as_deref());
     if location.is_some_and(|l| l.chars().count() > LOCATION_MAX) {
         e.add("location", format!("at most {LOCATION_MAX} characters"));
+    }
+    // Codes named with the other errors (the store checks them again against the database).
+    if let Some(s) = code(input.street.as_deref())
+        && !services.streets.iter().any(|known| known.code == s)
+    {
+        e.add("street", "unknown street code");
+    }
+    if let Some(s) = clean(input.sector.as_deref())
+        && !services.sectors.contains(&s)
+    {
+        e.add("sector", "unknown sector code");
     }
     let occurred_on = match clean(input.occurred_on.as_deref()) {
         None => {

@@ -742,6 +742,14 @@ db_test!(
         let (status, p) = file(&app, json!({"street": "NOPE", "sector": "nope"})).await;
         assert_eq!(status, 422);
         assert_eq!(fields(&p), ["street", "sector"]);
+        // Named with the other errors at once, not on a second try.
+        let (status, p) = file(
+            &app,
+            json!({"description": "", "street": "NOPE", "sector": "nope"}),
+        )
+        .await;
+        assert_eq!(status, 422);
+        assert_eq!(fields(&p), ["description", "street", "sector"]);
 
         // Keyset pagination over the district office's list, newest first.
         let (_, page1) = app
