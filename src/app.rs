@@ -45,6 +45,19 @@ pub struct AppState {
     pub writer: Option<db::group_commit::GroupCommit>,
 }
 
+/// Settings left empty that make a DESIGN rule reach fewer people than it names.
+pub fn config_gaps(config: &Config) -> Vec<String> {
+    let mut gaps = Vec::new();
+    if config.escalation.department_leaders.is_empty() {
+        gaps.push(
+            "escalation.department_leaders is empty: the +7 overdue step (overdue_second) reaches \
+             the district office only, not the departments' leaders"
+                .to_string(),
+        );
+    }
+    gaps
+}
+
 /// The working-day calendar: the built-in State Council arrangements, with the years of
 /// `clock.holidays_file` (if set) replacing or adding to them. Warns when this year or the next
 /// has no data: working days there count Monday–Friday only.
@@ -85,6 +98,9 @@ impl AppState {
             limiter: LoginLimiter::new(&config.auth),
         };
         let calendar = load_calendar(&config, clock.today())?;
+        for gap in config_gaps(&config) {
+            tracing::warn!("{gap}");
+        }
         let blobs: Arc<dyn BlobStore> = match config.attachments.store.as_str() {
             "s3" => Arc::new(S3Store::new(&config.attachments)?),
             _ => Arc::new(LocalStore::new(config.data_dir.join("attachments"))),

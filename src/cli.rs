@@ -290,6 +290,9 @@ fn check_config(config: &Config) -> anyhow::Result<()> {
     let calendar = crate::app::load_calendar(config, today)?;
     let years: Vec<String> = calendar.years().map(|y| y.to_string()).collect();
     crate::out!("holiday calendar: {}", years.join(", "));
+    for gap in crate::app::config_gaps(config) {
+        crate::out!("note: {gap}");
+    }
     crate::out!("config OK");
     Ok(())
 }

@@ -414,6 +414,21 @@ fn an_operators_holiday_file_adds_the_next_year() {
         out.contains("holiday calendar: 2023, 2024, 2025, 2026\n"),
         "{out}"
     );
+    // The default leaves the departments' leaders out of the +7 step, and says so.
+    assert!(
+        out.contains("note: escalation.department_leaders is empty"),
+        "{out}"
+    );
+    let (code, out, _) = run(
+        &["check-config"],
+        &[(
+            "HAZARD_LEDGER__ESCALATION__DEPARTMENT_LEADERS__YJJ",
+            "[\"lead@example.org\"]",
+        )],
+    );
+    assert_eq!(code, 0);
+    assert!(out.contains("lead@example.org"), "{out}");
+    assert!(!out.contains("department_leaders is empty"), "{out}");
     // A file that is not a calendar is refused, naming the key.
     let bad = config_file("not json");
     let (code, _, err) = run(
