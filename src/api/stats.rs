@@ -403,6 +403,9 @@ async fn quarterly(
         NaiveDate::from_ymd_opt(year, quarter * 3 + 1, 1)
     }
     .ok_or_else(|| AppError::field("quarter", "invalid"))?;
+    if start > today {
+        return Err(AppError::field("quarter", "has not begun"));
+    }
     let end = next.pred_opt().unwrap_or(next);
     let due = next.with_day(15).unwrap_or(next);
     // An unfinished quarter is counted as it stands today (provisional), not as if it had ended.

@@ -107,15 +107,25 @@ pub fn insert_escalations(conn: &mut DbConn, rows: &[EscalationRow]) -> QueryRes
     Ok(())
 }
 
-/// Marks hazards flagged for 约谈/通报 on `on` (their first such flag stays).
-pub fn flag_for_interview(conn: &mut DbConn, ids: &[String], on: NaiveDate) -> QueryResult<()> {
+/// Marks hazards flagged for 约谈/通报 on `on` (their first such flag stays), as a change of
+/// the hazard: a new version (its ETag) and `updated_at`.
+pub fn flag_for_interview(
+    conn: &mut DbConn,
+    ids: &[String],
+    on: NaiveDate,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
     for chunk in ids.chunks(CHUNK) {
         diesel::update(
             hazards::table
                 .filter(hazards::id.eq_any(chunk))
                 .filter(hazards::interview_flagged_on.is_null()),
         )
-        .set(hazards::interview_flagged_on.eq(on))
+        .set((
+            hazards::interview_flagged_on.eq(on),
+            hazards::version.eq(hazards::version + 1),
+            hazards::updated_at.eq(at),
+        ))
         .execute(conn)?;
     }
     Ok(())

@@ -340,6 +340,41 @@ pub fn with_instance_lock<T>(
     result
 }
 
+/// Migrations applied to the database that this binary does not carry: a newer version of the
+/// service has migrated it, and this one should not serve writes against a schema it does not
+/// know (its writes would leave the newer columns unset).
+pub fn unknown_applied_migrations(conn: &mut DbConn) -> anyhow::Result<Vec<String>> {
+    use diesel::migration::MigrationSource;
+    let err = |e: Box<dyn std::error::Error + Send + Sync>| anyhow::anyhow!("{e}");
+    let (applied, known): (Vec<String>, Vec<String>) = match conn {
+        DbConn::Sqlite(c) => (
+            c.applied_migrations()
+                .map_err(err)?
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE_MIGRATIONS)
+                .map_err(err)?
+                .iter()
+                .map(|m| m.name().version().to_string())
+                .collect(),
+        ),
+        DbConn::Pg(c) => (
+            c.applied_migrations()
+                .map_err(err)?
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            MigrationSource::<diesel::pg::Pg>::migrations(&POSTGRES_MIGRATIONS)
+                .map_err(err)?
+                .iter()
+                .map(|m| m.name().version().to_string())
+                .collect(),
+        ),
+    };
+    Ok(applied.into_iter().filter(|v| !known.contains(v)).collect())
+}
+
 /// Whether every embedded migration has been applied.
 pub fn migrations_current(conn: &mut DbConn) -> anyhow::Result<bool> {
     let pending = match conn {

@@ -20,6 +20,11 @@ pub fn from_query<T: DeserializeOwned>(query: &str) -> AppResult<T> {
     // Each parameter alone: the ones that fail on their own are the ones to name.
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
     let mut named: Vec<(String, String)> = Vec::new();
+    for (i, (key, _)) in pairs.iter().enumerate() {
+        if pairs[..i].iter().any(|(k, _)| k == key) && !named.iter().any(|(k, _)| k == key) {
+            named.push((key.clone(), "given more than once".into()));
+        }
+    }
     for (key, value) in &pairs {
         let alone = serde_urlencoded::to_string([(key, value)]).unwrap_or_default();
         if let Err((_, message)) = parse::<T>(&alone)
@@ -107,6 +112,7 @@ mod tests {
     fn every_parameter_that_does_not_fit_is_named() {
         assert_eq!(fields("limit=abc"), ["limit"]);
         assert_eq!(fields("limit=abc&q=x&after=-x"), ["limit", "after"]);
+        assert_eq!(fields("q=a&q=b"), ["q"]);
         let ok = from_query::<Page>("limit=5&q=%E6%B6%88%E9%98%B2").unwrap();
         assert_eq!((ok.limit, ok.q.as_deref()), (Some(5), Some("消防")));
     }

@@ -198,7 +198,7 @@ fn run_locked(
             *outcome.fired.entry(f.rule.as_str()).or_default() += 1;
         }
         q::insert_escalations(conn, &rows)?;
-        q::flag_for_interview(conn, &interviews, as_of)?;
+        q::flag_for_interview(conn, &interviews, as_of, fired_at)?;
         ledger::append_all(conn, entries)?;
     }
     outcome.hazards = items.len();

@@ -296,6 +296,24 @@ db_test!(
         let mut conn = app.db.connect();
         db::migrate(&mut conn).unwrap();
         assert_eq!(app.get("/readyz").await.status(), 200);
+
+        // A newer version of the service migrated the database: this one steps aside.
+        {
+            use diesel::RunQueryDsl;
+            diesel::sql_query(
+                "INSERT INTO __diesel_schema_migrations (version) VALUES ('29991231000001')",
+            )
+            .execute(&mut conn)
+            .unwrap();
+        }
+        let problem = expect_problem(app.get("/readyz").await, 503, "database_newer").await;
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("29991231000001"),
+            "{problem}"
+        );
     }
 );
 

@@ -654,6 +654,20 @@ db_test!(
             .call_json(Method::GET, "/api/v1/stats/summary", Some(&district), None)
             .await;
         assert_eq!(total["overdue_at_end"], now["total"]["overdue_now"], "{q}");
+        // A quarter that has not begun has nothing to report yet.
+        let (status, q) = app
+            .call_json(
+                Method::GET,
+                &format!(
+                    "/api/v1/stats/enterprise/{}/quarterly?year=2026&quarter=3",
+                    c.enterprise
+                ),
+                Some(&district),
+                None,
+            )
+            .await;
+        assert_eq!(status, 422, "{q}");
+        assert_eq!(q["errors"][0]["field"], "quarter");
         let res = app
             .call(
                 Method::GET,

@@ -11,6 +11,9 @@ ALTER TABLE hazards ADD COLUMN interview_flagged_on DATE NULL;
 UPDATE hazards SET interview_flagged_on = (
     SELECT MIN(e.as_of) FROM escalations e
     WHERE e.hazard_id = hazards.id AND e.rule = 'overdue_interview'
+)
+WHERE EXISTS (
+    SELECT 1 FROM escalations e WHERE e.hazard_id = hazards.id AND e.rule = 'overdue_interview'
 );
 
 -- The summary also counts the compliance flags, which read the submission and discovery dates
