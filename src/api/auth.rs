@@ -74,9 +74,14 @@ pub(crate) async fn verify_login(
     let username = errors
         .require_text("username", username.as_deref())
         .map(str::to_lowercase);
-    let password = errors
-        .require_text("password", password.as_deref())
-        .map(str::to_string);
+    // A password is taken exactly as typed (spaces included), as it was set.
+    let password = match password {
+        Some(p) if !p.trim().is_empty() => Some(p),
+        _ => {
+            errors.add("password", "required");
+            None
+        }
+    };
     errors.finish()?;
     let (username, password) = (username.unwrap_or_default(), password.unwrap_or_default());
     let ip = req

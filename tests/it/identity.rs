@@ -978,3 +978,38 @@ db_test!(
         assert_eq!(body["errors"].as_array().unwrap().len(), 2);
     }
 );
+
+db_test!(
+    a_password_is_taken_exactly_as_typed,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let (_, token) = app.user_token("ops-lin", "district_office", "AJW").await;
+        let spaced = "Spaced-Pass-2026 ";
+        let (status, body) = app
+            .call_json(
+                Method::POST,
+                "/api/v1/auth/password",
+                Some(&token),
+                Some(json!({"current_password": PASSWORD, "new_password": spaced})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let login = |password: &'static str| {
+            let app = &app;
+            async move {
+                app.call_json(
+                    Method::POST,
+                    "/api/v1/auth/login",
+                    None,
+                    Some(json!({"username": "ops-lin", "password": password})),
+                )
+                .await
+                .0
+            }
+        };
+        // The password as it was set works; the same without its trailing space does not.
+        assert_eq!(login(spaced).await, 200);
+        assert_eq!(login("Spaced-Pass-2026").await, 401);
+        assert_eq!(login("   ").await, 422, "blank is missing");
+    }
+);
