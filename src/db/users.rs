@@ -136,6 +136,15 @@ pub fn update(
     diesel::update(users::table.find(id))
         .set(changes)
         .execute(conn)?;
+    // A new password (an admin's reset, or the user's own change) lifts a lockout.
+    if changes.password_hash.is_some() {
+        diesel::update(users::table.find(id))
+            .set((
+                users::failed_logins.eq(0),
+                users::locked_until.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)?;
+    }
     if revoke {
         diesel::update(users::table.find(id))
             .set(users::token_version.eq(users::token_version + 1))

@@ -1013,3 +1013,55 @@ db_test!(
         assert_eq!(login("   ").await, 422, "blank is missing");
     }
 );
+
+db_test!(
+    a_new_password_lifts_a_lockout,
+    |backend: Backend| async move {
+        let app = lockout_app(&backend, 1000).await;
+        let (_, admin) = app.user_token("ops", "admin", "AJW").await;
+        let login = |password: &'static str| {
+            let app = &app;
+            async move {
+                app.call_json(
+                    Method::POST,
+                    "/api/v1/auth/login",
+                    None,
+                    Some(json!({"username": "clerk", "password": password})),
+                )
+                .await
+                .0
+            }
+        };
+        for _ in 0..3 {
+            assert_eq!(login("wrong-password").await, 401);
+        }
+        assert_eq!(
+            login(PASSWORD).await,
+            429,
+            "locked, even with the right password"
+        );
+        // The admin resets the password: the lockout ends with it.
+        let (_, users) = app
+            .call_json(Method::GET, "/api/v1/users?limit=200", Some(&admin), None)
+            .await;
+        let id = users["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["username"] == "clerk")
+            .expect("clerk")["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (status, body) = app
+            .call_json(
+                Method::PATCH,
+                &format!("/api/v1/users/{id}"),
+                Some(&admin),
+                Some(json!({"password": "Reset-By-Admin-2026"})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(login("Reset-By-Admin-2026").await, 200);
+    }
+);
