@@ -312,6 +312,7 @@ pub fn access_token(
         jti: uuid::Uuid::new_v4().to_string(),
         tv: user.token_version,
         sid: session_id.to_string(),
+        web: false,
     };
     Ok((keys.sign(&claims).map_err(AppError::internal)?, expires_in))
 }
@@ -376,6 +377,7 @@ pub fn open_web_session(
         jti: uuid::Uuid::new_v4().to_string(),
         tv: user.token_version,
         sid: session.id,
+        web: true,
     };
     keys.sign(&claims).map_err(AppError::internal)
 }

@@ -126,7 +126,15 @@ fn bearer(req: &HttpRequest) -> Result<Bearer, AppError> {
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| unauthorized("unauthenticated", "Use the Bearer scheme."))?;
-    Bearer::from_token(state, token)
+    let bearer = Bearer::from_token(state, token)?;
+    // The pages' cookie lasts the whole session: it opens pages, not the API.
+    if bearer.claims.web {
+        return Err(unauthorized(
+            "invalid_token",
+            "A page session is not an API token; log in with POST /api/v1/auth/login.",
+        ));
+    }
+    Ok(bearer)
 }
 
 impl Bearer {

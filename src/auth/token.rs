@@ -32,6 +32,9 @@ pub struct Claims {
     pub tv: i32,
     /// Session (refresh-token family) id; logout revokes it.
     pub sid: String,
+    /// A pages session's cookie (`auth.session_days` long): never accepted as a bearer token.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub web: bool,
 }
 
 /// Signs and checks access tokens.
@@ -163,6 +166,7 @@ mod tests {
             jti: "j".into(),
             tv: 0,
             sid: "s".into(),
+            web: false,
         }
     }
 

@@ -728,3 +728,32 @@ db_test!(
         assert!(!accept.contains(general_title), "{accept}");
     }
 );
+
+db_test!(
+    the_page_cookie_is_not_an_api_token,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        cast(&app).await;
+        let session = form_login(&app, "hyl-officer").await;
+        // It opens the pages...
+        let res = app
+            .client
+            .get(app.url("/queue"))
+            .header("cookie", format!("hl_session={session}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        // ...but the API refuses it as a bearer token (README: "The bearer API never accepts the
+        // cookie"); an API login's token works.
+        let res = app
+            .call(Method::GET, "/api/v1/me", Some(&session), None)
+            .await;
+        assert_eq!(res.status(), 401);
+        let token = app.login("hyl-officer").await;
+        let res = app
+            .call(Method::GET, "/api/v1/me", Some(&token), None)
+            .await;
+        assert_eq!(res.status(), 200);
+    }
+);
