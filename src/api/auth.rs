@@ -262,11 +262,38 @@ async fn change_password(
     body: crate::http::json::Json<PasswordBody>,
 ) -> AppResult<HttpResponse> {
     let caller = caller.0;
+    let body = body.into_inner();
+    let (user, hash) =
+        checked_new_password(&state, &caller, body.current_password, body.new_password).await?;
+    let now = state.clock.now();
+    let st = state.clone();
+    let response = state
+        .db(move |c| {
+            db::write_tx(c, |c| {
+                let user = store_new_password(c, &user.id, hash, now)?;
+                accounts::open_session(c, &st.auth.keys, &st.config.auth, &user, now)
+            })
+        })
+        .await?;
+    tracing::info!(username = %caller.username, "password changed; other sessions revoked");
+    Ok(HttpResponse::Ok().json(response))
+}
+
+/// Checks a change of `caller`'s own password (the current one as typed, the rules, a new one
+/// that differs); answers the user and the new password's hash. Shared by the API and the page.
+pub(crate) async fn checked_new_password(
+    state: &AppState,
+    caller: &crate::auth::Caller,
+    current: Option<String>,
+    new: Option<String>,
+) -> AppResult<(users::UserRow, String)> {
     let mut errors = FieldErrors::new();
-    let current = errors
-        .require_text("current_password", body.current_password.as_deref())
-        .map(str::to_string);
-    let new = body.new_password.clone().filter(|p| !p.is_empty());
+    // Passwords are taken exactly as typed, as at login.
+    let current = current.filter(|p| !p.trim().is_empty());
+    if current.is_none() {
+        errors.add("current_password", "required");
+    }
+    let new = new.filter(|p| !p.is_empty());
     match &new {
         None => errors.add("new_password", "required"),
         // A forced change (a printed or admin-set password) must actually change it.
@@ -299,25 +326,24 @@ async fn change_password(
         return Err(e);
     }
     let hash = state.auth.hasher.hash(new).await?;
-    let now = state.clock.now();
-    let st = state.clone();
-    let response = state
-        .db(move |c| {
-            db::write_tx(c, |c| {
-                let changes = users::UserChanges {
-                    password_hash: Some(hash),
-                    must_change_password: Some(false),
-                    updated_at: Some(now.naive_utc()),
-                    ..Default::default()
-                };
-                users::update(c, &user.id, &changes, true, now.naive_utc())?;
-                let user = users::by_id(c, &user.id)?.ok_or_else(AppError::not_found)?;
-                accounts::open_session(c, &st.auth.keys, &st.config.auth, &user, now)
-            })
-        })
-        .await?;
-    tracing::info!(username = %caller.username, "password changed; other sessions revoked");
-    Ok(HttpResponse::Ok().json(response))
+    Ok((user, hash))
+}
+
+/// Stores a checked new password: every session and token of the user ends; answers the user.
+pub(crate) fn store_new_password(
+    c: &mut db::DbConn,
+    id: &str,
+    hash: String,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<users::UserRow> {
+    let changes = users::UserChanges {
+        password_hash: Some(hash),
+        must_change_password: Some(false),
+        updated_at: Some(now.naive_utc()),
+        ..Default::default()
+    };
+    users::update(c, id, &changes, true, now.naive_utc())?;
+    users::by_id(c, id)?.ok_or_else(AppError::not_found)
 }
 
 async fn me(state: web::Data<AppState>, caller: PendingCaller) -> AppResult<HttpResponse> {

@@ -147,6 +147,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(pages::login)),
     )
     .service(
+        web::resource("/password")
+            .wrap(wrap())
+            .route(web::get().to(pages::password_form))
+            .route(web::post().to(pages::change_password)),
+    )
+    .service(
         web::resource("/logout")
             .wrap(wrap())
             .route(web::post().to(pages::logout)),

@@ -24,6 +24,8 @@ pub struct UserView {
     pub csrf: String,
     pub officer: bool,
     pub enterprise: bool,
+    /// May file a hazard (T1): enterprise users, street officers and inspectors.
+    pub files: bool,
 }
 
 fn user_view(s: &Session) -> UserView {
@@ -33,6 +35,11 @@ fn user_view(s: &Session) -> UserView {
         csrf: s.csrf.clone(),
         officer: is_officer(&s.caller),
         enterprise: is_enterprise(&s.caller),
+        files: is_enterprise(&s.caller)
+            || matches!(
+                s.caller.role,
+                Role::StreetOfficer | Role::DepartmentInspector
+            ),
     }
 }
 
@@ -262,17 +269,151 @@ pub async fn login(
             })
         })
         .await;
+    let mut res = with_session(&state, &req, token, &safe_next(&next));
+    let mut gone = super::cookie(&state, &req, super::LOGIN_CSRF_COOKIE, String::new());
+    gone.make_removal();
+    let _ = res.add_cookie(&gone);
+    res
+}
+
+/// Off to `location` with the new session's cookie (or the error of opening it).
+fn with_session(
+    state: &AppState,
+    req: &HttpRequest,
+    token: crate::error::AppResult<String>,
+    location: &str,
+) -> HttpResponse {
     match token {
         Ok(token) => {
-            let mut res = see_other(&safe_next(&next));
-            let _ = res.add_cookie(&super::cookie(&state, &req, super::SESSION_COOKIE, token));
-            let mut gone = super::cookie(&state, &req, super::LOGIN_CSRF_COOKIE, String::new());
-            gone.make_removal();
-            let _ = res.add_cookie(&gone);
+            let mut res = see_other(location);
+            let _ = res.add_cookie(&super::cookie(state, req, super::SESSION_COOKIE, token));
             res
         }
         Err(e) => e.error_response(),
     }
+}
+
+/// The session of a page that needs one: the login page without one, and the password page
+/// while the initial (or an admin-set) password has not been changed.
+async fn page_session(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    cookie: &SessionCookie,
+) -> Result<Session, HttpResponse> {
+    let Some(s) = session(state, cookie).await else {
+        return Err(login_redirect(req));
+    };
+    if s.caller.must_change_password {
+        return Err(see_other("/password"));
+    }
+    Ok(s)
+}
+
+#[derive(Template)]
+#[template(path = "web/password.html")]
+struct PasswordPage {
+    user: Option<UserView>,
+    flash: Option<String>,
+    csrf: String,
+    forced: bool,
+    min_length: usize,
+    error: Option<String>,
+    current_error: Option<String>,
+    new_error: Option<String>,
+    again_error: Option<String>,
+}
+
+fn password_page(state: &AppState, s: &Session, errors: HashMap<String, String>) -> PasswordPage {
+    let error = (!errors.is_empty()).then(|| "请修改标出的项目后再提交。".to_string());
+    PasswordPage {
+        user: Some(user_view(s)),
+        flash: None,
+        csrf: s.csrf.clone(),
+        forced: s.caller.must_change_password,
+        min_length: state.config.auth.password_min_length,
+        error,
+        current_error: errors.get("current_password").cloned(),
+        new_error: errors.get("new_password").cloned(),
+        again_error: errors.get("new_password_again").cloned(),
+    }
+}
+
+/// `/password`: change one's own password (the only page open before a forced change).
+pub async fn password_form(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    cookie: SessionCookie,
+) -> HttpResponse {
+    let Some(s) = session(&state, &cookie).await else {
+        return login_redirect(&req);
+    };
+    render(&password_page(&state, &s, HashMap::new()))
+}
+
+pub async fn change_password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    cookie: SessionCookie,
+    form: web::Form<HashMap<String, String>>,
+) -> HttpResponse {
+    let Some(s) = session(&state, &cookie).await else {
+        return login_redirect(&req);
+    };
+    let form = form.into_inner();
+    if !same(&s.csrf, get(&form, "csrf")) {
+        return see_other("/password");
+    }
+    let (current, new) = (
+        form.get("current_password").cloned(),
+        form.get("new_password").cloned(),
+    );
+    let mut errors = HashMap::new();
+    if new.as_deref().unwrap_or("") != get(&form, "new_password_again") {
+        errors.insert(
+            "new_password_again".to_string(),
+            "两次输入的新密码不一致".to_string(),
+        );
+    }
+    let checked = if errors.is_empty() {
+        crate::api::auth::checked_new_password(&state, &s.caller, current, new).await
+    } else {
+        Err(crate::error::AppError::validation(Vec::new()))
+    };
+    let (user, hash) = match checked {
+        Ok(ok) => ok,
+        Err(e) => {
+            let (_, body) = outcome(Err(e)).await;
+            errors.extend(fields::problem_errors(&body));
+            if errors
+                .get("current_password")
+                .is_some_and(|m| m == "is not your current password")
+            {
+                errors.insert("current_password".into(), "当前密码不正确".into());
+            }
+            return render_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &password_page(&state, &s, errors),
+            );
+        }
+    };
+    // Every session ends with the old password; this browser gets a new one.
+    let now = state.clock.now();
+    let st = state.clone();
+    let token = state
+        .db(move |c| {
+            crate::db::write_tx(c, |c| {
+                let user = crate::api::auth::store_new_password(c, &user.id, hash, now)?;
+                crate::auth::accounts::open_web_session(
+                    c,
+                    &st.auth.keys,
+                    &st.config.auth,
+                    &user,
+                    now,
+                )
+            })
+        })
+        .await;
+    with_session(&state, &req, token, "/hazards?done=password")
 }
 
 pub async fn logout(
@@ -385,6 +526,7 @@ fn flash(req: &HttpRequest) -> Option<String> {
     let done = q.get("done")?;
     Some(match done.as_str() {
         "created" => "已保存草稿。请上传现场照片，然后提交。".to_string(),
+        "password" => "密码已修改。".to_string(),
         "photo" => "照片已上传。".to_string(),
         a => match fields::action_form(a) {
             Some(f) => format!("已办理：{}。", f.title),
@@ -398,8 +540,9 @@ pub async fn list(
     req: HttpRequest,
     cookie: SessionCookie,
 ) -> HttpResponse {
-    let Some(s) = session(&state, &cookie).await else {
-        return login_redirect(&req);
+    let s = match page_session(&state, &req, &cookie).await {
+        Ok(s) => s,
+        Err(page) => return page,
     };
     let open = rows(
         &state,
@@ -435,8 +578,9 @@ pub async fn queue(
     req: HttpRequest,
     cookie: SessionCookie,
 ) -> HttpResponse {
-    let Some(s) = session(&state, &cookie).await else {
-        return login_redirect(&req);
+    let s = match page_session(&state, &req, &cookie).await {
+        Ok(s) => s,
+        Err(page) => return page,
     };
     if !is_officer(&s.caller) {
         return see_other("/hazards");
@@ -569,8 +713,9 @@ pub async fn new_form(
     req: HttpRequest,
     cookie: SessionCookie,
 ) -> HttpResponse {
-    let Some(s) = session(&state, &cookie).await else {
-        return login_redirect(&req);
+    let s = match page_session(&state, &req, &cookie).await {
+        Ok(s) => s,
+        Err(page) => return page,
     };
     let mut defaults = HashMap::new();
     defaults.insert("discovered_on".to_string(), state.clock.today().to_string());
@@ -584,8 +729,9 @@ pub async fn create(
     cookie: SessionCookie,
     form: web::Form<HashMap<String, String>>,
 ) -> HttpResponse {
-    let Some(s) = session(&state, &cookie).await else {
-        return login_redirect(&req);
+    let s = match page_session(&state, &req, &cookie).await {
+        Ok(s) => s,
+        Err(page) => return page,
     };
     let form = form.into_inner();
     if !same(&s.csrf, get(&form, "csrf")) {
@@ -1029,8 +1175,9 @@ pub async fn detail(
     cookie: SessionCookie,
     id: web::Path<String>,
 ) -> HttpResponse {
-    let Some(s) = session(&state, &cookie).await else {
-        return login_redirect(&req);
+    let s = match page_session(&state, &req, &cookie).await {
+        Ok(s) => s,
+        Err(page) => return page,
     };
     match load(&state, &req, &s.caller, &id).await {
         Ok((view, events)) => render(&detail_page(
@@ -1098,8 +1245,9 @@ pub async fn act(
     path: web::Path<(String, String)>,
     form: web::Form<HashMap<String, String>>,
 ) -> HttpResponse {
-    let Some(s) = session(&state, &cookie).await else {
-        return login_redirect(&req);
+    let s = match page_session(&state, &req, &cookie).await {
+        Ok(s) => s,
+        Err(page) => return page,
     };
     let (id, action) = path.into_inner();
     let form = form.into_inner();
@@ -1181,8 +1329,9 @@ pub async fn upload(
     q: web::Query<CsrfQuery>,
     form: Multipart,
 ) -> HttpResponse {
-    let Some(s) = session(&state, &cookie).await else {
-        return login_redirect(&req);
+    let s = match page_session(&state, &req, &cookie).await {
+        Ok(s) => s,
+        Err(page) => return page,
     };
     let id = id.into_inner();
     if !same(&s.csrf, q.csrf.as_deref().unwrap_or("")) {
@@ -1228,8 +1377,9 @@ pub async fn attachment(
     cookie: SessionCookie,
     id: web::Path<String>,
 ) -> HttpResponse {
-    let Some(s) = session(&state, &cookie).await else {
-        return login_redirect(&req);
+    let s = match page_session(&state, &req, &cookie).await {
+        Ok(s) => s,
+        Err(page) => return page,
     };
     match crate::api::attachments::download(state, s.caller.clone(), id).await {
         Ok(r) => r,
@@ -1273,8 +1423,9 @@ pub async fn dashboard(
     req: HttpRequest,
     cookie: SessionCookie,
 ) -> HttpResponse {
-    let Some(s) = session(&state, &cookie).await else {
-        return login_redirect(&req);
+    let s = match page_session(&state, &req, &cookie).await {
+        Ok(s) => s,
+        Err(page) => return page,
     };
     if !is_officer(&s.caller) {
         return see_other("/hazards");
@@ -1381,8 +1532,9 @@ pub async fn notice(
     cookie: SessionCookie,
     id: web::Path<String>,
 ) -> HttpResponse {
-    let Some(s) = session(&state, &cookie).await else {
-        return login_redirect(&req);
+    let s = match page_session(&state, &req, &cookie).await {
+        Ok(s) => s,
+        Err(page) => return page,
     };
     let Ok(q) =
         crate::http::query::from_query::<crate::api::listing::NoticeQuery>(req.query_string())

@@ -31,8 +31,29 @@ fn value_of(set_cookie: &str) -> String {
         .to_string()
 }
 
+/// A report's fields as the form posts them (text, numbers written out).
+fn form_fields(report: &Value) -> Vec<(&str, String)> {
+    report
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| {
+            let v = match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (k.as_str(), v)
+        })
+        .collect()
+}
+
 /// Logs in through the login form; answers the session cookie value.
 async fn form_login(app: &TestApp, username: &str) -> String {
+    form_login_with(app, username, PASSWORD).await
+}
+
+/// [`form_login`] with another password.
+async fn form_login_with(app: &TestApp, username: &str, password: &str) -> String {
     let page = app.get("/login").await;
     let csrf_cookie = cookie_of(&page, "hl_login_csrf").expect("login csrf cookie");
     let csrf = value_of(&csrf_cookie);
@@ -42,7 +63,7 @@ async fn form_login(app: &TestApp, username: &str) -> String {
         .header("cookie", format!("hl_login_csrf={csrf}"))
         .form(&[
             ("username", username),
-            ("password", PASSWORD),
+            ("password", password),
             ("csrf", &csrf),
             ("next", "/hazards"),
         ])
@@ -112,13 +133,7 @@ db_test!(pages_are_locked_down, |backend: Backend| async move {
     let report = general_report();
     let post = |csrf: &str| {
         let mut form = vec![("level", "general".to_string()), ("csrf", csrf.to_string())];
-        for (k, v) in report.as_object().unwrap() {
-            let v = match v {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            form.push((k.as_str(), v));
-        }
+        form.extend(form_fields(&report));
         app.client
             .post(app.url("/hazards/new"))
             .header("cookie", format!("hl_session={session}"))
@@ -597,13 +612,7 @@ db_test!(
                 ("csrf", csrf.clone()),
                 ("enterprise_id", enterprise.to_string()),
             ];
-            for (k, v) in report.as_object().unwrap() {
-                let v = match v {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                form.push((k.as_str(), v));
-            }
+            form.extend(form_fields(&report));
             app.client
                 .post(app.url("/hazards/new"))
                 .header("cookie", format!("hl_session={session}"))
@@ -755,5 +764,112 @@ db_test!(
             .call(Method::GET, "/api/v1/me", Some(&token), None)
             .await;
         assert_eq!(res.status(), 200);
+    }
+);
+
+db_test!(
+    a_new_user_changes_the_initial_password_on_the_pages,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        let created = call(
+            &app,
+            Method::POST,
+            "/api/v1/users",
+            &c.street,
+            json!({"username": "web.clerk", "role": "enterprise_reporter", "org": crate::hazards::HYL_USCC}),
+            201,
+        )
+        .await;
+        let initial = created["initial_password"].as_str().unwrap().to_string();
+        let session = form_login_with(&app, "web.clerk", &initial).await;
+        let get = |path: &'static str, session: String| {
+            let app = &app;
+            async move {
+                app.client
+                    .get(app.url(path))
+                    .header("cookie", format!("hl_session={session}"))
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        // Every page leads to the password page until the password is changed.
+        for path in ["/hazards", "/hazards/new"] {
+            let res = get(path, session.clone()).await;
+            assert_eq!(res.status(), 303, "{path}");
+            assert_eq!(res.headers()["location"], "/password");
+        }
+        let html = get("/password", session.clone())
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains("须先修改密码"), "{html}");
+        let csrf = html
+            .split(r#"name="csrf" value=""#)
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string();
+        let post = |current: String, new: &'static str, again: &'static str| {
+            let (app, session, csrf) = (&app, session.clone(), csrf.clone());
+            async move {
+                app.client
+                    .post(app.url("/password"))
+                    .header("cookie", format!("hl_session={session}"))
+                    .form(&[
+                        ("csrf", csrf.as_str()),
+                        ("current_password", current.as_str()),
+                        ("new_password", new),
+                        ("new_password_again", again),
+                    ])
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        let res = post(initial.clone(), "Brand-New-Pass-26", "Brand-New-Pass-27").await;
+        assert_eq!(res.status(), 422);
+        assert!(res.text().await.unwrap().contains("两次输入的新密码不一致"));
+        let res = post(
+            "not-the-password".into(),
+            "Brand-New-Pass-26",
+            "Brand-New-Pass-26",
+        )
+        .await;
+        assert_eq!(res.status(), 422);
+        assert!(res.text().await.unwrap().contains("当前密码不正确"));
+        let res = post(initial.clone(), "Brand-New-Pass-26", "Brand-New-Pass-26").await;
+        assert_eq!(res.status(), 303);
+        assert_eq!(res.headers()["location"], "/hazards?done=password");
+        let fresh = cookie_of(&res, "hl_session")
+            .map(|c| value_of(&c))
+            .expect("a new session");
+        // The old session ended with the old password; the new one opens the pages.
+        assert_eq!(get("/hazards", session.clone()).await.status(), 303);
+        let res = get("/hazards?done=password", fresh).await;
+        assert_eq!(res.status(), 200);
+        assert!(res.text().await.unwrap().contains("密码已修改"));
+        let (status, token) = app
+            .call_json(
+                Method::POST,
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"username": "web.clerk", "password": "Brand-New-Pass-26"})),
+            )
+            .await;
+        assert_eq!(status, 200);
+        let me = app
+            .call(
+                Method::GET,
+                "/api/v1/enterprises",
+                Some(token["access_token"].as_str().unwrap()),
+                None,
+            )
+            .await;
+        assert_eq!(me.status(), 200);
     }
 );
