@@ -327,7 +327,14 @@ impl Config {
     }
 
     fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
-        let config: Config = figment.extract().map_err(figment_error)?;
+        let mut config: Config = figment.extract().map_err(figment_error)?;
+        // No URL: the embedded SQLite file in the data folder, wherever that is.
+        if config.database.url.trim().is_empty() {
+            config.database.url = format!(
+                "sqlite://{}",
+                config.data_dir.join("hazard-ledger.db").display()
+            );
+        }
         config.validate()?;
         Ok(config)
     }

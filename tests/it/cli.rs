@@ -441,3 +441,25 @@ fn an_operators_holiday_file_adds_the_next_year() {
     assert_ne!(code, 0);
     assert!(err.contains("clock.holidays_file"), "{err}");
 }
+
+#[test]
+fn the_database_follows_the_data_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("state");
+    let (code, out, err) = run(
+        &["check-config"],
+        &[("HAZARD_LEDGER__DATA_DIR", data.to_str().unwrap())],
+    );
+    assert_eq!(code, 0, "{err}");
+    let want = format!("sqlite://{}/hazard-ledger.db", data.display());
+    assert!(out.contains(&want), "{out}");
+    // An explicit URL still wins.
+    let (_, out, _) = run(
+        &["check-config"],
+        &[
+            ("HAZARD_LEDGER__DATA_DIR", data.to_str().unwrap()),
+            ("HAZARD_LEDGER__DATABASE__URL", "sqlite:///tmp/elsewhere.db"),
+        ],
+    );
+    assert!(out.contains("sqlite:///tmp/elsewhere.db"), "{out}");
+}
