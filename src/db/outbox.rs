@@ -186,8 +186,9 @@ pub fn list(conn: &mut DbConn, f: &OutboxFilter, limit: i64) -> QueryResult<Vec<
     if let Some(s) = &f.status {
         q = q.filter(outbox::status.eq(s.clone()));
     }
+    // Addresses are stored in lower case (one mailbox whatever the case).
     if let Some(r) = &f.recipient {
-        q = q.filter(outbox::recipient.eq(r.clone()));
+        q = q.filter(outbox::recipient.eq(r.trim().to_lowercase()));
     }
     if let Some(id) = &f.before {
         q = q.filter(outbox::id.lt(id.clone()));

@@ -607,6 +607,12 @@ db_test!(
             let mid = r["message_id"].as_str().unwrap().trim_matches(['<', '>']);
             assert!(ids.contains(mid), "{mid} delivered");
         }
+        // One mailbox whatever the case of the address asked for.
+        let to = rows[0]["recipient"].as_str().unwrap().to_string();
+        let path = format!("/api/v1/outbox?status=sent&recipient={}", to.to_uppercase());
+        let mine = call(&app, Method::GET, &path, &admin, Value::Null, 200).await;
+        let mine = mine["items"].as_array().unwrap();
+        assert!(!mine.is_empty() && mine.iter().all(|r| r["recipient"] == to.as_str()));
     }
 );
 
