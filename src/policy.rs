@@ -60,6 +60,25 @@ fn forbidden(detail: &str) -> AppError {
     AppError::forbidden("forbidden", detail)
 }
 
+/// Whether the caller's role registers enterprises at all: checked before the body is read, so
+/// that another role is refused (403) whatever it sent.
+pub fn may_register_enterprises(caller: &Caller) -> AppResult<()> {
+    match caller.role {
+        Role::Admin | Role::DistrictOffice | Role::StreetOfficer => Ok(()),
+        _ => Err(forbidden(
+            "Only street officers, the district office and admins register enterprises.",
+        )),
+    }
+}
+
+/// Whether the caller's role creates users at all (before the body is read, as above).
+pub fn may_create_users(caller: &Caller) -> AppResult<()> {
+    match caller.role {
+        Role::Admin | Role::StreetOfficer => Ok(()),
+        _ => Err(forbidden("Only admins and street officers create users.")),
+    }
+}
+
 /// Registering an enterprise in `street`.
 pub fn may_create_enterprise(caller: &Caller, street: &str) -> AppResult<()> {
     match (caller.role, &caller.org) {

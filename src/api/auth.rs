@@ -308,12 +308,26 @@ pub(crate) async fn checked_new_password(
     let user = state
         .db(move |c| users::by_id(c, &id)?.ok_or_else(AppError::not_found))
         .await?;
+    // Guesses of the current password count as failed logins and lock alike, so that a token
+    // in the wrong hands cannot be used to find the password.
+    let now = state.clock.now();
+    if let Some(until) = user.locked_until.filter(|u| *u > now.naive_utc()) {
+        return Err(too_many(
+            (until - now.naive_utc()).num_seconds().max(1) as u64
+        ));
+    }
     if !state
         .auth
         .hasher
         .verify(current, Some(user.password_hash.clone()))
         .await
     {
+        let cfg = &state.config.auth;
+        let (id, max) = (user.id.clone(), cfg.login_max_failures);
+        let lock_until = (now + Duration::minutes(cfg.lockout_minutes)).naive_utc();
+        state
+            .db(move |c| Ok(users::record_failure(c, &id, max, lock_until)?))
+            .await?;
         return Err(AppError::field(
             "current_password",
             "is not your current password",

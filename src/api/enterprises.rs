@@ -259,9 +259,11 @@ fn check(conn: &mut DbConn, body: &EnterpriseBody, required: bool) -> AppResult<
 async fn create(
     state: web::Data<AppState>,
     caller: Caller,
-    body: crate::http::json::Json<EnterpriseBody>,
+    req: actix_web::HttpRequest,
+    bytes: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let body = body.into_inner();
+    policy::may_register_enterprises(&caller)?;
+    let body: EnterpriseBody = super::hazards::parse_json(&req, &bytes)?;
     let now = state.clock.now().naive_utc();
     let created = state
         .db(move |c| {

@@ -376,6 +376,18 @@ pub(super) fn parse<I: DeserializeOwned + Default>(
     crate::http::json::from_slice(bytes)
 }
 
+/// A JSON body read after the caller's role was checked, answered as the `Json` extractor
+/// answers: 415 for another media type, 400 for what is not JSON, 422 for fields that do not fit.
+pub(super) fn parse_json<I: DeserializeOwned>(
+    req: &HttpRequest,
+    bytes: &web::Bytes,
+) -> AppResult<I> {
+    if !crate::http::json::is_json(req) {
+        return Err(crate::http::json::unsupported_media_type());
+    }
+    crate::http::json::from_slice(bytes)
+}
+
 pub(super) type Id = web::Path<String>;
 
 pub(crate) async fn submit(

@@ -91,9 +91,11 @@ struct CreateBody {
 async fn create(
     state: web::Data<AppState>,
     caller: Caller,
-    body: crate::http::json::Json<CreateBody>,
+    req: actix_web::HttpRequest,
+    bytes: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let body = body.into_inner();
+    policy::may_create_users(&caller)?;
+    let body: CreateBody = super::hazards::parse_json(&req, &bytes)?;
     let check_body = body.clone();
     let who = caller.clone();
     let (username, display_name, email, role, target) = state

@@ -280,6 +280,23 @@ db_test!(
     |backend: Backend| async move {
         let app = TestApp::start(&backend).await;
         let (_, officer) = app.user_token("hyl-officer", "street_officer", "HYL").await;
+        // A role that registers no enterprises is refused first, whatever it sent.
+        let (_, inspector) = app.user_token("yjj", "department_inspector", "YJJ").await;
+        for body in [json!({}), json!({"uscc": 5})] {
+            let res = app
+                .call(
+                    Method::POST,
+                    "/api/v1/enterprises",
+                    Some(&inspector),
+                    Some(body.clone()),
+                )
+                .await;
+            expect_problem(res, 403, "forbidden").await;
+            let res = app
+                .call(Method::POST, "/api/v1/users", Some(&inspector), Some(body))
+                .await;
+            expect_problem(res, 403, "forbidden").await;
+        }
         // Every missing field is named at once.
         let (status, body) = app
             .call_json(
@@ -1063,5 +1080,40 @@ db_test!(
             .await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(login("Reset-By-Admin-2026").await, 200);
+    }
+);
+
+db_test!(
+    guesses_of_the_current_password_lock_like_failed_logins,
+    |backend: Backend| async move {
+        let app = lockout_app(&backend, 1000).await;
+        let token = app.login("clerk").await;
+        let change = |current: &'static str| {
+            let (app, token) = (&app, token.clone());
+            async move {
+                app.call_json(
+                    Method::POST,
+                    "/api/v1/auth/password",
+                    Some(&token),
+                    Some(json!({"current_password": current, "new_password": "Another-Pass-2026"})),
+                )
+                .await
+                .0
+            }
+        };
+        for _ in 0..3 {
+            assert_eq!(change("wrong-password").await, 422);
+        }
+        // Locked: the right password no longer helps, here or at login.
+        assert_eq!(change(PASSWORD).await, 429);
+        let (status, _) = app
+            .call_json(
+                Method::POST,
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"username": "clerk", "password": PASSWORD})),
+            )
+            .await;
+        assert_eq!(status, 429);
     }
 );
