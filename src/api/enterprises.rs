@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Routes, page_limit, paginate};
+use super::{Routes, paginate};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::db::enterprises::{self, EnterpriseChanges, EnterpriseFilter, EnterpriseRow};
@@ -41,7 +41,15 @@ async fn list(
     query: crate::http::query::Query<ListQuery>,
 ) -> AppResult<HttpResponse> {
     let query = query.into_inner();
-    let limit = page_limit(query.limit)?;
+    let mut errors = crate::domain::FieldErrors::new();
+    let limit = super::checked_page_limit(query.limit, &mut errors);
+    // The cursor is the id of the last enterprise of the previous page.
+    if let Some(c) = query.cursor.as_deref()
+        && uuid::Uuid::parse_str(c).is_err()
+    {
+        errors.add("cursor", "not a cursor this service gave out");
+    }
+    errors.finish()?;
     let filter = EnterpriseFilter {
         street: query.street.map(|s| s.to_uppercase()),
         sector: query.sector,

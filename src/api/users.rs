@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Routes, page_limit, paginate};
+use super::{Routes, paginate};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::auth::accounts::{self, NewUser, UserInput};
@@ -36,7 +36,20 @@ async fn list(
     query: crate::http::query::Query<ListQuery>,
 ) -> AppResult<HttpResponse> {
     let q = query.into_inner();
-    let limit = page_limit(q.limit)?;
+    let mut errors = crate::domain::FieldErrors::new();
+    let limit = super::checked_page_limit(q.limit, &mut errors);
+    if let Some(r) = q.role.as_deref()
+        && r.parse::<crate::domain::hazard::Role>().is_err()
+    {
+        errors.add("role", "not a role");
+    }
+    // The cursor is the id of the last user of the previous page.
+    if let Some(c) = q.cursor.as_deref()
+        && uuid::Uuid::parse_str(c).is_err()
+    {
+        errors.add("cursor", "not a cursor this service gave out");
+    }
+    errors.finish()?;
     let scope = policy::user_scope(&caller);
     let (items, next_cursor) = state
         .db(move |c| {

@@ -236,6 +236,19 @@ db_test!(lists_stay_within_scope, |backend: Backend| async move {
         )
         .await;
     assert_eq!(ids(&body), vec![w.e_own.clone()], "q=华阳");
+    // Parameters that name nothing this service gave out are refused, each by its name.
+    for (path, fields) in [
+        (
+            "/api/v1/enterprises?cursor=garbage&limit=0",
+            vec!["limit", "cursor"],
+        ),
+        ("/api/v1/users?cursor=garbage", vec!["cursor"]),
+        ("/api/v1/users?role=bogus", vec!["role"]),
+    ] {
+        let (status, body) = app.call_json(Method::GET, path, Some(admin), None).await;
+        assert_eq!(status, 422, "{path}: {body}");
+        assert_eq!(error_fields(&body), fields, "{path}");
+    }
     let (_, page1) = app
         .call_json(
             Method::GET,
