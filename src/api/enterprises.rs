@@ -312,13 +312,43 @@ async fn create(
         .json(created))
 }
 
+/// The fields every enterprise has: a PATCH may change them, not clear them.
+const REQUIRED: [&str; 8] = [
+    "uscc",
+    "name",
+    "address",
+    "street",
+    "sectors",
+    "headcount",
+    "principal_name",
+    "principal_mobile",
+];
+
 async fn update(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-    body: crate::http::json::Json<EnterpriseBody>,
+    body: crate::http::json::Json<serde_json::Value>,
 ) -> AppResult<HttpResponse> {
-    let body = body.into_inner();
+    let mut body = body.into_inner();
+    // `null` clears an optional field (`notify_emails: null` is no address) and is refused for
+    // a required one, instead of being taken for "not given".
+    let mut errors = crate::domain::FieldErrors::new();
+    if let Some(fields) = body.as_object_mut() {
+        for key in REQUIRED {
+            if fields.get(key).is_some_and(serde_json::Value::is_null) {
+                errors.add(key, "required: it cannot be cleared");
+            }
+        }
+        if fields
+            .get("notify_emails")
+            .is_some_and(serde_json::Value::is_null)
+        {
+            fields.insert("notify_emails".into(), json!([]));
+        }
+    }
+    errors.finish()?;
+    let body: EnterpriseBody = crate::http::json::from_value(body)?;
     let id = id.into_inner();
     let now = state.clock.now().naive_utc();
     let updated = state

@@ -385,6 +385,33 @@ db_test!(
         expect_problem(res, 409, "duplicate_uscc").await;
         // Moving it to another street is not for a street officer.
         let id = created["id"].as_str().unwrap();
+        // A PATCH cannot clear a required field; null clears the notification addresses.
+        let path = format!("/api/v1/enterprises/{id}");
+        let (status, body) = app
+            .call_json(
+                Method::PATCH,
+                &path,
+                Some(&officer),
+                Some(json!({"name": null, "headcount": null})),
+            )
+            .await;
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(error_fields(&body), ["name", "headcount"]);
+        let emails = json!({"notify_emails": ["safety@example.org"]});
+        let (_, e) = app
+            .call_json(Method::PATCH, &path, Some(&officer), Some(emails))
+            .await;
+        assert_eq!(e["notify_emails"], json!(["safety@example.org"]), "{e}");
+        let (status, e) = app
+            .call_json(
+                Method::PATCH,
+                &path,
+                Some(&officer),
+                Some(json!({"notify_emails": null})),
+            )
+            .await;
+        assert_eq!(status, 200, "{e}");
+        assert_eq!(e["notify_emails"], json!([]), "{e}");
         let res = app
             .call(
                 Method::PATCH,
