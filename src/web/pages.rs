@@ -382,7 +382,7 @@ pub async fn change_password(
     let (user, hash) = match checked {
         Ok(ok) => ok,
         Err(e) => {
-            let (_, body) = outcome(Err(e)).await;
+            let (status, body) = outcome(Err(e)).await;
             errors.extend(fields::problem_errors(&body));
             if errors
                 .get("current_password")
@@ -390,10 +390,13 @@ pub async fn change_password(
             {
                 errors.insert("current_password".into(), "当前密码不正确".into());
             }
-            return render_status(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &password_page(&state, &s, errors),
-            );
+            let mut page = password_page(&state, &s, errors);
+            // Refused as a whole (too many wrong guesses): said, not left to guess.
+            if status == 429 {
+                page.error = Some("当前密码错误次数过多，账户已暂时锁定，请稍后再试。".into());
+            }
+            let code = StatusCode::from_u16(status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            return render_status(code, &page);
         }
     };
     // Every session ends with the old password; this browser gets a new one.

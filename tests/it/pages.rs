@@ -873,3 +873,55 @@ db_test!(
         assert_eq!(me.status(), 200);
     }
 );
+
+db_test!(
+    guessing_the_current_password_on_the_page_locks_and_says_so,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        cast(&app).await;
+        let session = form_login(&app, "hyl-officer").await;
+        let html = app
+            .client
+            .get(app.url("/password"))
+            .header("cookie", format!("hl_session={session}"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let csrf = html
+            .split(r#"name="csrf" value=""#)
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string();
+        let post = |current: &'static str| {
+            let (app, session, csrf) = (&app, session.clone(), csrf.clone());
+            async move {
+                app.client
+                    .post(app.url("/password"))
+                    .header("cookie", format!("hl_session={session}"))
+                    .form(&[
+                        ("csrf", csrf.as_str()),
+                        ("current_password", current),
+                        ("new_password", "Brand-New-Pass-26"),
+                        ("new_password_again", "Brand-New-Pass-26"),
+                    ])
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        // auth.login_max_failures (5) wrong guesses lock the account...
+        for _ in 0..5 {
+            assert_eq!(post("not-the-password").await.status(), 422);
+        }
+        // ...and the page says so, even to the right password.
+        let res = post(PASSWORD).await;
+        assert_eq!(res.status(), 429);
+        assert!(res.text().await.unwrap().contains("错误次数过多"));
+    }
+);
