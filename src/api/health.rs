@@ -25,21 +25,25 @@ async fn healthz() -> HttpResponse {
 /// Ready: the database answers and every migration has been applied; 503 otherwise.
 async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
     let pool = state.pool.clone();
-    let checked = web::block(move || -> Result<(bool, Vec<String>), String> {
+    let checked = web::block(move || -> Result<db::SchemaState, String> {
         let mut conn = pool
             .get_timeout(Duration::from_secs(2))
             .map_err(|e| e.to_string())?;
-        let current = db::migrations_current(&mut conn).map_err(|e| e.to_string())?;
-        let unknown = db::unknown_applied_migrations(&mut conn).map_err(|e| e.to_string())?;
-        Ok((current, unknown))
+        db::schema_state(&mut conn).map_err(|e| e.to_string())
     })
     .await?;
     match checked {
-        Ok((true, unknown)) if unknown.is_empty() => Ok(HttpResponse::Ok().json(json!({
+        Ok(db::SchemaState {
+            pending: false,
+            unknown,
+        }) if unknown.is_empty() => Ok(HttpResponse::Ok().json(json!({
             "status": "ready",
             "database": state.backend,
         }))),
-        Ok((true, unknown)) => Err(AppError::unavailable(
+        Ok(db::SchemaState {
+            pending: false,
+            unknown,
+        }) => Err(AppError::unavailable(
             "database_newer",
             format!(
                 "A newer version of the service has migrated the database ({}); stop this instance \
@@ -47,7 +51,7 @@ async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
                 unknown.join(", ")
             ),
         )),
-        Ok((false, _)) => Err(AppError::unavailable(
+        Ok(db::SchemaState { pending: true, .. }) => Err(AppError::unavailable(
             "migrations_pending",
             "The database schema is not current; run `hazard-ledger migrate`.",
         )),

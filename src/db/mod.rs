@@ -340,49 +340,57 @@ pub fn with_instance_lock<T>(
     result
 }
 
-/// Migrations applied to the database that this binary does not carry: a newer version of the
-/// service has migrated it, and this one should not serve writes against a schema it does not
-/// know (its writes would leave the newer columns unset).
-pub fn unknown_applied_migrations(conn: &mut DbConn) -> anyhow::Result<Vec<String>> {
-    use diesel::migration::MigrationSource;
+/// The database's migrations against this binary's, read once.
+#[derive(Debug)]
+pub struct SchemaState {
+    /// Migrations of this binary not yet applied.
+    pub pending: bool,
+    /// Migrations applied that this binary does not carry: a newer version of the service has
+    /// migrated the database, and this one should not serve writes against a schema it does not
+    /// know (its writes would leave the newer columns unset).
+    pub unknown: Vec<String>,
+}
+
+/// (applied, carried) migration versions over one backend's connection.
+fn versions<DB, C>(
+    c: &mut C,
+    source: &EmbeddedMigrations,
+) -> anyhow::Result<(Vec<String>, Vec<String>)>
+where
+    DB: diesel::backend::Backend,
+    C: MigrationHarness<DB>,
+    EmbeddedMigrations: diesel::migration::MigrationSource<DB>,
+{
     let err = |e: Box<dyn std::error::Error + Send + Sync>| anyhow::anyhow!("{e}");
-    let (applied, known): (Vec<String>, Vec<String>) = match conn {
-        DbConn::Sqlite(c) => (
-            c.applied_migrations()
-                .map_err(err)?
-                .iter()
-                .map(ToString::to_string)
-                .collect(),
-            MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE_MIGRATIONS)
-                .map_err(err)?
-                .iter()
-                .map(|m| m.name().version().to_string())
-                .collect(),
-        ),
-        DbConn::Pg(c) => (
-            c.applied_migrations()
-                .map_err(err)?
-                .iter()
-                .map(ToString::to_string)
-                .collect(),
-            MigrationSource::<diesel::pg::Pg>::migrations(&POSTGRES_MIGRATIONS)
-                .map_err(err)?
-                .iter()
-                .map(|m| m.name().version().to_string())
-                .collect(),
-        ),
+    let applied = c.applied_migrations().map_err(err)?;
+    let carried = diesel::migration::MigrationSource::<DB>::migrations(source).map_err(err)?;
+    Ok((
+        applied.iter().map(ToString::to_string).collect(),
+        carried
+            .iter()
+            .map(|m| m.name().version().to_string())
+            .collect(),
+    ))
+}
+
+/// Compares the database's applied migrations with this binary's.
+pub fn schema_state(conn: &mut DbConn) -> anyhow::Result<SchemaState> {
+    let (applied, carried) = match conn {
+        DbConn::Sqlite(c) => versions(c, &SQLITE_MIGRATIONS)?,
+        DbConn::Pg(c) => versions(c, &POSTGRES_MIGRATIONS)?,
     };
-    Ok(applied.into_iter().filter(|v| !known.contains(v)).collect())
+    Ok(SchemaState {
+        pending: carried.iter().any(|v| !applied.contains(v)),
+        unknown: applied
+            .into_iter()
+            .filter(|v| !carried.contains(v))
+            .collect(),
+    })
 }
 
 /// Whether every embedded migration has been applied.
 pub fn migrations_current(conn: &mut DbConn) -> anyhow::Result<bool> {
-    let pending = match conn {
-        DbConn::Sqlite(c) => c.has_pending_migration(SQLITE_MIGRATIONS),
-        DbConn::Pg(c) => c.has_pending_migration(POSTGRES_MIGRATIONS),
-    }
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(!pending)
+    Ok(!schema_state(conn)?.pending)
 }
 
 /// Reverts every migration (tests prove each down.sql undoes its up.sql).

@@ -930,6 +930,14 @@ db_test!(
     }
 );
 
+/// The status of `POST /auth/login` with `username` and `password`.
+async fn login_status(app: &TestApp, username: &str, password: &str) -> u16 {
+    let body = json!({"username": username, "password": password});
+    app.call_json(Method::POST, "/api/v1/auth/login", None, Some(body))
+        .await
+        .0
+}
+
 /// An app whose logins lock after 3 failures for 10 minutes, `per_ip` attempts a minute per
 /// client, with the street officer `clerk`.
 async fn lockout_app(backend: &Backend, per_ip: u32) -> TestApp {
@@ -1051,19 +1059,7 @@ db_test!(
             )
             .await;
         assert_eq!(status, 200, "{body}");
-        let login = |password: &'static str| {
-            let app = &app;
-            async move {
-                app.call_json(
-                    Method::POST,
-                    "/api/v1/auth/login",
-                    None,
-                    Some(json!({"username": "ops-lin", "password": password})),
-                )
-                .await
-                .0
-            }
-        };
+        let login = |password| login_status(&app, "ops-lin", password);
         // The password as it was set works; the same without its trailing space does not.
         assert_eq!(login(spaced).await, 200);
         assert_eq!(login("Spaced-Pass-2026").await, 401);
@@ -1076,19 +1072,7 @@ db_test!(
     |backend: Backend| async move {
         let app = lockout_app(&backend, 1000).await;
         let (_, admin) = app.user_token("ops", "admin", "AJW").await;
-        let login = |password: &'static str| {
-            let app = &app;
-            async move {
-                app.call_json(
-                    Method::POST,
-                    "/api/v1/auth/login",
-                    None,
-                    Some(json!({"username": "clerk", "password": password})),
-                )
-                .await
-                .0
-            }
-        };
+        let login = |password| login_status(&app, "clerk", password);
         for _ in 0..3 {
             assert_eq!(login("wrong-password").await, 401);
         }
@@ -1146,14 +1130,6 @@ db_test!(
         }
         // Locked: the right password no longer helps, here or at login.
         assert_eq!(change(PASSWORD).await, 429);
-        let (status, _) = app
-            .call_json(
-                Method::POST,
-                "/api/v1/auth/login",
-                None,
-                Some(json!({"username": "clerk", "password": PASSWORD})),
-            )
-            .await;
-        assert_eq!(status, 429);
+        assert_eq!(login_status(&app, "clerk", PASSWORD).await, 429);
     }
 );

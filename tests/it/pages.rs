@@ -47,6 +47,48 @@ fn form_fields(report: &Value) -> Vec<(&str, String)> {
         .collect()
 }
 
+/// `GET path` with the pages' session cookie `session`.
+async fn get_page(app: &TestApp, path: &str, session: &str) -> reqwest::Response {
+    app.client
+        .get(app.url(path))
+        .header("cookie", format!("hl_session={session}"))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The CSRF token a page's forms carry.
+fn csrf_of(html: &str) -> String {
+    html.split(r#"name="csrf" value=""#)
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// Posts the `/password` form.
+async fn post_password(
+    app: &TestApp,
+    session: &str,
+    csrf: &str,
+    [current, new, again]: [&str; 3],
+) -> reqwest::Response {
+    app.client
+        .post(app.url("/password"))
+        .header("cookie", format!("hl_session={session}"))
+        .form(&[
+            ("csrf", csrf),
+            ("current_password", current),
+            ("new_password", new),
+            ("new_password_again", again),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
 /// Logs in through the login form; answers the session cookie value.
 async fn form_login(app: &TestApp, username: &str) -> String {
     form_login_with(app, username, PASSWORD).await
@@ -120,14 +162,7 @@ db_test!(pages_are_locked_down, |backend: Backend| async move {
     let res = with("/hazards").send().await.unwrap();
     assert_eq!(res.status(), 200);
     let html = res.text().await.unwrap();
-    let csrf = html
-        .split(r#"name="csrf" value=""#)
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
+    let csrf = csrf_of(&html);
 
     // A form posted without the page's token changes nothing.
     let report = general_report();
@@ -574,15 +609,8 @@ db_test!(
         let page = |session: String| {
             let app = &app;
             async move {
-                app.client
-                    .get(app.url("/hazards/new"))
-                    .header("cookie", format!("hl_session={session}"))
-                    .send()
-                    .await
-                    .unwrap()
-                    .text()
-                    .await
-                    .unwrap()
+                let res = get_page(app, "/hazards/new", &session).await;
+                res.text().await.unwrap()
             }
         };
         // The enterprise's own users file for their enterprise: no choice to make.
@@ -597,14 +625,7 @@ db_test!(
         );
         assert!(html.contains(&format!(r#"<option value="{}">"#, c.enterprise)));
         assert!(html.contains("上海长宁冷链物流有限公司") && !html.contains("江苏路商厦"));
-        let csrf = html
-            .split(r#"name="csrf" value=""#)
-            .nth(1)
-            .unwrap()
-            .split('"')
-            .next()
-            .unwrap()
-            .to_string();
+        let csrf = csrf_of(&html);
         let report = general_report();
         let post = |enterprise: &str| {
             let mut form = vec![
@@ -649,13 +670,8 @@ db_test!(
         assert_eq!(h["enterprise"]["id"], c.enterprise.as_str(), "{h}");
         assert_eq!(h["reporter_id"], c.street_id.as_str());
         // Its page names the street and the department, not their codes.
-        let html = app
-            .client
-            .get(app.url(&location))
-            .header("cookie", format!("hl_session={session}"))
-            .send()
+        let html = get_page(&app, &location, &session)
             .await
-            .unwrap()
             .text()
             .await
             .unwrap();
@@ -710,13 +726,8 @@ db_test!(
             let app = &app;
             async move {
                 let session = form_login(app, user).await;
-                let html = app
-                    .client
-                    .get(app.url("/queue"))
-                    .header("cookie", format!("hl_session={session}"))
-                    .send()
+                let html = get_page(app, "/queue", &session)
                     .await
-                    .unwrap()
                     .text()
                     .await
                     .unwrap();
@@ -745,14 +756,7 @@ db_test!(
         cast(&app).await;
         let session = form_login(&app, "hyl-officer").await;
         // It opens the pages...
-        let res = app
-            .client
-            .get(app.url("/queue"))
-            .header("cookie", format!("hl_session={session}"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200);
+        assert_eq!(get_page(&app, "/queue", &session).await.status(), 200);
         // ...but the API refuses it as a bearer token (README: "The bearer API never accepts the
         // cookie"); an API login's token works.
         let res = app
@@ -783,74 +787,52 @@ db_test!(
         .await;
         let initial = created["initial_password"].as_str().unwrap().to_string();
         let session = form_login_with(&app, "web.clerk", &initial).await;
-        let get = |path: &'static str, session: String| {
-            let app = &app;
-            async move {
-                app.client
-                    .get(app.url(path))
-                    .header("cookie", format!("hl_session={session}"))
-                    .send()
-                    .await
-                    .unwrap()
-            }
-        };
         // Every page leads to the password page until the password is changed.
         for path in ["/hazards", "/hazards/new"] {
-            let res = get(path, session.clone()).await;
+            let res = get_page(&app, path, &session).await;
             assert_eq!(res.status(), 303, "{path}");
             assert_eq!(res.headers()["location"], "/password");
         }
-        let html = get("/password", session.clone())
+        let html = get_page(&app, "/password", &session)
             .await
             .text()
             .await
             .unwrap();
         assert!(html.contains("须先修改密码"), "{html}");
-        let csrf = html
-            .split(r#"name="csrf" value=""#)
-            .nth(1)
-            .unwrap()
-            .split('"')
-            .next()
-            .unwrap()
-            .to_string();
-        let post = |current: String, new: &'static str, again: &'static str| {
-            let (app, session, csrf) = (&app, session.clone(), csrf.clone());
-            async move {
-                app.client
-                    .post(app.url("/password"))
-                    .header("cookie", format!("hl_session={session}"))
-                    .form(&[
-                        ("csrf", csrf.as_str()),
-                        ("current_password", current.as_str()),
-                        ("new_password", new),
-                        ("new_password_again", again),
-                    ])
-                    .send()
-                    .await
-                    .unwrap()
-            }
-        };
-        let res = post(initial.clone(), "Brand-New-Pass-26", "Brand-New-Pass-27").await;
+        let csrf = csrf_of(&html);
+        let res = post_password(
+            &app,
+            &session,
+            &csrf,
+            [&initial, "Brand-New-Pass-26", "Brand-New-Pass-27"],
+        )
+        .await;
         assert_eq!(res.status(), 422);
         assert!(res.text().await.unwrap().contains("两次输入的新密码不一致"));
-        let res = post(
-            "not-the-password".into(),
-            "Brand-New-Pass-26",
-            "Brand-New-Pass-26",
+        let res = post_password(
+            &app,
+            &session,
+            &csrf,
+            ["not-the-password", "Brand-New-Pass-26", "Brand-New-Pass-26"],
         )
         .await;
         assert_eq!(res.status(), 422);
         assert!(res.text().await.unwrap().contains("当前密码不正确"));
-        let res = post(initial.clone(), "Brand-New-Pass-26", "Brand-New-Pass-26").await;
+        let res = post_password(
+            &app,
+            &session,
+            &csrf,
+            [&initial, "Brand-New-Pass-26", "Brand-New-Pass-26"],
+        )
+        .await;
         assert_eq!(res.status(), 303);
         assert_eq!(res.headers()["location"], "/hazards?done=password");
         let fresh = cookie_of(&res, "hl_session")
             .map(|c| value_of(&c))
             .expect("a new session");
         // The old session ended with the old password; the new one opens the pages.
-        assert_eq!(get("/hazards", session.clone()).await.status(), 303);
-        let res = get("/hazards?done=password", fresh).await;
+        assert_eq!(get_page(&app, "/hazards", &session).await.status(), 303);
+        let res = get_page(&app, "/hazards?done=password", &fresh).await;
         assert_eq!(res.status(), 200);
         assert!(res.text().await.unwrap().contains("密码已修改"));
         let (status, token) = app
@@ -880,47 +862,20 @@ db_test!(
         let app = TestApp::start(&backend).await;
         cast(&app).await;
         let session = form_login(&app, "hyl-officer").await;
-        let html = app
-            .client
-            .get(app.url("/password"))
-            .header("cookie", format!("hl_session={session}"))
-            .send()
+        let html = get_page(&app, "/password", &session)
             .await
-            .unwrap()
             .text()
             .await
             .unwrap();
-        let csrf = html
-            .split(r#"name="csrf" value=""#)
-            .nth(1)
-            .unwrap()
-            .split('"')
-            .next()
-            .unwrap()
-            .to_string();
-        let post = |current: &'static str| {
-            let (app, session, csrf) = (&app, session.clone(), csrf.clone());
-            async move {
-                app.client
-                    .post(app.url("/password"))
-                    .header("cookie", format!("hl_session={session}"))
-                    .form(&[
-                        ("csrf", csrf.as_str()),
-                        ("current_password", current),
-                        ("new_password", "Brand-New-Pass-26"),
-                        ("new_password_again", "Brand-New-Pass-26"),
-                    ])
-                    .send()
-                    .await
-                    .unwrap()
-            }
-        };
+        let csrf = csrf_of(&html);
+        let new = "Brand-New-Pass-26";
         // auth.login_max_failures (5) wrong guesses lock the account...
         for _ in 0..5 {
-            assert_eq!(post("not-the-password").await.status(), 422);
+            let res = post_password(&app, &session, &csrf, ["not-the-password", new, new]).await;
+            assert_eq!(res.status(), 422);
         }
         // ...and the page says so, even to the right password.
-        let res = post(PASSWORD).await;
+        let res = post_password(&app, &session, &csrf, [PASSWORD, new, new]).await;
         assert_eq!(res.status(), 429);
         assert!(res.text().await.unwrap().contains("错误次数过多"));
     }
