@@ -1,6 +1,9 @@
 //! Reference data shipped in `seeds/` and compiled into the binary, so the service runs from
 //! any folder.
 
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
 use chrono::NaiveDate;
 use serde::Deserialize;
 
@@ -127,6 +130,35 @@ impl ReferenceData {
     }
 }
 
+/// The codes of the reference data, to refuse an unknown one by name (the reference data is
+/// compiled in and no endpoint changes it).
+#[derive(Debug, Default)]
+pub struct KnownCodes {
+    pub streets: HashSet<String>,
+    pub departments: HashSet<String>,
+    pub sectors: HashSet<String>,
+}
+
+/// The codes of the embedded reference data, parsed once.
+pub fn known_codes() -> &'static KnownCodes {
+    static CODES: OnceLock<KnownCodes> = OnceLock::new();
+    CODES.get_or_init(|| {
+        // The embedded files parse (a unit test below); should they not, every code is unknown.
+        let r = ReferenceData::load().unwrap_or_else(|_| ReferenceData {
+            streets: Vec::new(),
+            departments: Vec::new(),
+            sectors: Vec::new(),
+            categories: Vec::new(),
+            calendar: Vec::new(),
+        });
+        KnownCodes {
+            streets: r.streets.into_iter().map(|s| s.code).collect(),
+            departments: r.departments.into_iter().map(|d| d.code).collect(),
+            sectors: r.sectors.into_iter().map(|(s, _)| s.code).collect(),
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,6 +170,11 @@ mod tests {
         assert!(r.streets.iter().any(|s| s.name == "新泾镇"));
         assert!(r.departments.iter().any(|d| d.kind == "district_office"));
         assert!(r.categories.iter().any(|c| c.code == "B99"));
+        let known = known_codes();
+        assert_eq!(known.streets.len(), 10);
+        assert!(
+            known.departments.contains("YJJ") && known.sectors.contains("ammonia_refrigeration")
+        );
         // 2023-10-07 was a swapped working Saturday.
         let d = NaiveDate::from_ymd_opt(2023, 10, 7).unwrap();
         assert!(r.calendar.contains(&(d, "working_weekend")));

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::hazard_list::known_code;
 use super::{Routes, paginate};
 use crate::app::AppState;
 use crate::auth::Caller;
@@ -49,10 +50,13 @@ async fn list(
     {
         errors.add("cursor", "not a cursor this service gave out");
     }
+    let known = crate::seeds::known_codes();
+    let street = known_code(&mut errors, "street", &query.street, &known.streets, true);
+    let sector = known_code(&mut errors, "sector", &query.sector, &known.sectors, false);
     errors.finish()?;
     let filter = EnterpriseFilter {
-        street: query.street.map(|s| s.to_uppercase()),
-        sector: query.sector,
+        street,
+        sector,
         q: query.q,
         after: query.cursor,
         limit: limit + 1,

@@ -64,6 +64,29 @@ fn date(e: &mut FieldErrors, field: &str, v: &Option<String>) -> Option<NaiveDat
     }
 }
 
+/// A street, department or sector code of the reference data (`upper`: kept in upper case,
+/// as street and department codes are); empty means no filter, an unknown one is named.
+pub(crate) fn known_code(
+    e: &mut FieldErrors,
+    field: &str,
+    v: &Option<String>,
+    known: &std::collections::HashSet<String>,
+    upper: bool,
+) -> Option<String> {
+    let v = v.as_deref().map(str::trim).filter(|v| !v.is_empty())?;
+    let v = if upper {
+        v.to_uppercase()
+    } else {
+        v.to_string()
+    };
+    if known.contains(&v) {
+        Some(v)
+    } else {
+        e.add(field, format!("unknown {field} code {v}"));
+        None
+    }
+}
+
 fn flag(e: &mut FieldErrors, field: &str, v: &Option<String>) -> Option<bool> {
     match v.as_deref()? {
         "true" | "1" => Some(true),
@@ -96,9 +119,16 @@ impl FilterQuery {
                 Err(_) => errors.add("level", "general or major"),
             }
         }
-        f.street = self.street.as_ref().map(|s| s.trim().to_uppercase());
-        f.department = self.department.as_ref().map(|s| s.trim().to_uppercase());
-        f.sector = self.sector.clone();
+        let known = crate::seeds::known_codes();
+        f.street = known_code(errors, "street", &self.street, &known.streets, true);
+        f.department = known_code(
+            errors,
+            "department",
+            &self.department,
+            &known.departments,
+            true,
+        );
+        f.sector = known_code(errors, "sector", &self.sector, &known.sectors, false);
         f.enterprise = self.enterprise.clone();
         f.listed = flag(errors, "listed", &self.listed);
         f.overdue = flag(errors, "overdue", &self.overdue);

@@ -48,19 +48,12 @@ pub struct TipServices {
     key: Arc<[u8; 32]>,
     limiter: TipLimiter,
     streets: Arc<Vec<StreetNames>>,
-    /// The sector codes of the reference data, to name an unknown one with the other errors.
-    sectors: Arc<Vec<String>>,
 }
 
 impl TipServices {
     /// From `[tips]`, with the challenge key derived from the service's HMAC secret.
     pub fn new(config: &Config, secret: &[u8]) -> anyhow::Result<Self> {
         let reference = crate::seeds::ReferenceData::load()?;
-        let sectors = reference
-            .sectors
-            .iter()
-            .map(|(s, _)| s.code.clone())
-            .collect();
         let streets = reference
             .streets
             .into_iter()
@@ -77,7 +70,6 @@ impl TipServices {
             )),
             limiter: TipLimiter::new(&config.tips),
             streets: Arc::new(streets),
-            sectors: Arc::new(sectors),
         })
     }
 
@@ -224,7 +216,7 @@ fn check_input(
         e.add("street", "unknown street code");
     }
     if let Some(s) = clean(input.sector.as_deref())
-        && !services.sectors.contains(&s)
+        && !crate::seeds::known_codes().sectors.contains(&s)
     {
         e.add("sector", "unknown sector code");
     }

@@ -236,6 +236,18 @@ db_test!(lists_stay_within_scope, |backend: Backend| async move {
         )
         .await;
     assert_eq!(ids(&body), vec![w.e_own.clone()], "q=华阳");
+    // Codes are matched as the reference data spells them; an empty one filters nothing.
+    let (status, body) = app
+        .call_json(
+            Method::GET,
+            "/api/v1/enterprises?street=hyl&sector=",
+            Some(admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(ids(&body).contains(&w.e_own), "{body}");
+    assert!(!ids(&body).contains(&w.e_foreign), "{body}");
     // Parameters that name nothing this service gave out are refused, each by its name.
     for (path, fields) in [
         (
@@ -244,6 +256,10 @@ db_test!(lists_stay_within_scope, |backend: Backend| async move {
         ),
         ("/api/v1/users?cursor=garbage", vec!["cursor"]),
         ("/api/v1/users?role=bogus", vec!["role"]),
+        (
+            "/api/v1/enterprises?street=NOPE&sector=mining",
+            vec!["street", "sector"],
+        ),
     ] {
         let (status, body) = app.call_json(Method::GET, path, Some(admin), None).await;
         assert_eq!(status, 422, "{path}: {body}");

@@ -1172,6 +1172,10 @@ db_test!(
                 vec!["limit", "status", "level", "flag"],
             ),
             ("limit=abc&overdue=perhaps", vec!["limit"]),
+            (
+                "street=NOPE&department=XX&sector=mining&status=closed",
+                vec!["street", "department", "sector"],
+            ),
         ] {
             let res = app
                 .call(
