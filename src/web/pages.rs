@@ -547,10 +547,18 @@ pub async fn list(
         Ok(s) => s,
         Err(page) => return page,
     };
+    // Reports not yet on the ledger have no deadline: they are listed by their last change,
+    // above the posted ones by deadline (a deadline sort leaves out what has none).
+    let unposted = rows(
+        &state,
+        &s.caller,
+        "status=draft,submitted,returned&sort=updated&limit=200",
+    )
+    .await;
     let open = rows(
         &state,
         &s.caller,
-        "status=draft,submitted,returned,on_ledger,in_rectification,pending_acceptance&sort=deadline&limit=200",
+        "status=on_ledger,in_rectification,pending_acceptance&sort=deadline&limit=200",
     )
     .await;
     let done = rows(
@@ -565,7 +573,11 @@ pub async fn list(
         heading: "隐患清单",
         sections: vec![
             ListSection {
-                title: "未销账",
+                title: "未上账（草稿、已报告、退回）",
+                rows: unposted,
+            },
+            ListSection {
+                title: "已上账未销账",
                 rows: open,
             },
             ListSection {

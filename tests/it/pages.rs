@@ -210,6 +210,13 @@ db_test!(pages_are_locked_down, |backend: Backend| async move {
     )
     .await;
     assert_eq!(list["items"][0]["title"], "配电箱未上锁");
+    // The list page shows the draft, which has no deadline yet, among the reports not posted.
+    let html = with("/hazards").send().await.unwrap().text().await.unwrap();
+    let (_, unposted) = html
+        .split_once("未上账（")
+        .expect("the section of unposted reports");
+    let (unposted, _) = unposted.split_once("已上账未销账").unwrap();
+    assert!(unposted.contains("配电箱未上锁"), "{html}");
 
     // The bearer API does not take the cookie.
     let res = app

@@ -227,6 +227,36 @@ db_test!(
             )
             .await;
         assert_eq!(ids(&listed_only), vec![id.clone()]);
+        // Voiding a listed hazard ends its supervision too: it leaves the listed hazards.
+        call(
+            &app,
+            Method::POST,
+            &format!("/api/v1/hazards/{other}/listing"),
+            &c.district,
+            listing("长安委督字〔2026〕第4号"),
+            200,
+        )
+        .await;
+        let void = call(
+            &app,
+            Method::POST,
+            &format!("/api/v1/hazards/{other}/void"),
+            &c.inspector,
+            json!({"reason": "untrue", "note": "核查不属实"}),
+            200,
+        )
+        .await;
+        assert_eq!(void["listed"], false, "{void}");
+        assert_eq!(void["listing"]["delisted_on"], "2026-03-02");
+        let (_, listed_only) = app
+            .call_json(
+                Method::GET,
+                "/api/v1/hazards?listed=true",
+                Some(&c.district),
+                None,
+            )
+            .await;
+        assert_eq!(ids(&listed_only), vec![id.clone()]);
         // Closing ends the supervision, recorded.
         let h = |a: &str| format!("/api/v1/hazards/{id}/{a}");
         call(

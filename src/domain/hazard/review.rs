@@ -171,7 +171,12 @@ pub fn void(
         _ => {}
     }
     e.finish()?;
-    Ok(Outcome::to(Status::Void))
+    let mut out = Outcome::to(Status::Void);
+    if facts.listed {
+        // A void hazard is frozen: its supervision ends with it, as with a close-out.
+        out.listed = Some(false);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -354,6 +359,15 @@ mod tests {
             duplicate_of: Some("hz-1".into()),
             ..dup
         };
-        assert!(void(&f, &a, &dup, today(), &p).is_ok());
+        let out = void(&f, &a, &dup, today(), &p).unwrap();
+        assert_eq!(out.listed, None, "an unlisted hazard stays unlisted");
+        // Voiding a listed 重大 hazard ends its supervision, as closing does.
+        let mut listed = facts(Status::InRectification, Level::Major);
+        listed.listed = true;
+        let inspector = actor(Role::DepartmentInspector);
+        assert_eq!(
+            void(&listed, &inspector, &dup, today(), &p).unwrap().listed,
+            Some(false)
+        );
     }
 }
