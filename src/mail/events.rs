@@ -109,6 +109,10 @@ pub fn hazard_event(
             if !opinion.is_empty() && opinion != details[0].1 {
                 details.push(("验收意见", opinion));
             }
+            let deadline = text("deadline");
+            if !deadline.is_empty() {
+                details.push(("新的整改期限", deadline));
+            }
             (
                 format!("【隐患台账】整改验收未通过：{}", h.title),
                 "隐患整改验收未通过，请按所列问题继续整改并重新申请验收。".into(),

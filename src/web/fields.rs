@@ -299,6 +299,12 @@ pub const ACTIONS: &[ActionForm] = &[
             f("deficiencies", "存在问题（不合格时）", Area, false),
             f("accepted_on", "验收日期", Date, true),
             f(
+                "deadline",
+                "新的整改期限（按期完成但验收时已过期限、不合格的）",
+                Date,
+                false,
+            ),
+            f(
                 "resume_approved",
                 "同意复产（停产整改的）",
                 Select(YES_NO),
@@ -478,6 +484,13 @@ pub fn translate(msg: &str) -> String {
             "必填：至少一个行业领域"
         }
         "required: a street officer co-signs" => "必填：须街镇会签",
+        "required: the work was completed in time but the deadline has passed; give the new deadline" => {
+            "必填：按期完成但验收时已过整改期限，请填写新的整改期限"
+        }
+        "only when the work was completed in time and the deadline has passed since (a late rectification stays overdue: 继续挂账)" => {
+            "仅用于按期完成、验收时已过期限的情形（逾期完成的继续挂账，不另定期限）"
+        }
+        "only with result fail" => "仅在验收不合格时填写",
         "must not be in the future" => "不能晚于今天",
         "must not be in the past" => "不能早于今天",
         "must not be before discovered_on" => "不能早于发现日期",

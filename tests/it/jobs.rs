@@ -531,6 +531,81 @@ db_test!(
 );
 
 db_test!(
+    a_quick_fix_found_unfinished_later_gets_a_new_deadline,
+    |backend: Backend| async move {
+        let smtp = SmtpServer::start().await;
+        let app = app_with_smtp(&backend, &smtp).await;
+        let c = cast(&app).await;
+        let quick = call(
+            &app,
+            Method::POST,
+            "/api/v1/hazards",
+            &c.reporter,
+            general_report(),
+            201,
+        )
+        .await;
+        let id = quick["id"].as_str().unwrap().to_string();
+        upload(&app, &c.reporter, &id, "before").await;
+        upload(&app, &c.reporter, &id, "after").await;
+        let fixed = call(
+            &app,
+            Method::POST,
+            &h(&id, "quick-fix"),
+            &c.reporter,
+            json!({"summary": "当场上锁", "actual_funds": "0"}),
+            200,
+        )
+        .await;
+        assert_eq!(
+            fixed["effective_deadline"], "2026-03-02",
+            "the day it was found"
+        );
+        // The street checks a week later and finds the lock taken off again. Without a new
+        // deadline the hazard would be a week overdue, and escalated, the moment it fails.
+        app.advance(chrono::Duration::days(7));
+        let street = app.login("hyl-officer").await;
+        let admin = app.user_token("ops", "admin", "AJW").await.1;
+        let mut fail = json!({"result": "fail", "deficiencies": "锁具已被拆除",
+                              "accepted_on": "2026-03-09"});
+        let body = call(
+            &app,
+            Method::POST,
+            &h(&id, "acceptance"),
+            &street,
+            fail.clone(),
+            422,
+        )
+        .await;
+        assert_eq!(crate::common::error_fields(&body), ["deadline"]);
+        fail["deadline"] = json!("2026-03-31");
+        let failed = call(
+            &app,
+            Method::POST,
+            &h(&id, "acceptance"),
+            &street,
+            fail,
+            200,
+        )
+        .await;
+        assert_eq!(failed["status"], "in_rectification");
+        assert_eq!(failed["deadline"], "2026-03-02", "kept for statistics");
+        assert_eq!(failed["effective_deadline"], "2026-03-31");
+        assert_eq!(failed["overdue"], false);
+        let run = run_job(&app, &admin, "escalation", "2026-03-09").await;
+        assert_eq!(run["counts"]["escalation"]["fired"], json!({}), "{run}");
+        run_job(&app, &admin, "outbox", "2026-03-09").await;
+        let mail = smtp
+            .to("clerk@example.org")
+            .into_iter()
+            .find(|m| m.subject().contains("整改验收未通过"))
+            .expect("the failed acceptance is mailed");
+        assert!(mail.text().contains("新的整改期限"), "{}", mail.text());
+        assert!(mail.text().contains("2026-03-31"), "{}", mail.text());
+    }
+);
+
+db_test!(
     with_smtp_down_for_a_while_every_email_arrives_exactly_once,
     |backend: Backend| async move {
         let smtp = SmtpServer::start().await;

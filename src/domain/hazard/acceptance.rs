@@ -26,6 +26,10 @@ pub struct AcceptanceInput {
     pub resume_approved: Option<bool>,
     /// User id of the co-signing street officer (重大, when the policy asks for it).
     pub cosigned_by: Option<String>,
+    /// T12: the new deadline of a rectification that was completed in time but whose deadline
+    /// passed before it failed the check (a 即查即改 always: its deadline is the day it was
+    /// found). Becomes the effective deadline; the original stays for statistics.
+    pub deadline: Option<NaiveDate>,
 }
 
 /// Body of 即查即改.
@@ -103,6 +107,28 @@ pub fn accept(
             );
         }
     }
+    // A rectification completed in time and found unfinished after its deadline gets a new
+    // one: without it the hazard would be overdue, and escalated, the moment the check fails.
+    let in_time_but_passed = facts
+        .effective_deadline
+        .is_some_and(|d| d < today && facts.completed_on.is_some_and(|done| done <= d));
+    match (result, input.deadline) {
+        (Some(AcceptanceResult::Fail), None) if in_time_but_passed => e.add(
+            "deadline",
+            "required: the work was completed in time but the deadline has passed; give the new deadline",
+        ),
+        (Some(AcceptanceResult::Fail), Some(_)) if !in_time_but_passed => e.add(
+            "deadline",
+            "only when the work was completed in time and the deadline has passed since (a late rectification stays overdue: 继续挂账)",
+        ),
+        (Some(AcceptanceResult::Fail), Some(d)) if d < today => {
+            e.add("deadline", "must not be in the past");
+        }
+        (Some(AcceptanceResult::Pass), Some(_)) => {
+            e.add("deadline", "only with result fail");
+        }
+        _ => {}
+    }
     if result == Some(AcceptanceResult::Pass) {
         if facts.suspension != Suspension::None && input.resume_approved != Some(true) {
             e.add(
@@ -146,6 +172,7 @@ pub fn accept(
         _ => {
             let mut out = Outcome::to(Status::InRectification);
             out.clear_completion = true;
+            out.effective_deadline = input.deadline;
             Ok(out)
         }
     }
@@ -225,6 +252,7 @@ mod tests {
             resume_approved: None,
             cosigned_by: None,
             deficiencies: None,
+            deadline: None,
         }
     }
 
@@ -273,6 +301,45 @@ mod tests {
         // An opinion that lists them is taken for them (older clients send only that).
         nothing_wrong.opinion = Some("灭火器压力不足".into());
         assert!(accept(&f, &street, &nothing_wrong, today(), &Policy::default()).is_ok());
+    }
+
+    #[test]
+    fn a_failed_check_after_an_in_time_completion_gives_a_new_deadline() {
+        let street = actor(Role::StreetOfficer);
+        let p = Policy::default();
+        // Completed 10-08, deadline 10-20: the check on 10-09 is within the deadline.
+        let f = facts(Status::PendingAcceptance, Level::General);
+        let mut late_date = fail();
+        late_date.deadline = Some(d("2023-10-31"));
+        let err = accept(&f, &street, &late_date, today(), &p).unwrap_err();
+        assert_eq!(fields(&err), ["deadline"], "the deadline still runs");
+        // A 即查即改 found unfinished later: completed the day of its deadline, checked after it.
+        let mut quick = f.clone();
+        quick.deadline = Some(d("2023-10-08"));
+        quick.effective_deadline = Some(d("2023-10-08"));
+        let err = accept(&quick, &street, &fail(), today(), &p).unwrap_err();
+        assert_eq!(fields(&err), ["deadline"], "required");
+        let mut past = fail();
+        past.deadline = Some(d("2023-10-08"));
+        let err = accept(&quick, &street, &past, today(), &p).unwrap_err();
+        assert_eq!(fields(&err), ["deadline"], "not in the past");
+        let out = accept(&quick, &street, &late_date, today(), &p).unwrap();
+        assert_eq!(out.effective_deadline, Some(d("2023-10-31")));
+        assert_eq!(
+            out.deadline, None,
+            "the original deadline stays for statistics"
+        );
+        // A late completion stays overdue (继续挂账): no new deadline for it.
+        let mut late = quick.clone();
+        late.completed_on = Some(d("2023-10-09"));
+        let err = accept(&late, &street, &late_date, today(), &p).unwrap_err();
+        assert_eq!(fields(&err), ["deadline"]);
+        assert!(accept(&late, &street, &fail(), today(), &p).is_ok());
+        // Passing takes no deadline.
+        let mut passing = pass();
+        passing.deadline = Some(d("2023-10-31"));
+        let err = accept(&quick, &street, &passing, today(), &p).unwrap_err();
+        assert_eq!(fields(&err), ["deadline"]);
     }
 
     #[test]

@@ -194,6 +194,7 @@ mod tests {
             resume_approved: Some(true),
             cosigned_by: None,
             deficiencies: None,
+            deadline: None,
         };
         let err = accept(&h, &dept, &pass, d("2023-12-28"), &p).unwrap_err();
         assert_eq!(err.code(), "congress_report_missing");
