@@ -99,7 +99,16 @@ pub async fn file(state: web::Data<AppState>, req: HttpRequest, form: Multipart)
     let (input, photos) = match read {
         Ok(x) => x,
         Err(e) => {
-            let msg = format!("提交未成功：{}", e.detail);
+            // The form's own limits and encoding, in the public's words.
+            let msg = match e.status.as_u16() {
+                413 => format!(
+                    "提交未成功：照片或内容太大（每张照片不超过 {} MB，最多 {} 张）。",
+                    state.config.attachments.max_bytes / (1024 * 1024),
+                    limits.max_photos
+                ),
+                415 | 400 => "提交未成功：请使用本页的表单填写并提交。".to_string(),
+                _ => format!("提交未成功：{}", e.detail),
+            };
             return tip_page(
                 &state,
                 &req,
@@ -126,10 +135,18 @@ pub async fn file(state: web::Data<AppState>, req: HttpRequest, form: Multipart)
         ),
         Err(e) => {
             let problem = e.body();
-            let errors = super::fields::problem_errors(&problem)
+            let mut errors = super::fields::problem_errors(&problem)
                 .into_iter()
-                .map(|(k, m)| (k, tip_message(&m)))
+                .map(|(k, m)| (k, super::fields::translate(&m)))
                 .collect::<HashMap<_, _>>();
+            // The question's token is a hidden field: a spent, expired or altered one is
+            // shown at the answer, next to the new question the page asks.
+            if errors.remove("challenge_token").is_some() {
+                errors.insert(
+                    "challenge_answer".into(),
+                    "验证题已失效（已使用或已过期），请回答新的验证题后再提交".into(),
+                );
+            }
             let error = match e.status.as_u16() {
                 429 => Some("提交过于频繁，请稍后再试。".to_string()),
                 413 => Some("照片太大。".to_string()),
@@ -138,13 +155,6 @@ pub async fn file(state: web::Data<AppState>, req: HttpRequest, form: Multipart)
             };
             tip_page(&state, &req, e.status, kept, errors, error).await
         }
-    }
-}
-
-fn tip_message(m: &str) -> String {
-    match m {
-        "required" => "必填".into(),
-        other => other.into(),
     }
 }
 

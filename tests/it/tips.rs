@@ -1111,3 +1111,36 @@ db_test!(wrong_state_roles_and_scope, |backend: Backend| async move {
     let res = app.call(Method::GET, &path, Some(&c.district), None).await;
     assert_eq!(res.status(), 200);
 });
+
+db_test!(
+    the_public_tip_page_explains_its_errors_in_chinese,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        // Not sent by the page's own (multipart) form.
+        let res = app
+            .client
+            .post(app.url("/tips/new"))
+            .form(&[("description", "消防通道堵塞")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 415);
+        let html = res.text().await.unwrap();
+        assert!(html.contains("请使用本页的表单"), "{html}");
+        // A question answered once more (a browser sending the form again): the answer field
+        // says the question is spent, and a new one is asked.
+        let (token, answer) = challenge(&app).await;
+        let send = || {
+            app.client
+                .post(app.url("/tips/new"))
+                .multipart(tip_form(token.clone(), answer.clone()))
+                .send()
+        };
+        assert_eq!(send().await.unwrap().status(), 201);
+        let res = send().await.unwrap();
+        assert_eq!(res.status(), 422);
+        let html = res.text().await.unwrap();
+        assert!(html.contains("验证题已失效"), "{html}");
+        assert!(!html.contains("already used"), "{html}");
+    }
+);
