@@ -454,6 +454,58 @@ pub fn to_json(fields: &[&Field], form: &HashMap<String, String>) -> Value {
     Value::Object(root)
 }
 
+/// A form as the fields of a PATCH: [`to_json`], with every field left empty sent as `null`
+/// (clearing it), and a group whose parts are all empty (`plan.*`) as `null`.
+pub fn to_patch(fields: &[&Field], form: &HashMap<String, String>) -> Value {
+    let mut root = to_json(fields, form);
+    let Some(obj) = root.as_object_mut() else {
+        return root;
+    };
+    for fd in fields {
+        match fd.name.split_once('.') {
+            Some((outer, inner)) => {
+                let group = obj
+                    .entry(outer.to_string())
+                    .or_insert_with(|| Value::Object(Map::new()));
+                if let Some(g) = group.as_object_mut() {
+                    g.entry(inner.to_string()).or_insert(Value::Null);
+                }
+            }
+            None => {
+                obj.entry(fd.name.to_string()).or_insert(Value::Null);
+            }
+        }
+    }
+    for value in obj.values_mut() {
+        if value
+            .as_object()
+            .is_some_and(|g| g.values().all(Value::is_null))
+        {
+            *value = Value::Null;
+        }
+    }
+    root
+}
+
+/// A hazard's report as form values, for editing it: the inverse of [`to_json`].
+pub fn values_of(fields: &[&Field], view: &Value) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    for fd in fields {
+        let v = match fd.name.split_once('.') {
+            Some((outer, inner)) => &view[outer][inner],
+            None => &view[fd.name],
+        };
+        let text = match v {
+            Value::String(t) => t.clone(),
+            Value::Bool(b) => b.to_string(),
+            Value::Number(n) => n.to_string(),
+            _ => continue,
+        };
+        out.insert(fd.name.to_string(), text);
+    }
+    out
+}
+
 /// Field errors of a problem answer, keyed by the form's field name, in Chinese where the
 /// message is one of the common ones.
 pub fn problem_errors(problem: &Value) -> HashMap<String, String> {

@@ -174,6 +174,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(pages::detail)),
     )
     .service(
+        web::resource("/hazards/{id}/edit")
+            .wrap(wrap())
+            .route(web::get().to(pages::edit_form))
+            .route(web::post().to(pages::save_edit)),
+    )
+    .service(
         web::resource("/hazards/{id}/do/{action}")
             .wrap(wrap())
             .route(web::post().to(pages::act)),

@@ -87,9 +87,15 @@ async fn outcome(result: AppResult<HttpResponse>) -> (u16, Value) {
 fn refusal(status: u16, body: &Value) -> String {
     let detail = body["detail"].as_str().unwrap_or("");
     match status {
-        403 => format!("无权办理：{detail}"),
+        403 => "您的角色或所在单位无权办理此项。".to_string(),
         404 => "未找到，或不在您的管辖范围内。".to_string(),
-        409 => format!("当前状态不允许此操作：{detail}"),
+        409 => match body["current_status"].as_str() {
+            Some(st) => format!(
+                "隐患当前状态为“{}”，不能办理此项（可能已由他人办理）。",
+                fields::status_label(st)
+            ),
+            None => format!("当前状态不允许此操作：{detail}"),
+        },
         413 => "文件太大。".to_string(),
         415 => "文件类型不支持，请上传照片（JPEG、PNG）或 PDF。".to_string(),
         422 => "请修改标出的内容。".to_string(),
@@ -529,6 +535,7 @@ fn flash(req: &HttpRequest) -> Option<String> {
     let done = q.get("done")?;
     Some(match done.as_str() {
         "created" => "已保存草稿。请上传现场照片，然后提交。".to_string(),
+        "edited" => "报告已修改。核对无误后请提交。".to_string(),
         "password" => "密码已修改。".to_string(),
         "photo" => "照片已上传。".to_string(),
         a => match fields::action_form(a) {
@@ -660,6 +667,12 @@ struct NewPage {
     user: Option<UserView>,
     flash: Option<String>,
     csrf: String,
+    heading: &'static str,
+    /// Where the form posts: `/hazards/new`, or the hazard's `/edit`.
+    action: String,
+    button: &'static str,
+    /// The version edited (a report being corrected), to refuse saving over a newer one.
+    version: Option<i64>,
     level: String,
     errors: HashMap<String, String>,
     general: Vec<FieldView>,
@@ -707,6 +720,10 @@ fn new_page(
         user: Some(user_view(s)),
         flash: None,
         csrf: s.csrf.clone(),
+        heading: "报告隐患",
+        action: "/hazards/new".into(),
+        button: "保存草稿",
+        version: None,
         enterprises: enterprises
             .into_iter()
             .map(|(id, label)| {
@@ -837,6 +854,140 @@ pub async fn create(
     )
 }
 
+// --- correcting a report (draft or returned) --------------------------------------------------
+
+/// The form of a report being corrected, filled with `values`.
+fn edit_page(
+    s: &Session,
+    id: &str,
+    version: i64,
+    values: &HashMap<String, String>,
+    errors: HashMap<String, String>,
+    flash: Option<String>,
+) -> NewPage {
+    NewPage {
+        heading: "修改隐患报告",
+        action: format!("/hazards/{id}/edit"),
+        button: "保存修改",
+        version: Some(version),
+        flash,
+        ..new_page(s, values, errors, Vec::new())
+    }
+}
+
+/// The report's fields of a hazard's view, as the form shows them.
+fn report_values(view: &Value) -> HashMap<String, String> {
+    let all: Vec<&Field> = GENERAL.iter().chain(MAJOR).chain(PLAN).collect();
+    let mut values = fields::values_of(&all, view);
+    values.insert(
+        "level".into(),
+        view["level"].as_str().unwrap_or("general").to_string(),
+    );
+    values
+}
+
+pub async fn edit_form(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    cookie: SessionCookie,
+    id: web::Path<String>,
+) -> HttpResponse {
+    let s = match page_session(&state, &req, &cookie).await {
+        Ok(s) => s,
+        Err(page) => return page,
+    };
+    let Ok((view, _)) = load(&state, &req, &s.caller, &id).await else {
+        return not_found_page(&s);
+    };
+    if !may_edit(&view) {
+        return see_other(&format!("/hazards/{id}"));
+    }
+    let version = view["version"].as_i64().unwrap_or_default();
+    render(&edit_page(
+        &s,
+        &id,
+        version,
+        &report_values(&view),
+        HashMap::new(),
+        None,
+    ))
+}
+
+fn may_edit(view: &Value) -> bool {
+    view["permitted_actions"]
+        .as_array()
+        .is_some_and(|a| a.iter().any(|x| x == "edit"))
+}
+
+pub async fn save_edit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    cookie: SessionCookie,
+    id: web::Path<String>,
+    form: web::Form<HashMap<String, String>>,
+) -> HttpResponse {
+    let s = match page_session(&state, &req, &cookie).await {
+        Ok(s) => s,
+        Err(page) => return page,
+    };
+    let id = id.into_inner();
+    let back = format!("/hazards/{id}");
+    let form = form.into_inner();
+    if !same(&s.csrf, get(&form, "csrf")) {
+        return see_other(&back);
+    }
+    let Ok((view, _)) = load(&state, &req, &s.caller, &id).await else {
+        return not_found_page(&s);
+    };
+    if !may_edit(&view) {
+        return see_other(&back);
+    }
+    let current = view["version"].as_i64().unwrap_or_default();
+    if get(&form, "version").parse::<i64>().ok() != Some(current) {
+        // Someone changed the report since this form was opened: show theirs, not a merge.
+        return render_status(
+            StatusCode::CONFLICT,
+            &edit_page(
+                &s,
+                &id,
+                current,
+                &report_values(&view),
+                HashMap::new(),
+                Some("报告已被他人修改。下面是最新内容，请核对后重新修改。".into()),
+            ),
+        );
+    }
+    let major = get(&form, "level") == "major";
+    let mut all: Vec<&Field> = GENERAL.iter().collect();
+    if major {
+        all.extend(MAJOR.iter().chain(PLAN));
+    }
+    let mut body = fields::to_patch(&all, &form);
+    body["level"] = json!(if major { "major" } else { "general" });
+    let (status, answer) = outcome(
+        crate::api::hazards::edit(
+            state.clone(),
+            s.caller.clone(),
+            req.clone(),
+            web::Path::from(id.clone()),
+            crate::http::json::Json(body),
+        )
+        .await,
+    )
+    .await;
+    if (200..300).contains(&status) {
+        return see_other(&format!("{back}?done=edited"));
+    }
+    let mut errors = fields::problem_errors(&answer);
+    if errors.is_empty() {
+        errors.insert("title".into(), refusal(status, &answer));
+    }
+    render_status(
+        StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+        &edit_page(&s, &id, current, &form, errors, None),
+    )
+}
+
 // --- one hazard ------------------------------------------------------------------------------
 
 pub struct HazardPageView {
@@ -876,6 +1027,8 @@ struct DetailPage {
     error: Option<String>,
     csrf: String,
     h: HazardPageView,
+    /// A draft or returned report the caller may correct (`/hazards/{id}/edit`).
+    can_edit: bool,
     can_upload: bool,
     upload_error: Option<String>,
     forms: Vec<FormView>,
@@ -941,7 +1094,13 @@ fn event_note(e: &Value) -> String {
         }
     }
     if let Some(step) = p["step"].as_str() {
-        return format!("{}（{step}）", p["rule"].as_str().unwrap_or(""));
+        // A step is `offset@anchor` (days from the date the rule counts from).
+        let rule = p["rule"].as_str().unwrap_or("");
+        let title = crate::domain::escalation::Rule::parse(rule).map_or(rule, |r| r.title());
+        return match step.split_once('@') {
+            Some((offset, anchor)) => format!("{title}（{offset} 天，自 {anchor} 起算）"),
+            None => format!("{title}（{step}）"),
+        };
     }
     String::new()
 }
@@ -1038,6 +1197,12 @@ fn detail_page(
         .as_array()
         .map(|a| a.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
+    // A refusal of an action whose form the page no longer offers (another officer acted
+    // first, the hazard closed meanwhile) is shown above the hazard instead.
+    let error = failed
+        .as_ref()
+        .filter(|f| !permitted.contains(&f.action.as_str()))
+        .map(|f| f.message.clone());
     let forms = ACTIONS
         .iter()
         .filter(|a| permitted.contains(&a.action))
@@ -1158,12 +1323,12 @@ fn detail_page(
                 .collect()
         })
         .unwrap_or_default();
-    let error = None;
     DetailPage {
         user: Some(user_view(s)),
         flash,
         error,
         csrf: s.csrf.clone(),
+        can_edit: may_edit(view),
         can_upload: open && crate::policy::may_upload(&s.caller).is_ok(),
         upload_error,
         h,
@@ -1560,5 +1725,21 @@ pub async fn notice(
     match crate::api::listing::notice(state, s.caller.clone(), id, q).await {
         Ok(r) => r,
         Err(_) => not_found_page(&s),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeline_notes_name_escalations_in_chinese() {
+        let e = json!({"payload": {"rule": "overdue_first", "step": "+1@2026-05-08"}});
+        assert_eq!(
+            event_note(&e),
+            "已逾期未整改（企业须提交书面说明）（+1 天，自 2026-05-08 起算）"
+        );
+        let void = json!({"payload": {"input": {"reason": "false_report"}}});
+        assert_eq!(event_note(&void), "误报");
     }
 }

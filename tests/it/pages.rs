@@ -887,3 +887,154 @@ db_test!(
         assert!(res.text().await.unwrap().contains("错误次数过多"));
     }
 );
+
+/// Posts a page form with the session cookie.
+async fn post_page(
+    app: &TestApp,
+    path: &str,
+    session: &str,
+    form: &[(&str, String)],
+) -> reqwest::Response {
+    app.client
+        .post(app.url(path))
+        .header("cookie", format!("hl_session={session}"))
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+db_test!(
+    a_returned_report_is_corrected_and_resubmitted_on_the_pages,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        let mut report = general_report();
+        report["planned_funds"] = json!("0.5");
+        let h = call(
+            &app,
+            Method::POST,
+            "/api/v1/hazards",
+            &c.reporter,
+            report,
+            201,
+        )
+        .await;
+        assert_eq!(h["planned_funds"], "0.5");
+        let id = h["id"].as_str().unwrap().to_string();
+        let api = |a: &str| format!("/api/v1/hazards/{id}/{a}");
+        call(
+            &app,
+            Method::POST,
+            &api("submit"),
+            &c.reporter,
+            json!({}),
+            200,
+        )
+        .await;
+        call(
+            &app,
+            Method::POST,
+            &api("return"),
+            &c.street,
+            json!({"reason": "位置不具体，请写明配电房编号"}),
+            200,
+        )
+        .await;
+
+        let session = form_login(&app, "clerk").await;
+        let page = get_page(&app, &format!("/hazards/{id}"), &session).await;
+        let html = page.text().await.unwrap();
+        assert!(
+            html.contains(&format!("/hazards/{id}/edit")),
+            "the detail page offers the correction"
+        );
+        let page = get_page(&app, &format!("/hazards/{id}/edit"), &session).await;
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.unwrap();
+        assert!(
+            html.contains("配电箱未上锁"),
+            "the form holds the report: {html}"
+        );
+        let csrf = csrf_of(&html);
+        let version = html
+            .split(r#"name="version" value=""#)
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string();
+        let mut form = vec![("csrf", csrf.clone()), ("level", "general".to_string())];
+        let fields = general_report();
+        form.extend(form_fields(&fields));
+        form.retain(|(k, _)| *k != "location");
+        form.push(("location", "二号车间3号配电房".to_string()));
+        // An emptied optional field is cleared, not kept.
+        form.retain(|(k, _)| *k != "planned_funds");
+        form.push(("planned_funds", String::new()));
+        let mut stale = form.clone();
+        form.push(("version", version.clone()));
+        let res = post_page(&app, &format!("/hazards/{id}/edit"), &session, &form).await;
+        assert_eq!(res.status(), 303);
+        assert!(
+            res.headers()["location"]
+                .to_str()
+                .unwrap()
+                .ends_with("?done=edited"),
+            "{:?}",
+            res.headers()
+        );
+        let after = call(
+            &app,
+            Method::GET,
+            &format!("/api/v1/hazards/{id}"),
+            &c.reporter,
+            Value::Null,
+            200,
+        )
+        .await;
+        assert_eq!(after["location"], "二号车间3号配电房");
+        assert!(after["planned_funds"].is_null(), "{after}");
+        assert_eq!(after["status"], "returned");
+        // The same form again, from before that change: refused, with the newer report shown.
+        stale.push(("version", version));
+        let res = post_page(&app, &format!("/hazards/{id}/edit"), &session, &stale).await;
+        assert_eq!(res.status(), 409);
+        let html = res.text().await.unwrap();
+        assert!(
+            html.contains("已被他人修改") && html.contains("二号车间3号配电房"),
+            "{html}"
+        );
+        // Another street's officer does not find it.
+        let other = form_login(&app, "jsl-officer").await;
+        assert_eq!(
+            get_page(&app, &format!("/hazards/{id}/edit"), &other)
+                .await
+                .status(),
+            404
+        );
+        // Resubmitted from the page; once submitted it is no longer editable.
+        let res = post_page(
+            &app,
+            &format!("/hazards/{id}/do/submit"),
+            &session,
+            &[("csrf", csrf.clone())],
+        )
+        .await;
+        assert_eq!(res.status(), 303);
+        let res = get_page(&app, &format!("/hazards/{id}/edit"), &session).await;
+        assert_eq!(res.status(), 303);
+        // An action the page no longer offers is refused with a message in Chinese.
+        let res = post_page(
+            &app,
+            &format!("/hazards/{id}/do/submit"),
+            &session,
+            &[("csrf", csrf)],
+        )
+        .await;
+        assert_eq!(res.status(), 409);
+        let html = res.text().await.unwrap();
+        assert!(html.contains("隐患当前状态为“已报告待上账”"), "{html}");
+    }
+);
