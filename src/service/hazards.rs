@@ -628,6 +628,16 @@ pub struct HazardView {
     pub updated_at: String,
 }
 
+/// The actions the caller may take on the hazard today: those its role and the hazard's state
+/// allow, less an extension request outside the window before the deadline (T9).
+fn permitted_now(facts: &HazardFacts, env: &Env<'_>) -> Vec<&'static str> {
+    let mut actions = permitted_actions_for(facts, &env.actor());
+    if !hazard::extension_window_open(facts, env.calendar, env.today, env.policy) {
+        actions.retain(|a| *a != "request_extension");
+    }
+    actions
+}
+
 /// A record as the view shows it: its payload with who recorded it and when.
 fn record_json(r: &RecordRow) -> Value {
     let mut v = r.json();
@@ -747,7 +757,7 @@ pub fn view_of(env: &Env<'_>, row: &HazardRow, loaded: &Loaded) -> AppResult<Haz
         compliance_flags: compliance_flags(&facts, env.today, env.policy),
         records: all_records,
         attachments: loaded.files.clone(),
-        permitted_actions: permitted_actions_for(&facts, &env.actor()),
+        permitted_actions: permitted_now(&facts, env),
         reporter_id: row.reporter_id.clone(),
         recurrence_of: row.recurrence_of.clone(),
         version: row.version,

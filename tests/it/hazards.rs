@@ -1244,6 +1244,23 @@ db_test!(extensions_and_suspension, |backend: Backend| async move {
         )
         .await;
     expect_problem(res, 409, "extension_window_not_open").await;
+    let offered = |view: &Value| {
+        view["permitted_actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "request_extension")
+    };
+    let view = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/hazards/{id}"),
+        &c.principal,
+        Value::Null,
+        200,
+    )
+    .await;
+    assert!(!offered(&view), "not offered before the window: {view}");
     // Inside the window (the service clock moves to 2026-04-20, so everyone logs in again):
     // interim measures are required.
     app.advance(chrono::Duration::days(49));
@@ -1254,6 +1271,16 @@ db_test!(extensions_and_suspension, |backend: Backend| async move {
         inspector: app.login("yjj").await,
         ..c
     };
+    let view = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/hazards/{id}"),
+        &c.principal,
+        Value::Null,
+        200,
+    )
+    .await;
+    assert!(offered(&view), "offered inside the window: {view}");
     let body = call(
         &app,
         Method::POST,

@@ -70,7 +70,7 @@ pub use permitted::{permitted_actions, permitted_actions_for};
 pub use plan::{AcknowledgePlanInput, acknowledge_plan, file_plan};
 pub use rectification::{
     CompletionInput, ExtensionDecisionInput, ExtensionRequestInput, ProgressInput, StartInput,
-    complete, decide_extension, record_progress, request_extension, start,
+    complete, decide_extension, extension_window_open, record_progress, request_extension, start,
 };
 pub use review::{PostInput, ReturnInput, VoidInput, post, return_hazard, void};
 

@@ -176,6 +176,17 @@ pub(super) fn guard_request_extension(facts: &HazardFacts, role: Role) -> Result
     Ok(())
 }
 
+/// Whether an extension may be requested today as far as the window goes (T9: the last
+/// working days before the effective deadline), for the actions a view offers.
+pub fn extension_window_open(
+    facts: &HazardFacts,
+    cal: &WorkCalendar,
+    today: NaiveDate,
+    policy: &Policy,
+) -> bool {
+    window_open(facts, cal, today, policy).is_ok()
+}
+
 fn window_open(
     facts: &HazardFacts,
     cal: &WorkCalendar,
