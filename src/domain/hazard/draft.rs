@@ -238,7 +238,7 @@ pub fn edit(
     today: NaiveDate,
     _policy: &Policy,
 ) -> Result<Outcome, DomainError> {
-    guard_edit(facts, actor.role)?;
+    guard_edit(facts, actor.role, Some(actor))?;
     let mut e = FieldErrors::new();
     let level = e.require("level", input.level);
     // A hazard found through a tip-off (隐患来源 6 投诉举报) stays one: the enterprise the tip
@@ -262,12 +262,27 @@ pub fn edit(
     Ok(out)
 }
 
-pub(super) fn guard_edit(facts: &HazardFacts, role: Role) -> Result<(), DomainError> {
+/// Editing a draft or returned report: the enterprise's users, and the officer who filed it
+/// (an inspection finding, a confirmed tip-off). An officer does not rewrite what an
+/// enterprise reported — a returned report goes back to the enterprise to correct (L1: the
+/// record is the enterprise's own). The officer is known only with `actor`.
+pub(super) fn guard_edit(
+    facts: &HazardFacts,
+    role: Role,
+    actor: Option<&Actor>,
+) -> Result<(), DomainError> {
     let states = [Status::Draft, Status::Returned];
+    let officer_reporter = matches!(role, Role::StreetOfficer | Role::DepartmentInspector)
+        && actor.is_some_and(|a| facts.is_reporter(&a.user_id));
     gate(
         facts,
         Action::Edit,
-        role_may(may_draft(role), role, Action::Edit, facts.level),
+        role_may(
+            role.is_enterprise() || officer_reporter,
+            role,
+            Action::Edit,
+            facts.level,
+        ),
         &states,
     )
 }
@@ -389,6 +404,30 @@ mod tests {
             f.level = Level::Major;
             let err = submit(&f, &filer, &input, today(), &policy).unwrap_err();
             assert_eq!(err.code(), "role_forbidden", "{role}");
+        }
+    }
+
+    #[test]
+    fn an_officer_edits_only_the_report_they_filed() {
+        let policy = Policy::default();
+        for role in [Role::StreetOfficer, Role::DepartmentInspector] {
+            for status in [Status::Draft, Status::Returned] {
+                let mut f = facts(status, Level::General);
+                let input = DraftInput {
+                    level: Some(Level::General),
+                    content: f.content.clone(),
+                    ..DraftInput::default()
+                };
+                // The enterprise's report, returned to it: the officer does not rewrite it.
+                let officer = Actor::new("officer-1", role);
+                let err = edit(&f, &officer, &input, today(), &policy).unwrap_err();
+                assert_eq!(err.code(), "role_forbidden", "{role} {status}");
+                assert!(!permitted_actions_for(&f, &officer).contains(&"edit"));
+                // Their own inspection finding they may.
+                f.reporter_id = officer.user_id.clone();
+                assert!(edit(&f, &officer, &input, today(), &policy).is_ok());
+                assert!(permitted_actions_for(&f, &officer).contains(&"edit"));
+            }
         }
     }
 

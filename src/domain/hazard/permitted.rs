@@ -21,7 +21,7 @@ fn guard(
     action: Action,
 ) -> Result<(), DomainError> {
     match action {
-        Action::Edit => guard_edit(facts, role),
+        Action::Edit => guard_edit(facts, role, actor),
         // A safety officer may always choose to report directly.
         Action::Submit => guard_submit(facts, role, actor, true),
         Action::Return => guard_return(facts, role),
@@ -80,7 +80,8 @@ mod tests {
         use Role::*;
         let general = level == Level::General;
         match action {
-            Action::Edit => [E, &[StreetOfficer, DepartmentInspector]].concat(),
+            // Officers edit only what they filed themselves (a test below).
+            Action::Edit => E.to_vec(),
             Action::Submit if general => E.to_vec(),
             Action::Submit => vec![EnterprisePrincipal, EnterpriseSafetyOfficer],
             Action::Return => vec![StreetOfficer, DepartmentInspector],
