@@ -992,7 +992,7 @@ db_test!(triage_flows, |backend: Backend| async move {
     assert_eq!(st["status"], "replied");
     assert_eq!(
         st["outcome"],
-        "经核查，您反映的问题属实，已责令整改并纳入隐患排查治理。"
+        "经核查，您反映的问题属实，已纳入隐患排查治理，将督促整改。"
     );
     assert!(!st.to_string().contains(&created), "no hazard id in public");
 

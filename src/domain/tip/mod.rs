@@ -100,7 +100,7 @@ impl Resolution {
     pub fn public_text(self) -> &'static str {
         match self {
             Self::HazardCreated | Self::HazardLinked => {
-                "经核查，您反映的问题属实，已责令整改并纳入隐患排查治理。"
+                "经核查，您反映的问题属实，已纳入隐患排查治理，将督促整改。"
             }
             Self::Duplicate => "您反映的问题已有其他举报反映，已合并核查处理。",
             Self::NotConfirmed => "经核查，未发现您反映的问题。",
