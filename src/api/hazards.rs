@@ -18,7 +18,9 @@ use crate::domain::hazard::{
     DraftInput, EmployeeNoticeInput, HazardFacts, Outcome, Plan, PostInput, ProgressInput,
     QuickFixInput, ReturnInput, StartInput, SubmitInput, VoidInput, VoidReason,
 };
-use crate::domain::hazard::{CompletionInput, ExtensionDecisionInput, ExtensionRequestInput};
+use crate::domain::hazard::{
+    CompletionInput, ExtensionDecisionInput, ExtensionRequestInput, MajorReportInput, Role,
+};
 use crate::domain::{DomainError, FieldErrors};
 use crate::error::{AppError, AppResult};
 use crate::mail;
@@ -47,6 +49,7 @@ pub fn routes(r: &mut Routes) {
         .post("/api/v1/hazards/{id}/quick-fix", quick_fix)
         .post("/api/v1/hazards/{id}/congress-reports", congress_report)
         .post("/api/v1/hazards/{id}/employee-notice", employee_notice)
+        .post("/api/v1/hazards/{id}/major-report", major_report)
         .get("/api/v1/hazards/{id}/events", events);
 }
 
@@ -408,22 +411,72 @@ pub(crate) async fn submit(
             if !out.record_regulator_report {
                 return Ok(Value::Null);
             }
-            // The regulator half of the 双报告: this service is the department's system (L2).
-            let copied = &l.copied;
-            let content = row.content();
-            let report = json!({
-                "reported_at": crate::timefmt::rfc3339(&e.now.naive_utc()),
-                "reported_by": e.caller.user_id,
-                "direct_report": i.direct_report,
-                "departments": {"primary": row.primary_department, "copied": copied},
-                "street": row.street_code,
-                "status_and_cause": content.status_and_cause,
-                "severity_and_difficulty": content.severity_and_difficulty,
-                "plan": content.plan,
-                "plan_due_on": content.plan_due_on,
-                "judgement_basis": content.judgement_basis,
-                "warnings": out.warnings,
-            });
+            let report = regulator_report(row, out, i.direct_report, e, l);
+            record(c, row, "regulator_report", &report, e, l)
+        },
+    )
+    .await
+}
+
+/// The regulator half of the 双报告 as recorded: this service is the department's system (L2).
+fn regulator_report(
+    row: &HazardRow,
+    out: &Outcome,
+    direct_report: bool,
+    e: &Env<'_>,
+    l: &Loaded,
+) -> Value {
+    let content = row.content();
+    json!({
+        "reported_at": crate::timefmt::rfc3339(&e.now.naive_utc()),
+        "reported_by": e.caller.user_id,
+        "direct_report": direct_report,
+        "departments": {"primary": row.primary_department, "copied": l.copied},
+        "street": row.street_code,
+        "status_and_cause": content.status_and_cause,
+        "severity_and_difficulty": content.severity_and_difficulty,
+        "plan": content.plan,
+        "plan_due_on": content.plan_due_on,
+        "judgement_basis": content.judgement_basis,
+        "warnings": out.warnings,
+    })
+}
+
+/// The 重大 report of a hazard the department raised to 重大 at posting (L7), with the
+/// regulator half of the 双报告 recorded then; the blocks join the report's content.
+pub(crate) async fn major_report(
+    bearer: Bearer,
+    req: HttpRequest,
+    id: Id,
+    bytes: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let input = parse::<MajorReportInput>(&req, &bytes);
+    run(
+        bearer,
+        req,
+        id.into_inner(),
+        "hazard.major_reported",
+        input,
+        |f, a, i, e| hazard::file_major_report(f, a, i, e.today, e.policy),
+        |c, row, out, i, e, l| {
+            let mut content = row.content();
+            content.status_and_cause.clone_from(&i.status_and_cause);
+            content
+                .severity_and_difficulty
+                .clone_from(&i.severity_and_difficulty);
+            content.temporary_measures.clone_from(&i.temporary_measures);
+            if i.needs_government_coordination.is_some() {
+                content.needs_government_coordination = i.needs_government_coordination;
+            }
+            if i.plan.is_some() {
+                content.plan.clone_from(&i.plan);
+            }
+            if i.plan_due_on.is_some() {
+                content.plan_due_on = i.plan_due_on;
+            }
+            row.content = serde_json::to_string(&content).map_err(AppError::internal)?;
+            let direct = e.caller.role == Role::EnterpriseSafetyOfficer;
+            let report = regulator_report(row, out, direct, e, l);
             record(c, row, "regulator_report", &report, e, l)
         },
     )

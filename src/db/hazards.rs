@@ -684,6 +684,7 @@ pub fn facts(
             .filter_map(|a| date(&a["accepted_on"]))
             .max(),
         has_employee_notice: records.iter().any(|r| r.kind == "employee_notice"),
+        has_regulator_report: records.iter().any(|r| r.kind == "regulator_report"),
         interview_flagged_on: row.interview_flagged_on,
         attachments,
     })

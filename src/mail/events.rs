@@ -35,7 +35,7 @@ pub fn hazard_event(
             .to_string()
     };
     let recipients: &[Recipient] = match kind {
-        "hazard.submitted" => &[Department, Street],
+        "hazard.submitted" | "hazard.major_reported" => &[Department, Street],
         "hazard.returned" | "hazard.posted" | "hazard.extension_decided" => &[Enterprise],
         "hazard.listed" => &[Enterprise, Street, SupervisingDepartment, Department],
         "hazard.closed" | "hazard.acceptance_failed" => &[Enterprise, Street],
@@ -53,6 +53,11 @@ pub fn hazard_event(
     };
     let ledger_no = h.ledger_no.clone().unwrap_or_default();
     let (subject, lead, details): (String, String, Vec<(&'static str, String)>) = match kind {
+        "hazard.major_reported" => (
+            format!("【隐患台账】重大事故隐患报告（补报）：{}——{}", h.enterprise_name, h.title),
+            "上账时认定为重大事故隐患的，企业补报了重大事故隐患报告（双报告：向负有安全生产监督管理职责的部门报告），请核查治理方案。".into(),
+            vec![],
+        ),
         "hazard.submitted" => (
             format!("【隐患台账】重大事故隐患报告：{}——{}", h.enterprise_name, h.title),
             "企业报告了一项重大事故隐患（双报告：向负有安全生产监督管理职责的部门报告），请及时核查并上账。".into(),

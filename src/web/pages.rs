@@ -1052,6 +1052,7 @@ fn event_label(kind: &str) -> String {
     let label = match kind {
         "hazard.created" => "创建草稿",
         "hazard.edited" => "修改",
+        "hazard.major_reported" => "补报重大事故隐患报告",
         "hazard.attachment_added" => "上传照片/文件",
         "hazard.submitted" => "提交报告",
         "hazard.returned" => "退回",
@@ -1414,6 +1415,7 @@ async fn dispatch(
         "congress_report" => h::congress_report(caller, req, p, body).await,
         "employee_notice" => h::employee_notice(caller, req, p, body).await,
         "list" => crate::api::listing::list(caller, req, p, body).await,
+        "major_report" => h::major_report(caller, req, p, body).await,
         _ => Err(AppError::not_found()),
     }
 }

@@ -1185,6 +1185,77 @@ db_test!(
             posting["payload"]["changes"]["level"],
             json!({"before": "general", "after": "major"})
         );
+        // The enterprise now owes the 重大 report (L7): the regulator half of the 双报告.
+        let offered = |v: &Value| {
+            v["permitted_actions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a == "major_report")
+        };
+        assert!(posted["dual_report"]["regulator"].is_null());
+        let view = call(
+            &app,
+            Method::GET,
+            &format!("/api/v1/hazards/{id}"),
+            &c.principal,
+            Value::Null,
+            200,
+        )
+        .await;
+        assert!(offered(&view), "{view}");
+        let report_path = format!("/api/v1/hazards/{id}/major-report");
+        let blocks = json!({"status_and_cause": "配电室电缆老化，液氨机房供电无备用电源",
+                            "severity_and_difficulty": "停电将致制冷失效、氨泄漏，需停机改造",
+                            "temporary_measures": "加装临时发电机，每班巡检"});
+        let res = app
+            .call(
+                Method::POST,
+                &report_path,
+                Some(&c.reporter),
+                Some(blocks.clone()),
+            )
+            .await;
+        expect_problem(res, 403, "role_forbidden").await;
+        let body = call(
+            &app,
+            Method::POST,
+            &report_path,
+            &c.principal,
+            json!({}),
+            422,
+        )
+        .await;
+        assert_eq!(
+            error_fields(&body),
+            [
+                "status_and_cause",
+                "severity_and_difficulty",
+                "temporary_measures"
+            ],
+            "the plan's date set at the raise still holds"
+        );
+        let reported = call(
+            &app,
+            Method::POST,
+            &report_path,
+            &c.principal,
+            blocks.clone(),
+            200,
+        )
+        .await;
+        let regulator = &reported["dual_report"]["regulator"];
+        assert_eq!(
+            regulator["status_and_cause"],
+            "配电室电缆老化，液氨机房供电无备用电源"
+        );
+        assert_eq!(regulator["judgement_basis"]["clause"], "第四条");
+        assert_eq!(reported["temporary_measures"], "加装临时发电机，每班巡检");
+        assert!(!offered(&reported));
+        let res = app
+            .call(Method::POST, &report_path, Some(&c.principal), Some(blocks))
+            .await;
+        expect_problem(res, 409, "already_reported").await;
     }
 );
 

@@ -200,6 +200,9 @@ code_enum! {
         EmployeeNotice => "employee_notice",
         /// T6 挂牌督办.
         List => "list",
+        /// The 重大 report (L7) of a hazard raised to 重大 at posting: the regulator half of
+        /// the 双报告, filed after the fact.
+        MajorReport => "major_report",
     }
 }
 

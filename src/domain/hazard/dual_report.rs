@@ -4,8 +4,8 @@ use chrono::{Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use super::codes::{Action, CongressBody, CongressStage, Level, Role, Status};
-use super::facts::{Actor, HazardFacts, Outcome, Policy};
-use super::guard::{OPEN, gate, role_may};
+use super::facts::{Actor, HazardFacts, Outcome, Plan, Policy};
+use super::guard::{OPEN, gate, role_may, state_error};
 use crate::domain::{DomainError, FieldErrors};
 
 /// Headcount from which the 职工代表大会 is the expected body (上海市职工代表大会条例 Art. 4).
@@ -35,6 +35,110 @@ pub struct EmployeeNoticeInput {
     pub posted_on: Option<NaiveDate>,
     /// Where, e.g. 信息公示栏.
     pub channel: Option<String>,
+}
+
+/// Body of the 重大 report filed after the department raised a hazard to 重大 at posting (L7):
+/// ① 现状及其产生原因 ② 危害程度和整改难易程度 ③ 治理方案 (here, or already filed by
+/// `PUT plan`, or the date it will be), with the temporary measures.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MajorReportInput {
+    pub status_and_cause: Option<String>,
+    pub severity_and_difficulty: Option<String>,
+    pub temporary_measures: Option<String>,
+    pub needs_government_coordination: Option<bool>,
+    pub plan: Option<Plan>,
+    pub plan_due_on: Option<NaiveDate>,
+}
+
+/// Statuses in which a raised hazard's 重大 report may be filed: posted and still open.
+const MAJOR_REPORT_STATES: &[Status] = &[
+    Status::OnLedger,
+    Status::InRectification,
+    Status::PendingAcceptance,
+];
+
+pub(super) fn guard_major_report(facts: &HazardFacts, role: Role) -> Result<(), DomainError> {
+    gate(
+        facts,
+        Action::MajorReport,
+        role_may(
+            matches!(
+                role,
+                Role::EnterprisePrincipal | Role::EnterpriseSafetyOfficer
+            ),
+            role,
+            Action::MajorReport,
+            facts.level,
+        ),
+        MAJOR_REPORT_STATES,
+    )?;
+    if facts.level != Level::Major {
+        return Err(state_error(
+            facts,
+            "level_not_major",
+            "only a major hazard has a major hazard report".into(),
+        ));
+    }
+    if facts.has_regulator_report {
+        return Err(state_error(
+            facts,
+            "already_reported",
+            "the major hazard report is already recorded".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The 重大 report of a hazard raised to 重大 at posting (T4 upgrade): the principal, or the
+/// safety officer (L3), files the three report blocks; the regulator half of the 双报告 is
+/// recorded then. A plan given here is filed (and awaits acknowledgement).
+pub fn file_major_report(
+    facts: &HazardFacts,
+    actor: &Actor,
+    input: &MajorReportInput,
+    today: NaiveDate,
+    policy: &Policy,
+) -> Result<Outcome, DomainError> {
+    guard_major_report(facts, actor.role)?;
+    let mut e = FieldErrors::new();
+    e.require_text("status_and_cause", input.status_and_cause.as_deref());
+    e.require_text(
+        "severity_and_difficulty",
+        input.severity_and_difficulty.as_deref(),
+    );
+    e.require_text("temporary_measures", input.temporary_measures.as_deref());
+    match (&input.plan, input.plan_due_on) {
+        (Some(plan), _) => {
+            for part in plan.missing_parts() {
+                e.add(format!("plan.{part}"), "required");
+            }
+        }
+        (None, Some(due)) => {
+            let latest = today + Days::new(policy.plan_due_max_days.max(0) as u64);
+            if due < today {
+                e.add("plan_due_on", "must not be in the past");
+            } else if due > latest {
+                e.add(
+                    "plan_due_on",
+                    format!("must be within {} days", policy.plan_due_max_days),
+                );
+            }
+        }
+        // The plan's date set at the raise (posting + plan_due_max_days) still holds.
+        (None, None) if !facts.plan_filed && facts.content.plan_due_on.is_none() => {
+            e.add("plan", "required: the six-part plan or plan_due_on");
+        }
+        (None, None) => {}
+    }
+    e.finish()?;
+    let mut out = Outcome::to(facts.status);
+    out.record_regulator_report = true;
+    if input.plan.is_some() {
+        out.plan_filed = Some(true);
+        out.plan_acknowledged = Some(false);
+    }
+    Ok(out)
 }
 
 /// A completion report makes sense once rectification is under way.
@@ -222,6 +326,56 @@ pub fn compliance_flags(
 mod tests {
     use super::super::fixtures::*;
     use super::*;
+
+    #[test]
+    fn a_hazard_raised_to_major_at_posting_gets_its_major_report_once() {
+        let p = Policy::default();
+        let principal = actor(Role::EnterprisePrincipal);
+        let mut f = facts(Status::OnLedger, Level::Major);
+        f.has_regulator_report = false;
+        f.plan_filed = false;
+        let blocks = MajorReportInput {
+            status_and_cause: Some("液氨管道腐蚀减薄".into()),
+            severity_and_difficulty: Some("泄漏可致中毒".into()),
+            temporary_measures: Some("停用该管段".into()),
+            ..MajorReportInput::default()
+        };
+        // Every block named at once, and the plan (or its date) when none is filed.
+        let err = file_major_report(&f, &principal, &MajorReportInput::default(), today(), &p)
+            .unwrap_err();
+        assert_eq!(
+            fields(&err),
+            [
+                "status_and_cause",
+                "severity_and_difficulty",
+                "temporary_measures",
+                "plan"
+            ]
+        );
+        let with_plan = MajorReportInput {
+            plan: Some(full_plan()),
+            ..blocks.clone()
+        };
+        let out = file_major_report(&f, &principal, &with_plan, today(), &p).unwrap();
+        assert!(out.record_regulator_report);
+        assert_eq!(out.status, Status::OnLedger);
+        assert_eq!(
+            (out.plan_filed, out.plan_acknowledged),
+            (Some(true), Some(false))
+        );
+        // A plan already filed (PUT plan) is enough.
+        f.plan_filed = true;
+        let out = file_major_report(&f, &principal, &blocks, today(), &p).unwrap();
+        assert_eq!(out.plan_filed, None);
+        // Once recorded, not again; and only for 重大.
+        f.has_regulator_report = true;
+        let err = file_major_report(&f, &principal, &blocks, today(), &p).unwrap_err();
+        assert_eq!((err.code(), err.http_status()), ("already_reported", 409));
+        let mut general = facts(Status::OnLedger, Level::General);
+        general.has_regulator_report = false;
+        let err = file_major_report(&general, &principal, &blocks, today(), &p).unwrap_err();
+        assert_eq!(err.code(), "level_not_major");
+    }
 
     fn report(stage: CongressStage, body: CongressBody) -> CongressReportInput {
         CongressReportInput {

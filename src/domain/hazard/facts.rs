@@ -198,6 +198,10 @@ pub struct HazardFacts {
     pub interview_flagged_on: Option<NaiveDate>,
     /// An employee notice (信息公示) exists.
     pub has_employee_notice: bool,
+    /// The regulator half of the 双报告 is recorded (a 重大 submission, or the report filed
+    /// after a raise to 重大 at posting).
+    #[serde(default)]
+    pub has_regulator_report: bool,
     /// Attachments present.
     pub attachments: AttachmentFacts,
 }

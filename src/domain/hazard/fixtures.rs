@@ -81,6 +81,9 @@ pub(crate) fn facts(status: Status, level: Level) -> HazardFacts {
         congress_follow_up_due: None,
         interview_flagged_on: None,
         has_employee_notice: true,
+        // Submitted as 重大: the regulator half is on record.
+        has_regulator_report: level == Level::Major
+            && !matches!(status, Status::Draft | Status::Returned),
         attachments: AttachmentFacts {
             before_photo: true,
             after_photo: true,
@@ -95,6 +98,8 @@ pub(crate) fn prepare(action: Action, mut f: HazardFacts) -> HazardFacts {
     match action {
         Action::AcknowledgePlan => f.plan_acknowledged = false,
         Action::DecideExtension => f.pending_extension = Some(d("2023-11-30")),
+        // Raised to 重大 at posting: no report yet.
+        Action::MajorReport => f.has_regulator_report = false,
         _ => {}
     }
     f
@@ -223,6 +228,15 @@ pub(crate) fn run(action: Action, f: &HazardFacts, a: &Actor) -> Result<Outcome,
                 channel: Some("信息公示栏".into()),
             };
             record_employee_notice(f, a, &input, t, &p)
+        }
+        Action::MajorReport => {
+            let input = MajorReportInput {
+                status_and_cause: Some("液氨管道腐蚀减薄，未按期检测".into()),
+                severity_and_difficulty: Some("泄漏可致中毒，需停用更换".into()),
+                temporary_measures: Some("停用该管段，设警戒区".into()),
+                ..MajorReportInput::default()
+            };
+            file_major_report(f, a, &input, t, &p)
         }
         Action::List => {
             let input = ListingInput {

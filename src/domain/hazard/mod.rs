@@ -58,8 +58,9 @@ pub use draft::{
     DraftInput, SubmitInput, TIP_SOURCE, TITLE_MAX_CHARS, check_report, create, edit, submit,
 };
 pub use dual_report::{
-    COMPLIANCE_FLAGS, CongressReportInput, EmployeeNoticeInput, WORKERS_CONGRESS_HEADCOUNT,
-    compliance_flags, expected_body, record_congress_report, record_employee_notice,
+    COMPLIANCE_FLAGS, CongressReportInput, EmployeeNoticeInput, MajorReportInput,
+    WORKERS_CONGRESS_HEADCOUNT, compliance_flags, expected_body, file_major_report,
+    record_congress_report, record_employee_notice,
 };
 pub use facts::{
     Actor, AttachmentFacts, CongressRule, HazardContent, HazardFacts, JudgementBasis, Outcome,

@@ -3,7 +3,7 @@
 use super::acceptance::{guard_accept, guard_quick_fix};
 use super::codes::{Action, Role};
 use super::draft::{guard_edit, guard_submit};
-use super::dual_report::{guard_congress_report, guard_employee_notice};
+use super::dual_report::{guard_congress_report, guard_employee_notice, guard_major_report};
 use super::facts::{Actor, HazardFacts};
 use super::listing::guard_list;
 use super::plan::{guard_acknowledge_plan, guard_file_plan};
@@ -39,6 +39,7 @@ fn guard(
         Action::CongressReport => guard_congress_report(facts, role, None),
         Action::EmployeeNotice => guard_employee_notice(facts, role),
         Action::List => guard_list(facts, role),
+        Action::MajorReport => guard_major_report(facts, role),
     }
 }
 
@@ -98,6 +99,7 @@ mod tests {
             Action::Accept if general => vec![StreetOfficer],
             Action::Accept => vec![DepartmentInspector],
             Action::List => vec![DistrictOffice],
+            Action::MajorReport => vec![EnterprisePrincipal, EnterpriseSafetyOfficer],
         }
     }
 
@@ -116,6 +118,7 @@ mod tests {
             }
             Action::DecideExtension => vec![OnLedger, InRectification, PendingAcceptance],
             Action::Complete => vec![InRectification],
+            Action::MajorReport => vec![OnLedger, InRectification, PendingAcceptance],
             Action::Accept => vec![PendingAcceptance],
             Action::QuickFix => vec![Draft, Submitted],
             Action::CongressReport | Action::EmployeeNotice => vec![
@@ -133,7 +136,7 @@ mod tests {
     fn level_refusal(action: Action, level: Level) -> Option<&'static str> {
         match (action, level) {
             (Action::QuickFix, Level::Major) => Some("level_not_general"),
-            (Action::List, Level::General) => Some("level_not_major"),
+            (Action::List | Action::MajorReport, Level::General) => Some("level_not_major"),
             _ => None,
         }
     }
