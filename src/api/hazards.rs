@@ -53,12 +53,16 @@ pub fn routes(r: &mut Routes) {
         .get("/api/v1/hazards/{id}/events", events);
 }
 
-/// The version a client last saw, from `If-Match: "N"` (weak tags accepted).
+/// The version a client last saw, from `If-Match: "N"` (weak tags accepted); `*` (any
+/// current version, RFC 9110) checks none.
 pub fn if_match(req: &HttpRequest) -> AppResult<Option<i32>> {
     let Some(value) = req.headers().get(header::IF_MATCH) else {
         return Ok(None);
     };
     let text = value.to_str().unwrap_or("").trim();
+    if text == "*" {
+        return Ok(None);
+    }
     let text = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
     text.parse::<i32>()
         .map(Some)
@@ -599,6 +603,13 @@ pub(crate) async fn void(
                     return Err(AppError::field(
                         "duplicate_of",
                         "must name another hazard, not this one",
+                    ));
+                }
+                // The link leads to the hazard that is dealt with, not to another void one.
+                if original.status == "void" {
+                    return Err(AppError::field(
+                        "duplicate_of",
+                        "names a void hazard; name the one that is being dealt with",
                     ));
                 }
                 i.duplicate_of = Some(original.id);

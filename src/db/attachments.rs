@@ -62,10 +62,17 @@ pub fn facts(list: &[AttachmentRow]) -> AttachmentFacts {
         list.iter()
             .any(|a| a.kind == kind && a.content_type.starts_with("image/"))
     };
+    let images = |kind: &'static str| {
+        list.iter()
+            .filter(move |a| a.kind == kind && a.content_type.starts_with("image/"))
+    };
+    let after_same_as_before = photo("after")
+        && images("after").all(|after| images("before").any(|b| b.sha256 == after.sha256));
     AttachmentFacts {
         before_photo: photo("before"),
         after_photo: photo("after"),
         acceptance_photo: false,
         assessment_report: list.iter().any(|a| a.kind == "report"),
+        after_same_as_before,
     }
 }

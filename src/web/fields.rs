@@ -598,6 +598,9 @@ pub fn translate(msg: &str) -> String {
         "only JPEG, PNG or WebP photos" => "只接受 JPEG、PNG 或 WebP 照片",
         "a photo before rectification is required" => "须上传整改前照片",
         "a photo after rectification is required" => "须上传整改后照片",
+        "the after photo is the same picture as the before photo" => {
+            "整改后照片与整改前照片是同一张，请上传整改后的现场照片"
+        }
         "a major hazard cannot be handled on the spot" => "重大事故隐患不能现场整改",
         "must be 1–9" => "须为 1–9",
         "must be 0–100" => "须为 0–100",

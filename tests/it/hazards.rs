@@ -143,8 +143,18 @@ pub async fn call(
     got
 }
 
+/// [`jpeg`] with `mark` in its padding: another picture for each mark (a before and an after
+/// photo are not the same bytes).
+pub fn jpeg_marked(mark: &str) -> Vec<u8> {
+    let mut b = jpeg();
+    for (i, byte) in mark.bytes().take(64).enumerate() {
+        b[14 + i] = byte;
+    }
+    b
+}
+
 pub async fn upload(app: &TestApp, token: &str, hazard: &str, kind: &str) -> reqwest::Response {
-    let part = reqwest::multipart::Part::bytes(jpeg())
+    let part = reqwest::multipart::Part::bytes(jpeg_marked(kind))
         .file_name("现场照片.jpg")
         .mime_str("image/jpeg")
         .unwrap();
@@ -897,6 +907,18 @@ db_test!(
             .expect("void record")
             .clone();
         assert_eq!(record["duplicate_of"], id.as_str(), "{record}");
+        // A duplicate links the hazard being dealt with, not another void one.
+        let third = submitted_general(&app, &c).await;
+        let body = call(
+            &app,
+            Method::POST,
+            &h(&third, "void"),
+            &c.street,
+            json!({"reason": "duplicate", "duplicate_of": dup, "note": "重复上报"}),
+            422,
+        )
+        .await;
+        assert_eq!(error_fields(&body), ["duplicate_of"]);
         expect_problem(
             app.call(
                 Method::POST,
@@ -936,6 +958,42 @@ db_test!(
             "before and after photos: {body}"
         );
         upload(&app, &c.reporter, qid, "before").await;
+        // The before picture sent again as the after one shows no rectification.
+        let same = reqwest::multipart::Form::new()
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(jpeg_marked("before"))
+                    .file_name("整改后.jpg")
+                    .mime_str("image/jpeg")
+                    .unwrap(),
+            )
+            .text("kind", "after");
+        let res = app
+            .client
+            .post(app.url(&format!("/api/v1/hazards/{qid}/attachments")))
+            .bearer_auth(&c.reporter)
+            .multipart(same)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+        let body = call(
+            &app,
+            Method::POST,
+            &h(qid, "quick-fix"),
+            &c.reporter,
+            json!({"summary": "当场上锁", "actual_funds": "0"}),
+            422,
+        )
+        .await;
+        assert_eq!(error_fields(&body), ["after_photo"]);
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("same picture"),
+            "{body}"
+        );
         upload(&app, &c.reporter, qid, "after").await;
         let fixed = call(
             &app,
@@ -1954,7 +2012,7 @@ db_test!(
             )
             .await;
         assert_eq!(res.status(), 200);
-        assert_eq!(res.bytes().await.unwrap().to_vec(), jpeg());
+        assert_eq!(res.bytes().await.unwrap().to_vec(), jpeg_marked("before"));
         assert!(
             !app.state.config.data_dir.join("attachments").exists(),
             "nothing written locally"

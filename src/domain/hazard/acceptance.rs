@@ -219,8 +219,8 @@ pub fn quick_fix(
     if !facts.attachments.before_photo {
         e.add("before_photo", "a photo before rectification is required");
     }
-    if !facts.attachments.after_photo {
-        e.add("after_photo", "a photo after rectification is required");
+    if let Some(problem) = facts.attachments.after_photo_problem() {
+        e.add("after_photo", problem);
     }
     if facts.suspension != Suspension::None {
         e.add(
@@ -565,5 +565,18 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!((err.code(), err.http_status()), ("level_not_general", 409));
+        // The before picture uploaded again as the after one does not count.
+        let mut same = facts(Status::Submitted, Level::General);
+        same.content.discovered_on = Some(today());
+        same.attachments.after_same_as_before = true;
+        let err = quick_fix(
+            &same,
+            &actor(Role::EnterpriseReporter),
+            &quick(),
+            today(),
+            &Policy::default(),
+        )
+        .unwrap_err();
+        assert_eq!(fields(&err), ["after_photo"]);
     }
 }

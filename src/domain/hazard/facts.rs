@@ -140,6 +140,22 @@ pub struct AttachmentFacts {
     pub acceptance_photo: bool,
     /// An assessment report (needed to resume after a suspension).
     pub assessment_report: bool,
+    /// Every after photo is the very picture (same bytes) of a before photo.
+    #[serde(default)]
+    pub after_same_as_before: bool,
+}
+
+impl AttachmentFacts {
+    /// What is wrong with the after photos a completion needs, if anything.
+    pub fn after_photo_problem(&self) -> Option<&'static str> {
+        if !self.after_photo {
+            Some("a photo after rectification is required")
+        } else if self.after_same_as_before {
+            Some("the after photo is the same picture as the before photo")
+        } else {
+            None
+        }
+    }
 }
 
 /// Everything the rules need to know about a hazard as stored.

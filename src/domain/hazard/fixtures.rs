@@ -89,6 +89,7 @@ pub(crate) fn facts(status: Status, level: Level) -> HazardFacts {
             after_photo: true,
             acceptance_photo: true,
             assessment_report: true,
+            after_same_as_before: false,
         },
     }
 }

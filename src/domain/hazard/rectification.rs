@@ -365,8 +365,8 @@ pub fn complete(
     e.require_text("actual_funds", input.actual_funds.as_deref());
     check_money(&mut e, "actual_funds", input.actual_funds.as_deref());
     e.require_text("self_assessment", input.self_assessment.as_deref());
-    if !facts.attachments.after_photo {
-        e.add("after_photo", "a photo after rectification is required");
+    if let Some(problem) = facts.attachments.after_photo_problem() {
+        e.add("after_photo", problem);
     }
     if facts.suspension != Suspension::None {
         e.require_text("resume_request", input.resume_request.as_deref());
