@@ -13,6 +13,39 @@ pub fn sniff_type(bytes: &[u8], allowed: &[&'static str]) -> Option<&'static str
         .and_then(|m| allowed.iter().find(|a| **a == m).copied())
 }
 
+/// A photo without what could identify its sender (a tip-off's reporter, L5): EXIF (GPS,
+/// camera serial, owner), XMP, IPTC and comments are removed from JPEG, PNG and WebP; the
+/// picture, its colour profile and the JFIF/Adobe headers stay. A file that does not parse as
+/// its container is kept as it came.
+pub fn without_metadata(bytes: Vec<u8>) -> Vec<u8> {
+    use img_parts::{DynImage, ImageEXIF};
+    let Ok(Some(mut image)) = DynImage::from_bytes(bytes.clone().into()) else {
+        return bytes;
+    };
+    image.set_exif(None);
+    match &mut image {
+        DynImage::Jpeg(jpeg) => {
+            // APP1 (EXIF, XMP), APP3–APP13 (APP13: IPTC), APP15 and comments; APP0 (JFIF),
+            // APP2 (ICC profile) and APP14 (Adobe colour transform) are needed to show it.
+            jpeg.segments_mut().retain(|s| {
+                let m = s.marker();
+                !(m == 0xE1 || (0xE3..=0xED).contains(&m) || m == 0xEF || m == 0xFE)
+            });
+        }
+        DynImage::Png(png) => {
+            for kind in [*b"eXIf", *b"tEXt", *b"iTXt", *b"zTXt", *b"tIME"] {
+                png.remove_chunks_by_type(kind);
+            }
+        }
+        DynImage::WebP(webp) => webp.remove_chunks_by_id(img_parts::webp::CHUNK_XMP),
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    match image.encoder().write_to(&mut out) {
+        Ok(_) => out,
+        Err(_) => bytes,
+    }
+}
+
 /// The last component of a client's file name, without control characters; never a path.
 pub fn clean_file_name(raw: Option<&str>) -> String {
     let raw = raw.unwrap_or("");
@@ -168,5 +201,49 @@ impl BlobStore for S3Store {
         use object_store::ObjectStore;
         let (store, path) = (self.store.clone(), self.path(sha256)?);
         self.wait(async move { Ok(store.get(&path).await?.bytes().await?.to_vec()) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A JPEG segment: marker and length-prefixed contents.
+    fn segment(marker: u8, contents: &[u8]) -> Vec<u8> {
+        let len = u16::try_from(contents.len() + 2).unwrap().to_be_bytes();
+        [&[0xFF, marker], &len[..], contents].concat()
+    }
+
+    #[test]
+    fn a_photo_loses_what_could_name_its_sender() {
+        let exif = [&b"Exif\0\0II*\0"[..], b"GPS 31.2N 121.4E SECRET-OWNER"].concat();
+        let jfif = b"JFIF\0\x01\x01\0\0\x01\0\x01\0\0";
+        let jpeg = [
+            &[0xFF, 0xD8][..],
+            &segment(0xE0, jfif),
+            &segment(0xE1, &exif),
+            &segment(0xE2, b"ICC_PROFILE\0\x01\x01colours"),
+            &segment(0xED, b"Photoshop 3.0\0IPTC byline SECRET-OWNER"),
+            &segment(0xFE, "拍摄者 SECRET-OWNER".as_bytes()),
+            &segment(0xDA, &[1, 1, 0, 0, 0x3F, 0]),
+            &[0x12, 0x34, 0x56][..],
+            &[0xFF, 0xD9],
+        ]
+        .concat();
+        let clean = without_metadata(jpeg.clone());
+        let text = String::from_utf8_lossy(&clean);
+        assert!(!text.contains("SECRET"), "{text}");
+        assert!(
+            text.contains("JFIF") && text.contains("ICC_PROFILE"),
+            "{text}"
+        );
+        assert!(
+            clean.ends_with(&[0x12, 0x34, 0x56, 0xFF, 0xD9]),
+            "the picture stays"
+        );
+        assert_eq!(sniff_type(&clean, &ALLOWED_TYPES), Some("image/jpeg"));
+        // What does not parse stays as it came (it was sniffed as an image already).
+        let odd = vec![0xFF, 0xD8, 0xFF, 0xE0, 0, 0];
+        assert_eq!(without_metadata(odd.clone()), odd);
     }
 }

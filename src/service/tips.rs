@@ -277,18 +277,22 @@ fn check_input(
         match crate::storage::sniff_type(&p.bytes, &PHOTO_TYPES) {
             _ if p.bytes.is_empty() => e.add("photo", "is empty"),
             None => e.add("photo", "only JPEG, PNG or WebP photos"),
-            Some(ct) => stored.push((
-                TipPhotoRow {
-                    id: uuid::Uuid::now_v7().to_string(),
-                    tip_id: String::new(),
-                    file_name: crate::storage::clean_file_name(p.file_name.as_deref()),
-                    content_type: ct.to_string(),
-                    size_bytes: p.bytes.len() as i64,
-                    sha256: hex::encode(Sha256::digest(&p.bytes)),
-                    created_at: now.naive_utc(),
-                },
-                p.bytes,
-            )),
+            Some(ct) => {
+                // The reporter is protected (L5): a phone's photo names its place and device.
+                let bytes = crate::storage::without_metadata(p.bytes);
+                stored.push((
+                    TipPhotoRow {
+                        id: uuid::Uuid::now_v7().to_string(),
+                        tip_id: String::new(),
+                        file_name: crate::storage::clean_file_name(p.file_name.as_deref()),
+                        content_type: ct.to_string(),
+                        size_bytes: bytes.len() as i64,
+                        sha256: hex::encode(Sha256::digest(&bytes)),
+                        created_at: now.naive_utc(),
+                    },
+                    bytes,
+                ));
+            }
         }
     }
     e.finish()?;
