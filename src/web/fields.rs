@@ -42,6 +42,11 @@ const fn f(name: &'static str, label: &'static str, kind: Kind, required: bool) 
 use Kind::*;
 
 const YES_NO: &[(&str, &str)] = &[("", "请选择"), ("true", "是"), ("false", "否")];
+const LEVELS: &[(&str, &str)] = &[
+    ("", "维持报告的等级"),
+    ("general", "一般事故隐患"),
+    ("major", "重大事故隐患"),
+];
 
 /// The hazard's basic facts (both levels).
 pub const GENERAL: &[Field] = &[
@@ -214,6 +219,25 @@ pub const ACTIONS: &[ActionForm] = &[
         button: "上账",
         fields: &[
             f("deadline", "整改期限", Date, true),
+            f("level", "核定等级（不改的不选）", Select(LEVELS), false),
+            f(
+                "level_change_reason",
+                "等级变更理由（改变等级的）",
+                Area,
+                false,
+            ),
+            f(
+                "judgement_basis.standard",
+                "判定依据：标准（认定为重大的）",
+                Text,
+                false,
+            ),
+            f(
+                "judgement_basis.clause",
+                "判定依据：条款（认定为重大的）",
+                Text,
+                false,
+            ),
             f("order_no", "责令整改文书号", Text, false),
         ],
     },
@@ -606,6 +630,44 @@ pub fn translate(msg: &str) -> String {
         "must be 0–100" => "须为 0–100",
         "wrong answer" => "答案不正确",
         "expired; ask for a new question" => "已过期，请刷新页面换一道题",
+        "must differ from the current password" => "新密码不能与当前密码相同",
+        "no such hazard within your scope" => "在您的管辖范围内没有该隐患",
+        "no such enterprise within your scope" => "在您的管辖范围内没有该企业",
+        "resumption must be approved to pass a suspended hazard" => {
+            "停产停业整改的隐患，验收通过须同意复产"
+        }
+        "an assessment report is required to resume after a suspension" => {
+            "停产停业整改的，须先上传评估报告（上传文件时类别选“评估报告”）"
+        }
+        "names a void hazard; name the one that is being dealt with" => {
+            "所指隐患已作废，请填写正在办理的原隐患"
+        }
+        m if m.starts_with("must be a department the hazard is routed to") => {
+            "须为该隐患所涉及的主管部门"
+        }
+        m if m.starts_with("must look like ") => {
+            return format!("格式应如 {}", &m["must look like ".len()..]);
+        }
+        m if m.starts_with("must be within ") && m.ends_with(" days") => {
+            let n = &m["must be within ".len()..m.len() - " days".len()];
+            return format!("须在 {n} 天之内");
+        }
+        m if m.contains(" staff report to the ") => {
+            let (n, body) = m.split_once(" staff report to the ").unwrap_or(("", ""));
+            let body = match body {
+                "workers_congress" => "职工代表大会",
+                "all_staff_meeting" => "职工大会",
+                other => other,
+            };
+            return format!("{n} 名职工的单位应向{body}报告");
+        }
+        m if m.ends_with("has passed; the request can only be refused") => {
+            "申请延期到的日期已过，只能不予批准"
+        }
+        m if m.starts_with("must not be before the failed acceptance check of ") => {
+            let d = &m["must not be before the failed acceptance check of ".len()..];
+            return format!("不能早于验收不合格之日（{d}）");
+        }
         m if m.starts_with("required") => return format!("必填（{m}）"),
         // serde's words for a date or a number that does not parse.
         m if m.contains("input is out of range")
@@ -634,6 +696,10 @@ pub fn field_label(name: &str) -> String {
         ("before_photo", _) => "整改前照片".to_string(),
         ("after_photo", _) => "整改后照片".to_string(),
         ("plan", _) => "治理方案".to_string(),
+        ("assessment_report", _) => "评估报告".to_string(),
+        ("acceptance_photo", _) => "验收照片".to_string(),
+        ("sectors", _) => "行业领域".to_string(),
+        ("enterprise_id", _) => "企业".to_string(),
         (_, Some(l)) => l.to_string(),
         (n, None) => n.to_string(),
     }
@@ -685,6 +751,20 @@ mod tests {
         assert_eq!(
             translate("input is out of range at line 1 column 30"),
             "日期无效，请按 YYYY-MM-DD 填写"
+        );
+        // Messages that carry a value keep it.
+        assert_eq!(
+            translate("180 staff report to the workers_congress"),
+            "180 名职工的单位应向职工代表大会报告"
+        );
+        assert_eq!(
+            translate("must not be before the failed acceptance check of 2026-09-23"),
+            "不能早于验收不合格之日（2026-09-23）"
+        );
+        assert_eq!(translate("must be within 15 days"), "须在 15 天之内");
+        assert_eq!(
+            translate("must look like 长安委督字〔2023〕第5号"),
+            "格式应如 长安委督字〔2023〕第5号"
         );
         // One the table does not know stays as the API gave it.
         assert_eq!(

@@ -84,8 +84,69 @@ async fn outcome(result: AppResult<HttpResponse>) -> (u16, Value) {
 }
 
 /// The message of a refusal that is not about one field.
+/// The last `YYYY-MM-DD` in `text` (the date a refusal's detail names).
+fn last_date(text: &str) -> Option<&str> {
+    let bytes = text.as_bytes();
+    (0..bytes.len().saturating_sub(9)).rev().find_map(|i| {
+        let cand = text.get(i..i + 10)?;
+        cand.parse::<NaiveDate>().ok().map(|_| cand)
+    })
+}
+
+/// A refusal the domain names by its code, in the words of the page's users.
+fn refusal_by_code(code: &str, detail: &str) -> Option<String> {
+    let on = |prefix: &str| match last_date(detail) {
+        Some(d) => format!("{prefix}（{d}）"),
+        None => prefix.to_string(),
+    };
+    Some(match code {
+        "congress_report_missing" => {
+            "重大事故隐患销号前，须先记录向职工代表大会或职工大会报告治理结果（完成阶段的双报告）。"
+                .to_string()
+        }
+        "extension_window_not_open" => {
+            let days = detail
+                .split("last ")
+                .nth(1)
+                .and_then(|r| r.split_whitespace().next())
+                .unwrap_or("15");
+            let when = last_date(detail).map_or_else(
+                || "尚未到可申请延期的时间".to_string(),
+                |d| format!("{d} 起才能申请延期"),
+            );
+            format!("{when}：延期须在整改期限届满前的最后 {days} 个工作日内申请。")
+        }
+        "extension_window_closed" => on("整改期限已过，不能再申请延期"),
+        "extension_pending" => "已有一项延期申请待审批，审批后才能再次申请。".to_string(),
+        "no_pending_extension" => "没有待审批的延期申请。".to_string(),
+        "already_reported" => "重大事故隐患报告已经报送，不能重复报送。".to_string(),
+        "plan_not_acknowledged" => "治理方案尚未经主管部门备案，不能开始整改。".to_string(),
+        "plan_not_filed" => "尚未报送治理方案。".to_string(),
+        "deadline_missing" => "该隐患尚无整改期限。".to_string(),
+        "already_listed" => "该隐患已经挂牌督办。".to_string(),
+        "not_listed" => "该隐患未挂牌督办。".to_string(),
+        "level_not_major" => "此项只适用于重大事故隐患。".to_string(),
+        "level_not_general" => "此项只适用于一般事故隐患（重大事故隐患不能即查即改）。".to_string(),
+        "direct_report_required" => {
+            "安全管理人员报送重大事故隐患，须勾选“直接报告”（主要负责人未报告时）。".to_string()
+        }
+        "level_upgrade_forbidden" => "街镇不能将隐患认定为重大，请由行业主管部门上账。".to_string(),
+        "level_downgrade_forbidden" => "重大事故隐患只能由行业主管部门改为一般。".to_string(),
+        "not_primary_department" => "此项由牵头主管部门办理，您的部门为抄送部门。".to_string(),
+        "verifier_is_reporter" => "报告隐患的人不能验收该隐患。".to_string(),
+        "concurrent_update" => "他人刚刚办理了该隐患，请刷新后再试。".to_string(),
+        _ => return None,
+    })
+}
+
 fn refusal(status: u16, body: &Value) -> String {
     let detail = body["detail"].as_str().unwrap_or("");
+    if let Some(text) = body["code"]
+        .as_str()
+        .and_then(|code| refusal_by_code(code, detail))
+    {
+        return text;
+    }
     match status {
         403 => "您的角色或所在单位无权办理此项。".to_string(),
         404 => "未找到，或不在您的管辖范围内。".to_string(),
@@ -607,6 +668,37 @@ pub async fn queue(
     if !is_officer(&s.caller) {
         return see_other("/hazards");
     }
+    if s.caller.role == Role::DistrictOffice {
+        // The district office posts and accepts nothing: it supervises the listed hazards
+        // (挂牌督办, their extensions) and the overdue ones.
+        let listed = rows(
+            &state,
+            &s.caller,
+            "listed=true&status=on_ledger,in_rectification,pending_acceptance&sort=deadline&limit=100",
+        )
+        .await;
+        let overdue = rows(
+            &state,
+            &s.caller,
+            "overdue=true&sort=days_overdue&limit=100",
+        )
+        .await;
+        return render(&ListPage {
+            user: Some(user_view(&s)),
+            flash: flash(&req),
+            heading: "待办",
+            sections: vec![
+                ListSection {
+                    title: "挂牌督办中",
+                    rows: listed,
+                },
+                ListSection {
+                    title: "已逾期",
+                    rows: overdue,
+                },
+            ],
+        });
+    }
     // What this officer acts on: a street officer posts and accepts 一般 hazards (T4, T11); an
     // inspector posts any of its department's and accepts the 重大 ones its department is the
     // primary department of (DESIGN "Routing"); the district office sees both queues whole.
@@ -1008,6 +1100,8 @@ pub struct HazardPageView {
     flags: Vec<&'static str>,
     photos: Vec<(String, String)>,
     listed: bool,
+    /// The extension request waiting for a decision: date asked for, reason, interim measures.
+    extension: Option<String>,
 }
 
 pub struct FormView {
@@ -1280,6 +1374,7 @@ fn detail_page(
         overdue: open && days_overdue > 0,
         responsible,
         listed: view["listed"].as_bool().unwrap_or(false),
+        extension: pending_extension_text(view),
         flags: view["compliance_flags"]
             .as_array()
             .map(|a| a.iter().filter_map(Value::as_str).map(flag_label).collect())
@@ -1372,6 +1467,23 @@ pub async fn detail(
         )),
         Err(_) => not_found_page(&s),
     }
+}
+
+/// What the decider of a waiting extension request needs to read: the date asked for, the
+/// reason and the measures meanwhile.
+fn pending_extension_text(view: &Value) -> Option<String> {
+    let asked = view["pending_extension"].as_str()?;
+    let record = view["records"]
+        .as_array()?
+        .iter()
+        .rev()
+        .find(|r| r["kind"] == "extension")?;
+    let text = |k: &str| record[k].as_str().unwrap_or("").to_string();
+    Some(format!(
+        "申请延期至 {asked}。理由：{}。期间管控措施：{}",
+        text("reason"),
+        text("interim_measures")
+    ))
 }
 
 /// The id of the extension request waiting for a decision.
@@ -1612,6 +1724,37 @@ pub async fn dashboard(
     if !is_officer(&s.caller) {
         return see_other("/hazards");
     }
+    if s.caller.role == Role::DistrictOffice {
+        // The district office posts and accepts nothing: it supervises the listed hazards
+        // (挂牌督办, their extensions) and the overdue ones.
+        let listed = rows(
+            &state,
+            &s.caller,
+            "listed=true&status=on_ledger,in_rectification,pending_acceptance&sort=deadline&limit=100",
+        )
+        .await;
+        let overdue = rows(
+            &state,
+            &s.caller,
+            "overdue=true&sort=days_overdue&limit=100",
+        )
+        .await;
+        return render(&ListPage {
+            user: Some(user_view(&s)),
+            flash: flash(&req),
+            heading: "待办",
+            sections: vec![
+                ListSection {
+                    title: "挂牌督办中",
+                    rows: listed,
+                },
+                ListSection {
+                    title: "已逾期",
+                    rows: overdue,
+                },
+            ],
+        });
+    }
     let scope = crate::policy::hazard_scope(&s.caller);
     let today = state.clock.today();
     let figures = state
@@ -1743,5 +1886,28 @@ mod tests {
         );
         let void = json!({"payload": {"input": {"reason": "false_report"}}});
         assert_eq!(event_note(&void), "误报");
+    }
+
+    #[test]
+    fn the_decider_reads_the_waiting_extension_request() {
+        let view = json!({"pending_extension": "2026-07-31", "records": [
+            {"kind": "extension", "reason": "旧申请", "interim_measures": "旧措施"},
+            {"kind": "extension", "reason": "设备采购周期长", "interim_measures": "停用该区域"}]});
+        assert_eq!(
+            pending_extension_text(&view).as_deref(),
+            Some("申请延期至 2026-07-31。理由：设备采购周期长。期间管控措施：停用该区域")
+        );
+        assert_eq!(
+            pending_extension_text(&json!({"pending_extension": null})),
+            None
+        );
+        assert_eq!(
+            refusal_by_code(
+                "extension_window_not_open",
+                "extensions may be requested in the last 15 working days before 2026-10-20, from 2026-09-23"
+            )
+            .as_deref(),
+            Some("2026-09-23 起才能申请延期：延期须在整改期限届满前的最后 15 个工作日内申请。")
+        );
     }
 }

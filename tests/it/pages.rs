@@ -1038,3 +1038,94 @@ db_test!(
         assert!(html.contains("隐患当前状态为“已报告待上账”"), "{html}");
     }
 );
+
+db_test!(
+    officers_raise_a_level_and_page_refusals_say_why,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        let id = crate::hazards::submitted_general(&app, &c).await;
+        // The inspector raises the report to 重大 at 上账 from the page.
+        let inspector = form_login(&app, "yjj").await;
+        let html = get_page(&app, &format!("/hazards/{id}"), &inspector)
+            .await
+            .text()
+            .await
+            .unwrap();
+        let csrf = csrf_of(&html);
+        let form = [
+            ("csrf", csrf.clone()),
+            ("deadline", "2026-06-30".to_string()),
+            ("level", "major".to_string()),
+            ("level_change_reason", "涉氨制冷，停电将致泄漏".to_string()),
+            (
+                "judgement_basis.standard",
+                "工贸企业重大事故隐患判定标准".to_string(),
+            ),
+            ("judgement_basis.clause", "第四条".to_string()),
+        ];
+        let res = post_page(&app, &format!("/hazards/{id}/do/post"), &inspector, &form).await;
+        assert_eq!(res.status(), 303);
+        let h = call(
+            &app,
+            Method::GET,
+            &format!("/api/v1/hazards/{id}"),
+            &c.principal,
+            Value::Null,
+            200,
+        )
+        .await;
+        assert_eq!(h["level"], "major", "{h}");
+        assert_eq!(h["judgement_basis"]["clause"], "第四条");
+        // The principal files the 重大 report the raise asks for, then asks for an extension
+        // too early: the page names the day the window opens.
+        let principal = form_login(&app, "boss").await;
+        let html = get_page(&app, &format!("/hazards/{id}"), &principal)
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains("补报重大事故隐患报告"), "{html}");
+        let csrf = csrf_of(&html);
+        let report = [
+            ("csrf", csrf.clone()),
+            ("status_and_cause", "液氨机房供电无备用电源".to_string()),
+            ("severity_and_difficulty", "停电致制冷失效".to_string()),
+            ("temporary_measures", "临时发电机".to_string()),
+        ];
+        let res = post_page(
+            &app,
+            &format!("/hazards/{id}/do/major_report"),
+            &principal,
+            &report,
+        )
+        .await;
+        assert_eq!(res.status(), 303);
+        let res = post_page(
+            &app,
+            &format!("/hazards/{id}/do/major_report"),
+            &principal,
+            &report,
+        )
+        .await;
+        assert_eq!(res.status(), 409);
+        assert!(res.text().await.unwrap().contains("不能重复报送"));
+        let ask = [
+            ("csrf", csrf),
+            ("reason", "设备采购周期长".to_string()),
+            ("interim_measures", "停用该区域".to_string()),
+            ("requested_deadline", "2026-07-31".to_string()),
+        ];
+        let res = post_page(
+            &app,
+            &format!("/hazards/{id}/do/request_extension"),
+            &principal,
+            &ask,
+        )
+        .await;
+        assert_eq!(res.status(), 409);
+        let html = res.text().await.unwrap();
+        assert!(html.contains("起才能申请延期"), "{html}");
+        assert!(!html.contains("extensions may be requested"), "{html}");
+    }
+);
