@@ -350,8 +350,13 @@ fn apply_outcome(
         row.listed = listed;
     }
     if out.status == Status::Submitted && previous != "submitted" {
-        row.submitted_at = Some(env.now.naive_utc());
-        row.submitted_on = Some(env.today);
+        // The report's date is its first submission: a report returned for correction and
+        // sent again was not late for having been corrected (regulator_report_late, the
+        // congress report's 30 days).
+        if row.submitted_on.is_none() {
+            row.submitted_at = Some(env.now.naive_utc());
+            row.submitted_on = Some(env.today);
+        }
         if row.reporter_id != env.caller.user_id {
             row.submitted_by = Some(env.caller.user_id.clone());
         }

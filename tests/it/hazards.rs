@@ -2019,3 +2019,32 @@ db_test!(
         );
     }
 );
+
+db_test!(
+    a_major_report_corrected_after_a_return_keeps_its_date,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        let id = submitted_major(&app, &c, major_report()).await;
+        let h = |a: &str| format!("/api/v1/hazards/{id}/{a}");
+        call(
+            &app,
+            Method::POST,
+            &h("return"),
+            &c.inspector,
+            json!({"reason": "判定依据条款有误"}),
+            200,
+        )
+        .await;
+        // Corrected and sent again three days later: reported on time all the same.
+        app.advance(chrono::Duration::days(3));
+        let principal = app.login("boss").await;
+        let again = call(&app, Method::POST, &h("submit"), &principal, json!({}), 200).await;
+        assert_eq!(again["submitted_on"], "2026-03-02", "{again}");
+        let flags = again["compliance_flags"].as_array().unwrap();
+        assert!(
+            !flags.iter().any(|f| f == "regulator_report_late"),
+            "{again}"
+        );
+    }
+);
