@@ -390,7 +390,13 @@ impl Config {
                 "must be \"human\" or \"json\"",
             ));
         }
-        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
+        // Each directive is a level, or `target=level`: a bare word that is no level (e.g.
+        // "verbose") would be taken for a module name and silence every log line.
+        const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+        let bare_non_level = self.log.level.split(',').map(str::trim).any(|d| {
+            !d.is_empty() && !d.contains('=') && !LEVELS.contains(&d.to_ascii_lowercase().as_str())
+        });
+        if bare_non_level || tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             return Err(ConfigError::new(
                 "log.level",
                 "is not a valid filter (e.g. \"info\" or \"hazard_ledger=debug,info\")",
@@ -425,6 +431,22 @@ impl Config {
                 "attachments.max_bytes",
                 "must be at least 1024",
             ));
+        }
+        match self.attachments.store.as_str() {
+            "local" => {}
+            "s3" if self.attachments.s3_bucket.trim().is_empty() => {
+                return Err(ConfigError::new(
+                    "attachments.s3_bucket",
+                    "is required with store = \"s3\"",
+                ));
+            }
+            "s3" => {}
+            _ => {
+                return Err(ConfigError::new(
+                    "attachments.store",
+                    "must be \"local\" or \"s3\"",
+                ));
+            }
         }
         if !(1..=24 * 365).contains(&self.idempotency.ttl_hours) {
             return Err(ConfigError::new(
@@ -691,6 +713,18 @@ mod tests {
             "escalation.department_leaders.YJJ"
         );
         assert!(crate::jobs::parse_schedule("0 0 8 * * Mon-Fri").is_ok());
+        assert_eq!(check(&|c| c.attachments.store = "ftp".into()), "attachments.store");
+        assert_eq!(
+            check(&|c| c.attachments.store = "s3".into()),
+            "attachments.s3_bucket"
+        );
+        // A bare word that is no level would be read as a module name and silence the log.
+        assert_eq!(check(&|c| c.log.level = "verbose".into()), "log.level");
+        for fine in ["info", "WARN", "hazard_ledger=debug,info", "actix_web=warn"] {
+            let mut c = Config::defaults();
+            c.log.level = fine.into();
+            assert!(c.validate().is_ok(), "{fine}");
+        }
     }
 
     #[test]

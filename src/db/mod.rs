@@ -299,16 +299,34 @@ fn ensure_parent_dir(path: &Path) -> anyhow::Result<()> {
 
 /// The URL with any password replaced, for logs and errors.
 pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let base = match (base.find("://"), base.rfind('@')) {
         (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
+            let creds = &base[s + 3..at];
             match creds.find(':') {
-                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
-                None => url.to_string(),
+                Some(c) => format!("{}{}:***{}", &base[..s + 3], &creds[..c], &base[at..]),
+                None => base.to_string(),
             }
         }
-        _ => url.to_string(),
-    }
+        _ => base.to_string(),
+    };
+    // libpq also takes the password (and key passphrases) as query parameters.
+    let Some(query) = query else {
+        return base;
+    };
+    let params: Vec<String> = query
+        .split('&')
+        .map(|p| match p.split_once('=') {
+            Some((k, _)) if k.eq_ignore_ascii_case("password") || k.contains("pass") => {
+                format!("{k}=***")
+            }
+            _ => p.to_string(),
+        })
+        .collect();
+    format!("{base}?{}", params.join("&"))
 }
 
 /// Runs pending migrations; on PostgreSQL under an advisory lock so instances never race.
@@ -504,6 +522,20 @@ impl Drop for Turn {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn database_urls_are_shown_without_passwords() {
+        assert_eq!(
+            redact("postgres://app:s3cret@db:5432/hl?sslmode=require"),
+            "postgres://app:***@db:5432/hl?sslmode=require"
+        );
+        assert_eq!(
+            redact("postgres://app@db/hl?password=s3cret&sslmode=disable"),
+            "postgres://app@db/hl?password=***&sslmode=disable"
+        );
+        assert_eq!(redact("postgres://db/hl"), "postgres://db/hl");
+    }
+
     use std::panic::{AssertUnwindSafe, catch_unwind};
 
     use diesel::sql_types::{BigInt, Integer};
