@@ -34,7 +34,7 @@ pub async fn request_context(
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     req.extensions_mut().insert(RequestId(id.clone()));
     let method = req.method().clone();
-    let path = req.path().to_owned();
+    let path = loggable_path(req.path());
     let span = tracing::info_span!("request", request_id = %id, %method, %path);
     let started = Instant::now();
     let result = next.call(req).instrument(span.clone()).await;
@@ -58,6 +58,16 @@ pub async fn request_context(
             tracing::error!(error = %e, elapsed_ms, "request error");
             Err(e)
         }
+    }
+}
+
+/// The path as logged: a tip's receipt code is a secret its reporter holds (only its hash is
+/// stored), so the status look-up is logged without it.
+fn loggable_path(path: &str) -> String {
+    const STATUS: &str = "/api/v1/tips/status/";
+    match path.strip_prefix(STATUS) {
+        Some(code) if !code.is_empty() => format!("{STATUS}***"),
+        _ => path.to_owned(),
     }
 }
 
@@ -117,7 +127,16 @@ pub fn security_headers() -> DefaultHeaders {
 
 #[cfg(test)]
 mod tests {
-    use super::is_acceptable_id;
+    use super::{is_acceptable_id, loggable_path};
+
+    #[test]
+    fn receipt_codes_stay_out_of_the_log() {
+        assert_eq!(
+            loggable_path("/api/v1/tips/status/JB-ABCD-EFGH-JKMN-PQRS"),
+            "/api/v1/tips/status/***"
+        );
+        assert_eq!(loggable_path("/api/v1/hazards"), "/api/v1/hazards");
+    }
 
     #[test]
     fn request_ids_from_clients_are_checked() {
