@@ -341,6 +341,15 @@ impl Config {
 
     /// Checks every value that serde's types cannot.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(path) = &self.clock.holidays_file {
+            // Read at start like every setting, so a bad file stops it naming the key.
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                ConfigError::new("clock.holidays_file", format!("{}: {e}", path.display()))
+            })?;
+            crate::domain::calendar::WorkCalendar::from_json(&text).map_err(|e| {
+                ConfigError::new("clock.holidays_file", format!("{}: {e}", path.display()))
+            })?;
+        }
         self.listen_addr()?;
         let url = self.server.public_url.trim_end_matches('/');
         if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 10 {
@@ -713,7 +722,10 @@ mod tests {
             "escalation.department_leaders.YJJ"
         );
         assert!(crate::jobs::parse_schedule("0 0 8 * * Mon-Fri").is_ok());
-        assert_eq!(check(&|c| c.attachments.store = "ftp".into()), "attachments.store");
+        assert_eq!(
+            check(&|c| c.attachments.store = "ftp".into()),
+            "attachments.store"
+        );
         assert_eq!(
             check(&|c| c.attachments.store = "s3".into()),
             "attachments.s3_bucket"

@@ -84,11 +84,28 @@ impl WorkCalendar {
                 .parse()
                 .map_err(|_| CalendarError(format!("year key '{key}' is not a year")))?;
             years.insert(y);
+            if year.holidays.is_empty() {
+                return Err(CalendarError(format!(
+                    "year {y} lists no holidays (every year has the State Council's)"
+                )));
+            }
+            if let Some(d) = year
+                .holidays
+                .iter()
+                .chain(&year.working_weekends)
+                .find(|d| d.year() != y)
+            {
+                return Err(CalendarError(format!("{d} is listed under year {y}")));
+            }
+            if let Some(d) = year.working_weekends.iter().find(|d| !is_weekend(**d)) {
+                return Err(CalendarError(format!(
+                    "working weekend {d} is not a Saturday or Sunday"
+                )));
+            }
             holidays.extend(year.holidays);
             working.extend(year.working_weekends);
         }
         let mut cal = Self::new(holidays, working)?;
-        // A year listed with no dates still counts as loaded.
         cal.years.extend(years);
         Ok(cal)
     }
@@ -419,7 +436,19 @@ pub(crate) mod tests {
         assert!(
             WorkCalendar::from_json(r#"{"years":{"2023":{"holidays":["2023-02-30"]}}}"#).is_err()
         );
-        let c = WorkCalendar::from_json(r#"{"years":{"2027":{}}}"#).unwrap();
+        // A year with no holidays, a date under another year, a weekday as working weekend.
+        assert!(WorkCalendar::from_json(r#"{"years":{"2027":{}}}"#).is_err());
+        assert!(
+            WorkCalendar::from_json(r#"{"years":{"2027":{"holidays":["2028-01-01"]}}}"#).is_err()
+        );
+        assert!(
+            WorkCalendar::from_json(
+                r#"{"years":{"2027":{"holidays":["2027-01-01"],"working_weekends":["2027-02-03"]}}}"#
+            )
+            .is_err()
+        );
+        let c =
+            WorkCalendar::from_json(r#"{"years":{"2027":{"holidays":["2027-01-01"]}}}"#).unwrap();
         assert!(c.covers(d("2027-05-01")));
     }
     #[test]

@@ -429,17 +429,28 @@ fn an_operators_holiday_file_adds_the_next_year() {
     assert_eq!(code, 0);
     assert!(out.contains("lead@example.org"), "{out}");
     assert!(!out.contains("department_leaders is empty"), "{out}");
-    // A file that is not a calendar is refused, naming the key.
-    let bad = config_file("not json");
-    let (code, _, err) = run(
-        &["check-config"],
-        &[(
-            "HAZARD_LEDGER__CLOCK__HOLIDAYS_FILE",
-            bad.path().to_str().unwrap(),
-        )],
-    );
-    assert_ne!(code, 0);
-    assert!(err.contains("clock.holidays_file"), "{err}");
+    // A file that is not a calendar, or whose dates do not fit their year, is refused as a
+    // config error (exit 2, one line naming the key, nothing printed first).
+    for text in [
+        "not json",
+        r#"{"years": {"2027": {"holidays": ["2028-01-01"]}}}"#,
+        r#"{"years": {"2026": {"holidays": []}}}"#,
+    ] {
+        let bad = config_file(text);
+        let (code, out, err) = run(
+            &["check-config"],
+            &[(
+                "HAZARD_LEDGER__CLOCK__HOLIDAYS_FILE",
+                bad.path().to_str().unwrap(),
+            )],
+        );
+        assert_eq!(code, 2, "{text}: {err}");
+        assert!(
+            err.starts_with("config error: clock.holidays_file"),
+            "{err}"
+        );
+        assert!(out.is_empty(), "{out}");
+    }
 }
 
 #[test]
