@@ -126,7 +126,17 @@ impl BlobStore for LocalStore {
 pub struct S3Store {
     store: std::sync::Arc<object_store::aws::AmazonS3>,
     prefix: String,
-    runtime: tokio::runtime::Runtime,
+    /// Taken on drop: dropping a runtime blocks, which panics inside the server's own runtime
+    /// (the last `AppState` is dropped there at shutdown).
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Drop for S3Store {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 impl S3Store {
@@ -155,7 +165,7 @@ impl S3Store {
         Ok(Self {
             store: std::sync::Arc::new(store),
             prefix: config.s3_prefix.trim_matches('/').to_string(),
-            runtime,
+            runtime: Some(runtime),
         })
     }
 
@@ -178,7 +188,11 @@ impl S3Store {
         fut: impl std::future::Future<Output = anyhow::Result<T>> + Send + 'static,
     ) -> anyhow::Result<T> {
         let (tx, rx) = std::sync::mpsc::channel();
-        self.runtime.spawn(async move {
+        let runtime = self
+            .runtime
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("object store shut down"))?;
+        runtime.spawn(async move {
             let _ = tx.send(fut.await);
         });
         rx.recv()
@@ -212,6 +226,17 @@ mod tests {
     fn segment(marker: u8, contents: &[u8]) -> Vec<u8> {
         let len = u16::try_from(contents.len() + 2).unwrap().to_be_bytes();
         [&[0xFF, marker], &len[..], contents].concat()
+    }
+
+    #[tokio::test]
+    async fn an_s3_store_shuts_down_inside_the_servers_runtime() {
+        let mut c = crate::config::Config::defaults().attachments;
+        c.store = "s3".into();
+        c.s3_bucket = "hazards".into();
+        c.s3_endpoint = "http://127.0.0.1:9".into();
+        let store = S3Store::new(&c).unwrap();
+        // Dropping its runtime here blocked, which tokio refuses with a panic.
+        drop(store);
     }
 
     #[test]
