@@ -733,6 +733,8 @@ pub fn role_label(s: &str) -> &'static str {
         "department_inspector" => "行业主管部门",
         "district_office" => "区安委办",
         "admin" => "系统管理员",
+        // Entries with no role are the service's own (escalations, tip confirmations).
+        "" => "系统",
         _ => "",
     }
 }
