@@ -1724,37 +1724,6 @@ pub async fn dashboard(
     if !is_officer(&s.caller) {
         return see_other("/hazards");
     }
-    if s.caller.role == Role::DistrictOffice {
-        // The district office posts and accepts nothing: it supervises the listed hazards
-        // (挂牌督办, their extensions) and the overdue ones.
-        let listed = rows(
-            &state,
-            &s.caller,
-            "listed=true&status=on_ledger,in_rectification,pending_acceptance&sort=deadline&limit=100",
-        )
-        .await;
-        let overdue = rows(
-            &state,
-            &s.caller,
-            "overdue=true&sort=days_overdue&limit=100",
-        )
-        .await;
-        return render(&ListPage {
-            user: Some(user_view(&s)),
-            flash: flash(&req),
-            heading: "待办",
-            sections: vec![
-                ListSection {
-                    title: "挂牌督办中",
-                    rows: listed,
-                },
-                ListSection {
-                    title: "已逾期",
-                    rows: overdue,
-                },
-            ],
-        });
-    }
     let scope = crate::policy::hazard_scope(&s.caller);
     let today = state.clock.today();
     let figures = state

@@ -753,6 +753,24 @@ db_test!(
         let (post, accept) = queue("yjj").await;
         assert!(post.contains(major_title), "{post}");
         assert!(!accept.contains(general_title), "{accept}");
+        // The district office posts and accepts nothing: its queue is the listed and the
+        // overdue hazards; its statistics page is the statistics.
+        let session = form_login(&app, "district").await;
+        let html = get_page(&app, "/queue", &session)
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            html.contains("<h2>挂牌督办中") && !html.contains("待上账"),
+            "{html}"
+        );
+        let html = get_page(&app, "/dashboard", &session)
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains("<h1>统计</h1>"), "{html}");
     }
 );
 

@@ -185,17 +185,7 @@ fn require_major_content(
     e.require_text("responsible_phone", c.responsible_phone.as_deref());
     e.require_text("planned_funds", c.planned_funds.as_deref());
     match (&c.plan, c.plan_due_on) {
-        (_, Some(due)) => {
-            let latest = today + Days::new(policy.plan_due_max_days.max(0) as u64);
-            if due < today {
-                e.add("plan_due_on", "must not be in the past");
-            } else if due > latest {
-                e.add(
-                    "plan_due_on",
-                    format!("must be within {} days", policy.plan_due_max_days),
-                );
-            }
-        }
+        (_, Some(due)) => check_plan_due_on(e, due, today, policy),
         (Some(plan), None) => {
             for part in plan.missing_parts() {
                 e.add(format!("plan.{part}"), "required");
@@ -205,6 +195,24 @@ fn require_major_content(
     }
     if handling == Handling::OnTheSpot {
         e.add("handling", "a major hazard cannot be handled on the spot");
+    }
+}
+
+/// The date a 重大 report's plan will follow: not past, within `plan_due_max_days`.
+pub(super) fn check_plan_due_on(
+    e: &mut FieldErrors,
+    due: NaiveDate,
+    today: NaiveDate,
+    policy: &Policy,
+) {
+    let latest = today + Days::new(policy.plan_due_max_days.max(0) as u64);
+    if due < today {
+        e.add("plan_due_on", "must not be in the past");
+    } else if due > latest {
+        e.add(
+            "plan_due_on",
+            format!("must be within {} days", policy.plan_due_max_days),
+        );
     }
 }
 

@@ -114,17 +114,7 @@ pub fn file_major_report(
                 e.add(format!("plan.{part}"), "required");
             }
         }
-        (None, Some(due)) => {
-            let latest = today + Days::new(policy.plan_due_max_days.max(0) as u64);
-            if due < today {
-                e.add("plan_due_on", "must not be in the past");
-            } else if due > latest {
-                e.add(
-                    "plan_due_on",
-                    format!("must be within {} days", policy.plan_due_max_days),
-                );
-            }
-        }
+        (None, Some(due)) => super::draft::check_plan_due_on(&mut e, due, today, policy),
         // The plan's date set at the raise (posting + plan_due_max_days) still holds.
         (None, None) if !facts.plan_filed && facts.content.plan_due_on.is_none() => {
             e.add("plan", "required: the six-part plan or plan_due_on");
