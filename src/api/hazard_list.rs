@@ -289,6 +289,7 @@ pub fn summary(r: &HazardRow, today: NaiveDate, names: &HashMap<String, String>)
     json!({
         "id": r.id, "ledger_no": r.ledger_no, "status": r.status, "level": r.level,
         "title": r.title, "location": r.location, "enterprise_id": r.enterprise_id,
+        "reporter_id": r.reporter_id,
         "enterprise_name": names.get(&r.enterprise_id), "street": r.street_code,
         "primary_department": r.primary_department, "discovered_on": r.discovered_on,
         "posted_on": r.posted_on, "deadline": r.deadline, "effective_deadline": r.effective_deadline,

@@ -593,6 +593,10 @@ async fn rows_where(
 
 fn flash(req: &HttpRequest) -> Option<String> {
     let q = web::Query::<HashMap<String, String>>::from_query(req.query_string()).ok()?;
+    if q.contains_key("stale") {
+        // A form whose CSRF token no longer matches (another login, an old tab) saved nothing.
+        return Some("页面已过期，刚才提交的内容没有保存。请在本页重新填写后提交。".to_string());
+    }
     let done = q.get("done")?;
     Some(match done.as_str() {
         "created" => "已保存草稿。请上传现场照片，然后提交。".to_string(),
@@ -717,10 +721,12 @@ pub async fn queue(
         &state,
         &s.caller,
         &format!("status=pending_acceptance&sort=deadline&limit=100{accept}"),
+        // Nobody accepts what they reported themselves (verifier ≠ reporter).
         |v| {
             primary
                 .as_deref()
                 .is_none_or(|d| v["primary_department"].as_str() == Some(d))
+                && v["reporter_id"].as_str() != Some(s.caller.user_id.as_str())
         },
     )
     .await;
@@ -844,7 +850,10 @@ pub async fn new_form(
     let mut defaults = HashMap::new();
     defaults.insert("discovered_on".to_string(), state.clock.today().to_string());
     let enterprises = enterprise_choices(&state, &s.caller).await;
-    render(&new_page(&s, &defaults, HashMap::new(), enterprises))
+    render(&NewPage {
+        flash: flash(&req),
+        ..new_page(&s, &defaults, HashMap::new(), enterprises)
+    })
 }
 
 pub async fn create(
@@ -859,7 +868,7 @@ pub async fn create(
     };
     let form = form.into_inner();
     if !same(&s.csrf, get(&form, "csrf")) {
-        return see_other("/hazards/new");
+        return see_other("/hazards/new?stale=1");
     }
     let major = get(&form, "level") == "major";
     let mut all: Vec<&Field> = GENERAL.iter().collect();
@@ -1026,7 +1035,7 @@ pub async fn save_edit(
     let back = format!("/hazards/{id}");
     let form = form.into_inner();
     if !same(&s.csrf, get(&form, "csrf")) {
-        return see_other(&back);
+        return see_other(&format!("{back}?stale=1"));
     }
     let Ok((view, _)) = load(&state, &req, &s.caller, &id).await else {
         return not_found_page(&s);
@@ -1547,7 +1556,7 @@ pub async fn act(
     let form = form.into_inner();
     let back = format!("/hazards/{id}");
     if !same(&s.csrf, get(&form, "csrf")) {
-        return see_other(&back);
+        return see_other(&format!("{back}?stale=1"));
     }
     let Some(spec) = fields::action_form(&action) else {
         return not_found_page(&s);
@@ -1629,7 +1638,7 @@ pub async fn upload(
     };
     let id = id.into_inner();
     if !same(&s.csrf, q.csrf.as_deref().unwrap_or("")) {
-        return see_other(&format!("/hazards/{id}"));
+        return see_other(&format!("/hazards/{id}?stale=1"));
     }
     let (status, answer) = outcome(
         crate::api::attachments::upload(

@@ -177,6 +177,11 @@ db_test!(pages_are_locked_down, |backend: Backend| async move {
     };
     let res = post("forged").await.unwrap();
     assert_eq!(res.status(), 303);
+    // Back to the form, which says that nothing was saved.
+    let to = res.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(to, "/hazards/new?stale=1");
+    let html = with(&to).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("没有保存"), "{html}");
     let list = call(
         &app,
         Method::GET,
@@ -744,11 +749,43 @@ db_test!(
                 (post.to_string(), accept)
             }
         };
+        // The street officer's own inspection finding, fixed on the spot by the enterprise:
+        // waiting for acceptance, but not by the officer who reported it.
+        let mut finding = crate::hazards::general_report();
+        finding["title"] = json!("消防通道堆放杂物");
+        finding["enterprise_id"] = json!(c.enterprise);
+        let own = call(
+            &app,
+            Method::POST,
+            "/api/v1/hazards",
+            &c.street,
+            finding,
+            201,
+        )
+        .await;
+        let own = own["id"].as_str().unwrap().to_string();
+        for kind in ["before", "after"] {
+            crate::hazards::upload(&app, &c.reporter, &own, kind).await;
+        }
+        let fixed = call(
+            &app,
+            Method::POST,
+            &h(&own, "quick-fix"),
+            &c.reporter,
+            json!({"summary": "已清理", "actual_funds": "0"}),
+            200,
+        )
+        .await;
+        assert_eq!(fixed["status"], "pending_acceptance");
         let (general_title, major_title) = ("配电箱未上锁", "液氨制冷机房氨泄漏报警装置失效");
         // The street posts and accepts 一般 hazards only.
         let (post, accept) = queue("hyl-officer").await;
         assert!(!post.contains(major_title), "{post}");
         assert!(accept.contains(general_title), "{accept}");
+        assert!(
+            !accept.contains("消防通道堆放杂物"),
+            "verifier ≠ reporter: {accept}"
+        );
         // The department posts the 重大 one, and accepts none of the street's.
         let (post, accept) = queue("yjj").await;
         assert!(post.contains(major_title), "{post}");
