@@ -18,9 +18,10 @@ pub fn sniff_type(bytes: &[u8], allowed: &[&'static str]) -> Option<&'static str
 /// picture, its colour profile and the JFIF/Adobe headers stay. A file that does not parse as
 /// its container is kept as it came.
 pub fn without_metadata(bytes: Vec<u8>) -> Vec<u8> {
-    use img_parts::{DynImage, ImageEXIF};
-    let Ok(Some(mut image)) = DynImage::from_bytes(bytes.clone().into()) else {
-        return bytes;
+    use img_parts::{Bytes, DynImage, ImageEXIF};
+    let original = Bytes::from(bytes);
+    let Ok(Some(mut image)) = DynImage::from_bytes(original.clone()) else {
+        return original.into();
     };
     image.set_exif(None);
     match &mut image {
@@ -39,10 +40,10 @@ pub fn without_metadata(bytes: Vec<u8>) -> Vec<u8> {
         }
         DynImage::WebP(webp) => webp.remove_chunks_by_id(img_parts::webp::CHUNK_XMP),
     }
-    let mut out = Vec::with_capacity(bytes.len());
+    let mut out = Vec::with_capacity(original.len());
     match image.encoder().write_to(&mut out) {
         Ok(_) => out,
-        Err(_) => bytes,
+        Err(_) => original.into(),
     }
 }
 

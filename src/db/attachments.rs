@@ -58,14 +58,11 @@ pub fn for_hazard(conn: &mut DbConn, hazard_id: &str) -> QueryResult<Vec<Attachm
 
 /// Which photos and documents the rules ask about are present.
 pub fn facts(list: &[AttachmentRow]) -> AttachmentFacts {
-    let photo = |kind: &str| {
-        list.iter()
-            .any(|a| a.kind == kind && a.content_type.starts_with("image/"))
-    };
     let images = |kind: &'static str| {
         list.iter()
             .filter(move |a| a.kind == kind && a.content_type.starts_with("image/"))
     };
+    let photo = |kind: &'static str| images(kind).next().is_some();
     let after_same_as_before = photo("after")
         && images("after").all(|after| images("before").any(|b| b.sha256 == after.sha256));
     AttachmentFacts {

@@ -1879,13 +1879,36 @@ mod tests {
             pending_extension_text(&json!({"pending_extension": null})),
             None
         );
+    }
+
+    #[test]
+    fn the_page_reads_the_opening_date_from_the_domains_own_refusal() {
+        use crate::domain::hazard::fixtures::{actor, d, facts};
+        use crate::domain::hazard::{self, ExtensionRequestInput, Level, Policy, Role, Status};
+        let mut f = facts(Status::InRectification, Level::General);
+        f.effective_deadline = Some(d("2023-11-24"));
+        let cal = crate::domain::calendar::tests::cal();
+        let policy = Policy::default();
+        let input = ExtensionRequestInput {
+            reason: Some("管材到货延迟".into()),
+            interim_measures: Some("停用该管段".into()),
+            requested_deadline: Some(d("2023-12-29")),
+        };
+        let principal = actor(Role::EnterprisePrincipal);
+        let err = hazard::request_extension(&f, &principal, &input, &cal, d("2023-10-09"), &policy)
+            .unwrap_err();
+        let body = crate::error::AppError::from(err).body();
+        let opens = crate::domain::deadline::extension_window_opens_on(
+            &cal,
+            d("2023-11-24"),
+            policy.extension_window_workdays,
+        );
         assert_eq!(
-            refusal_by_code(
-                "extension_window_not_open",
-                "extensions may be requested in the last 15 working days before 2026-10-20, from 2026-09-23"
+            refusal(409, &body),
+            format!(
+                "{opens} 起才能申请延期：延期须在整改期限届满前的最后 {} 个工作日内申请。",
+                policy.extension_window_workdays
             )
-            .as_deref(),
-            Some("2026-09-23 起才能申请延期：延期须在整改期限届满前的最后 15 个工作日内申请。")
         );
     }
 }

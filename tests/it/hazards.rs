@@ -153,6 +153,15 @@ pub fn jpeg_marked(mark: &str) -> Vec<u8> {
     b
 }
 
+/// Whether a hazard's view offers `action` to the caller (`permitted_actions`).
+pub fn offers(view: &Value, action: &str) -> bool {
+    view["permitted_actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a == action)
+}
+
 pub async fn upload(app: &TestApp, token: &str, hazard: &str, kind: &str) -> reqwest::Response {
     let part = reqwest::multipart::Part::bytes(jpeg_marked(kind))
         .file_name("现场照片.jpg")
@@ -465,14 +474,7 @@ db_test!(
             200,
         )
         .await;
-        let offered = |v: &Value, action: &str| {
-            v["permitted_actions"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|a| a == action)
-        };
-        assert!(!offered(&seen, "accept"), "{}", seen["permitted_actions"]);
+        assert!(!offers(&seen, "accept"), "{}", seen["permitted_actions"]);
         let res = app
             .call(
                 Method::POST,
@@ -491,7 +493,7 @@ db_test!(
             200,
         )
         .await;
-        assert!(offered(&seen, "accept"), "{}", seen["permitted_actions"]);
+        assert!(offers(&seen, "accept"), "{}", seen["permitted_actions"]);
 
         // Closing a 重大 hazard needs the completion half of the congress report.
         let res = app
@@ -1244,13 +1246,6 @@ db_test!(
             json!({"before": "general", "after": "major"})
         );
         // The enterprise now owes the 重大 report (L7): the regulator half of the 双报告.
-        let offered = |v: &Value| {
-            v["permitted_actions"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|a| a == "major_report")
-        };
         assert!(posted["dual_report"]["regulator"].is_null());
         let view = call(
             &app,
@@ -1261,7 +1256,7 @@ db_test!(
             200,
         )
         .await;
-        assert!(offered(&view), "{view}");
+        assert!(offers(&view, "major_report"), "{view}");
         let report_path = format!("/api/v1/hazards/{id}/major-report");
         let blocks = json!({"status_and_cause": "配电室电缆老化，液氨机房供电无备用电源",
                             "severity_and_difficulty": "停电将致制冷失效、氨泄漏，需停机改造",
@@ -1309,7 +1304,7 @@ db_test!(
         );
         assert_eq!(regulator["judgement_basis"]["clause"], "第四条");
         assert_eq!(reported["temporary_measures"], "加装临时发电机，每班巡检");
-        assert!(!offered(&reported));
+        assert!(!offers(&reported, "major_report"));
         let res = app
             .call(Method::POST, &report_path, Some(&c.principal), Some(blocks))
             .await;
@@ -1373,13 +1368,6 @@ db_test!(extensions_and_suspension, |backend: Backend| async move {
         )
         .await;
     expect_problem(res, 409, "extension_window_not_open").await;
-    let offered = |view: &Value| {
-        view["permitted_actions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|a| a == "request_extension")
-    };
     let view = call(
         &app,
         Method::GET,
@@ -1389,7 +1377,10 @@ db_test!(extensions_and_suspension, |backend: Backend| async move {
         200,
     )
     .await;
-    assert!(!offered(&view), "not offered before the window: {view}");
+    assert!(
+        !offers(&view, "request_extension"),
+        "not offered before the window: {view}"
+    );
     // Inside the window (the service clock moves to 2026-04-20, so everyone logs in again):
     // interim measures are required.
     app.advance(chrono::Duration::days(49));
@@ -1409,7 +1400,10 @@ db_test!(extensions_and_suspension, |backend: Backend| async move {
         200,
     )
     .await;
-    assert!(offered(&view), "offered inside the window: {view}");
+    assert!(
+        offers(&view, "request_extension"),
+        "offered inside the window: {view}"
+    );
     let body = call(
         &app,
         Method::POST,

@@ -57,6 +57,11 @@ async fn get_page(app: &TestApp, path: &str, session: &str) -> reqwest::Response
         .unwrap()
 }
 
+/// The HTML of `GET path` with the pages' session cookie `session`.
+async fn page_text(app: &TestApp, path: &str, session: &str) -> String {
+    get_page(app, path, session).await.text().await.unwrap()
+}
+
 /// The CSRF token a page's forms carry.
 fn csrf_of(html: &str) -> String {
     html.split(r#"name="csrf" value=""#)
@@ -682,11 +687,7 @@ db_test!(
         assert_eq!(h["enterprise"]["id"], c.enterprise.as_str(), "{h}");
         assert_eq!(h["reporter_id"], c.street_id.as_str());
         // Its page names the street and the department, not their codes.
-        let html = get_page(&app, &location, &session)
-            .await
-            .text()
-            .await
-            .unwrap();
+        let html = page_text(&app, &location, &session).await;
         assert!(html.contains("华阳路街道"), "{html}");
         assert!(!html.contains(" HYL ") && !html.contains(">HYL<"), "{html}");
     }
@@ -738,11 +739,7 @@ db_test!(
             let app = &app;
             async move {
                 let session = form_login(app, user).await;
-                let html = get_page(app, "/queue", &session)
-                    .await
-                    .text()
-                    .await
-                    .unwrap();
+                let html = page_text(app, "/queue", &session).await;
                 // (to post, to accept)
                 let (post, rest) = html.split_once("<h2>待验收").expect("sections");
                 let accept = rest.split("<h2>").next().unwrap().to_string();
@@ -793,20 +790,12 @@ db_test!(
         // The district office posts and accepts nothing: its queue is the listed and the
         // overdue hazards; its statistics page is the statistics.
         let session = form_login(&app, "district").await;
-        let html = get_page(&app, "/queue", &session)
-            .await
-            .text()
-            .await
-            .unwrap();
+        let html = page_text(&app, "/queue", &session).await;
         assert!(
             html.contains("<h2>挂牌督办中") && !html.contains("待上账"),
             "{html}"
         );
-        let html = get_page(&app, "/dashboard", &session)
-            .await
-            .text()
-            .await
-            .unwrap();
+        let html = page_text(&app, "/dashboard", &session).await;
         assert!(html.contains("<h1>统计</h1>"), "{html}");
     }
 );
@@ -855,11 +844,7 @@ db_test!(
             assert_eq!(res.status(), 303, "{path}");
             assert_eq!(res.headers()["location"], "/password");
         }
-        let html = get_page(&app, "/password", &session)
-            .await
-            .text()
-            .await
-            .unwrap();
+        let html = page_text(&app, "/password", &session).await;
         assert!(html.contains("须先修改密码"), "{html}");
         let csrf = csrf_of(&html);
         let res = post_password(
@@ -924,11 +909,7 @@ db_test!(
         let app = TestApp::start(&backend).await;
         cast(&app).await;
         let session = form_login(&app, "hyl-officer").await;
-        let html = get_page(&app, "/password", &session)
-            .await
-            .text()
-            .await
-            .unwrap();
+        let html = page_text(&app, "/password", &session).await;
         let csrf = csrf_of(&html);
         let new = "Brand-New-Pass-26";
         // auth.login_max_failures (5) wrong guesses lock the account...
@@ -1102,11 +1083,7 @@ db_test!(
         let id = crate::hazards::submitted_general(&app, &c).await;
         // The inspector raises the report to 重大 at 上账 from the page.
         let inspector = form_login(&app, "yjj").await;
-        let html = get_page(&app, &format!("/hazards/{id}"), &inspector)
-            .await
-            .text()
-            .await
-            .unwrap();
+        let html = page_text(&app, &format!("/hazards/{id}"), &inspector).await;
         let csrf = csrf_of(&html);
         let form = [
             ("csrf", csrf.clone()),
@@ -1135,11 +1112,7 @@ db_test!(
         // The principal files the 重大 report the raise asks for, then asks for an extension
         // too early: the page names the day the window opens.
         let principal = form_login(&app, "boss").await;
-        let html = get_page(&app, &format!("/hazards/{id}"), &principal)
-            .await
-            .text()
-            .await
-            .unwrap();
+        let html = page_text(&app, &format!("/hazards/{id}"), &principal).await;
         assert!(html.contains("补报重大事故隐患报告"), "{html}");
         let csrf = csrf_of(&html);
         let report = [

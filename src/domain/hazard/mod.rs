@@ -47,7 +47,7 @@ mod rectification;
 mod review;
 
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 
 pub use acceptance::{AcceptanceInput, QuickFixInput, accept, quick_fix};
 pub use codes::{
