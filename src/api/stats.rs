@@ -1,5 +1,6 @@
 //! Statistics: the supervision summary by street, department, sector or level, and an
-//! enterprise's quarterly table (安监总局令第16号: quarterly by the 15th of the next quarter).
+//! enterprise's quarterly and annual tables (安监总局令第16号: quarterly by the 15th of the next
+//! quarter, annual by 31 January).
 
 use std::collections::HashMap;
 
@@ -24,7 +25,8 @@ use crate::policy::{self, HazardScope};
 
 pub fn routes(r: &mut Routes) {
     r.get("/api/v1/stats/summary", summary)
-        .get("/api/v1/stats/enterprise/{id}/quarterly", quarterly);
+        .get("/api/v1/stats/enterprise/{id}/quarterly", quarterly)
+        .get("/api/v1/stats/enterprise/{id}/annual", annual);
 }
 
 #[derive(Debug, Deserialize)]
@@ -359,9 +361,9 @@ fn group_names(c: &mut DbConn, group_by: &str) -> QueryResult<HashMap<String, St
     .collect())
 }
 
-/// The columns of an enterprise's hazards the quarterly table needs.
+/// The columns of an enterprise's hazards its statistics tables need.
 #[derive(Queryable)]
-struct QuarterRow {
+struct TableRow {
     id: String,
     status: String,
     level: String,
@@ -377,7 +379,31 @@ struct QuarterQuery {
     quarter: Option<u32>,
 }
 
-/// The enterprise's quarterly statistics table, by level.
+#[derive(Debug, Deserialize)]
+struct YearQuery {
+    year: Option<i32>,
+}
+
+/// The period an enterprise's statistics table covers, and when the table is due.
+struct Period {
+    /// The query field that chose the period (named by a 422 when it has not begun).
+    field: &'static str,
+    start: NaiveDate,
+    /// The first day after the period.
+    next: NaiveDate,
+    /// The day the table is due (安监总局令第16号).
+    due: NaiveDate,
+    /// How the answer names the period: `{"year", "quarter"}` or `{"year"}`.
+    names: serde_json::Map<String, serde_json::Value>,
+}
+
+fn checked_year(year: i32, errors: &mut FieldErrors) {
+    if !(2000..=2100).contains(&year) {
+        errors.add("year", "a year between 2000 and 2100");
+    }
+}
+
+/// The enterprise's quarterly statistics table, by level, due by the 15th of the next quarter.
 async fn quarterly(
     state: web::Data<AppState>,
     caller: Caller,
@@ -391,9 +417,7 @@ async fn quarterly(
     if !(1..=4).contains(&quarter) {
         errors.add("quarter", "1 to 4");
     }
-    if !(2000..=2100).contains(&year) {
-        errors.add("year", "a year between 2000 and 2100");
-    }
+    checked_year(year, &mut errors);
     errors.finish()?;
     let start = NaiveDate::from_ymd_opt(year, (quarter - 1) * 3 + 1, 1)
         .ok_or_else(|| AppError::field("quarter", "invalid"))?;
@@ -403,18 +427,72 @@ async fn quarterly(
         NaiveDate::from_ymd_opt(year, quarter * 3 + 1, 1)
     }
     .ok_or_else(|| AppError::field("quarter", "invalid"))?;
+    let mut names = serde_json::Map::new();
+    names.insert("year".into(), year.into());
+    names.insert("quarter".into(), quarter.into());
+    let period = Period {
+        field: "quarter",
+        start,
+        next,
+        due: next.with_day(15).unwrap_or(next),
+        names,
+    };
+    enterprise_table(state, caller, id.into_inner(), period).await
+}
+
+/// The enterprise's annual statistics table, by level, due by 31 January of the next year.
+async fn annual(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    q: crate::http::query::Query<YearQuery>,
+) -> AppResult<HttpResponse> {
+    let today = state.clock.today();
+    let mut errors = FieldErrors::new();
+    let year = q.year.unwrap_or(today.year());
+    checked_year(year, &mut errors);
+    errors.finish()?;
+    let start =
+        NaiveDate::from_ymd_opt(year, 1, 1).ok_or_else(|| AppError::field("year", "invalid"))?;
+    let next = NaiveDate::from_ymd_opt(year + 1, 1, 1)
+        .ok_or_else(|| AppError::field("year", "invalid"))?;
+    let mut names = serde_json::Map::new();
+    names.insert("year".into(), year.into());
+    let period = Period {
+        field: "year",
+        start,
+        next,
+        due: next.with_day(31).unwrap_or(next),
+        names,
+    };
+    enterprise_table(state, caller, id.into_inner(), period).await
+}
+
+/// An enterprise's statistics table for `period`, by level (general, major, total).
+async fn enterprise_table(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: String,
+    period: Period,
+) -> AppResult<HttpResponse> {
+    let today = state.clock.today();
+    let Period {
+        field,
+        start,
+        next,
+        due,
+        names,
+    } = period;
     if start > today {
-        return Err(AppError::field("quarter", "has not begun"));
+        return Err(AppError::field(field, "has not begun"));
     }
     let end = next.pred_opt().unwrap_or(next);
-    let due = next.with_day(15).unwrap_or(next);
-    // An unfinished quarter is counted as it stands today (provisional), not as if it had ended.
+    // An unfinished period is counted as it stands today (provisional), not as if it had ended.
     let as_of = end.min(today);
-    let id = id.into_inner();
     let body = state
         .db(move |c| {
             let enterprise = enterprises::find(c, &policy::enterprise_scope(&caller), &id)?.ok_or_else(AppError::not_found)?;
-            let rows: Vec<QuarterRow> = hazards::table
+            let rows: Vec<TableRow> = hazards::table
                 .filter(hazards::enterprise_id.eq(&enterprise.id))
                 .filter(hazards::status.ne("draft"))
                 .select((hazards::id, hazards::status, hazards::level, hazards::discovered_on, hazards::posted_on, hazards::effective_deadline, hazards::cancel_date))
@@ -430,7 +508,7 @@ async fn quarterly(
                 .order(hazard_records::created_at)
                 .select((hazard_records::hazard_id, hazard_records::payload))
                 .load(c)?;
-            // The last completion report of each hazard closed in the quarter holds its actual funds.
+            // The last completion report of each hazard closed in the period holds its actual funds.
             let mut funds: HashMap<String, Wan> = HashMap::new();
             for (h, payload) in completions {
                 let v: serde_json::Value = serde_json::from_str(&payload).unwrap_or_default();
@@ -441,34 +519,38 @@ async fn quarterly(
             let mut table = Vec::new();
             for level in ["general", "major", "total"] {
                 let mine: Vec<_> = rows.iter().filter(|r| level == "total" || r.level == level).collect();
-                let in_quarter = |d: Option<NaiveDate>| d.is_some_and(|d| d >= start && d <= end);
+                let in_period = |d: Option<NaiveDate>| d.is_some_and(|d| d >= start && d <= end);
                 let open: Vec<_> = mine
                     .iter()
                     .filter(|r| r.status != "void" && r.posted_on.is_some_and(|p| p <= as_of) && r.cancel_date.is_none_or(|c| c > as_of))
                     .collect();
                 let spent = mine
                     .iter()
-                    .filter(|r| in_quarter(r.cancel_date))
+                    .filter(|r| in_period(r.cancel_date))
                     .filter_map(|r| funds.get(&r.id).copied())
                     .fold(Wan::ZERO, |a, b| a.checked_add(b).unwrap_or(a));
                 table.push(json!({
                     "level": level,
-                    "discovered": mine.iter().filter(|r| in_quarter(r.discovered_on)).count(),
-                    "posted": mine.iter().filter(|r| in_quarter(r.posted_on)).count(),
-                    "closed": mine.iter().filter(|r| in_quarter(r.cancel_date)).count(),
+                    "discovered": mine.iter().filter(|r| in_period(r.discovered_on)).count(),
+                    "posted": mine.iter().filter(|r| in_period(r.posted_on)).count(),
+                    "closed": mine.iter().filter(|r| in_period(r.cancel_date)).count(),
                     "open_at_end": open.len(),
                     "overdue_at_end": open.iter().filter(|r| r.effective_deadline.is_some_and(|d| d < as_of)).count(),
                     "actual_funds": spent.to_string(),
                 }));
             }
-            Ok(json!({
-                "enterprise": {"id": enterprise.id, "name": enterprise.name, "uscc": enterprise.uscc},
-                "year": year, "quarter": quarter, "from": start, "to": end,
-                "report_due_on": due,
-                "as_of": as_of, "provisional": as_of < end,
-                "signed_by": enterprise.principal_name,
-                "rows": table,
-            }))
+            let mut body = serde_json::Map::from_iter([
+                ("enterprise".into(), json!({"id": enterprise.id, "name": enterprise.name, "uscc": enterprise.uscc})),
+                ("from".into(), json!(start)),
+                ("to".into(), json!(end)),
+                ("report_due_on".into(), json!(due)),
+                ("as_of".into(), json!(as_of)),
+                ("provisional".into(), json!(as_of < end)),
+                ("signed_by".into(), json!(enterprise.principal_name)),
+                ("rows".into(), json!(table)),
+            ]);
+            body.extend(names);
+            Ok(serde_json::Value::Object(body))
         })
         .await?;
     Ok(HttpResponse::Ok().json(body))

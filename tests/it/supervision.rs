@@ -684,6 +684,68 @@ db_test!(
             .call_json(Method::GET, "/api/v1/stats/summary", Some(&district), None)
             .await;
         assert_eq!(total["overdue_at_end"], now["total"]["overdue_now"], "{q}");
+        // The annual table (due by 31 January of the next year) counts the same hazards, all of
+        // them this year's first quarter.
+        let (status, y) = app
+            .call_json(
+                Method::GET,
+                &format!("/api/v1/stats/enterprise/{}/annual", c.enterprise),
+                Some(&app.login("boss").await),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{y}");
+        assert_eq!(y["year"], 2026);
+        assert!(y.get("quarter").is_none(), "{y}");
+        assert_eq!(
+            (&y["from"], &y["to"]),
+            (&json!("2026-01-01"), &json!("2026-12-31"))
+        );
+        assert_eq!(y["report_due_on"], "2027-01-31");
+        assert_eq!(
+            (&y["as_of"], &y["provisional"]),
+            (&json!("2026-03-05"), &json!(true))
+        );
+        assert_eq!(y["rows"], q["rows"], "{y}");
+        let (status, y) = app
+            .call_json(
+                Method::GET,
+                &format!("/api/v1/stats/enterprise/{}/annual?year=2025", c.enterprise),
+                Some(&district),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{y}");
+        assert_eq!(
+            (&y["as_of"], &y["provisional"]),
+            (&json!("2025-12-31"), &json!(false))
+        );
+        let last_year = y["rows"].as_array().unwrap();
+        assert!(
+            last_year
+                .iter()
+                .all(|r| r["posted"] == 0 && r["open_at_end"] == 0),
+            "{y}"
+        );
+        let (status, y) = app
+            .call_json(
+                Method::GET,
+                &format!("/api/v1/stats/enterprise/{}/annual?year=2027", c.enterprise),
+                Some(&district),
+                None,
+            )
+            .await;
+        assert_eq!(status, 422, "{y}");
+        assert_eq!(y["errors"][0]["field"], "year");
+        let res = app
+            .call(
+                Method::GET,
+                &format!("/api/v1/stats/enterprise/{}/annual", c.enterprise),
+                Some(&other),
+                None,
+            )
+            .await;
+        assert_eq!(res.status(), 404);
         // A quarter that has not begun has nothing to report yet.
         let (status, q) = app
             .call_json(
