@@ -100,7 +100,13 @@ pub fn hazard_event(
                 } else {
                     "您单位的延期申请未获批准，请按原整改期限完成整改。".into()
                 },
-                vec![("审批意见", text("opinion"))],
+                match hazard.effective_deadline {
+                    Some(deadline) if approved => vec![
+                        ("新的整改期限", deadline.to_string()),
+                        ("审批意见", text("opinion")),
+                    ],
+                    _ => vec![("审批意见", text("opinion"))],
+                },
             )
         }
         "hazard.closed" => (

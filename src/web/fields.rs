@@ -299,6 +299,7 @@ pub const ACTIONS: &[ActionForm] = &[
         fields: &[
             f("approved", "是否批准", Select(YES_NO), true),
             f("opinion", "审批意见", Area, true),
+            f("deadline", "批准延至（不填即申请日期）", Date, false),
         ],
     },
     ActionForm {
@@ -664,6 +665,15 @@ pub fn translate(msg: &str) -> String {
         m if m.ends_with("has passed; the request can only be refused") => {
             "申请延期到的日期已过，只能不予批准"
         }
+        "only an approval grants a deadline" => "仅在批准延期时填写",
+        m if m.starts_with("must be after the effective deadline ") => {
+            let d = &m["must be after the effective deadline ".len()..];
+            return format!("须晚于现行整改期限（{d}）");
+        }
+        m if m.starts_with("must not be after the requested deadline ") => {
+            let d = &m["must not be after the requested deadline ".len()..];
+            return format!("不能晚于申请延至的日期（{d}）");
+        }
         m if m.starts_with("must not be before the failed acceptance check of ") => {
             let d = &m["must not be before the failed acceptance check of ".len()..];
             return format!("不能早于验收不合格之日（{d}）");
@@ -768,6 +778,41 @@ mod tests {
             translate("must look like 长安委督字〔2023〕第5号"),
             "格式应如 长安委督字〔2023〕第5号"
         );
+        // The extension decision's refusals, as the domain words them.
+        {
+            use crate::domain::DomainError;
+            use crate::domain::hazard::fixtures::{actor, d, facts, today};
+            use crate::domain::hazard::{
+                ExtensionDecisionInput, Level, Policy, Role, Status, decide_extension,
+            };
+            let mut f = facts(Status::InRectification, Level::Major);
+            f.pending_extension = Some(d("2023-11-30"));
+            let a = actor(Role::DepartmentInspector);
+            let decision = |approved: bool, deadline: &str| ExtensionDecisionInput {
+                approved: Some(approved),
+                opinion: Some("意见".into()),
+                deadline: Some(d(deadline)),
+            };
+            let said = |input: ExtensionDecisionInput| match decide_extension(
+                &f,
+                &a,
+                &input,
+                today(),
+                &Policy::default(),
+            ) {
+                Err(DomainError::Validation { errors, .. }) => translate(&errors[0].message),
+                other => panic!("{other:?}"),
+            };
+            assert_eq!(
+                said(decision(true, "2023-10-20")),
+                "须晚于现行整改期限（2023-10-20）"
+            );
+            assert_eq!(
+                said(decision(true, "2023-12-01")),
+                "不能晚于申请延至的日期（2023-11-30）"
+            );
+            assert_eq!(said(decision(false, "2023-11-15")), "仅在批准延期时填写");
+        }
         // One the table does not know stays as the API gave it.
         assert_eq!(
             translate("must name another hazard"),

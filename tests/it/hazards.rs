@@ -1475,17 +1475,44 @@ db_test!(extensions_and_suspension, |backend: Backend| async move {
         .unwrap()
         .to_string();
     assert_ne!(eid, eid2);
+    // The department may grant less than was asked, but not more, nor with a refusal.
+    for (wrong, field) in [
+        (
+            json!({"approved": true, "opinion": "同意", "deadline": "2026-06-15"}),
+            "deadline",
+        ),
+        (
+            json!({"approved": true, "opinion": "同意", "deadline": "2026-04-30"}),
+            "deadline",
+        ),
+        (
+            json!({"approved": false, "opinion": "不同意", "deadline": "2026-05-20"}),
+            "deadline",
+        ),
+    ] {
+        let body = call(
+            &app,
+            Method::POST,
+            &h(&id, &format!("extensions/{eid2}/decision")),
+            &c.inspector,
+            wrong,
+            422,
+        )
+        .await;
+        assert_eq!(error_fields(&body), [field], "{body}");
+    }
     let approved = call(
         &app,
         Method::POST,
         &h(&id, &format!("extensions/{eid2}/decision")),
         &c.inspector,
-        json!({"approved": true, "opinion": "同意"}),
+        json!({"approved": true, "opinion": "同意延期至5月20日", "deadline": "2026-05-20"}),
         200,
     )
     .await;
-    assert_eq!(approved["effective_deadline"], "2026-05-31");
+    assert_eq!(approved["effective_deadline"], "2026-05-20");
     assert_eq!(approved["deadline"], "2026-04-30");
+    assert!(approved["pending_extension"].is_null());
 
     // A suspended hazard: completion needs an assessment report and a resume request,
     // and acceptance passes only with the resumption approved.

@@ -418,12 +418,18 @@ db_test!(
             fired(&run_job(&app, &admin, "escalation", "2026-06-01").await),
             json!({"overdue_first": 1})
         );
-        // The extension decision was emailed to the enterprise.
+        // The extension decision was emailed to the enterprise, with the new deadline.
         run_job(&app, &admin, "outbox", "2026-06-01").await;
+        let decided: Vec<Received> = smtp
+            .to("boss@example.org")
+            .into_iter()
+            .filter(|m| m.subject().contains("延期申请已批准"))
+            .collect();
+        assert_eq!(decided.len(), 1);
         assert!(
-            smtp.to("boss@example.org")
-                .iter()
-                .any(|m| m.subject().contains("延期申请已批准"))
+            decided[0].text().contains("新的整改期限：2026-05-31"),
+            "{}",
+            decided[0].text()
         );
         // The request itself was emailed to the department that decides it, with its date.
         let asked: Vec<Received> = smtp

@@ -183,6 +183,7 @@ pub(crate) fn run(action: Action, f: &HazardFacts, a: &Actor) -> Result<Outcome,
             let input = ExtensionDecisionInput {
                 approved: Some(true),
                 opinion: Some("同意".into()),
+                deadline: None,
             };
             decide_extension(f, a, &input, t, &p)
         }

@@ -156,6 +156,7 @@ mod tests {
         let yes = ExtensionDecisionInput {
             approved: Some(true),
             opinion: Some("同意延期至2023-12-29".into()),
+            deadline: None,
         };
         h.apply(&decide_extension(&h, &dept, &yes, d("2023-11-07"), &p).unwrap());
         assert_eq!(

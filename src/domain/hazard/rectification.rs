@@ -51,6 +51,9 @@ pub struct ExtensionDecisionInput {
     pub approved: Option<bool>,
     /// The decision's reasoning.
     pub opinion: Option<String>,
+    /// The deadline an approval grants, when it grants less than was asked: after the effective
+    /// deadline and not after the requested one. Default: the requested deadline.
+    pub deadline: Option<NaiveDate>,
 }
 
 /// Body of the completion report (验收申请).
@@ -285,24 +288,50 @@ pub fn decide_extension(
     let mut e = FieldErrors::new();
     let approved = e.require("approved", input.approved);
     e.require_text("opinion", input.opinion.as_deref());
-    // Approving a date already past would make the hazard overdue against a new deadline and
-    // start the escalation ladder over for the same lateness.
-    if approved == Some(true)
-        && let Some(requested) = facts.pending_extension
-        && requested < today
-    {
-        e.add(
-            "approved",
-            format!(
-                "the requested deadline {requested} has passed; the request can only be refused"
-            ),
-        );
+    let requested = facts.pending_extension;
+    let granted = input.deadline.or(requested);
+    match (approved, input.deadline) {
+        (Some(false), Some(_)) => e.add("deadline", "only an approval grants a deadline"),
+        (Some(true), Some(deadline)) => {
+            if let Some(current) = facts.effective_deadline
+                && deadline <= current
+            {
+                e.add(
+                    "deadline",
+                    format!("must be after the effective deadline {current}"),
+                );
+            } else if let Some(requested) = requested
+                && deadline > requested
+            {
+                e.add(
+                    "deadline",
+                    format!("must not be after the requested deadline {requested}"),
+                );
+            } else if deadline < today {
+                e.add("deadline", "must not be in the past");
+            }
+        }
+        // Approving a date already past would make the hazard overdue against a new deadline
+        // and start the escalation ladder over for the same lateness.
+        (Some(true), None) => {
+            if let Some(requested) = requested
+                && requested < today
+            {
+                e.add(
+                    "approved",
+                    format!(
+                        "the requested deadline {requested} has passed; the request can only be refused"
+                    ),
+                );
+            }
+        }
+        _ => {}
     }
     e.finish()?;
     let mut out = Outcome::to(facts.status);
     out.extension_approved = approved;
     if approved == Some(true) {
-        out.effective_deadline = facts.pending_extension;
+        out.effective_deadline = granted;
     }
     Ok(out)
 }
@@ -541,6 +570,7 @@ mod tests {
         let yes = ExtensionDecisionInput {
             approved: Some(true),
             opinion: Some("同意延期至2023-11-30".into()),
+            deadline: None,
         };
         let err = decide_extension(&f, &a, &yes, today(), &p()).unwrap_err();
         assert_eq!(err.code(), "no_pending_extension");
@@ -552,6 +582,7 @@ mod tests {
         let no = ExtensionDecisionInput {
             approved: Some(false),
             opinion: Some("理由不充分".into()),
+            deadline: None,
         };
         let out = decide_extension(&f, &a, &no, today(), &p()).unwrap();
         assert_eq!(
@@ -570,6 +601,41 @@ mod tests {
     }
 
     #[test]
+    fn an_approval_may_grant_less_than_was_asked() {
+        // Effective deadline 2023-10-20, asked for 2023-11-30, decided on 2023-10-09.
+        let mut f = facts(Status::InRectification, Level::Major);
+        f.pending_extension = Some(d("2023-11-30"));
+        let a = actor(Role::DepartmentInspector);
+        let granting = |deadline: &str| ExtensionDecisionInput {
+            approved: Some(true),
+            opinion: Some("同意延期一个月".into()),
+            deadline: Some(d(deadline)),
+        };
+        let out = decide_extension(&f, &a, &granting("2023-11-15"), today(), &p()).unwrap();
+        assert_eq!(out.effective_deadline, Some(d("2023-11-15")));
+        assert_eq!(out.extension_approved, Some(true));
+        // The requested date itself is the most that can be granted.
+        let out = decide_extension(&f, &a, &granting("2023-11-30"), today(), &p()).unwrap();
+        assert_eq!(out.effective_deadline, Some(d("2023-11-30")));
+        for wrong in ["2023-12-01", "2023-10-20", "2023-10-01"] {
+            let err = decide_extension(&f, &a, &granting(wrong), today(), &p()).unwrap_err();
+            assert_eq!(fields(&err), ["deadline"], "{wrong}");
+        }
+        // Not in the past, though after the effective deadline (decided late, asked for later).
+        let err =
+            decide_extension(&f, &a, &granting("2023-10-25"), d("2023-10-26"), &p()).unwrap_err();
+        assert_eq!(fields(&err), ["deadline"]);
+        assert!(decide_extension(&f, &a, &granting("2023-10-26"), d("2023-10-26"), &p()).is_ok());
+        // A refusal grants nothing.
+        let refusal = ExtensionDecisionInput {
+            approved: Some(false),
+            ..granting("2023-11-15")
+        };
+        let err = decide_extension(&f, &a, &refusal, today(), &p()).unwrap_err();
+        assert_eq!(fields(&err), ["deadline"]);
+    }
+
+    #[test]
     fn listed_hazard_extension_is_decided_by_the_district_office() {
         let mut f = facts(Status::InRectification, Level::Major);
         f.listed = true;
@@ -577,6 +643,7 @@ mod tests {
         let input = ExtensionDecisionInput {
             approved: Some(true),
             opinion: Some("同意".into()),
+            deadline: None,
         };
         let err = decide_extension(&f, &actor(Role::DepartmentInspector), &input, today(), &p())
             .unwrap_err();
@@ -607,6 +674,7 @@ mod tests {
         let input = ExtensionDecisionInput {
             approved: Some(false),
             opinion: Some("不同意".into()),
+            deadline: None,
         };
         let copied = actor(Role::DepartmentInspector).in_department("YJJ");
         let err = decide_extension(&f, &copied, &input, today(), &p()).unwrap_err();
