@@ -227,6 +227,7 @@ pub(crate) async fn notice(
     };
     let id = id.into_inner();
     let rules = state.config.rules.clone();
+    let tz = state.clock.tz();
     let data = state
         .db(move |c| {
             use crate::db::schema::{departments, enterprises, streets};
@@ -296,7 +297,9 @@ pub(crate) async fn notice(
                 effective_deadline: row.effective_deadline.unwrap_or(listing.complete_by),
                 delivered_by: listing.delivered_by,
                 received_by: listing.received_by,
-                received_at: listing.received_at.as_ref().map(crate::timefmt::rfc3339),
+                received_at: listing.received_at.map(|t| {
+                    crate::documents::notice::cn_time(t.and_utc().with_timezone(&tz).naive_local())
+                }),
                 extension_window_workdays: rules.extension_window_workdays,
                 acceptance_due_days: u32::try_from(rules.acceptance_due_days).unwrap_or(10),
             })

@@ -9,7 +9,7 @@
 //! the numbers come from configuration through [`NoticeData`].
 
 use askama::Template;
-use chrono::{Datelike, NaiveDate};
+use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 
 use super::pdf::{self, Layout, PdfError};
 
@@ -62,6 +62,16 @@ pub(crate) const TITLE: &str = "重大事故隐患挂牌督办通知书";
 /// "2026年3月1日".
 pub(crate) fn cn_date(d: NaiveDate) -> String {
     format!("{}年{}月{}日", d.year(), d.month(), d.day())
+}
+
+/// A local time as the notice prints it: "2026年3月2日 08:30".
+pub fn cn_time(local: NaiveDateTime) -> String {
+    format!(
+        "{} {:02}:{:02}",
+        cn_date(local.date()),
+        local.hour(),
+        local.minute()
+    )
 }
 
 /// "区级挂牌督办" / "市级挂牌督办"; an unknown value is shown as given.

@@ -1,6 +1,7 @@
 //! Query strings whose data errors name the parameter they are about: `?limit=abc` answers a
 //! 422 on `limit` (actix's own `web::Query` names only "query"), and every parameter that does
-//! not fit is named at once.
+//! not fit is named at once. A parameter given empty (`?after=&limit=`, as a form or a template
+//! URL sends it) counts as not given.
 
 use std::future::{Ready, ready};
 
@@ -13,6 +14,12 @@ use crate::error::{AppError, AppResult};
 
 /// Parses a query string: 422 naming each parameter whose value does not fit.
 pub fn from_query<T: DeserializeOwned>(query: &str) -> AppResult<T> {
+    let given: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+        .filter(|(_, v)| !v.trim().is_empty())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let query = serde_urlencoded::to_string(&given).unwrap_or_default();
+    let query = query.as_str();
     let first = match parse::<T>(query) {
         Ok(v) => return Ok(v),
         Err(e) => e,
@@ -56,8 +63,20 @@ fn parse<T: DeserializeOwned>(query: &str) -> Result<T, (String, String)> {
             "." | "" => "query".to_string(),
             p => p.to_string(),
         };
-        (field, e.into_inner().to_string())
+        (field, plain_message(e.into_inner().to_string()))
     })
+}
+
+/// The parser's words for a number or a flag that does not parse, in the API's words.
+fn plain_message(message: String) -> String {
+    match message.as_str() {
+        "invalid digit found in string" => "must be a whole number".into(),
+        "number too large to fit in target type" | "number too small to fit in target type" => {
+            "out of range".into()
+        }
+        "provided string was not `true` or `false`" => "must be true or false".into(),
+        _ => message,
+    }
 }
 
 /// A query-string extractor like `web::Query`, with the errors of [`from_query`].
@@ -115,5 +134,24 @@ mod tests {
         assert_eq!(fields("q=a&q=b"), ["q"]);
         let ok = from_query::<Page>("limit=5&q=%E6%B6%88%E9%98%B2").unwrap();
         assert_eq!((ok.limit, ok.q.as_deref()), (Some(5), Some("消防")));
+    }
+
+    #[test]
+    fn an_empty_parameter_is_not_given_and_a_bad_number_is_named_plainly() {
+        let ok = from_query::<Page>("after=&limit=&q=").unwrap();
+        assert_eq!((ok.after, ok.limit, ok.q), (None, None, None));
+        let err = from_query::<Page>("after=abc&limit=99999999999999999999").unwrap_err();
+        let said: Vec<(&str, &str)> = err
+            .errors
+            .iter()
+            .map(|e| (e.field.as_str(), e.message.as_str()))
+            .collect();
+        assert_eq!(
+            said,
+            [
+                ("after", "must be a whole number"),
+                ("limit", "out of range")
+            ]
+        );
     }
 }

@@ -36,6 +36,9 @@ pub fn hazard_event(
     };
     let recipients: &[Recipient] = match kind {
         "hazard.submitted" | "hazard.major_reported" => &[Department, Street],
+        // A listed hazard's extension is decided by the district office; the department,
+        // which was sent the request too, learns of the new deadline.
+        "hazard.extension_decided" if hazard.listed => &[Enterprise, Department],
         "hazard.returned" | "hazard.posted" | "hazard.extension_decided" => &[Enterprise],
         "hazard.listed" => &[Enterprise, Street, SupervisingDepartment, Department],
         "hazard.closed" | "hazard.acceptance_failed" => &[Enterprise, Street],

@@ -666,6 +666,10 @@ pub fn translate(msg: &str) -> String {
             "申请延期到的日期已过，只能不予批准"
         }
         "only an approval grants a deadline" => "仅在批准延期时填写",
+        m if m.starts_with("must not be after the effective deadline ") => {
+            let d = &m["must not be after the effective deadline ".len()..];
+            return format!("不能晚于现行整改期限（{d}）");
+        }
         m if m.starts_with("must be after the effective deadline ") => {
             let d = &m["must be after the effective deadline ".len()..];
             return format!("须晚于现行整改期限（{d}）");

@@ -1202,6 +1202,8 @@ fn event_note(e: &Value) -> String {
         let rule = p["rule"].as_str().unwrap_or("");
         let title = crate::domain::escalation::Rule::parse(rule).map_or(rule, |r| r.title());
         return match step.split_once('@') {
+            // The second overdue of a listed hazard counts from the deadline it missed.
+            Some(("second", anchor)) => format!("{title}（再次逾期，整改期限 {anchor}）"),
             Some((offset, anchor)) => format!("{title}（{offset} 天，自 {anchor} 起算）"),
             None => format!("{title}（{step}）"),
         };
@@ -1864,6 +1866,17 @@ mod tests {
         );
         let void = json!({"payload": {"input": {"reason": "false_report"}}});
         assert_eq!(event_note(&void), "误报");
+        let anchor = chrono::NaiveDate::from_ymd_opt(2026, 4, 20).unwrap();
+        let second = json!({"payload": {
+            "rule": crate::domain::escalation::Rule::OverdueInterview.as_str(),
+            "step": crate::domain::escalation::second_overdue_key(anchor),
+        }});
+        let note = event_note(&second);
+        assert!(
+            note.ends_with("（再次逾期，整改期限 2026-04-20）"),
+            "{note}"
+        );
+        assert!(!note.contains("second"), "{note}");
     }
 
     #[test]

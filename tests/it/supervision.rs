@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::common::{Backend, TestApp, expect_problem};
+use crate::common::{Backend, TestApp, error_fields, expect_problem};
 use crate::db_test;
 use crate::hazards::{
     Cast, call, cast, major_report, plan, submitted_general, submitted_major, upload,
@@ -92,6 +92,21 @@ db_test!(
         elsewhere["supervising_department"] = json!("JGW");
         let body = call(&app, Method::POST, &path, &c.district, elsewhere, 422).await;
         assert_eq!(body["errors"][0]["field"], "supervising_department");
+        // The notice may not give more time than the ledger (deadline 2026-04-30).
+        let mut later = listing("长安委督字〔2026〕第1号");
+        later["complete_by"] = json!("2026-05-31");
+        let body = call(&app, Method::POST, &path, &c.district, later, 422).await;
+        assert_eq!(error_fields(&body), ["complete_by"], "{body}");
+        let unlisted = call(
+            &app,
+            Method::GET,
+            &format!("/api/v1/hazards/{id}"),
+            &c.district,
+            Value::Null,
+            200,
+        )
+        .await;
+        assert_eq!(unlisted["listed"], false);
         let listed = call(
             &app,
             Method::POST,
@@ -184,6 +199,7 @@ db_test!(
             "长安委督字〔2026〕第1号",
             "上海长宁冷链物流有限公司",
             "张建国",
+            "2026年3月2日 08:30",
             "SH-CN-YH-2026-000001",
         ] {
             assert!(html.contains(text), "{text} in the notice");
@@ -332,15 +348,10 @@ db_test!(
         let admin = app.user_token("ops", "admin", "AJW").await.1;
         let listed = posted_major(&app, &c, "2026-03-10").await;
         let path = format!("/api/v1/hazards/{listed}/listing");
-        call(
-            &app,
-            Method::POST,
-            &path,
-            &c.district,
-            listing("长安委督字〔2026〕第7号"),
-            200,
-        )
-        .await;
+        let mut notice = listing("长安委督字〔2026〕第7号");
+        notice["complete_by"] = json!("2026-03-10");
+        notice["plan_file_by"] = json!("2026-03-05");
+        call(&app, Method::POST, &path, &c.district, notice, 200).await;
         let unlisted = posted_major(&app, &c, "2026-03-10").await;
 
         // DESIGN ladder: "+1 day overdue: … and (if listed) the supervising unit" — the 区安委办.
@@ -390,6 +401,57 @@ db_test!(
         assert!(
             !to.contains(&"district@example.org".to_string()),
             "not listed: {to:?}"
+        );
+
+        // A listed hazard's extension is decided by the district office, not the department,
+        // which is told so, and then learns of the new deadline by email.
+        let asked = call(&app, Method::POST, &format!("/api/v1/hazards/{listed}/extensions"), &c.principal,
+            json!({"reason": "设备采购周期长", "interim_measures": "停用该区域", "requested_deadline": "2026-04-10"}), 200).await;
+        let eid = asked["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["kind"] == "extension")
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let decision = format!("/api/v1/hazards/{listed}/extensions/{eid}/decision");
+        let yes = json!({"approved": true, "opinion": "同意"});
+        let body = call(
+            &app,
+            Method::POST,
+            &decision,
+            &c.inspector,
+            yes.clone(),
+            403,
+        )
+        .await;
+        assert_eq!(body["code"], "role_forbidden");
+        assert!(
+            body["detail"].as_str().unwrap().contains("district office"),
+            "{body}"
+        );
+        let decided = call(&app, Method::POST, &decision, &c.district, yes, 200).await;
+        assert_eq!(decided["effective_deadline"], "2026-04-10");
+        let outbox = call(
+            &app,
+            Method::GET,
+            "/api/v1/outbox?recipient=yjj@example.org",
+            &admin,
+            Value::Null,
+            200,
+        )
+        .await;
+        let subjects: Vec<&str> = outbox["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["subject"].as_str().unwrap())
+            .collect();
+        assert!(
+            subjects.iter().any(|s| s.contains("延期申请已批准")),
+            "{subjects:?}"
         );
     }
 );

@@ -83,6 +83,15 @@ pub fn list_hazard(
     let complete_by = e.require("complete_by", input.complete_by);
     if complete_by.is_some_and(|c| c < today) {
         e.add("complete_by", "must not be in the past");
+    } else if let (Some(c), Some(deadline)) = (complete_by, facts.effective_deadline)
+        && c > deadline
+    {
+        // The notice must not promise time the ledger does not give: the ladder escalates on
+        // the effective deadline, which only an approved extension moves.
+        e.add(
+            "complete_by",
+            format!("must not be after the effective deadline {deadline}"),
+        );
     }
     if let Some(p) = e.require("plan_file_by", input.plan_file_by) {
         if p < today {
@@ -167,10 +176,15 @@ mod tests {
             fields(&list_hazard(&f, &a, &bad, today(), &Policy::default()).unwrap_err()),
             ["doc_no", "plan_file_by"]
         );
+        // Earlier than the effective deadline (2023-10-20): listed, with a warning; later: refused.
+        let mut earlier = listing();
+        earlier.complete_by = Some(d("2023-10-15"));
+        let out = list_hazard(&f, &a, &earlier, today(), &Policy::default()).unwrap();
+        assert_eq!(out.warnings, ["complete_by_differs_from_deadline"]);
         let mut later = listing();
         later.complete_by = Some(d("2023-12-31"));
-        let out = list_hazard(&f, &a, &later, today(), &Policy::default()).unwrap();
-        assert_eq!(out.warnings, ["complete_by_differs_from_deadline"]);
+        let err = list_hazard(&f, &a, &later, today(), &Policy::default()).unwrap_err();
+        assert_eq!(fields(&err), ["complete_by"]);
     }
 
     #[test]

@@ -259,11 +259,23 @@ pub(super) fn guard_decide_extension(
     } else {
         Role::DepartmentInspector
     };
+    let who = match (role == decider, role, facts.listed) {
+        (true, ..) => Ok(()),
+        // The two deciders, each told who decides instead.
+        (false, Role::DepartmentInspector, true) => Err(DomainError::Forbidden {
+            code: "role_forbidden",
+            message: "a listed hazard's extensions are decided by its supervising unit, the district office".into(),
+        }),
+        (false, Role::DistrictOffice, false) => Err(DomainError::Forbidden {
+            code: "role_forbidden",
+            message: "an unlisted hazard's extensions are decided by its primary department".into(),
+        }),
+        (false, ..) => role_may(false, role, Action::DecideExtension, facts.level),
+    };
     gate(
         facts,
         Action::DecideExtension,
-        role_may(role == decider, role, Action::DecideExtension, facts.level)
-            .and_then(|()| primary_department_only(facts, actor, Action::DecideExtension)),
+        who.and_then(|()| primary_department_only(facts, actor, Action::DecideExtension)),
         DECISION_STATES,
     )?;
     if facts.pending_extension.is_none() {
@@ -648,7 +660,13 @@ mod tests {
         let err = decide_extension(&f, &actor(Role::DepartmentInspector), &input, today(), &p())
             .unwrap_err();
         assert_eq!(err.code(), "role_forbidden");
+        assert!(err.to_string().contains("the district office"), "{err}");
         assert!(decide_extension(&f, &actor(Role::DistrictOffice), &input, today(), &p()).is_ok());
+        f.listed = false;
+        let err =
+            decide_extension(&f, &actor(Role::DistrictOffice), &input, today(), &p()).unwrap_err();
+        assert_eq!(err.code(), "role_forbidden");
+        assert!(err.to_string().contains("primary department"), "{err}");
     }
 
     #[test]
