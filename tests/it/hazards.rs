@@ -153,6 +153,20 @@ pub fn jpeg_marked(mark: &str) -> Vec<u8> {
     b
 }
 
+/// The id of the hazard's newest record of `kind` (e.g. the extension request just filed).
+pub fn newest_record_id(view: &Value, kind: &str) -> String {
+    view["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|r| r["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} record in {view}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 /// Whether a hazard's view offers `action` to the caller (`permitted_actions`).
 pub fn offers(view: &Value, action: &str) -> bool {
     view["permitted_actions"]
@@ -1424,15 +1438,7 @@ db_test!(extensions_and_suspension, |backend: Backend| async move {
     )
     .await;
     assert_eq!(asked["pending_extension"], "2026-05-31");
-    let eid = asked["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["kind"] == "extension")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let eid = newest_record_id(&asked, "extension");
     // Denied: the deadline stays.
     let denied = call(
         &app,
@@ -1464,16 +1470,7 @@ db_test!(extensions_and_suspension, |backend: Backend| async move {
         200,
     )
     .await;
-    let eid2 = asked["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .rev()
-        .find(|r| r["kind"] == "extension")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let eid2 = newest_record_id(&asked, "extension");
     assert_ne!(eid, eid2);
     // The department may grant less than was asked, but not more, nor with a refusal.
     for (wrong, field) in [

@@ -10,7 +10,9 @@ use serde_json::{Value, json};
 use crate::common::smtp::{Received, SmtpServer};
 use crate::common::{Backend, TestApp, binary, expect_problem};
 use crate::db_test;
-use crate::hazards::{Cast, call, cast, general_report, major_report, submitted_major, upload};
+use crate::hazards::{
+    Cast, call, cast, general_report, major_report, newest_record_id, submitted_major, upload,
+};
 
 const SECRET: &str = "a-test-secret-shared-by-both-instances-0123456789";
 
@@ -386,15 +388,7 @@ db_test!(
         let admin = app.login("ops").await;
         let asked = call(&app, Method::POST, &h(&id, "extensions"), &principal,
             json!({"reason": "设备采购周期长", "interim_measures": "停用该区域", "requested_deadline": "2026-05-31"}), 200).await;
-        let eid = asked["records"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["kind"] == "extension")
-            .unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let eid = newest_record_id(&asked, "extension");
         call(
             &app,
             Method::POST,

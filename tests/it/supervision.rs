@@ -6,7 +6,8 @@ use serde_json::{Value, json};
 use crate::common::{Backend, TestApp, error_fields, expect_problem};
 use crate::db_test;
 use crate::hazards::{
-    Cast, call, cast, major_report, plan, submitted_general, submitted_major, upload,
+    Cast, call, cast, major_report, newest_record_id, plan, submitted_general, submitted_major,
+    upload,
 };
 
 /// A 重大 hazard posted with `deadline` (the plan filed with the report).
@@ -407,15 +408,7 @@ db_test!(
         // which is told so, and then learns of the new deadline by email.
         let asked = call(&app, Method::POST, &format!("/api/v1/hazards/{listed}/extensions"), &c.principal,
             json!({"reason": "设备采购周期长", "interim_measures": "停用该区域", "requested_deadline": "2026-04-10"}), 200).await;
-        let eid = asked["records"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["kind"] == "extension")
-            .unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let eid = newest_record_id(&asked, "extension");
         let decision = format!("/api/v1/hazards/{listed}/extensions/{eid}/decision");
         let yes = json!({"approved": true, "opinion": "同意"});
         let body = call(
