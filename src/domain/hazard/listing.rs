@@ -85,9 +85,11 @@ pub fn list_hazard(
         e.add("complete_by", "must not be in the past");
     } else if let (Some(c), Some(deadline)) = (complete_by, facts.effective_deadline)
         && c > deadline
+        && deadline >= today
     {
         // The notice must not promise time the ledger does not give: the ladder escalates on
-        // the effective deadline, which only an approved extension moves.
+        // the effective deadline, which only an approved extension moves. A hazard already
+        // overdue is listed with a date to finish by, and stays overdue (继续挂账).
         e.add(
             "complete_by",
             format!("must not be after the effective deadline {deadline}"),
@@ -185,6 +187,10 @@ mod tests {
         later.complete_by = Some(d("2023-12-31"));
         let err = list_hazard(&f, &a, &later, today(), &Policy::default()).unwrap_err();
         assert_eq!(fields(&err), ["complete_by"]);
+        // Once the deadline has passed, listing sets the date the overdue work must be done by.
+        later.plan_file_by = Some(d("2023-11-01"));
+        let out = list_hazard(&f, &a, &later, d("2023-10-25"), &Policy::default()).unwrap();
+        assert_eq!(out.listed, Some(true));
     }
 
     #[test]
