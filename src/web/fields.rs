@@ -666,6 +666,15 @@ pub fn translate(msg: &str) -> String {
             "申请延期到的日期已过，只能不予批准"
         }
         "only an approval grants a deadline" => "仅在批准延期时填写",
+        "must be suspension while production is suspended" => {
+            "停产停业的，治理方式须为停产停业整改"
+        }
+        "must be partial or full when handling is suspension" => {
+            "停产停业整改的，须选择局部或全部停产停业"
+        }
+        "not a department (its code, e.g. YJJ, or its name, e.g. 区应急局)" => {
+            "不是本区的主管部门（填写部门名称，如 区应急局）"
+        }
         m if m.starts_with("must not be after the effective deadline ") => {
             let d = &m["must not be after the effective deadline ".len()..];
             return format!("不能晚于现行整改期限（{d}）");
@@ -720,6 +729,16 @@ pub fn field_label(name: &str) -> String {
 }
 
 /// Chinese names of statuses and levels.
+/// The Chinese label of a 治理方式 (`handling`) or 停产停业 (`suspension`) code; an unknown one
+/// is shown as given.
+pub fn handling_label(code: &str) -> String {
+    HANDLING
+        .iter()
+        .chain(SUSPENSION)
+        .find(|(c, _)| *c == code)
+        .map_or_else(|| code.to_string(), |(_, l)| (*l).to_string())
+}
+
 pub fn status_label(s: &str) -> &'static str {
     match s {
         "draft" => "草稿",

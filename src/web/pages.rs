@@ -135,6 +135,7 @@ fn refusal_by_code(code: &str, detail: &str) -> Option<String> {
         "not_primary_department" => "此项由牵头主管部门办理，您的部门为抄送部门。".to_string(),
         "verifier_is_reporter" => "报告隐患的人不能验收该隐患。".to_string(),
         "concurrent_update" => "他人刚刚办理了该隐患，请刷新后再试。".to_string(),
+        "duplicate_doc_no" => "该督办文号已用于另一项挂牌督办，请核对文号。".to_string(),
         _ => return None,
     })
 }
@@ -1111,6 +1112,11 @@ pub struct HazardPageView {
     listed: bool,
     /// The extension request waiting for a decision: date asked for, reason, interim measures.
     extension: Option<String>,
+    /// The report's other contents (发现日期, 类别, 来源, …; for 重大 the three blocks of the
+    /// report, L7), for whoever decides on it.
+    report: Vec<(&'static str, String)>,
+    /// The 治理方案's six parts (L8), when one is filed.
+    plan: Vec<(&'static str, String)>,
 }
 
 pub struct FormView {
@@ -1187,6 +1193,28 @@ fn event_label(kind: &str) -> String {
 fn event_note(e: &Value) -> String {
     let p = &e["payload"];
     let input = &p["input"];
+    let said = |k: &str| {
+        input[k]
+            .as_str()
+            .filter(|t| !t.is_empty())
+            .map_or_else(String::new, |t| format!("：{t}"))
+    };
+    match e["kind"].as_str() {
+        Some("hazard.extension_requested") => {
+            let asked = input["requested_deadline"].as_str().unwrap_or("");
+            return format!("申请延至 {asked}{}", said("reason"));
+        }
+        Some("hazard.extension_decided") => {
+            let granted = p["changes"]["effective_deadline"]["after"].as_str();
+            let result = match (input["approved"].as_bool(), granted) {
+                (Some(true), Some(d)) => format!("同意，整改期限延至 {d}"),
+                (Some(true), None) => "同意".to_string(),
+                _ => "不同意".to_string(),
+            };
+            return format!("{result}{}", said("opinion"));
+        }
+        _ => {}
+    }
     for k in ["reason", "note", "deficiencies", "opinion", "summary"] {
         if let Some(t) = input[k].as_str().filter(|t| !t.is_empty()) {
             // A void's reason is a code (T5): 不属实 / 重复 / 误报 / 转出.
@@ -1289,6 +1317,88 @@ const TODAY_FIELDS: [&str; 5] = [
     "discovered_on",
 ];
 
+/// The report's contents beside the summary rows, as the hazard page lists them; empty ones
+/// are left out.
+fn report_rows(view: &Value) -> Vec<(&'static str, String)> {
+    let text = |k: &str| view[k].as_str().unwrap_or("").trim().to_string();
+    let mut rows = vec![
+        ("发现日期", text("discovered_on")),
+        (
+            "隐患类别",
+            view["category"]
+                .as_str()
+                .map(|c| match crate::domain::hazard::category_name(c) {
+                    Some(n) => format!("{c} {n}"),
+                    None => c.to_string(),
+                })
+                .unwrap_or_default(),
+        ),
+        (
+            "隐患来源",
+            view["source"]
+                .as_i64()
+                .and_then(|n| i32::try_from(n).ok())
+                .and_then(crate::domain::hazard::source_name)
+                .unwrap_or("")
+                .to_string(),
+        ),
+        ("治理方式", fields::handling_label(&text("handling"))),
+        ("停产停业", fields::handling_label(&text("suspension"))),
+        ("计划资金（万元）", text("planned_funds")),
+    ];
+    if view["deadline"] != view["effective_deadline"] {
+        rows.push(("原整改期限", text("deadline")));
+    }
+    if view["level"] == "major" {
+        let basis = &view["judgement_basis"];
+        rows.extend([
+            ("现状及其产生原因", text("status_and_cause")),
+            ("危害程度和整改难易程度", text("severity_and_difficulty")),
+            (
+                "判定依据",
+                format!(
+                    "{} {}",
+                    basis["standard"].as_str().unwrap_or(""),
+                    basis["clause"].as_str().unwrap_or("")
+                )
+                .trim()
+                .to_string(),
+            ),
+            ("临时管控措施", text("temporary_measures")),
+            (
+                "需政府协调",
+                match view["needs_government_coordination"].as_bool() {
+                    Some(true) => "是".into(),
+                    Some(false) => "否".into(),
+                    None => String::new(),
+                },
+            ),
+            ("治理方案报送期限", text("plan_due_on")),
+        ]);
+    }
+    rows.retain(|(_, v)| !v.is_empty());
+    rows
+}
+
+/// The 治理方案's six parts (L8) in their order; nothing when no plan is filed.
+fn plan_rows(plan: &Value) -> Vec<(&'static str, String)> {
+    let parts = [
+        ("goal", "目标和任务"),
+        ("methods", "方法和措施"),
+        ("funds_materials", "经费和物资"),
+        ("org_people", "机构和人员"),
+        ("timeline", "时限和要求"),
+        ("safety_and_emergency", "安全措施和应急预案"),
+    ];
+    parts
+        .iter()
+        .filter_map(|(k, label)| {
+            let t = plan[*k].as_str()?.trim();
+            (!t.is_empty()).then(|| (*label, t.to_string()))
+        })
+        .collect()
+}
+
 fn detail_page(
     s: &Session,
     today: NaiveDate,
@@ -1323,8 +1433,16 @@ fn detail_page(
                 _ => (
                     a.fields
                         .iter()
-                        .filter(|f| TODAY_FIELDS.contains(&f.name))
-                        .map(|f| (f.name.to_string(), today.to_string()))
+                        .filter_map(|f| {
+                            if TODAY_FIELDS.contains(&f.name) {
+                                return Some((f.name.to_string(), today.to_string()));
+                            }
+                            // A plan filed again starts from the one on file.
+                            let filed = view["plan"][f.name]
+                                .as_str()
+                                .filter(|_| a.action == "file_plan")?;
+                            Some((f.name.to_string(), filed.to_string()))
+                        })
                         .collect(),
                     HashMap::new(),
                     None,
@@ -1386,6 +1504,8 @@ fn detail_page(
         responsible,
         listed: view["listed"].as_bool().unwrap_or(false),
         extension: pending_extension_text(view),
+        report: report_rows(view),
+        plan: plan_rows(&view["plan"]),
         flags: view["compliance_flags"]
             .as_array()
             .map(|a| a.iter().filter_map(Value::as_str).map(flag_label).collect())
@@ -1398,6 +1518,9 @@ fn detail_page(
                         let kind = match p["kind"].as_str() {
                             Some("before") => "整改前",
                             Some("after") => "整改后",
+                            Some("report") => "评估报告",
+                            Some("plan") => "治理方案文件",
+                            Some("notice") => "公示材料",
                             _ => "其他",
                         };
                         (
@@ -1467,17 +1590,53 @@ pub async fn detail(
         Err(page) => return page,
     };
     match load(&state, &req, &s.caller, &id).await {
-        Ok((view, events)) => render(&detail_page(
-            &s,
-            state.clock.today(),
-            flash(&req),
-            &view,
-            &events,
-            None,
-            None,
-        )),
+        Ok((view, events)) => {
+            // After an action, what the domain warned of in its ledger entry (the newest).
+            let flash = flash(&req).map(|f| {
+                let newest = events["items"].as_array().and_then(|a| a.last());
+                match newest.filter(|_| req.query_string().contains("done=")) {
+                    Some(e) => f + &warnings_text(&e["payload"]["warnings"]),
+                    None => f,
+                }
+            });
+            render(&detail_page(
+                &s,
+                state.clock.today(),
+                flash,
+                &view,
+                &events,
+                None,
+                None,
+            ))
+        }
         Err(_) => not_found_page(&s),
     }
+}
+
+/// The warnings of an action (`payload.warnings` of its ledger entry), in Chinese.
+fn warnings_text(warnings: &Value) -> String {
+    let Some(codes) = warnings.as_array() else {
+        return String::new();
+    };
+    codes
+        .iter()
+        .filter_map(Value::as_str)
+        .map(|code| match code {
+            "complete_by_differs_from_deadline" => {
+                "注意：督办完成时间与整改期限不同，请核对。".to_string()
+            }
+            "plan_not_filed" => "注意：治理方案尚未报送。".to_string(),
+            "completed_after_deadline" => "注意：完成日期晚于整改期限（逾期完成）。".to_string(),
+            "regulator_report_late" => "注意：重大事故隐患报告晚于发现后的规定时限。".to_string(),
+            "headcount_unknown" => {
+                "注意：企业职工人数未登记，无法核对应向哪种会议报告。".to_string()
+            }
+            "congress_report_missing" => {
+                "注意：尚未记录完成阶段向职工（代表）大会的报告。".to_string()
+            }
+            other => format!("注意：{other}"),
+        })
+        .collect()
 }
 
 /// What the decider of a waiting extension request needs to read: the date asked for, the
@@ -1858,6 +2017,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_actions_warnings_are_told_in_chinese() {
+        let said = warnings_text(&json!([
+            "complete_by_differs_from_deadline",
+            "plan_not_filed"
+        ]));
+        assert_eq!(
+            said,
+            "注意：督办完成时间与整改期限不同，请核对。注意：治理方案尚未报送。"
+        );
+        assert_eq!(warnings_text(&json!([])), "");
+        assert_eq!(warnings_text(&Value::Null), "");
+    }
+
+    #[test]
     fn timeline_notes_name_escalations_in_chinese() {
         let e = json!({"payload": {"rule": "overdue_first", "step": "+1@2026-05-08"}});
         assert_eq!(
@@ -1871,6 +2044,19 @@ mod tests {
             "rule": crate::domain::escalation::Rule::OverdueInterview.as_str(),
             "step": crate::domain::escalation::second_overdue_key(anchor),
         }});
+        let asked = json!({"kind": "hazard.extension_requested", "payload": {"input": {
+            "requested_deadline": "2026-05-31", "reason": "设备采购周期长"}}});
+        assert_eq!(event_note(&asked), "申请延至 2026-05-31：设备采购周期长");
+        let granted = json!({"kind": "hazard.extension_decided", "payload": {
+            "input": {"approved": true, "opinion": "同意延期"},
+            "changes": {"effective_deadline": {"before": "2026-04-30", "after": "2026-05-20"}}}});
+        assert_eq!(
+            event_note(&granted),
+            "同意，整改期限延至 2026-05-20：同意延期"
+        );
+        let refused = json!({"kind": "hazard.extension_decided", "payload": {
+            "input": {"approved": false, "opinion": "理由不充分"}}});
+        assert_eq!(event_note(&refused), "不同意：理由不充分");
         let note = event_note(&second);
         assert!(
             note.ends_with("（再次逾期，整改期限 2026-04-20）"),

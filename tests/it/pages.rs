@@ -694,6 +694,69 @@ db_test!(
 );
 
 db_test!(
+    the_inspector_reads_the_major_report_and_its_plan_on_the_page,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        let id = crate::hazards::submitted_major(&app, &c, crate::hazards::major_report()).await;
+        let report = crate::hazards::major_report();
+        let inspector = form_login(&app, "yjj").await;
+        let page = format!("/hazards/{id}");
+        let html = page_text(&app, &page, &inspector).await;
+        // What the inspector decides 上账 on: the three blocks of the report (L7) and its basis.
+        for key in [
+            "status_and_cause",
+            "severity_and_difficulty",
+            "temporary_measures",
+        ] {
+            let text = report[key].as_str().unwrap();
+            assert!(html.contains(text), "{key} on the page");
+        }
+        assert!(html.contains("第十一条第（一）项"), "the judgement basis");
+        assert!(html.contains("B06 "), "the category, with its name");
+        assert!(html.contains("2026-03-10"), "the plan's due date");
+        assert!(!html.contains("<h2>治理方案</h2>"), "no plan filed yet");
+        // Posted, then the plan filed: the inspector reads its six parts; the principal's form
+        // to file it again starts from it.
+        let h = |a: &str| format!("/api/v1/hazards/{id}/{a}");
+        call(
+            &app,
+            Method::POST,
+            &h("post"),
+            &c.inspector,
+            json!({"deadline": "2026-04-30"}),
+            200,
+        )
+        .await;
+        call(
+            &app,
+            Method::PUT,
+            &h("plan"),
+            &c.principal,
+            crate::hazards::plan(),
+            200,
+        )
+        .await;
+        let html = page_text(&app, &page, &inspector).await;
+        let (_, plan) = html
+            .split_once("<h2>治理方案</h2>")
+            .expect("the plan's section");
+        for part in crate::hazards::plan().as_object().unwrap().values() {
+            assert!(plan.contains(part.as_str().unwrap()), "{part} in {plan}");
+        }
+        let principal = form_login(&app, "boss").await;
+        let html = page_text(&app, &page, &principal).await;
+        let (_, form) = html
+            .split_once("/do/file_plan")
+            .expect("filing the plan again is offered");
+        assert!(
+            form.contains(">恢复氨泄漏报警与事故通风联锁</textarea>"),
+            "{form}"
+        );
+    }
+);
+
+db_test!(
     each_officer_queues_what_they_decide,
     |backend: Backend| async move {
         let app = TestApp::start(&backend).await;
