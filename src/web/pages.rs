@@ -1449,13 +1449,27 @@ fn detail_page(
                     false,
                 ),
             };
+            // A street officer posts 一般 hazards as they are: raising one to 重大 is the
+            // department's (and lowering one too), so the level fields are not offered.
+            let shown: Vec<_> = a
+                .fields
+                .iter()
+                .filter(|f| {
+                    !(a.action == "post"
+                        && s.caller.role == Role::StreetOfficer
+                        && (f.name == "level"
+                            || f.name == "level_change_reason"
+                            || f.name.starts_with("judgement_basis.")))
+                })
+                .cloned()
+                .collect();
             FormView {
                 action: a.action,
                 title: a.title,
                 button: a.button,
                 open,
                 error,
-                fields: fields::views(&format!("{}-", a.action), a.fields, &values, &errors),
+                fields: fields::views(&format!("{}-", a.action), &shown, &values, &errors),
             }
         })
         .collect();
@@ -1814,8 +1828,12 @@ pub async fn upload(
     if status == 201 {
         return see_other(&format!("/hazards/{id}?done=photo"));
     }
+    // The upload form has two fields: name the one at fault.
     let message = match fields::problem_errors(&answer).into_iter().next() {
-        Some((_, m)) => format!("{}：{m}", refusal(status, &answer)),
+        Some((field, m)) => {
+            let label = if field == "kind" { "类别" } else { "文件" };
+            format!("{label}{m}")
+        }
         None => refusal(status, &answer),
     };
     match load(&state, &req, &s.caller, &id).await {

@@ -757,6 +757,27 @@ db_test!(
 );
 
 db_test!(
+    only_the_department_is_offered_a_level_change_at_posting,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        let id = crate::hazards::submitted_general(&app, &c).await;
+        let post_form = |html: String| {
+            let (_, form) = html.split_once("/do/post\"").expect("the 上账 form");
+            form.split("</form>").next().unwrap().to_string()
+        };
+        let page = format!("/hazards/{id}");
+        let street =
+            post_form(page_text(&app, &page, &form_login(&app, "hyl-officer").await).await);
+        assert!(street.contains(r#"name="deadline""#), "{street}");
+        assert!(!street.contains(r#"name="level""#), "{street}");
+        assert!(!street.contains("judgement_basis"), "{street}");
+        let inspector = post_form(page_text(&app, &page, &form_login(&app, "yjj").await).await);
+        assert!(inspector.contains(r#"name="level""#), "{inspector}");
+    }
+);
+
+db_test!(
     each_officer_queues_what_they_decide,
     |backend: Backend| async move {
         let app = TestApp::start(&backend).await;
