@@ -522,6 +522,8 @@ pub struct Row {
     deadline: String,
     timing: String,
     overdue: bool,
+    /// Its compliance flags, in Chinese (DESIGN: visible in lists).
+    flags: String,
 }
 
 pub struct ListSection {
@@ -561,6 +563,16 @@ fn row(v: &Value) -> Row {
         deadline: v["effective_deadline"].as_str().unwrap_or("—").to_string(),
         timing,
         overdue: open && days_overdue > 0,
+        flags: v["compliance_flags"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(flag_label)
+                    .collect::<Vec<_>>()
+                    .join("；")
+            })
+            .unwrap_or_default(),
     }
 }
 

@@ -741,6 +741,14 @@ db_test!(
         let (_, plan) = html
             .split_once("<h2>治理方案</h2>")
             .expect("the plan's section");
+        // Posted and not yet made known to employees: the list says so (DESIGN: flags are
+        // visible in lists).
+        let list = page_text(&app, "/hazards", &inspector).await;
+        let row = list
+            .split("<tr>")
+            .find(|r| r.contains(&id))
+            .expect("the hazard's row");
+        assert!(row.contains("未向从业人员通报"), "{row}");
         for part in crate::hazards::plan().as_object().unwrap().values() {
             assert!(plan.contains(part.as_str().unwrap()), "{part} in {plan}");
         }
