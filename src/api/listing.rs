@@ -114,7 +114,7 @@ struct DeliveryBody {
 }
 
 /// Records 送达 and 签收 of the notice; the district office, once.
-async fn deliver(
+pub(crate) async fn deliver(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,

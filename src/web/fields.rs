@@ -19,6 +19,8 @@ pub enum Kind {
     Select(&'static [(&'static str, &'static str)]),
     /// A checkbox: true when ticked.
     Check,
+    /// A local date and time (Asia/Shanghai), sent to the API as RFC 3339 with its offset.
+    LocalTime,
 }
 
 /// One form field.
@@ -411,6 +413,16 @@ pub const ACTIONS: &[ActionForm] = &[
         ],
     },
     ActionForm {
+        action: "delivery",
+        title: "送达签收",
+        button: "记录送达签收",
+        fields: &[
+            f("delivered_by", "送达人", Text, true),
+            f("received_by", "签收人", Text, true),
+            f("received_at", "签收时间", LocalTime, true),
+        ],
+    },
+    ActionForm {
         action: "void",
         title: "作废",
         button: "作废",
@@ -456,6 +468,7 @@ pub fn views(
                 Text | Money => ("text", Vec::new()),
                 Area => ("area", Vec::new()),
                 Date => ("date", Vec::new()),
+                LocalTime => ("datetime-local", Vec::new()),
                 Number => ("number", Vec::new()),
                 Check => ("check", Vec::new()),
                 Select(opts) => (
@@ -479,6 +492,19 @@ pub fn views(
         .collect()
 }
 
+/// A browser's `datetime-local` value (`2026-03-02T08:30`, seconds optional) as RFC 3339 in
+/// Asia/Shanghai; `None` when it is not one (the API then names the field).
+fn rfc3339_of_local(raw: &str) -> Option<String> {
+    use chrono::TimeZone;
+    let local = chrono::NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M")
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S"))
+        .ok()?;
+    let t = chrono_tz::Asia::Shanghai
+        .from_local_datetime(&local)
+        .single()?;
+    Some(t.to_rfc3339_opts(chrono::SecondsFormat::Secs, false))
+}
+
 /// The API's JSON for a submitted form: typed by the field kinds, dotted names nested,
 /// empty values left out (so "required" comes back from the API, beside the field).
 pub fn to_json(fields: &[&Field], form: &HashMap<String, String>) -> Value {
@@ -489,6 +515,7 @@ pub fn to_json(fields: &[&Field], form: &HashMap<String, String>) -> Value {
             Check => json!(raw == "true" || raw == "on"),
             _ if raw.is_empty() => continue,
             Number => raw.parse::<i64>().map_or_else(|_| json!(raw), |n| json!(n)),
+            LocalTime => json!(rfc3339_of_local(raw).unwrap_or_else(|| raw.to_string())),
             Select(_) if raw == "true" || raw == "false" => json!(raw == "true"),
             Select(_) if fd.name == "source" => {
                 raw.parse::<i64>().map_or_else(|_| json!(raw), |n| json!(n))
@@ -841,6 +868,19 @@ mod tests {
             translate("must name another hazard"),
             "must name another hazard"
         );
+    }
+
+    #[test]
+    fn a_local_time_becomes_rfc3339_in_shanghai() {
+        assert_eq!(
+            rfc3339_of_local("2026-03-02T08:30").as_deref(),
+            Some("2026-03-02T08:30:00+08:00")
+        );
+        assert_eq!(
+            rfc3339_of_local("2026-03-02T08:30:15").as_deref(),
+            Some("2026-03-02T08:30:15+08:00")
+        );
+        assert_eq!(rfc3339_of_local("昨天上午"), None);
     }
 
     #[test]

@@ -1421,10 +1421,18 @@ fn detail_page(
     upload_error: Option<String>,
 ) -> DetailPage {
     let str_ = |k: &str| view[k].as_str().unwrap_or("").to_string();
-    let permitted: Vec<&str> = view["permitted_actions"]
+    let mut permitted: Vec<&str> = view["permitted_actions"]
         .as_array()
         .map(|a| a.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
+    // 送达/签收 of a listing's notice is recorded once, by the district office (T6).
+    if s.caller.role == Role::DistrictOffice
+        && view["listing"].is_object()
+        && view["listing"]["received_at"].is_null()
+        && view["listing"]["delisted_on"].is_null()
+    {
+        permitted.push("delivery");
+    }
     // A refusal of an action whose form the page no longer offers (another officer acted
     // first, the hazard closed meanwhile) is shown above the hazard instead.
     let error = failed
@@ -1755,6 +1763,16 @@ pub async fn act(
     let body = fields::to_json(&spec.fields.iter().collect::<Vec<_>>(), &form);
     req.extensions_mut().insert(FormJson);
     let result = match Bearer::from_token(&state, &s.token) {
+        Ok(_) if action == "delivery" => {
+            crate::api::listing::deliver(
+                state.clone(),
+                s.caller.clone(),
+                req.clone(),
+                web::Path::from(id.clone()),
+                web::Bytes::from(body.to_string()),
+            )
+            .await
+        }
         Ok(bearer) => {
             dispatch(
                 &action,

@@ -765,6 +765,91 @@ db_test!(
 );
 
 db_test!(
+    the_district_office_records_the_notices_delivery_on_the_page,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        let id = crate::hazards::submitted_major(&app, &c, crate::hazards::major_report()).await;
+        let h = |a: &str| format!("/api/v1/hazards/{id}/{a}");
+        call(
+            &app,
+            Method::POST,
+            &h("post"),
+            &c.inspector,
+            json!({"deadline": "2026-04-30"}),
+            200,
+        )
+        .await;
+        let page = format!("/hazards/{id}");
+        let session = form_login(&app, "district").await;
+        assert!(
+            !page_text(&app, &page, &session)
+                .await
+                .contains("/do/delivery"),
+            "not listed yet"
+        );
+        let listing = json!({"level": "district", "supervising_unit": "长宁区安全生产委员会办公室",
+            "supervising_department": "区应急局", "doc_no": "长安委督字〔2026〕第9号", "signed_by": "王主任",
+            "complete_by": "2026-04-30", "plan_file_by": "2026-03-15"});
+        call(&app, Method::POST, &h("listing"), &c.district, listing, 200).await;
+        let html = page_text(&app, &page, &session).await;
+        let (_, form) = html.split_once("/do/delivery").expect("the delivery form");
+        assert!(form.contains(r#"type="datetime-local""#), "{form}");
+        let csrf = csrf_of(&html);
+        let action = format!("/hazards/{id}/do/delivery");
+        // A missing signer is named beside its field; nothing is recorded.
+        let partial = [
+            ("csrf", csrf.clone()),
+            ("delivered_by", "李科员".to_string()),
+            ("received_at", "2026-03-02T08:30".to_string()),
+        ];
+        let res = post_page(&app, &action, &session, &partial).await;
+        assert_eq!(res.status(), 422);
+        assert!(
+            res.text()
+                .await
+                .unwrap()
+                .contains(r#"id="delivery-received_by-err""#)
+        );
+        let full = [
+            ("csrf", csrf),
+            ("delivered_by", "李科员".to_string()),
+            ("received_by", "张建国".to_string()),
+            ("received_at", "2026-03-02T08:30".to_string()),
+        ];
+        let res = post_page(&app, &action, &session, &full).await;
+        assert_eq!(res.status(), 303);
+        let view = call(
+            &app,
+            Method::GET,
+            &format!("/api/v1/hazards/{id}"),
+            &c.district,
+            Value::Null,
+            200,
+        )
+        .await;
+        assert_eq!(view["listing"]["received_by"], "张建国");
+        assert_eq!(
+            view["listing"]["received_at"], "2026-03-02T08:30:00+08:00",
+            "Shanghai time"
+        );
+        assert!(
+            !page_text(&app, &page, &session)
+                .await
+                .contains("/do/delivery"),
+            "recorded once"
+        );
+        // Nobody else is offered it.
+        let inspector = form_login(&app, "yjj").await;
+        assert!(
+            !page_text(&app, &page, &inspector)
+                .await
+                .contains("/do/delivery")
+        );
+    }
+);
+
+db_test!(
     only_the_department_is_offered_a_level_change_at_posting,
     |backend: Backend| async move {
         let app = TestApp::start(&backend).await;
