@@ -611,6 +611,30 @@ pub fn problem_errors(problem: &Value) -> HashMap<String, String> {
 /// The API's common field messages in Chinese, for people reading a page; a message not known
 /// here is shown as the API gives it.
 pub fn translate(msg: &str) -> String {
+    // Messages that end with the date they compare with.
+    const DATED: [(&str, &str); 4] = [
+        (
+            "must not be after the effective deadline ",
+            "不能晚于现行整改期限",
+        ),
+        (
+            "must be after the effective deadline ",
+            "须晚于现行整改期限",
+        ),
+        (
+            "must not be after the requested deadline ",
+            "不能晚于申请延至的日期",
+        ),
+        (
+            "must not be before the failed acceptance check of ",
+            "不能早于验收不合格之日",
+        ),
+    ];
+    for (prefix, zh) in DATED {
+        if let Some(date) = msg.strip_prefix(prefix) {
+            return format!("{zh}（{date}）");
+        }
+    }
     let known = match msg {
         "required" => "必填",
         "required: the six-part plan or plan_due_on" => {
@@ -701,22 +725,6 @@ pub fn translate(msg: &str) -> String {
         }
         "not a department (its code, e.g. YJJ, or its name, e.g. 区应急局)" => {
             "不是本区的主管部门（填写部门名称，如 区应急局）"
-        }
-        m if m.starts_with("must not be after the effective deadline ") => {
-            let d = &m["must not be after the effective deadline ".len()..];
-            return format!("不能晚于现行整改期限（{d}）");
-        }
-        m if m.starts_with("must be after the effective deadline ") => {
-            let d = &m["must be after the effective deadline ".len()..];
-            return format!("须晚于现行整改期限（{d}）");
-        }
-        m if m.starts_with("must not be after the requested deadline ") => {
-            let d = &m["must not be after the requested deadline ".len()..];
-            return format!("不能晚于申请延至的日期（{d}）");
-        }
-        m if m.starts_with("must not be before the failed acceptance check of ") => {
-            let d = &m["must not be before the failed acceptance check of ".len()..];
-            return format!("不能早于验收不合格之日（{d}）");
         }
         m if m.starts_with("required") => return format!("必填（{m}）"),
         // serde's words for a date or a number that does not parse.

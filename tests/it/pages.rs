@@ -769,17 +769,8 @@ db_test!(
     |backend: Backend| async move {
         let app = TestApp::start(&backend).await;
         let c = cast(&app).await;
-        let id = crate::hazards::submitted_major(&app, &c, crate::hazards::major_report()).await;
+        let id = crate::supervision::posted_major(&app, &c, "2026-04-30").await;
         let h = |a: &str| format!("/api/v1/hazards/{id}/{a}");
-        call(
-            &app,
-            Method::POST,
-            &h("post"),
-            &c.inspector,
-            json!({"deadline": "2026-04-30"}),
-            200,
-        )
-        .await;
         let page = format!("/hazards/{id}");
         let session = form_login(&app, "district").await;
         assert!(

@@ -11,7 +11,7 @@ use crate::hazards::{
 };
 
 /// A 重大 hazard posted with `deadline` (the plan filed with the report).
-async fn posted_major(app: &TestApp, c: &Cast, deadline: &str) -> String {
+pub async fn posted_major(app: &TestApp, c: &Cast, deadline: &str) -> String {
     let mut report = major_report();
     report["plan"] = plan();
     report.as_object_mut().unwrap().remove("plan_due_on");
