@@ -127,6 +127,19 @@ pub fn plan() -> Value {
     })
 }
 
+/// `GET /api/v1/hazards/{id}` as the holder of `token`; asserts a 200; answers the view.
+pub async fn hazard_view(app: &TestApp, id: &str, token: &str) -> Value {
+    call(
+        app,
+        Method::GET,
+        &format!("/api/v1/hazards/{id}"),
+        token,
+        Value::Null,
+        200,
+    )
+    .await
+}
+
 /// `method path` with a token and a JSON body; asserts the status; answers the body.
 pub async fn call(
     app: &TestApp,
@@ -479,15 +492,7 @@ db_test!(
             .user_token("xfzd", "department_inspector", "XFZD")
             .await
             .1;
-        let seen = call(
-            &app,
-            Method::GET,
-            &format!("/api/v1/hazards/{id}"),
-            &fire,
-            Value::Null,
-            200,
-        )
-        .await;
+        let seen = hazard_view(&app, &id, &fire).await;
         assert!(!offers(&seen, "accept"), "{}", seen["permitted_actions"]);
         let res = app
             .call(
@@ -498,15 +503,7 @@ db_test!(
             )
             .await;
         expect_problem(res, 403, "not_primary_department").await;
-        let seen = call(
-            &app,
-            Method::GET,
-            &format!("/api/v1/hazards/{id}"),
-            &c.inspector,
-            Value::Null,
-            200,
-        )
-        .await;
+        let seen = hazard_view(&app, &id, &c.inspector).await;
         assert!(offers(&seen, "accept"), "{}", seen["permitted_actions"]);
 
         // Closing a 重大 hazard needs the completion half of the congress report.
@@ -892,15 +889,7 @@ db_test!(
             "{body}"
         );
         // People name the original by its ledger number; the record keeps its id.
-        let original = call(
-            &app,
-            Method::GET,
-            &format!("/api/v1/hazards/{id}"),
-            &c.street,
-            Value::Null,
-            200,
-        )
-        .await;
+        let original = hazard_view(&app, &id, &c.street).await;
         let ledger_no = original["ledger_no"]
             .as_str()
             .expect("posted")
@@ -1261,15 +1250,7 @@ db_test!(
         );
         // The enterprise now owes the 重大 report (L7): the regulator half of the 双报告.
         assert!(posted["dual_report"]["regulator"].is_null());
-        let view = call(
-            &app,
-            Method::GET,
-            &format!("/api/v1/hazards/{id}"),
-            &c.principal,
-            Value::Null,
-            200,
-        )
-        .await;
+        let view = hazard_view(&app, &id, &c.principal).await;
         assert!(offers(&view, "major_report"), "{view}");
         let report_path = format!("/api/v1/hazards/{id}/major-report");
         let blocks = json!({"status_and_cause": "配电室电缆老化，液氨机房供电无备用电源",
@@ -1382,15 +1363,7 @@ db_test!(extensions_and_suspension, |backend: Backend| async move {
         )
         .await;
     expect_problem(res, 409, "extension_window_not_open").await;
-    let view = call(
-        &app,
-        Method::GET,
-        &format!("/api/v1/hazards/{id}"),
-        &c.principal,
-        Value::Null,
-        200,
-    )
-    .await;
+    let view = hazard_view(&app, &id, &c.principal).await;
     assert!(
         !offers(&view, "request_extension"),
         "not offered before the window: {view}"
@@ -1405,15 +1378,7 @@ db_test!(extensions_and_suspension, |backend: Backend| async move {
         inspector: app.login("yjj").await,
         ..c
     };
-    let view = call(
-        &app,
-        Method::GET,
-        &format!("/api/v1/hazards/{id}"),
-        &c.principal,
-        Value::Null,
-        200,
-    )
-    .await;
+    let view = hazard_view(&app, &id, &c.principal).await;
     assert!(
         offers(&view, "request_extension"),
         "offered inside the window: {view}"

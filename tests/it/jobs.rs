@@ -11,7 +11,8 @@ use crate::common::smtp::{Received, SmtpServer};
 use crate::common::{Backend, TestApp, binary, expect_problem};
 use crate::db_test;
 use crate::hazards::{
-    Cast, call, cast, general_report, major_report, newest_record_id, submitted_major, upload,
+    Cast, call, cast, general_report, hazard_view, major_report, newest_record_id, submitted_major,
+    upload,
 };
 
 const SECRET: &str = "a-test-secret-shared-by-both-instances-0123456789";
@@ -915,18 +916,7 @@ db_test!(
         let flags = |id: String| {
             let app = &app;
             let token = c.district.clone();
-            async move {
-                call(
-                    app,
-                    Method::GET,
-                    &format!("/api/v1/hazards/{id}"),
-                    &token,
-                    Value::Null,
-                    200,
-                )
-                .await["compliance_flags"]
-                    .clone()
-            }
+            async move { hazard_view(app, &id, &token).await["compliance_flags"].clone() }
         };
         assert!(
             flags(late.clone())

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::common::browser::Browser;
 use crate::common::{Backend, PASSWORD, TestApp};
 use crate::db_test;
-use crate::hazards::{call, cast, general_report, upload};
+use crate::hazards::{call, cast, general_report, hazard_view, upload};
 
 const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
@@ -387,15 +387,7 @@ db_test!(
         assert!(body.contains("提交报告"), "timeline");
         b.shot("submitted").await;
 
-        let h = call(
-            &app,
-            Method::GET,
-            &format!("/api/v1/hazards/{id}"),
-            &c.inspector,
-            Value::Null,
-            200,
-        )
-        .await;
+        let h = hazard_view(&app, &id, &c.inspector).await;
         assert_eq!(h["status"], "submitted");
         assert_eq!(h["level"], "major");
         assert_eq!(h["judgement_basis"]["clause"], "第十一条第（一）项");
@@ -486,15 +478,7 @@ db_test!(
         assert!(body.contains("已办理：验收"), "{body}");
         assert!(body.contains("已销账"));
         b.shot("closed").await;
-        let got = call(
-            &app,
-            Method::GET,
-            &format!("/api/v1/hazards/{id}"),
-            &c.street,
-            Value::Null,
-            200,
-        )
-        .await;
+        let got = hazard_view(&app, &id, &c.street).await;
         assert_eq!(got["status"], "closed");
         b.close().await;
     }
@@ -584,15 +568,7 @@ db_test!(
         .await;
 
         // The enterprise sees the hazard, never the tip nor who sent it.
-        let h = call(
-            &app,
-            Method::GET,
-            &format!("/api/v1/hazards/{hazard}"),
-            &c.principal,
-            Value::Null,
-            200,
-        )
-        .await;
+        let h = hazard_view(&app, &hazard, &c.principal).await;
         assert_eq!(h["source"], 6);
         assert_eq!(
             app.call(
@@ -674,15 +650,7 @@ db_test!(
             .next()
             .unwrap()
             .to_string();
-        let h = call(
-            &app,
-            Method::GET,
-            &format!("/api/v1/hazards/{id}"),
-            &c.street,
-            Value::Null,
-            200,
-        )
-        .await;
+        let h = hazard_view(&app, &id, &c.street).await;
         assert_eq!(h["status"], "draft");
         assert_eq!(h["enterprise"]["id"], c.enterprise.as_str(), "{h}");
         assert_eq!(h["reporter_id"], c.street_id.as_str());
@@ -810,15 +778,7 @@ db_test!(
         ];
         let res = post_page(&app, &action, &session, &full).await;
         assert_eq!(res.status(), 303);
-        let view = call(
-            &app,
-            Method::GET,
-            &format!("/api/v1/hazards/{id}"),
-            &c.district,
-            Value::Null,
-            200,
-        )
-        .await;
+        let view = hazard_view(&app, &id, &c.district).await;
         assert_eq!(view["listing"]["received_by"], "张建国");
         assert_eq!(
             view["listing"]["received_at"], "2026-03-02T08:30:00+08:00",
@@ -1189,15 +1149,7 @@ db_test!(
             "{:?}",
             res.headers()
         );
-        let after = call(
-            &app,
-            Method::GET,
-            &format!("/api/v1/hazards/{id}"),
-            &c.reporter,
-            Value::Null,
-            200,
-        )
-        .await;
+        let after = hazard_view(&app, &id, &c.reporter).await;
         assert_eq!(after["location"], "二号车间3号配电房");
         assert!(after["planned_funds"].is_null(), "{after}");
         assert_eq!(after["status"], "returned");
@@ -1266,15 +1218,7 @@ db_test!(
         ];
         let res = post_page(&app, &format!("/hazards/{id}/do/post"), &inspector, &form).await;
         assert_eq!(res.status(), 303);
-        let h = call(
-            &app,
-            Method::GET,
-            &format!("/api/v1/hazards/{id}"),
-            &c.principal,
-            Value::Null,
-            200,
-        )
-        .await;
+        let h = hazard_view(&app, &id, &c.principal).await;
         assert_eq!(h["level"], "major", "{h}");
         assert_eq!(h["judgement_basis"]["clause"], "第四条");
         // The principal files the 重大 report the raise asks for, then asks for an extension

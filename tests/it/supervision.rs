@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 use crate::common::{Backend, TestApp, error_fields, expect_problem};
 use crate::db_test;
 use crate::hazards::{
-    Cast, call, cast, major_report, newest_record_id, plan, submitted_general, submitted_major,
-    upload,
+    Cast, call, cast, hazard_view, major_report, newest_record_id, plan, submitted_general,
+    submitted_major, upload,
 };
 
 /// A 重大 hazard posted with `deadline` (the plan filed with the report).
@@ -98,15 +98,7 @@ db_test!(
         later["complete_by"] = json!("2026-05-31");
         let body = call(&app, Method::POST, &path, &c.district, later, 422).await;
         assert_eq!(error_fields(&body), ["complete_by"], "{body}");
-        let unlisted = call(
-            &app,
-            Method::GET,
-            &format!("/api/v1/hazards/{id}"),
-            &c.district,
-            Value::Null,
-            200,
-        )
-        .await;
+        let unlisted = hazard_view(&app, &id, &c.district).await;
         assert_eq!(unlisted["listed"], false);
         let listed = call(
             &app,
@@ -782,48 +774,23 @@ db_test!(
                 .all(|r| r["posted"] == 0 && r["open_at_end"] == 0),
             "{y}"
         );
-        let (status, y) = app
-            .call_json(
-                Method::GET,
-                &format!("/api/v1/stats/enterprise/{}/annual?year=2027", c.enterprise),
-                Some(&district),
-                None,
-            )
-            .await;
-        assert_eq!(status, 422, "{y}");
-        assert_eq!(y["errors"][0]["field"], "year");
-        let res = app
-            .call(
-                Method::GET,
-                &format!("/api/v1/stats/enterprise/{}/annual", c.enterprise),
-                Some(&other),
-                None,
-            )
-            .await;
-        assert_eq!(res.status(), 404);
-        // A quarter that has not begun has nothing to report yet.
-        let (status, q) = app
-            .call_json(
-                Method::GET,
-                &format!(
-                    "/api/v1/stats/enterprise/{}/quarterly?year=2026&quarter=3",
-                    c.enterprise
-                ),
-                Some(&district),
-                None,
-            )
-            .await;
-        assert_eq!(status, 422, "{q}");
-        assert_eq!(q["errors"][0]["field"], "quarter");
-        let res = app
-            .call(
-                Method::GET,
-                &format!("/api/v1/stats/enterprise/{}/quarterly", c.enterprise),
-                Some(&other),
-                None,
-            )
-            .await;
-        assert_eq!(res.status(), 404);
+        // A period that has not begun has nothing to report yet; another street's enterprise
+        // is not found.
+        for (not_begun, field, table) in [
+            ("quarterly?year=2026&quarter=3", "quarter", "quarterly"),
+            ("annual?year=2027", "year", "annual"),
+        ] {
+            let path = |q: &str| format!("/api/v1/stats/enterprise/{}/{q}", c.enterprise);
+            let (status, body) = app
+                .call_json(Method::GET, &path(not_begun), Some(&district), None)
+                .await;
+            assert_eq!(status, 422, "{body}");
+            assert_eq!(body["errors"][0]["field"], field);
+            let res = app
+                .call(Method::GET, &path(table), Some(&other), None)
+                .await;
+            assert_eq!(res.status(), 404, "{table}");
+        }
     }
 );
 
