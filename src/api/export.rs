@@ -16,7 +16,7 @@ use super::Routes;
 use super::hazard_list::FilterQuery;
 use crate::app::AppState;
 use crate::auth::Caller;
-use crate::db::hazard_query::{self, Cursor, HazardFilter, RUNNING, Sort};
+use crate::db::hazard_query::{self, Cursor, HazardFilter, Sort};
 use crate::db::schema::{
     departments, enterprises, hazard_records, hazard_sectors, listings, sectors, streets,
 };
@@ -181,12 +181,8 @@ fn page_rows(
             let content = r.content();
             let (enterprise_name, enterprise_uscc) =
                 firms.get(&r.enterprise_id).cloned().unwrap_or_default();
-            let running = RUNNING.contains(&r.status.as_str());
             ExportRow {
-                days_overdue: r
-                    .effective_deadline
-                    .filter(|_| running)
-                    .map_or(0, |d| crate::domain::deadline::days_overdue(d, today)),
+                days_overdue: r.days_overdue(today),
                 sectors: hazard_sector.remove(&r.id).unwrap_or_default().join("、"),
                 actual_funds: actual.remove(&r.id),
                 street_name: names

@@ -282,10 +282,7 @@ pub fn enterprise_names(
 /// The list form of a hazard.
 pub fn summary(r: &HazardRow, today: NaiveDate, names: &HashMap<String, String>) -> Value {
     let running = hazard_query::RUNNING.contains(&r.status.as_str());
-    let days_overdue = r
-        .effective_deadline
-        .filter(|_| running)
-        .map_or(0, |d| crate::domain::deadline::days_overdue(d, today));
+    let days_overdue = r.days_overdue(today);
     json!({
         "id": r.id, "ledger_no": r.ledger_no, "status": r.status, "level": r.level,
         "title": r.title, "location": r.location, "enterprise_id": r.enterprise_id,

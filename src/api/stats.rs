@@ -267,7 +267,7 @@ fn aggregate(
          COUNT(*) FILTER (WHERE h.status = 'closed') AS closed, \
          COUNT(*) FILTER (WHERE h.status = 'void') AS void, \
          COUNT(*) FILTER (WHERE h.status IN ('on_ledger', 'in_rectification', 'pending_acceptance') \
-             AND h.effective_deadline < ?) AS overdue_now, \
+             AND h.effective_deadline < ? AND {in_time}) AS overdue_now, \
          COUNT(*) FILTER (WHERE h.status NOT IN ('closed', 'void') \
              AND h.deadline < ?) AS open_late, \
          COUNT(*) FILTER (WHERE h.status = 'closed' AND h.deadline IS NOT NULL AND {done} <= h.deadline) AS closed_on_time, \
@@ -282,6 +282,7 @@ fn aggregate(
         disc = flags.has_record("congress_report", Some("discovery")),
         compl = flags.has_record("congress_report", Some("completion")),
         unheard = flags.joint_meeting_unheard(false),
+        in_time = crate::db::hazard_query::NOT_COMPLETED_IN_TIME_SQL.replace("hazards.", "h."),
     );
     let mut sql = if group_by.is_none() {
         sql.replace(" GROUP BY 'total' ORDER BY 'total'", "")
@@ -370,6 +371,7 @@ struct TableRow {
     discovered_on: Option<NaiveDate>,
     posted_on: Option<NaiveDate>,
     effective_deadline: Option<NaiveDate>,
+    completed_on: Option<NaiveDate>,
     cancel_date: Option<NaiveDate>,
 }
 
@@ -495,7 +497,7 @@ async fn enterprise_table(
             let rows: Vec<TableRow> = hazards::table
                 .filter(hazards::enterprise_id.eq(&enterprise.id))
                 .filter(hazards::status.ne("draft"))
-                .select((hazards::id, hazards::status, hazards::level, hazards::discovered_on, hazards::posted_on, hazards::effective_deadline, hazards::cancel_date))
+                .select((hazards::id, hazards::status, hazards::level, hazards::discovered_on, hazards::posted_on, hazards::effective_deadline, hazards::completed_on, hazards::cancel_date))
                 .load(c)?;
             let closed_ids: Vec<&str> = rows
                 .iter()
@@ -535,7 +537,8 @@ async fn enterprise_table(
                     "posted": mine.iter().filter(|r| in_period(r.posted_on)).count(),
                     "closed": mine.iter().filter(|r| in_period(r.cancel_date)).count(),
                     "open_at_end": open.len(),
-                    "overdue_at_end": open.iter().filter(|r| r.effective_deadline.is_some_and(|d| d < as_of)).count(),
+                    // Work reported complete by then stopped the clock at its completion date.
+                    "overdue_at_end": open.iter().filter(|r| r.effective_deadline.is_some_and(|d| d < r.completed_on.filter(|done| *done <= as_of).unwrap_or(as_of))).count(),
                     "actual_funds": spent.to_string(),
                 }));
             }

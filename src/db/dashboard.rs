@@ -49,6 +49,9 @@ pub fn overdue_by_street(
                 .filter(hazards::street_code.eq(code))
                 .filter(hazards::status.eq_any(super::hazard_query::RUNNING))
                 .filter(hazards::effective_deadline.lt(today))
+                .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+                    super::hazard_query::NOT_COMPLETED_IN_TIME_SQL,
+                ))
                 .count()
                 .get_result(conn)?;
             Ok((code.clone(), n))

@@ -24,6 +24,11 @@ fn running() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
     diesel::dsl::sql::<diesel::sql_types::Bool>(RUNNING_SQL)
 }
 
+/// A running hazard past its effective deadline is overdue unless its work was reported
+/// complete by that deadline (`Status::lateness_measured_on`: the clock stops at completion).
+pub const NOT_COMPLETED_IN_TIME_SQL: &str = "(hazards.status <> 'pending_acceptance' \
+     OR hazards.completed_on IS NULL OR hazards.completed_on > hazards.effective_deadline)";
+
 /// What a list, an export or a statistic is about.
 #[derive(Debug, Clone, Default)]
 pub struct HazardFilter {
@@ -150,14 +155,20 @@ pub fn filtered<'a>(
         Some(true) => {
             q = q
                 .filter(running())
-                .filter(hazards::effective_deadline.lt(today));
+                .filter(hazards::effective_deadline.lt(today))
+                .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+                    NOT_COMPLETED_IN_TIME_SQL,
+                ));
         }
         Some(false) => {
             q = q.filter(
                 hazards::status
                     .ne_all(RUNNING)
                     .or(hazards::effective_deadline.ge(today))
-                    .or(hazards::effective_deadline.is_null()),
+                    .or(hazards::effective_deadline.is_null())
+                    .or(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
+                        "NOT {NOT_COMPLETED_IN_TIME_SQL}"
+                    ))),
             );
         }
         None => {}

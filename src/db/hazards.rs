@@ -65,6 +65,15 @@ impl HazardRow {
     pub fn content(&self) -> HazardContent {
         serde_json::from_str(&self.content).unwrap_or_default()
     }
+
+    /// Days overdue on `today` (see `Status::lateness_measured_on`).
+    pub fn days_overdue(&self, today: chrono::NaiveDate) -> i64 {
+        self.status
+            .parse::<crate::domain::hazard::Status>()
+            .map_or(0, |s| {
+                s.days_overdue(self.effective_deadline, self.completed_on, today)
+            })
+    }
 }
 
 /// A record attached to a hazard.

@@ -286,6 +286,7 @@ pub struct HazardBrief {
     pub supervising_department: Option<String>,
     pub deadline: Option<NaiveDate>,
     pub effective_deadline: Option<NaiveDate>,
+    pub completed_on: Option<NaiveDate>,
     pub content: String,
 }
 
@@ -344,6 +345,7 @@ fn brief_columns() -> _ {
         listings::supervising_department.nullable(),
         hazards::deadline,
         hazards::effective_deadline,
+        hazards::completed_on,
         hazards::content,
     )
 }

@@ -18,6 +18,7 @@ use crate::db::jobs::{HazardBrief, Mailable};
 use crate::db::outbox::{self, OutboxRow};
 use crate::domain::deadline;
 use crate::domain::escalation::Recipient;
+use crate::domain::hazard::Status;
 
 /// An email to queue.
 #[derive(Debug, Clone)]
@@ -214,11 +215,13 @@ impl Item {
             ("", t) => t.to_string(),
             (p, t) => format!("{p} {t}"),
         };
-        let days_overdue = h
-            .effective_deadline
-            .map_or(0, |d| deadline::days_overdue(d, today));
+        let status = h.status.parse::<Status>().ok();
+        let days_overdue = status.map_or(0, |s| {
+            s.days_overdue(h.effective_deadline, h.completed_on, today)
+        });
         let timing = match h.effective_deadline {
             Some(_) if days_overdue > 0 => format!("逾期 {days_overdue} 天"),
+            Some(_) if status == Some(Status::PendingAcceptance) => "已完成，待验收".to_string(),
             Some(d) => format!("剩余 {} 天", deadline::days_left(d, today)),
             None => String::new(),
         };
@@ -448,6 +451,7 @@ mod tests {
             supervising_department: Some("YJJ".into()),
             deadline: Some("2026-03-31".parse().unwrap()),
             effective_deadline: Some("2026-04-30".parse().unwrap()),
+            completed_on: None,
             content: r#"{"responsible_person":"王五","responsible_phone":"13800000000"}"#.into(),
         }
     }
@@ -461,6 +465,17 @@ mod tests {
         assert_eq!(i.listing, "区级（长安委督字〔2026〕第3号）");
         assert_eq!(i.responsible, "王五 13800000000");
         assert_eq!(i.link, "https://hl.example.org/hazards/h1");
+    }
+
+    #[test]
+    fn items_of_completed_work_stop_the_clock_at_completion() {
+        let today: NaiveDate = "2026-05-03".parse().unwrap();
+        let mut h = brief();
+        h.status = "pending_acceptance".into();
+        h.completed_on = Some("2026-04-28".parse().unwrap());
+        assert_eq!(Item::new(&h, None, today, "").timing, "已完成，待验收");
+        h.completed_on = Some("2026-05-02".parse().unwrap());
+        assert_eq!(Item::new(&h, None, today, "").timing, "逾期 2 天");
     }
 
     #[test]

@@ -699,7 +699,10 @@ pub fn view_of(env: &Env<'_>, row: &HazardRow, loaded: &Loaded) -> AppResult<Haz
         .effective_deadline
         .filter(|_| facts.status.is_open() && facts.status != Status::Draft);
     let open = facts.status.is_open();
-    let days_overdue = overdue_base.map_or(0, |d| deadline::days_overdue(d, env.today));
+    let days_overdue =
+        facts
+            .status
+            .days_overdue(row.effective_deadline, row.completed_on, env.today);
     let completion_for_stats = if row.status == "closed" {
         row.completed_on
     } else {

@@ -607,6 +607,97 @@ db_test!(
 );
 
 db_test!(
+    work_reported_complete_stops_the_overdue_clock,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        // Today is 2026-03-02; both are due on the 3rd.
+        let in_time = posted_general(&app, &c, "2026-03-03").await;
+        let late = posted_general(&app, &c, "2026-03-03").await;
+        for id in [&in_time, &late] {
+            call(
+                &app,
+                Method::POST,
+                &format!("/api/v1/hazards/{id}/start"),
+                &c.principal,
+                json!({}),
+                200,
+            )
+            .await;
+            upload(&app, &c.reporter, id, "after").await;
+        }
+        // Days pass: each call logs in afresh (access tokens last 15 minutes).
+        let complete = |id: &str, on: &str| {
+            let (app, path) = (&app, format!("/api/v1/hazards/{id}/completion"));
+            let body = json!({"completed_on": on, "summary": "已整改", "actual_funds": "0.1", "self_assessment": "合格"});
+            async move {
+                let clerk = app.login("clerk").await;
+                call(app, Method::POST, &path, &clerk, body, 200).await
+            }
+        };
+        app.advance(chrono::Duration::days(1));
+        complete(&in_time, "2026-03-03").await;
+        // The other is finished a day late, on the 4th, reported on the 5th.
+        app.advance(chrono::Duration::days(2));
+        complete(&late, "2026-03-04").await;
+        // A week on, neither has been accepted yet.
+        app.advance(chrono::Duration::days(5));
+        let district = app.login("district").await;
+        let view = hazard_view(&app, &in_time, &district).await;
+        assert_eq!(view["status"], "pending_acceptance");
+        assert_eq!(view["overdue"], false, "done by the deadline: {view}");
+        assert_eq!(view["days_overdue"], 0);
+        let view = hazard_view(&app, &late, &district).await;
+        assert_eq!(view["overdue"], true);
+        assert_eq!(
+            view["days_overdue"], 1,
+            "as late as it was done, not growing"
+        );
+        let list = |q: &str| {
+            let (app, district, q) = (&app, &district, format!("/api/v1/hazards?{q}"));
+            async move {
+                let (s, b) = app.call_json(Method::GET, &q, Some(district), None).await;
+                assert_eq!(s, 200, "{b}");
+                b
+            }
+        };
+        let overdue = list("overdue=true").await;
+        assert_eq!(ids(&overdue), vec![late.clone()]);
+        assert_eq!(overdue["items"][0]["days_overdue"], 1);
+        assert!(ids(&list("overdue=false").await).contains(&in_time));
+        let listed = list("status=pending_acceptance").await;
+        let row = |id: &str| {
+            listed["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|h| h["id"] == id)
+                .cloned()
+                .unwrap()
+        };
+        assert_eq!(row(&in_time)["overdue"], false);
+        assert_eq!(row(&late)["days_overdue"], 1);
+        let (_, s) = app
+            .call_json(Method::GET, "/api/v1/stats/summary", Some(&district), None)
+            .await;
+        assert_eq!(s["total"]["overdue_now"], 1, "{s}");
+        // 超期整改 still follows the accepted completion date (DESIGN), open ones count today.
+        assert_eq!(s["total"]["late_rectification"], 2, "{s}");
+        // A failed check puts the clock back to today: the completion no longer counts (T12).
+        call(
+            &app,
+            Method::POST,
+            &format!("/api/v1/hazards/{late}/acceptance"),
+            &app.login("hyl-officer").await,
+            json!({"result": "fail", "deficiencies": "未复查", "accepted_on": "2026-03-10"}),
+            200,
+        )
+        .await;
+        assert_eq!(hazard_view(&app, &late, &district).await["days_overdue"], 7);
+    }
+);
+
+db_test!(
     statistics_reconcile_and_stay_in_scope,
     |backend: Backend| async move {
         let app = TestApp::start(&backend).await;

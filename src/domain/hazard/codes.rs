@@ -35,6 +35,38 @@ impl Status {
     pub fn is_open(self) -> bool {
         !self.is_terminal()
     }
+
+    /// The day an open hazard's lateness is measured on, or `None` where no deadline runs.
+    /// While the work runs (`on_ledger`, `in_rectification`) that is today. Once the enterprise
+    /// reports it complete (`pending_acceptance`) the clock stops at the completion date: work
+    /// done by the deadline is not overdue while it waits for acceptance, and late work stays
+    /// as late as it was (a failed acceptance clears the completion date and the clock runs
+    /// again, T12).
+    pub fn lateness_measured_on(
+        self,
+        completed_on: Option<chrono::NaiveDate>,
+        today: chrono::NaiveDate,
+    ) -> Option<chrono::NaiveDate> {
+        match self {
+            Status::OnLedger | Status::InRectification => Some(today),
+            Status::PendingAcceptance => Some(completed_on.map_or(today, |done| done.min(today))),
+            _ => None,
+        }
+    }
+
+    /// Days overdue (0 when not): see [`Status::lateness_measured_on`].
+    pub fn days_overdue(
+        self,
+        effective_deadline: Option<chrono::NaiveDate>,
+        completed_on: Option<chrono::NaiveDate>,
+        today: chrono::NaiveDate,
+    ) -> i64 {
+        effective_deadline
+            .zip(self.lateness_measured_on(completed_on, today))
+            .map_or(0, |(deadline, on)| {
+                crate::domain::deadline::days_overdue(deadline, on)
+            })
+    }
 }
 
 code_enum! {
@@ -275,6 +307,46 @@ mod tests {
             assert_eq!(serde_json::to_string(&v).unwrap(), format!("\"{s}\""));
             assert_eq!(serde_json::from_str::<T>(&format!("\"{s}\"")).unwrap(), v);
         }
+    }
+
+    #[test]
+    fn lateness_stops_at_the_completion_date() {
+        let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let (deadline, today) = (Some(d("2026-03-10")), d("2026-03-20"));
+        for running in [Status::OnLedger, Status::InRectification] {
+            assert_eq!(running.days_overdue(deadline, None, today), 10);
+            assert_eq!(running.days_overdue(deadline, None, d("2026-03-10")), 0);
+        }
+        // Completed by the deadline, waiting for acceptance after it: not overdue.
+        let pending = Status::PendingAcceptance;
+        assert_eq!(
+            pending.days_overdue(deadline, Some(d("2026-03-10")), today),
+            0
+        );
+        assert_eq!(
+            pending.days_overdue(deadline, Some(d("2026-03-01")), today),
+            0
+        );
+        // Completed two days late: two days, however long the acceptance takes.
+        assert_eq!(
+            pending.days_overdue(deadline, Some(d("2026-03-12")), today),
+            2
+        );
+        assert_eq!(pending.days_overdue(deadline, None, today), 10);
+        for other in [
+            Status::Draft,
+            Status::Submitted,
+            Status::Returned,
+            Status::Closed,
+            Status::Void,
+        ] {
+            assert_eq!(
+                other.days_overdue(deadline, Some(d("2026-03-12")), today),
+                0
+            );
+            assert_eq!(other.lateness_measured_on(None, today), None);
+        }
+        assert_eq!(Status::OnLedger.days_overdue(None, None, today), 0);
     }
 
     #[test]
