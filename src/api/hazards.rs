@@ -15,8 +15,9 @@ use crate::db::hazards::{self, HazardRow};
 use crate::db::{self, DbConn, ledger};
 use crate::domain::hazard::{
     self, AcceptanceInput, AcceptanceResult, AcknowledgePlanInput, Actor, CongressReportInput,
-    DraftInput, EmployeeNoticeInput, HazardFacts, Outcome, Plan, PostInput, ProgressInput,
-    QuickFixInput, ReturnInput, StartInput, SubmitInput, VoidInput, VoidReason,
+    DraftInput, EmployeeNoticeInput, HazardFacts, Outcome, OverdueExplanationInput, Plan,
+    PostInput, ProgressInput, QuickFixInput, ReturnInput, StartInput, SubmitInput, VoidInput,
+    VoidReason,
 };
 use crate::domain::hazard::{
     CompletionInput, ExtensionDecisionInput, ExtensionRequestInput, MajorReportInput, Role,
@@ -49,6 +50,10 @@ pub fn routes(r: &mut Routes) {
         .post("/api/v1/hazards/{id}/quick-fix", quick_fix)
         .post("/api/v1/hazards/{id}/congress-reports", congress_report)
         .post("/api/v1/hazards/{id}/employee-notice", employee_notice)
+        .post(
+            "/api/v1/hazards/{id}/overdue-explanation",
+            overdue_explanation,
+        )
         .post("/api/v1/hazards/{id}/major-report", major_report)
         .get("/api/v1/hazards/{id}/events", events);
 }
@@ -888,6 +893,31 @@ pub(crate) async fn employee_notice(
         |c, row, _, i, e, l| {
             row.employee_notice = true;
             record(c, row, "employee_notice", i, e, l)
+        },
+    )
+    .await
+}
+
+pub(crate) async fn overdue_explanation(
+    bearer: Bearer,
+    req: HttpRequest,
+    id: Id,
+    bytes: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let input = parse::<OverdueExplanationInput>(&req, &bytes);
+    run(
+        bearer,
+        req,
+        id.into_inner(),
+        "hazard.overdue_explained",
+        input,
+        |f, a, i, e| hazard::explain_overdue(f, a, i, e.today, e.policy),
+        |c, row, _, i, e, l| {
+            let mut payload = serde_json::to_value(i).map_err(AppError::internal)?;
+            payload["owed_since"] = json!(row.explanation_owed_on);
+            payload["days_overdue"] = json!(row.days_overdue(e.today));
+            row.explanation_owed_on = None;
+            record(c, row, "overdue_explanation", &payload, e, l)
         },
     )
     .await

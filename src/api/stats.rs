@@ -70,6 +70,7 @@ pub struct FlagCounts {
     pub congress_follow_up_overdue: i64,
     pub employee_notice_missing: i64,
     pub interview_flagged: i64,
+    pub overdue_explanation_missing: i64,
 }
 
 impl std::ops::AddAssign for FlagCounts {
@@ -80,6 +81,7 @@ impl std::ops::AddAssign for FlagCounts {
         self.congress_follow_up_overdue += o.congress_follow_up_overdue;
         self.employee_notice_missing += o.employee_notice_missing;
         self.interview_flagged += o.interview_flagged;
+        self.overdue_explanation_missing += o.overdue_explanation_missing;
     }
 }
 
@@ -200,6 +202,8 @@ struct Counted {
     employee_notice_missing: i64,
     #[diesel(sql_type = BigInt)]
     interview_flagged: i64,
+    #[diesel(sql_type = BigInt)]
+    overdue_explanation_missing: i64,
 }
 
 /// Counts the hazards posted in [from, to] within the scope, grouped by `group_by` (or in one
@@ -335,6 +339,7 @@ fn aggregate(
                 congress_follow_up_overdue: r.congress_follow_up_overdue,
                 employee_notice_missing: r.employee_notice_missing,
                 interview_flagged: r.interview_flagged,
+                overdue_explanation_missing: r.overdue_explanation_missing,
             },
             days_to_close_total: r.days_to_close,
             ..Figures::default()

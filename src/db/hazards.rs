@@ -58,6 +58,9 @@ pub struct HazardRow {
     pub employee_notice: bool,
     /// When the escalation job flagged it for 约谈/通报 (rule `overdue_interview`).
     pub interview_flagged_on: Option<NaiveDate>,
+    /// Since when the enterprise owes a written explanation (书面说明) of its lateness: set by
+    /// the rule `overdue_first`, cleared when the enterprise files one.
+    pub explanation_owed_on: Option<NaiveDate>,
 }
 
 impl HazardRow {
@@ -451,6 +454,7 @@ struct HazardChanges {
     updated_at: Option<NaiveDateTime>,
     employee_notice: Option<bool>,
     interview_flagged_on: Option<Option<NaiveDate>>,
+    explanation_owed_on: Option<Option<NaiveDate>>,
 }
 
 impl HazardChanges {
@@ -499,6 +503,7 @@ impl HazardChanges {
             updated_at,
             employee_notice,
             interview_flagged_on,
+            explanation_owed_on,
         )
     }
 }
@@ -695,6 +700,7 @@ pub fn facts(
         has_employee_notice: records.iter().any(|r| r.kind == "employee_notice"),
         has_regulator_report: records.iter().any(|r| r.kind == "regulator_report"),
         interview_flagged_on: row.interview_flagged_on,
+        explanation_owed_on: row.explanation_owed_on,
         attachments,
     })
 }

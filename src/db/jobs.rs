@@ -107,26 +107,44 @@ pub fn insert_escalations(conn: &mut DbConn, rows: &[EscalationRow]) -> QueryRes
     Ok(())
 }
 
-/// Marks hazards flagged for 约谈/通报 on `on` (their first such flag stays), as a change of
-/// the hazard: a new version (its ETag) and `updated_at`.
-pub fn flag_for_interview(
+/// What an escalation marks on the hazards it fires for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    /// Flagged for 约谈/通报 (`interview_flagged_on`).
+    Interview,
+    /// A written explanation (书面说明) owed (`explanation_owed_on`).
+    ExplanationOwed,
+}
+
+/// Sets `mark` to `on` on the hazards that do not carry it yet (an earlier date stays), as a
+/// change of the hazard: a new version (its ETag) and `updated_at`.
+pub fn mark(
     conn: &mut DbConn,
     ids: &[String],
+    mark: Mark,
     on: NaiveDate,
     at: NaiveDateTime,
 ) -> QueryResult<()> {
+    macro_rules! set_unset {
+        ($column:expr, $chunk:expr) => {
+            diesel::update(
+                hazards::table
+                    .filter(hazards::id.eq_any($chunk))
+                    .filter($column.is_null()),
+            )
+            .set((
+                $column.eq(on),
+                hazards::version.eq(hazards::version + 1),
+                hazards::updated_at.eq(at),
+            ))
+            .execute(conn)?
+        };
+    }
     for chunk in ids.chunks(CHUNK) {
-        diesel::update(
-            hazards::table
-                .filter(hazards::id.eq_any(chunk))
-                .filter(hazards::interview_flagged_on.is_null()),
-        )
-        .set((
-            hazards::interview_flagged_on.eq(on),
-            hazards::version.eq(hazards::version + 1),
-            hazards::updated_at.eq(at),
-        ))
-        .execute(conn)?;
+        match mark {
+            Mark::Interview => set_unset!(hazards::interview_flagged_on, chunk),
+            Mark::ExplanationOwed => set_unset!(hazards::explanation_owed_on, chunk),
+        };
     }
     Ok(())
 }

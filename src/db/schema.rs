@@ -155,6 +155,7 @@ diesel::table! {
         updated_at -> Timestamp,
         employee_notice -> Bool,
         interview_flagged_on -> Nullable<Date>,
+        explanation_owed_on -> Nullable<Date>,
     }
 }
 

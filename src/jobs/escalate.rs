@@ -141,6 +141,7 @@ fn run_locked(
         let mut rows = Vec::with_capacity(chunk.len());
         let mut entries = Vec::with_capacity(chunk.len());
         let mut interviews = Vec::new();
+        let mut explanations = Vec::new();
         for f in chunk {
             let Some(brief) = briefs.get(&f.hazard_id) else {
                 continue;
@@ -180,7 +181,10 @@ fn run_locked(
                 "recipients": to,
             });
             match f.rule {
-                Rule::OverdueFirst => payload["duty"] = json!("written_explanation"),
+                Rule::OverdueFirst => {
+                    payload["duty"] = json!("written_explanation");
+                    explanations.push(f.hazard_id.clone());
+                }
                 Rule::OverdueInterview => {
                     payload["flag"] = json!("interview");
                     interviews.push(f.hazard_id.clone());
@@ -198,7 +202,14 @@ fn run_locked(
             *outcome.fired.entry(f.rule.as_str()).or_default() += 1;
         }
         q::insert_escalations(conn, &rows)?;
-        q::flag_for_interview(conn, &interviews, as_of, fired_at)?;
+        q::mark(conn, &interviews, q::Mark::Interview, as_of, fired_at)?;
+        q::mark(
+            conn,
+            &explanations,
+            q::Mark::ExplanationOwed,
+            as_of,
+            fired_at,
+        )?;
         ledger::append_all(conn, entries)?;
     }
     outcome.hazards = items.len();

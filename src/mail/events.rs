@@ -45,6 +45,8 @@ pub fn hazard_event(
         // The decider learns of the request: the primary department, and the district office
         // (the supervising unit) when the hazard is listed.
         "hazard.extension_requested" => &[Department, SupervisingUnit],
+        // Those the first overdue step told of the lateness read its explanation.
+        "hazard.overdue_explained" => &[Street, Department, SupervisingDepartment, SupervisingUnit],
         _ => return Ok(0),
     };
     // A 一般 report emails nobody: decided before any query.
@@ -112,6 +114,18 @@ pub fn hazard_event(
                 },
             )
         }
+        "hazard.overdue_explained" => (
+            format!("【隐患台账】逾期书面说明：{}——{}", h.enterprise_name, h.title),
+            "企业就逾期未完成整改提交了书面说明，隐患继续挂账督办。".into(),
+            [
+                ("逾期原因", text("reason")),
+                ("已采取的措施", text("measures")),
+                ("预计完成日期", text("expected_completion_on")),
+            ]
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .collect(),
+        ),
         "hazard.closed" => (
             format!("【隐患台账】整改验收通过，已销账：{}", h.title),
             "隐患整改经验收通过，已销账。".into(),

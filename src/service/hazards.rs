@@ -119,6 +119,7 @@ fn snapshot(row: &HazardRow) -> Value {
         "cancel_date": row.cancel_date,
         "listed": row.listed,
         "primary_department": row.primary_department,
+        "explanation_owed_on": row.explanation_owed_on,
     })
 }
 
@@ -536,6 +537,7 @@ pub fn create(
         updated_at: now,
         employee_notice: false,
         interview_flagged_on: None,
+        explanation_owed_on: None,
     };
     let search_body = crate::db::search::body(
         &row.title,
@@ -619,6 +621,8 @@ pub struct HazardView {
     /// The day resumption of a suspended unit was approved (the passing acceptance with
     /// `resume_approved`, L4); `suspension` keeps what the suspension was.
     pub resumed_on: Option<NaiveDate>,
+    /// Since when a written explanation (书面说明) of lateness is owed; `None` when none is.
+    pub explanation_owed_on: Option<NaiveDate>,
     pub listed: bool,
     pub listing: Option<ListingRow>,
     pub dual_report: Value,
@@ -759,6 +763,7 @@ pub fn view_of(env: &Env<'_>, row: &HazardRow, loaded: &Loaded) -> AppResult<Haz
             .map(RecordRow::json)
             .filter(|a| a["result"] == "pass" && a["resume_approved"] == true)
             .find_map(|a| a["accepted_on"].as_str().and_then(|d| d.parse().ok())),
+        explanation_owed_on: row.explanation_owed_on,
         listed: row.listed,
         listing: loaded.listing.clone(),
         dual_report,

@@ -394,6 +394,16 @@ pub const ACTIONS: &[ActionForm] = &[
         ],
     },
     ActionForm {
+        action: "overdue_explanation",
+        title: "逾期书面说明",
+        button: "提交",
+        fields: &[
+            f("reason", "逾期原因", Area, true),
+            f("measures", "已采取的措施（含临时安全措施）", Area, true),
+            f("expected_completion_on", "预计完成日期", Date, false),
+        ],
+    },
+    ActionForm {
         action: "list",
         title: "挂牌督办",
         button: "挂牌",

@@ -1165,6 +1165,7 @@ fn flag_label(f: &str) -> &'static str {
         "congress_follow_up_overdue" => "联席会议后未按期向职工大会/职代会报告",
         "employee_notice_missing" => "未向从业人员通报",
         "interview_flagged" => "已列入约谈/通报",
+        "overdue_explanation_missing" => "逾期未提交书面说明",
         _ => "其他提示",
     }
 }
@@ -1191,6 +1192,7 @@ fn event_label(kind: &str) -> String {
         "hazard.fixed_on_the_spot" => "即查即改",
         "hazard.congress_reported" => "向职工大会/职代会报告",
         "hazard.employee_notice" => "向从业人员通报",
+        "hazard.overdue_explained" => "提交逾期书面说明",
         "hazard.listed" => "挂牌督办",
         "hazard.listing_delivered" => "督办通知书送达",
         "hazard.escalated" => "提醒/督办",
@@ -1730,6 +1732,7 @@ async fn dispatch(
         "quick_fix" => h::quick_fix(caller, req, p, body).await,
         "congress_report" => h::congress_report(caller, req, p, body).await,
         "employee_notice" => h::employee_notice(caller, req, p, body).await,
+        "overdue_explanation" => h::overdue_explanation(caller, req, p, body).await,
         "list" => crate::api::listing::list(caller, req, p, body).await,
         "major_report" => h::major_report(caller, req, p, body).await,
         _ => Err(AppError::not_found()),

@@ -11,8 +11,8 @@ use crate::common::smtp::{Received, SmtpServer};
 use crate::common::{Backend, TestApp, binary, expect_problem};
 use crate::db_test;
 use crate::hazards::{
-    Cast, call, cast, general_report, hazard_view, major_report, newest_record_id, submitted_major,
-    upload,
+    Cast, call, cast, general_report, hazard_view, major_report, newest_record_id, offers,
+    submitted_major, upload,
 };
 
 const SECRET: &str = "a-test-secret-shared-by-both-instances-0123456789";
@@ -971,5 +971,156 @@ db_test!(
         let after = call(&app, Method::GET, &path, &c.district, Value::Null, 200).await;
         assert_eq!(after["version"], before["version"]);
         assert_eq!(after["compliance_flags"], before["compliance_flags"]);
+    }
+);
+
+db_test!(
+    an_overdue_enterprise_files_its_written_explanation,
+    |backend: Backend| async move {
+        let smtp = SmtpServer::start().await;
+        let app = app_with_smtp(&backend, &smtp).await;
+        let c = cast(&app).await;
+        let admin = app.user_token("ops", "admin", "AJW").await.1;
+        let late = posted_general(&app, &c, "配电箱未上锁", "2026-03-20").await;
+        let path = h(&late, "overdue-explanation");
+        let full = json!({"reason": "专用锁具缺货，供应商延期到货", "measures": "配电箱加设临时围挡，每班巡查",
+                          "expected_completion_on": "2026-03-25"});
+        // Nothing is owed before the first overdue step.
+        let res = app
+            .call(Method::POST, &path, Some(&c.reporter), Some(full.clone()))
+            .await;
+        expect_problem(res, 409, "explanation_not_owed").await;
+        let run = run_job(&app, &admin, "escalation", "2026-03-21").await;
+        assert_eq!(
+            run["counts"]["escalation"]["fired"]["overdue_first"], 1,
+            "{run}"
+        );
+        let view = hazard_view(&app, &late, &c.reporter).await;
+        let has = |v: &Value, list: &str, code: &str| {
+            v[list].as_array().unwrap().iter().any(|x| x == code)
+        };
+        assert!(
+            has(&view, "compliance_flags", "overdue_explanation_missing"),
+            "{view}"
+        );
+        assert!(offers(&view, "overdue_explanation"), "{view}");
+        assert_eq!(view["explanation_owed_on"], "2026-03-21");
+        // Listed and counted like every compliance flag.
+        let list = call(
+            &app,
+            Method::GET,
+            "/api/v1/hazards?flag=overdue_explanation_missing",
+            &c.district,
+            Value::Null,
+            200,
+        )
+        .await;
+        assert_eq!(list["items"][0]["id"], late.as_str(), "{list}");
+        assert_eq!(list["items"].as_array().unwrap().len(), 1);
+        let stats = call(
+            &app,
+            Method::GET,
+            "/api/v1/stats/summary",
+            &c.district,
+            Value::Null,
+            200,
+        )
+        .await;
+        assert_eq!(
+            stats["total"]["compliance_flags"]["overdue_explanation_missing"], 1,
+            "{stats}"
+        );
+        // The enterprise files it; officers do not.
+        let res = app
+            .call(Method::POST, &path, Some(&c.street), Some(full.clone()))
+            .await;
+        expect_problem(res, 403, "role_forbidden").await;
+        let (status, body) = app
+            .call_json(Method::POST, &path, Some(&c.reporter), Some(json!({})))
+            .await;
+        assert_eq!(status, 422, "{body}");
+        let fields: Vec<&str> = body["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(fields, ["reason", "measures"]);
+        let filed = call(&app, Method::POST, &path, &c.reporter, full.clone(), 200).await;
+        assert!(
+            !has(&filed, "compliance_flags", "overdue_explanation_missing"),
+            "{filed}"
+        );
+        assert!(!offers(&filed, "overdue_explanation"));
+        assert!(filed["explanation_owed_on"].is_null());
+        let record = filed["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["kind"] == "overdue_explanation")
+            .cloned()
+            .expect("the record");
+        assert_eq!(record["reason"], "专用锁具缺货，供应商延期到货", "{record}");
+        // In the ledger, with the day it was owed from.
+        let events = call(
+            &app,
+            Method::GET,
+            &h(&late, "events"),
+            &c.district,
+            Value::Null,
+            200,
+        )
+        .await;
+        let entry = events["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["kind"] == "hazard.overdue_explained")
+            .cloned()
+            .expect("the entry");
+        let owed = &entry["payload"]["changes"]["explanation_owed_on"];
+        assert_eq!(
+            *owed,
+            json!({"before": "2026-03-21", "after": null}),
+            "{entry}"
+        );
+        // Filed once; a rerun of the same step owes nothing new.
+        let res = app
+            .call(Method::POST, &path, Some(&c.reporter), Some(full))
+            .await;
+        expect_problem(res, 409, "explanation_not_owed").await;
+        run_job(&app, &admin, "escalation", "2026-03-21").await;
+        let view = hazard_view(&app, &late, &c.district).await;
+        assert!(!has(
+            &view,
+            "compliance_flags",
+            "overdue_explanation_missing"
+        ));
+        // Those the first step told of the lateness read the explanation.
+        run_job(&app, &admin, "outbox", "2026-03-21").await;
+        for officer in ["hyl-officer@example.org", "yjj@example.org"] {
+            let mail = smtp
+                .to(officer)
+                .into_iter()
+                .find(|m| m.subject().contains("逾期书面说明"))
+                .unwrap_or_else(|| panic!("{officer} is told"));
+            assert!(
+                mail.text().contains("逾期原因：专用锁具缺货"),
+                "{}",
+                mail.text()
+            );
+            assert!(
+                mail.text().contains("预计完成日期：2026-03-25"),
+                "{}",
+                mail.text()
+            );
+        }
+        assert!(
+            !smtp
+                .to("clerk@example.org")
+                .iter()
+                .any(|m| m.subject().contains("逾期书面说明")),
+            "the enterprise is not mailed its own explanation"
+        );
     }
 );

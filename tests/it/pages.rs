@@ -1269,3 +1269,53 @@ db_test!(
         assert!(!html.contains("extensions may be requested"), "{html}");
     }
 );
+
+db_test!(
+    an_overdue_enterprise_explains_itself_on_the_page,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        let id = crate::hazards::submitted_general(&app, &c).await;
+        let api = |a: &str| format!("/api/v1/hazards/{id}/{a}");
+        let deadline = json!({"deadline": "2026-03-10"});
+        call(&app, Method::POST, &api("post"), &c.street, deadline, 200).await;
+        // The first overdue step (+1 day) owes the written explanation.
+        let admin = app.user_token("ops", "admin", "AJW").await.1;
+        let run = "/api/v1/admin/jobs/escalation/run";
+        call(
+            &app,
+            Method::POST,
+            run,
+            &admin,
+            json!({"date": "2026-03-11"}),
+            200,
+        )
+        .await;
+        let session = form_login(&app, "clerk").await;
+        let page = format!("/hazards/{id}");
+        let html = page_text(&app, &page, &session).await;
+        assert!(html.contains("逾期未提交书面说明"), "{html}");
+        assert!(html.contains("逾期书面说明"), "{html}");
+        let csrf = csrf_of(&html);
+        let action = format!("/hazards/{id}/do/overdue_explanation");
+        let partial = [("csrf", csrf.clone()), ("reason", "锁具缺货".to_string())];
+        let res = post_page(&app, &action, &session, &partial).await;
+        assert_eq!(res.status(), 422);
+        let text = res.text().await.unwrap();
+        assert!(text.contains("已采取的措施"), "{text}");
+        let full = [
+            ("csrf", csrf),
+            ("reason", "锁具缺货".to_string()),
+            ("measures", "临时围挡，每班巡查".to_string()),
+            ("expected_completion_on", "2026-03-20".to_string()),
+        ];
+        let res = post_page(&app, &action, &session, &full).await;
+        assert_eq!(res.status(), 303);
+        let html = page_text(&app, &page, &session).await;
+        assert!(!html.contains("逾期未提交书面说明"), "{html}");
+        assert!(html.contains("提交逾期书面说明"), "the timeline: {html}");
+        assert!(html.contains("锁具缺货"), "{html}");
+        let h = hazard_view(&app, &id, &c.district).await;
+        assert!(h["explanation_owed_on"].is_null(), "{h}");
+    }
+);

@@ -230,6 +230,8 @@ code_enum! {
         CongressReport => "congress_report",
         /// Record the employee notice (信息公示).
         EmployeeNotice => "employee_notice",
+        /// File the written explanation (书面说明) owed from the first day overdue.
+        OverdueExplanation => "overdue_explanation",
         /// T6 挂牌督办.
         List => "list",
         /// The 重大 report (L7) of a hazard raised to 重大 at posting: the regulator half of

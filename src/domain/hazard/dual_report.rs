@@ -250,13 +250,14 @@ pub fn record_employee_notice(
 }
 
 /// Every compliance flag, in the order [`compliance_flags`] raises them.
-pub const COMPLIANCE_FLAGS: [&str; 6] = [
+pub const COMPLIANCE_FLAGS: [&str; 7] = [
     "regulator_report_late",
     "congress_report_overdue",
     "congress_completion_missing",
     "congress_follow_up_overdue",
     "employee_notice_missing",
     "interview_flagged",
+    "overdue_explanation_missing",
 ];
 
 /// Compliance flags shown in lists and statistics (stable codes; `db::flags` states the same
@@ -268,7 +269,9 @@ pub const COMPLIANCE_FLAGS: [&str; 6] = [
 ///   congress itself after the joint meeting's `follow_up_on` (L11);
 /// - `employee_notice_missing` — a posted hazard never made known to employees;
 /// - `interview_flagged` — flagged for 约谈/通报 by the escalation ladder (+30 days overdue, or
-///   overdue a second time while listed); it stays, as the record of that lateness.
+///   overdue a second time while listed); it stays, as the record of that lateness;
+/// - `overdue_explanation_missing` — overdue since the escalation's first step (+1 day) and the
+///   enterprise's written explanation (书面说明) not filed; open hazards only.
 pub fn compliance_flags(
     facts: &HazardFacts,
     today: NaiveDate,
@@ -308,6 +311,9 @@ pub fn compliance_flags(
     }
     if facts.interview_flagged_on.is_some() {
         flags.push("interview_flagged");
+    }
+    if facts.explanation_owed_on.is_some() && facts.status.is_open() {
+        flags.push("overdue_explanation_missing");
     }
     flags
 }
@@ -531,6 +537,18 @@ mod tests {
         assert_eq!(
             compliance_flags(&g, d("2024-06-01"), &p),
             ["employee_notice_missing"]
+        );
+
+        g.has_employee_notice = true;
+        g.explanation_owed_on = Some(d("2024-06-01"));
+        assert_eq!(
+            compliance_flags(&g, d("2024-06-01"), &p),
+            ["overdue_explanation_missing"]
+        );
+        g.status = Status::Void;
+        assert!(
+            compliance_flags(&g, d("2024-06-01"), &p).is_empty(),
+            "nothing is owed on a terminal hazard"
         );
     }
 }

@@ -212,6 +212,10 @@ pub struct HazardFacts {
     /// When the hazard was flagged for 约谈/通报 (escalation rule `overdue_interview`).
     #[serde(default)]
     pub interview_flagged_on: Option<NaiveDate>,
+    /// Since when the enterprise owes a written explanation (书面说明) of its lateness
+    /// (escalation rule `overdue_first`); `None` once filed.
+    #[serde(default)]
+    pub explanation_owed_on: Option<NaiveDate>,
     /// An employee notice (信息公示) exists.
     pub has_employee_notice: bool,
     /// The regulator half of the 双报告 is recorded (a 重大 submission, or the report filed

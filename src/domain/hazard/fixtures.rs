@@ -80,6 +80,7 @@ pub(crate) fn facts(status: Status, level: Level) -> HazardFacts {
         has_completion_congress_report: true,
         congress_follow_up_due: None,
         interview_flagged_on: None,
+        explanation_owed_on: None,
         has_employee_notice: true,
         // Submitted as 重大: the regulator half is on record.
         has_regulator_report: level == Level::Major
@@ -101,6 +102,7 @@ pub(crate) fn prepare(action: Action, mut f: HazardFacts) -> HazardFacts {
         Action::DecideExtension => f.pending_extension = Some(d("2023-11-30")),
         // Raised to 重大 at posting: no report yet.
         Action::MajorReport => f.has_regulator_report = false,
+        Action::OverdueExplanation => f.explanation_owed_on = Some(d("2023-10-10")),
         _ => {}
     }
     f
@@ -223,6 +225,14 @@ pub(crate) fn run(action: Action, f: &HazardFacts, a: &Actor) -> Result<Outcome,
                 follow_up_on: None,
             };
             record_congress_report(f, a, &input, t, &p)
+        }
+        Action::OverdueExplanation => {
+            let input = OverdueExplanationInput {
+                reason: Some("备件到货延迟".into()),
+                measures: Some("停用该管段，每两小时巡检".into()),
+                expected_completion_on: None,
+            };
+            explain_overdue(f, a, &input, t, &p)
         }
         Action::EmployeeNotice => {
             let input = EmployeeNoticeInput {

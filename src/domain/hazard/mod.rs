@@ -70,8 +70,9 @@ pub use listing::{ListingInput, list_hazard};
 pub use permitted::{permitted_actions, permitted_actions_for};
 pub use plan::{AcknowledgePlanInput, acknowledge_plan, file_plan};
 pub use rectification::{
-    CompletionInput, ExtensionDecisionInput, ExtensionRequestInput, ProgressInput, StartInput,
-    complete, decide_extension, extension_window_open, record_progress, request_extension, start,
+    CompletionInput, ExtensionDecisionInput, ExtensionRequestInput, OverdueExplanationInput,
+    ProgressInput, StartInput, complete, decide_extension, explain_overdue, extension_window_open,
+    record_progress, request_extension, start,
 };
 pub use review::{PostInput, ReturnInput, VoidInput, post, return_hazard, void};
 

@@ -8,7 +8,8 @@ use super::facts::{Actor, HazardFacts};
 use super::listing::guard_list;
 use super::plan::{guard_acknowledge_plan, guard_file_plan};
 use super::rectification::{
-    guard_complete, guard_decide_extension, guard_progress, guard_request_extension, guard_start,
+    guard_complete, guard_decide_extension, guard_overdue_explanation, guard_progress,
+    guard_request_extension, guard_start,
 };
 use super::review::{guard_post, guard_return, guard_void};
 use crate::domain::DomainError;
@@ -38,6 +39,7 @@ fn guard(
         Action::QuickFix => guard_quick_fix(facts, role),
         Action::CongressReport => guard_congress_report(facts, role, None),
         Action::EmployeeNotice => guard_employee_notice(facts, role),
+        Action::OverdueExplanation => guard_overdue_explanation(facts, role),
         Action::List => guard_list(facts, role),
         Action::MajorReport => guard_major_report(facts, role),
     }
@@ -93,7 +95,9 @@ mod tests {
             }
             Action::AcknowledgePlan | Action::DecideExtension => vec![DepartmentInspector],
             Action::Progress | Action::QuickFix => E.to_vec(),
-            Action::CongressReport | Action::EmployeeNotice => E.to_vec(),
+            Action::CongressReport | Action::EmployeeNotice | Action::OverdueExplanation => {
+                E.to_vec()
+            }
             Action::Complete if general => E.to_vec(),
             Action::Complete => vec![EnterprisePrincipal],
             Action::Accept if general => vec![StreetOfficer],
@@ -118,7 +122,9 @@ mod tests {
             }
             Action::DecideExtension => vec![OnLedger, InRectification, PendingAcceptance],
             Action::Complete => vec![InRectification],
-            Action::MajorReport => vec![OnLedger, InRectification, PendingAcceptance],
+            Action::MajorReport | Action::OverdueExplanation => {
+                vec![OnLedger, InRectification, PendingAcceptance]
+            }
             Action::Accept => vec![PendingAcceptance],
             Action::QuickFix => vec![Draft, Submitted],
             Action::CongressReport | Action::EmployeeNotice => vec![

@@ -146,6 +146,78 @@ pub fn record_progress(
     Ok(Outcome::to(facts.status))
 }
 
+/// Body of the written explanation (书面说明) an enterprise owes from the first day overdue.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OverdueExplanationInput {
+    /// Why the deadline was missed (逾期原因).
+    pub reason: Option<String>,
+    /// What is being done meanwhile: the work's state and the interim safety measures.
+    pub measures: Option<String>,
+    /// When the work is now expected to be done (not for work already reported complete).
+    pub expected_completion_on: Option<NaiveDate>,
+}
+
+/// A written explanation may be filed while the hazard is posted and open.
+const EXPLANATION_STATES: &[Status] = &[
+    Status::OnLedger,
+    Status::InRectification,
+    Status::PendingAcceptance,
+];
+
+pub(super) fn guard_overdue_explanation(
+    facts: &HazardFacts,
+    role: Role,
+) -> Result<(), DomainError> {
+    gate(
+        facts,
+        Action::OverdueExplanation,
+        role_may(
+            role.is_enterprise(),
+            role,
+            Action::OverdueExplanation,
+            facts.level,
+        ),
+        EXPLANATION_STATES,
+    )?;
+    if facts.explanation_owed_on.is_none() {
+        return Err(state_error(
+            facts,
+            "explanation_not_owed",
+            "no written explanation is owed: one is owed from the first day overdue (the \
+             escalation of overdue_first) until it is filed"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The enterprise's written explanation (书面说明) of an overdue hazard (DESIGN: +1 day
+/// overdue, "the enterprise owes a written explanation"); no status change. The hazard stays
+/// overdue (继续挂账); what is owed is the explanation.
+pub fn explain_overdue(
+    facts: &HazardFacts,
+    actor: &Actor,
+    input: &OverdueExplanationInput,
+    today: NaiveDate,
+    _policy: &Policy,
+) -> Result<Outcome, DomainError> {
+    guard_overdue_explanation(facts, actor.role)?;
+    let mut e = FieldErrors::new();
+    e.require_text("reason", input.reason.as_deref());
+    e.require_text("measures", input.measures.as_deref());
+    match input.expected_completion_on {
+        Some(_) if facts.status == Status::PendingAcceptance => e.add(
+            "expected_completion_on",
+            "the work is already reported complete",
+        ),
+        Some(d) if d < today => e.add("expected_completion_on", "must not be in the past"),
+        _ => {}
+    }
+    e.finish()?;
+    Ok(Outcome::to(facts.status))
+}
+
 /// Extension requests are possible while the deadline runs: posted, not yet completed.
 const EXTENSION_STATES: &[Status] = &[Status::OnLedger, Status::InRectification];
 
@@ -439,6 +511,45 @@ mod tests {
 
     fn p() -> Policy {
         Policy::default()
+    }
+
+    #[test]
+    fn overdue_explanation_is_owed_and_complete() {
+        let mut f = facts(Status::InRectification, Level::General);
+        let a = actor(Role::EnterpriseReporter);
+        let full = OverdueExplanationInput {
+            reason: Some("备件到货延迟".into()),
+            measures: Some("停用设备，每日巡检".into()),
+            expected_completion_on: Some(today()),
+        };
+        let err = explain_overdue(&f, &a, &full, today(), &p()).unwrap_err();
+        assert_eq!(
+            (err.code(), err.http_status()),
+            ("explanation_not_owed", 409)
+        );
+        f.explanation_owed_on = Some(d("2023-10-08"));
+        assert!(explain_overdue(&f, &a, &full, today(), &p()).is_ok());
+        let err = explain_overdue(&f, &a, &OverdueExplanationInput::default(), today(), &p())
+            .unwrap_err();
+        assert_eq!(fields(&err), ["reason", "measures"]);
+        let past = OverdueExplanationInput {
+            expected_completion_on: Some(d("2023-10-08")),
+            ..full.clone()
+        };
+        let err = explain_overdue(&f, &a, &past, today(), &p()).unwrap_err();
+        assert_eq!(fields(&err), ["expected_completion_on"]);
+        // Work reported complete (late) has no expected completion any more.
+        f.status = Status::PendingAcceptance;
+        let err = explain_overdue(&f, &a, &full, today(), &p()).unwrap_err();
+        assert_eq!(fields(&err), ["expected_completion_on"]);
+        let done = OverdueExplanationInput {
+            expected_completion_on: None,
+            ..full
+        };
+        assert!(explain_overdue(&f, &a, &done, today(), &p()).is_ok());
+        let err =
+            explain_overdue(&f, &actor(Role::StreetOfficer), &done, today(), &p()).unwrap_err();
+        assert_eq!(err.http_status(), 403);
     }
 
     #[test]
