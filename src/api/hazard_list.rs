@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::{Routes, checked_page_limit};
 use crate::app::AppState;
 use crate::auth::Caller;
-use crate::db::hazard_query::{self, Cursor, HazardFilter, Sort};
+use crate::db::hazard_query::{self, Awaiting, Cursor, HazardFilter, Sort};
 use crate::db::hazards::HazardRow;
 use crate::db::schema::enterprises;
 use crate::domain::FieldErrors;
@@ -37,6 +37,7 @@ pub struct FilterQuery {
     pub listed: Option<String>,
     pub overdue: Option<String>,
     pub flag: Option<String>,
+    pub awaiting: Option<String>,
     pub due_within_days: Option<String>,
     pub discovered_from: Option<String>,
     pub discovered_to: Option<String>,
@@ -144,6 +145,17 @@ impl FilterQuery {
                 .find(|known| *known == code);
             if f.flag.is_none() {
                 errors.add("flag", format!("one of {}", COMPLIANCE_FLAGS.join(", ")));
+            }
+        }
+        if let Some(code) = self
+            .awaiting
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+        {
+            f.awaiting = Awaiting::parse(code);
+            if f.awaiting.is_none() {
+                errors.add("awaiting", format!("one of {}", Awaiting::CODES.join(", ")));
             }
         }
         if let Some(n) = &self.due_within_days {

@@ -3,7 +3,6 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use diesel::prelude::*;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -540,22 +539,22 @@ pub(crate) async fn post(
                 }
                 row.content = serde_json::to_string(&content).map_err(AppError::internal)?;
             }
-            if let Some(dept) = i
-                .responsible_department
+            // Named by its code or its name (the page's form), stored as the code.
+            let responsible = match i.responsible_department.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(named) => Some(crate::db::reference::department_code(c, named)?.ok_or_else(
+                    || {
+                        AppError::field(
+                            "responsible_department",
+                            "not a department (its code, e.g. YJJ, or its name, e.g. 区应急局)",
+                        )
+                    },
+                )?),
+            };
+            if let Some(dept) = responsible
                 .as_deref()
                 .filter(|d| **d != row.primary_department)
             {
-                let kind: Option<String> = crate::db::schema::departments::table
-                    .find(dept)
-                    .select(crate::db::schema::departments::kind)
-                    .get_result(c)
-                    .optional()?;
-                if kind.as_deref() != Some("department") {
-                    return Err(AppError::field(
-                        "responsible_department",
-                        "not a department code",
-                    ));
-                }
                 let (sectors, copied) = (l.sectors.clone(), l.copied.clone());
                 let mut departments = vec![(dept.to_string(), true)];
                 departments.extend(
@@ -569,6 +568,7 @@ pub(crate) async fn post(
                 row.primary_department = dept.to_string();
             }
             let mut posting = serde_json::to_value(i).map_err(AppError::internal)?;
+            posting["responsible_department"] = json!(responsible);
             posting["ledger_no"] = json!(row.ledger_no);
             posting["confirmed_level"] = json!(
                 out.level

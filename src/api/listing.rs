@@ -45,22 +45,13 @@ pub(crate) async fn list(
                 .as_deref()
                 .unwrap_or_default()
                 .trim();
-            let supervising_department: String = {
-                use crate::db::schema::departments;
-                use diesel::prelude::*;
-                departments::table
-                    .filter(departments::kind.eq("department"))
-                    .filter(departments::code.eq(named).or(departments::name.eq(named)))
-                    .select(departments::code)
-                    .first(c)
-                    .optional()?
-                    .ok_or_else(|| {
-                        AppError::field(
-                            "supervising_department",
-                            "not a department (its code, e.g. YJJ, or its name, e.g. 区应急局)",
-                        )
-                    })?
-            };
+            let supervising_department = crate::db::reference::department_code(c, named)?
+                .ok_or_else(|| {
+                    AppError::field(
+                        "supervising_department",
+                        "not a department (its code, e.g. YJJ, or its name, e.g. 区应急局)",
+                    )
+                })?;
             // Its inspectors must be able to open what they are emailed about.
             let routed: Vec<&String> = std::iter::once(&row.primary_department)
                 .chain(l.copied.iter())

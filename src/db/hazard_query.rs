@@ -42,6 +42,8 @@ pub struct HazardFilter {
     pub overdue: Option<bool>,
     /// Carries this compliance flag today (a code of `COMPLIANCE_FLAGS`).
     pub flag: Option<&'static str>,
+    /// Waits for an officer's decision of this kind.
+    pub awaiting: Option<Awaiting>,
     /// The rules the compliance flags follow.
     pub rules: Policy,
     pub due_within_days: Option<i64>,
@@ -54,6 +56,27 @@ pub struct HazardFilter {
     pub closed_from: Option<NaiveDate>,
     pub closed_to: Option<NaiveDate>,
     pub q: Option<String>,
+}
+
+/// A decision a hazard waits for (the officers' queues).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Awaiting {
+    /// An extension request not yet decided (T9).
+    ExtensionDecision,
+    /// A 重大 hazard's six-part plan filed and not yet acknowledged (备案, T7).
+    PlanAcknowledgement,
+}
+
+impl Awaiting {
+    pub const CODES: [&'static str; 2] = ["extension_decision", "plan_acknowledgement"];
+
+    pub fn parse(code: &str) -> Option<Self> {
+        match code {
+            "extension_decision" => Some(Awaiting::ExtensionDecision),
+            "plan_acknowledgement" => Some(Awaiting::PlanAcknowledgement),
+            _ => None,
+        }
+    }
 }
 
 impl HazardFilter {
@@ -170,6 +193,23 @@ pub fn filtered<'a>(
                         "NOT {NOT_COMPLETED_IN_TIME_SQL}"
                     ))),
             );
+        }
+        None => {}
+    }
+    match f.awaiting {
+        Some(Awaiting::ExtensionDecision) => {
+            q = q
+                .filter(running())
+                .filter(hazards::pending_extension.is_not_null());
+        }
+        Some(Awaiting::PlanAcknowledgement) => {
+            q = q
+                .filter(hazards::level.eq(Level::Major.as_str()))
+                .filter(
+                    hazards::status.eq_any([Status::Submitted.as_str(), Status::OnLedger.as_str()]),
+                )
+                .filter(hazards::plan_filed.eq(true))
+                .filter(hazards::plan_acknowledged.eq(false));
         }
         None => {}
     }

@@ -240,6 +240,12 @@ pub const ACTIONS: &[ActionForm] = &[
                 Text,
                 false,
             ),
+            f(
+                "responsible_department",
+                "责任部门（代码或名称，如 区应急局；不改的不填）",
+                Text,
+                false,
+            ),
             f("order_no", "责令整改文书号", Text, false),
         ],
     },

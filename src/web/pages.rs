@@ -700,11 +700,22 @@ pub async fn queue(
             "overdue=true&sort=days_overdue&limit=100",
         )
         .await;
+        // A listed hazard's extension is the district office's to decide (T9).
+        let extensions = rows(
+            &state,
+            &s.caller,
+            "awaiting=extension_decision&listed=true&sort=deadline&limit=100",
+        )
+        .await;
         return render(&ListPage {
             user: Some(user_view(&s)),
             flash: flash(&req),
             heading: "待办",
             sections: vec![
+                ListSection {
+                    title: "待审批延期（挂牌督办）",
+                    rows: extensions,
+                },
                 ListSection {
                     title: "挂牌督办中",
                     rows: listed,
@@ -749,24 +760,52 @@ pub async fn queue(
         "overdue=true&sort=days_overdue&limit=100",
     )
     .await;
+    let mut sections = vec![ListSection {
+        title: "待上账（已报告）",
+        rows: to_post,
+    }];
+    // The primary department acknowledges plans (备案) and decides extensions, but those of a
+    // listed hazard, which the district office decides (T7, T9).
+    if let Some(own) = primary.as_deref() {
+        let of_own = |v: &Value| v["primary_department"].as_str() == Some(own);
+        let plans = rows_where(
+            &state,
+            &s.caller,
+            "awaiting=plan_acknowledgement&sort=created&limit=100",
+            of_own,
+        )
+        .await;
+        let extensions = rows_where(
+            &state,
+            &s.caller,
+            "awaiting=extension_decision&listed=false&sort=deadline&limit=100",
+            of_own,
+        )
+        .await;
+        sections.push(ListSection {
+            title: "待备案治理方案",
+            rows: plans,
+        });
+        sections.push(ListSection {
+            title: "待审批延期",
+            rows: extensions,
+        });
+    }
+    sections.extend([
+        ListSection {
+            title: "待验收",
+            rows: to_accept,
+        },
+        ListSection {
+            title: "已逾期",
+            rows: overdue,
+        },
+    ]);
     render(&ListPage {
         user: Some(user_view(&s)),
         flash: flash(&req),
         heading: "待办",
-        sections: vec![
-            ListSection {
-                title: "待上账（已报告）",
-                rows: to_post,
-            },
-            ListSection {
-                title: "待验收",
-                rows: to_accept,
-            },
-            ListSection {
-                title: "已逾期",
-                rows: overdue,
-            },
-        ],
+        sections,
     })
 }
 

@@ -1319,3 +1319,37 @@ db_test!(
         assert!(h["explanation_owed_on"].is_null(), "{h}");
     }
 );
+
+db_test!(
+    an_inspectors_queue_shows_plans_and_extensions_to_decide,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        let mut report = crate::hazards::major_report();
+        report["plan"] = crate::hazards::plan();
+        report.as_object_mut().unwrap().remove("plan_due_on");
+        let major = crate::hazards::submitted_major(&app, &c, report).await;
+        let inspector = form_login(&app, "yjj").await;
+        let html = page_text(&app, "/queue", &inspector).await;
+        let section = html
+            .split("待备案治理方案")
+            .nth(1)
+            .expect("the plans section")
+            .split("待审批延期")
+            .next()
+            .unwrap()
+            .to_string();
+        assert!(section.contains(&format!("/hazards/{major}")), "{html}");
+        // Another department's inspector has nothing of it to acknowledge.
+        let other = form_login(&app, "scj").await;
+        let html = page_text(&app, "/queue", &other).await;
+        assert!(!html.contains(&format!("/hazards/{major}")), "{html}");
+        // A street officer decides neither.
+        let street = form_login(&app, "hyl-officer").await;
+        assert!(
+            !page_text(&app, "/queue", &street)
+                .await
+                .contains("待备案治理方案")
+        );
+    }
+);

@@ -698,6 +698,119 @@ db_test!(
 );
 
 db_test!(
+    officers_find_what_awaits_their_decision,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        // A 重大 report with its plan: the plan awaits 备案 by 区应急局 (the primary department).
+        let mut report = major_report();
+        report["plan"] = plan();
+        report.as_object_mut().unwrap().remove("plan_due_on");
+        let major = submitted_major(&app, &c, report).await;
+        // A 一般 hazard due on the 10th: inside the window, the principal asks for more time.
+        let general = posted_general(&app, &c, "2026-03-10").await;
+        let ask = json!({"reason": "备件到货延迟", "interim_measures": "临时围挡", "requested_deadline": "2026-03-31"});
+        call(
+            &app,
+            Method::POST,
+            &format!("/api/v1/hazards/{general}/extensions"),
+            &c.principal,
+            ask,
+            200,
+        )
+        .await;
+        let list = |q: &str, token: &str| {
+            let (app, q, token) = (&app, format!("/api/v1/hazards?{q}"), token.to_string());
+            async move { call(app, Method::GET, &q, &token, Value::Null, 200).await }
+        };
+        assert_eq!(
+            ids(&list("awaiting=plan_acknowledgement", &c.inspector).await),
+            vec![major.clone()]
+        );
+        assert_eq!(
+            ids(&list("awaiting=extension_decision", &c.inspector).await),
+            vec![general.clone()]
+        );
+        // Within scope only.
+        assert!(ids(&list("awaiting=extension_decision", &c.other_street).await).is_empty());
+        let (status, body) = app
+            .call_json(
+                Method::GET,
+                "/api/v1/hazards?awaiting=everything",
+                Some(&c.inspector),
+                None,
+            )
+            .await;
+        assert_eq!(status, 422);
+        assert_eq!(error_fields(&body), ["awaiting"]);
+        // Decided, they leave the lists.
+        call(
+            &app,
+            Method::POST,
+            &format!("/api/v1/hazards/{major}/plan/acknowledge"),
+            &c.inspector,
+            json!({}),
+            200,
+        )
+        .await;
+        let view = hazard_view(&app, &general, &c.inspector).await;
+        let eid = newest_record_id(&view, "extension");
+        call(
+            &app,
+            Method::POST,
+            &format!("/api/v1/hazards/{general}/extensions/{eid}/decision"),
+            &c.inspector,
+            json!({"approved": false, "opinion": "请按期完成"}),
+            200,
+        )
+        .await;
+        assert!(ids(&list("awaiting=plan_acknowledgement", &c.inspector).await).is_empty());
+        assert!(ids(&list("awaiting=extension_decision", &c.inspector).await).is_empty());
+    }
+);
+
+db_test!(
+    posting_names_the_responsible_department_by_name,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        let id = submitted_general(&app, &c).await;
+        let path = format!("/api/v1/hazards/{id}/post");
+        let (status, body) = app
+            .call_json(
+                Method::POST,
+                &path,
+                Some(&c.street),
+                Some(json!({"deadline": "2026-03-31", "responsible_department": "区不存在局"})),
+            )
+            .await;
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(error_fields(&body), ["responsible_department"]);
+        let posted = call(
+            &app,
+            Method::POST,
+            &path,
+            &c.street,
+            json!({"deadline": "2026-03-31", "responsible_department": "区市场监管局"}),
+            200,
+        )
+        .await;
+        assert_eq!(posted["departments"]["primary"], "SCJGJ", "{posted}");
+        let posting = posted["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["kind"] == "posting")
+            .cloned()
+            .unwrap();
+        assert_eq!(
+            posting["responsible_department"], "SCJGJ",
+            "stored as the code: {posting}"
+        );
+    }
+);
+
+db_test!(
     statistics_reconcile_and_stay_in_scope,
     |backend: Backend| async move {
         let app = TestApp::start(&backend).await;
