@@ -191,7 +191,15 @@ pub fn may_update_user(
     let managed_by_street =
         caller.role == Role::StreetOfficer && target.enterprise_id.is_some() && !is_self;
     if managed_by_street {
-        // Visibility already limits a street officer to enterprise users of the street.
+        // Visibility already limits a street officer to enterprise users of the street. Their
+        // name and address, not the account: a password set by the officer would let the
+        // officer act as the enterprise's principal, and disabling one is the admin's (DESIGN:
+        // users are the admin's).
+        if change.active || change.password {
+            return Err(forbidden(
+                "An enterprise user's password and access are changed by an admin.",
+            ));
+        }
         return Ok(());
     }
     if is_self && !change.active && !change.password {

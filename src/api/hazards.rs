@@ -321,7 +321,8 @@ pub(crate) async fn edit(
             db::write_tx(c, |c| {
                 let current = hazards::find(c, &policy::hazard_scope(&caller), &id)?
                     .ok_or_else(AppError::not_found)?;
-                let draft = merge_draft(&current.level, &current, &patch)?;
+                let mut draft = merge_draft(&current.level, &current, &patch)?;
+                draft.content.fill_title();
                 let routed = if draft.content.sectors.is_empty() {
                     None
                 } else {

@@ -187,7 +187,7 @@ struct UpdateBody {
     #[serde(default, deserialize_with = "some_option")]
     email: Option<Option<String>>,
     active: Option<bool>,
-    /// A new password set by an admin or the street officer; the user must change it.
+    /// A new password set by an admin; the user must change it.
     password: Option<String>,
 }
 

@@ -52,7 +52,8 @@ impl FlagSql<'_> {
     }
 
     /// The hazard has a joint meeting's report (联席会议) that no workers' congress or all-staff
-    /// meeting on or after its date has heard again (L11) — due before `today` if `due` is set.
+    /// meeting of the same stage on or after its date has heard again (L11) — due before `today`
+    /// if `due` is set.
     pub fn joint_meeting_unheard(&self, due: bool) -> String {
         let due = if due {
             format!(
@@ -69,12 +70,14 @@ impl FlagSql<'_> {
                AND j.kind = 'congress_report' AND {j_body} = 'joint_meeting'{due} \
                AND NOT EXISTS (SELECT 1 FROM hazard_records k WHERE k.hazard_id = {t}.id \
                  AND k.kind = 'congress_report' AND {k_body} <> 'joint_meeting' \
-                 AND {k_on} >= {j_on}))",
+                 AND {k_stage} = {j_stage} AND {k_on} >= {j_on}))",
             t = self.table,
             j_body = self.field("j", "body"),
             k_body = self.field("k", "body"),
             j_on = self.field("j", "meeting_on"),
             k_on = self.field("k", "meeting_on"),
+            j_stage = self.field("j", "stage"),
+            k_stage = self.field("k", "stage"),
         )
     }
 

@@ -61,6 +61,8 @@ pub struct HazardRow {
     /// Since when the enterprise owes a written explanation (书面说明) of its lateness: set by
     /// the rule `overdue_first`, cleared when the enterprise files one.
     pub explanation_owed_on: Option<NaiveDate>,
+    /// Filed by an official (an inspection finding, a confirmed tip-off), not the enterprise.
+    pub filed_by_official: bool,
 }
 
 impl HazardRow {
@@ -103,18 +105,24 @@ impl RecordRow {
 
 type Boxed<'a> = hazards::BoxedQuery<'a, super::MultiBackend>;
 
-/// Restricts a boxed query over `hazards` (alone or joined) to what the caller may see. Drafts
-/// are the enterprise's own work: officials see only the drafts they created themselves.
+/// Restricts a boxed query over `hazards` (alone or joined) to what the caller may see. An
+/// enterprise's drafts are its own work: officials see the drafts officials filed (inspection
+/// findings, confirmed tip-offs) within their scope, not the enterprise's.
 macro_rules! within_scope {
     ($query:expr, $scope:expr) => {{
         let q = $query;
         match $scope {
-            HazardScope::All => q.filter(hazards::status.ne("draft")),
+            HazardScope::All => q.filter(
+                hazards::status
+                    .ne("draft")
+                    .or(hazards::filed_by_official.eq(true)),
+            ),
             HazardScope::Street { street, user_id } => {
                 q.filter(hazards::street_code.eq(street)).filter(
                     hazards::status
                         .ne("draft")
-                        .or(hazards::reporter_id.eq(user_id)),
+                        .or(hazards::reporter_id.eq(user_id))
+                        .or(hazards::filed_by_official.eq(true)),
                 )
             }
             HazardScope::Department {
@@ -131,7 +139,8 @@ macro_rules! within_scope {
                 .filter(
                     hazards::status
                         .ne("draft")
-                        .or(hazards::reporter_id.eq(user_id)),
+                        .or(hazards::reporter_id.eq(user_id))
+                        .or(hazards::filed_by_official.eq(true)),
                 ),
             HazardScope::Enterprise(id) => q.filter(hazards::enterprise_id.eq(id)),
         }
@@ -455,6 +464,7 @@ struct HazardChanges {
     employee_notice: Option<bool>,
     interview_flagged_on: Option<Option<NaiveDate>>,
     explanation_owed_on: Option<Option<NaiveDate>>,
+    filed_by_official: Option<bool>,
 }
 
 impl HazardChanges {
@@ -504,6 +514,7 @@ impl HazardChanges {
             employee_notice,
             interview_flagged_on,
             explanation_owed_on,
+            filed_by_official,
         )
     }
 }
@@ -658,8 +669,11 @@ pub fn facts(
         .filter(|j| j["body"] == "joint_meeting")
         .filter_map(|joint| {
             let held = date(&joint["meeting_on"])?;
+            // The congress itself hears the same report (its stage), on the day or later.
             let followed = congress.iter().any(|c| {
-                c["body"] != "joint_meeting" && date(&c["meeting_on"]).is_some_and(|on| on >= held)
+                c["body"] != "joint_meeting"
+                    && c["stage"] == joint["stage"]
+                    && date(&c["meeting_on"]).is_some_and(|on| on >= held)
             });
             (!followed).then(|| date(&joint["follow_up_on"]).unwrap_or(held))
         })
@@ -701,6 +715,7 @@ pub fn facts(
         has_regulator_report: records.iter().any(|r| r.kind == "regulator_report"),
         interview_flagged_on: row.interview_flagged_on,
         explanation_owed_on: row.explanation_owed_on,
+        filed_by_official: row.filed_by_official,
         attachments,
     })
 }

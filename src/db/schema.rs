@@ -156,6 +156,7 @@ diesel::table! {
         employee_notice -> Bool,
         interview_flagged_on -> Nullable<Date>,
         explanation_owed_on -> Nullable<Date>,
+        filed_by_official -> Bool,
     }
 }
 

@@ -444,6 +444,7 @@ pub fn create(
     mut draft: DraftInput,
 ) -> AppResult<(HazardRow, Loaded)> {
     let caller = env.caller;
+    draft.content.fill_title();
     let enterprise_id = match (&caller.org, enterprise_id) {
         (Org::Enterprise(own), None) => own.clone(),
         (Org::Enterprise(own), Some(given)) if *own == given => given,
@@ -538,6 +539,7 @@ pub fn create(
         employee_notice: false,
         interview_flagged_on: None,
         explanation_owed_on: None,
+        filed_by_official: !caller.role.is_enterprise(),
     };
     let search_body = crate::db::search::body(
         &row.title,
@@ -631,6 +633,8 @@ pub struct HazardView {
     pub attachments: Vec<AttachmentRow>,
     pub permitted_actions: Vec<&'static str>,
     pub reporter_id: String,
+    /// Filed by an official (an inspection finding, a confirmed tip-off), not the enterprise.
+    pub filed_by_official: bool,
     pub recurrence_of: Option<String>,
     pub version: i32,
     pub created_at: String,
@@ -772,6 +776,7 @@ pub fn view_of(env: &Env<'_>, row: &HazardRow, loaded: &Loaded) -> AppResult<Haz
         attachments: loaded.files.clone(),
         permitted_actions: permitted_now(&facts, env),
         reporter_id: row.reporter_id.clone(),
+        filed_by_official: row.filed_by_official,
         recurrence_of: row.recurrence_of.clone(),
         version: row.version,
         created_at: crate::timefmt::rfc3339(&row.created_at),

@@ -104,6 +104,9 @@ fn refusal_by_code(code: &str, detail: &str) -> Option<String> {
             "重大事故隐患销号前，须先记录向职工代表大会或职工大会报告治理结果（完成阶段的双报告）。"
                 .to_string()
         }
+        "congress_follow_up_pending" => {
+            "联席会议听取的报告，须先记录职工代表大会或职工大会的补充报告，方可销号。".to_string()
+        }
         "extension_window_not_open" => {
             let days = detail
                 .split("last ")
@@ -1708,6 +1711,9 @@ fn warnings_text(warnings: &Value) -> String {
             }
             "congress_report_missing" => {
                 "注意：尚未记录完成阶段向职工（代表）大会的报告。".to_string()
+            }
+            "congress_follow_up_pending" => {
+                "注意：联席会议听取的报告尚未向职工（代表）大会补充报告。".to_string()
             }
             other => format!("注意：{other}"),
         })

@@ -517,6 +517,28 @@ db_test!(
             .await;
         let body = expect_problem(res, 409, "congress_report_missing").await;
         assert_eq!(body["current_status"], "pending_acceptance");
+        // A joint meeting (联席会议) hears it first; the congress itself must still hear it
+        // before the record freezes (L11).
+        call(
+            &app,
+            Method::POST,
+            &h(&id, "congress-reports"),
+            &c.principal,
+            json!({
+        "stage": "completion", "body": "joint_meeting", "meeting_on": "2026-03-02",
+        "summary": "联席会议听取整改完成情况", "follow_up_on": "2026-03-10"}),
+            200,
+        )
+        .await;
+        let res = app
+            .call(
+                Method::POST,
+                &h(&id, "acceptance"),
+                Some(&c.inspector),
+                Some(pass.clone()),
+            )
+            .await;
+        expect_problem(res, 409, "congress_follow_up_pending").await;
         call(
             &app,
             Method::POST,
@@ -601,6 +623,7 @@ db_test!(
                 "hazard.attachment_added",
                 "hazard.completion_reported",
                 "hazard.congress_reported",
+                "hazard.congress_reported",
                 "hazard.closed",
             ]
         );
@@ -625,7 +648,7 @@ db_test!(
         )
         .await;
         assert_eq!(verify["ok"], true);
-        assert_eq!(verify["entries"], 14);
+        assert_eq!(verify["entries"], 15);
     }
 );
 
@@ -2029,5 +2052,78 @@ db_test!(
             !flags.iter().any(|f| f == "regulator_report_late"),
             "{again}"
         );
+    }
+);
+
+db_test!(
+    an_officials_finding_is_seen_by_officials_and_kept_as_found,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        // 区应急局's inspector files a finding for the enterprise, without a title.
+        let finding = call(&app, Method::POST, "/api/v1/hazards", &c.inspector,
+            json!({"enterprise_id": c.enterprise, "description": "液氨管道阀门锈蚀渗漏\n现场有氨味", "location": "机房",
+                   "category": "B06", "source": 5, "discovered_on": "2026-03-02", "level": "major"}), 201).await;
+        let id = finding["id"].as_str().unwrap().to_string();
+        assert_eq!(
+            finding["title"], "液氨管道阀门锈蚀渗漏",
+            "the description's first line"
+        );
+        assert_eq!(finding["filed_by_official"], true);
+        // Officials in scope see the draft; an enterprise's own drafts stay its own.
+        for token in [&c.district, &c.street] {
+            hazard_view(&app, &id, token).await;
+        }
+        let own = call(
+            &app,
+            Method::POST,
+            "/api/v1/hazards",
+            &c.reporter,
+            general_report(),
+            201,
+        )
+        .await;
+        let res = app
+            .call(
+                Method::GET,
+                &format!("/api/v1/hazards/{}", own["id"].as_str().unwrap()),
+                Some(&c.district),
+                None,
+            )
+            .await;
+        assert_eq!(res.status(), 404);
+        let res = app
+            .call(
+                Method::GET,
+                &format!("/api/v1/hazards/{id}"),
+                Some(&c.other_street),
+                None,
+            )
+            .await;
+        assert_eq!(res.status(), 404, "out of scope");
+        // The enterprise adds its report but does not rewrite the finding nor lower it.
+        let path = format!("/api/v1/hazards/{id}");
+        let (status, body) = app
+            .call_json(
+                Method::PATCH,
+                &path,
+                Some(&c.principal),
+                Some(json!({"level": "general", "description": "无问题"})),
+            )
+            .await;
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(crate::common::error_fields(&body), ["description", "level"]);
+        let edited = call(
+            &app,
+            Method::PATCH,
+            &path,
+            &c.principal,
+            json!({"responsible_person": "张建国", "responsible_phone": "13800000001"}),
+            200,
+        )
+        .await;
+        assert_eq!(edited["responsible_person"], "张建国");
+        assert_eq!(edited["level"], "major");
+        assert_eq!(edited["description"], "液氨管道阀门锈蚀渗漏\n现场有氨味");
     }
 );

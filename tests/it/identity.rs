@@ -1149,3 +1149,50 @@ db_test!(
         assert_eq!(login_status(&app, "clerk", PASSWORD).await, 429);
     }
 );
+
+db_test!(
+    a_street_officer_does_not_take_over_an_enterprise_account,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let c = crate::hazards::cast(&app).await;
+        let users = crate::hazards::call(
+            &app,
+            Method::GET,
+            "/api/v1/users?limit=200",
+            &c.street,
+            serde_json::Value::Null,
+            200,
+        )
+        .await;
+        let boss = users["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["username"] == "boss")
+            .expect("the principal")["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let path = format!("/api/v1/users/{boss}");
+        for change in [
+            json!({"password": "Street-Set-Pass-2026"}),
+            json!({"active": false}),
+        ] {
+            let res = app
+                .call(Method::PATCH, &path, Some(&c.street), Some(change))
+                .await;
+            expect_problem(res, 403, "forbidden").await;
+        }
+        // The principal still logs in with their own password; the officer may fix the name.
+        assert!(!app.login("boss").await.is_empty());
+        let (status, body) = app
+            .call_json(
+                Method::PATCH,
+                &path,
+                Some(&c.street),
+                Some(json!({"display_name": "张建国"})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+);

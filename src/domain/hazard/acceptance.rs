@@ -151,16 +151,28 @@ pub fn accept(
     match result {
         Some(AcceptanceResult::Pass) => {
             let mut out = Outcome::to(Status::Closed);
-            if facts.level == Level::Major && !facts.has_completion_congress_report {
+            // The congress half of the 双报告 must be whole before the record freezes: the
+            // completion report, and every report heard only by a joint meeting (联席会议)
+            // heard by the congress itself too (L11) — after closing neither could be recorded.
+            let missing = if facts.level != Level::Major {
+                None
+            } else if !facts.has_completion_congress_report {
+                Some((
+                    "congress_report_missing",
+                    "a major hazard closes only after the completion report to the workers' congress",
+                ))
+            } else if facts.congress_follow_up_due.is_some() {
+                Some((
+                    "congress_follow_up_pending",
+                    "a report heard only by a joint meeting must be heard by the workers' congress (or all-staff meeting) before the hazard closes",
+                ))
+            } else {
+                None
+            };
+            if let Some((code, message)) = missing {
                 match policy.congress_completion_rule {
-                    CongressRule::Block => {
-                        return Err(state_error(
-                            facts,
-                            "congress_report_missing",
-                            "a major hazard closes only after the completion report to the workers' congress".into(),
-                        ));
-                    }
-                    CongressRule::Warn => out.warnings.push("congress_report_missing".into()),
+                    CongressRule::Block => return Err(state_error(facts, code, message.into())),
+                    CongressRule::Warn => out.warnings.push(code.into()),
                 }
             }
             out.cancel_date = input.accepted_on;
@@ -462,6 +474,18 @@ mod tests {
         let out = accept(&f, &dept(), &pass(), today(), &warn).unwrap();
         assert_eq!(out.status, Status::Closed);
         assert_eq!(out.warnings, ["congress_report_missing"]);
+        // Heard at completion by a joint meeting only: the congress must hear it first.
+        f.has_completion_congress_report = true;
+        f.congress_follow_up_due = Some(today());
+        let err = accept(&f, &dept(), &pass(), today(), &Policy::default()).unwrap_err();
+        assert_eq!(
+            (err.code(), err.http_status()),
+            ("congress_follow_up_pending", 409)
+        );
+        let out = accept(&f, &dept(), &pass(), today(), &warn).unwrap();
+        assert_eq!(out.warnings, ["congress_follow_up_pending"]);
+        f.congress_follow_up_due = None;
+        assert!(accept(&f, &dept(), &pass(), today(), &Policy::default()).is_ok());
         assert!(accept(&f, &dept(), &fail(), today(), &Policy::default()).is_ok());
         let mut g = facts(Status::PendingAcceptance, Level::General);
         g.has_completion_congress_report = false;

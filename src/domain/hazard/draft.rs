@@ -259,6 +259,32 @@ pub fn edit(
             "a hazard from a tip-off keeps source 6 (投诉举报)",
         );
     }
+    // An official's finding (an inspection, a confirmed tip-off) is theirs: the enterprise adds
+    // its report (people, funds, measures, the 重大 blocks and plan) but does not rewrite what
+    // was found nor lower its level (T4: only the department changes a level).
+    if facts.filed_by_official && actor.role.is_enterprise() {
+        let (was, now) = (&facts.content, &input.content);
+        let changed = [
+            ("title", was.title != now.title),
+            ("description", was.description != now.description),
+            ("location", was.location != now.location),
+            ("sectors", was.sectors != now.sectors),
+            ("category", was.category != now.category),
+            // (A tip-off's source has its own message above.)
+            (
+                "source",
+                was.source != now.source && was.source != Some(TIP_SOURCE),
+            ),
+            ("discovered_on", was.discovered_on != now.discovered_on),
+            ("level", level.is_some_and(|l| l != facts.level)),
+        ];
+        for (field, _) in changed.iter().filter(|(_, c)| *c) {
+            e.add(
+                *field,
+                "part of the finding of the official who filed it; only they change it",
+            );
+        }
+    }
     require_basics(&mut e, &input.content);
     check_formats(&mut e, &input.content, today);
     check_handling(&mut e, input.handling, input.suspension);
@@ -453,6 +479,56 @@ mod tests {
         input.content.source = Some(3);
         let err = edit(&f, &a, &input, today(), &Policy::default()).unwrap_err();
         assert_eq!(fields(&err), ["source"]);
+    }
+
+    #[test]
+    fn an_officials_finding_is_not_the_enterprises_to_rewrite() {
+        let mut f = facts(Status::Draft, Level::Major);
+        f.filed_by_official = true;
+        let same = DraftInput {
+            level: Some(Level::Major),
+            content: f.content.clone(),
+            ..DraftInput::default()
+        };
+        let principal = actor(Role::EnterprisePrincipal);
+        // Adding the enterprise's report is fine ...
+        let mut report = same.clone();
+        report.content.responsible_person = Some("王五".into());
+        assert!(edit(&f, &principal, &report, today(), &Policy::default()).is_ok());
+        // ... rewriting the finding or lowering its level is not.
+        let mut rewritten = same.clone();
+        rewritten.level = Some(Level::General);
+        rewritten.content.description = Some("无问题".into());
+        rewritten.content.location = Some("别处".into());
+        let err = edit(&f, &principal, &rewritten, today(), &Policy::default()).unwrap_err();
+        assert_eq!(fields(&err), ["description", "location", "level"]);
+        // The official who filed it may; and an enterprise's own draft stays the enterprise's.
+        let officer = Actor::new(&f.reporter_id, Role::DepartmentInspector);
+        assert!(edit(&f, &officer, &rewritten, today(), &Policy::default()).is_ok());
+        f.filed_by_official = false;
+        assert!(edit(&f, &principal, &rewritten, today(), &Policy::default()).is_ok());
+    }
+
+    #[test]
+    fn a_missing_title_comes_from_the_description() {
+        let mut c = HazardContent {
+            description: Some("\n  机房氨气泄漏报警器故障，未与事故通风联锁，值班人员未发现报警信号长期失效\n第二行".into()),
+            ..HazardContent::default()
+        };
+        c.fill_title();
+        assert_eq!(
+            c.title.as_deref(),
+            Some("机房氨气泄漏报警器故障，未与事故通风联锁，值班人员未发现报警…")
+        );
+        c.title = Some("液氨报警失效".into());
+        c.fill_title();
+        assert_eq!(c.title.as_deref(), Some("液氨报警失效"));
+        let mut short = HazardContent {
+            description: Some("通道堵塞".into()),
+            ..HazardContent::default()
+        };
+        short.fill_title();
+        assert_eq!(short.title.as_deref(), Some("通道堵塞"));
     }
 
     #[test]

@@ -128,6 +128,31 @@ pub struct HazardContent {
     pub plan_due_on: Option<NaiveDate>,
 }
 
+/// Characters of the description a missing title is made of.
+const TITLE_FROM_DESCRIPTION_CHARS: usize = 30;
+
+impl HazardContent {
+    /// A hazard filed without a title (DESIGN's report names none: T1 asks for the description
+    /// 现状) is titled by the first line of its description, cut at 30 characters with "…".
+    pub fn fill_title(&mut self) {
+        if self.title.as_deref().is_some_and(|t| !t.trim().is_empty()) {
+            return;
+        }
+        let Some(line) = self
+            .description
+            .as_deref()
+            .and_then(|d| d.lines().map(str::trim).find(|l| !l.is_empty()))
+        else {
+            return;
+        };
+        let mut title: String = line.chars().take(TITLE_FROM_DESCRIPTION_CHARS).collect();
+        if line.chars().count() > TITLE_FROM_DESCRIPTION_CHARS {
+            title.push('…');
+        }
+        self.title = Some(title);
+    }
+}
+
 /// Which attachments the hazard already has (the caller counts them).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -216,6 +241,10 @@ pub struct HazardFacts {
     /// (escalation rule `overdue_first`); `None` once filed.
     #[serde(default)]
     pub explanation_owed_on: Option<NaiveDate>,
+    /// Filed by an official (an inspection finding, a confirmed tip-off): its finding is not
+    /// the enterprise's to rewrite.
+    #[serde(default)]
+    pub filed_by_official: bool,
     /// An employee notice (信息公示) exists.
     pub has_employee_notice: bool,
     /// The regulator half of the 双报告 is recorded (a 重大 submission, or the report filed

@@ -81,6 +81,7 @@ pub(crate) fn facts(status: Status, level: Level) -> HazardFacts {
         congress_follow_up_due: None,
         interview_flagged_on: None,
         explanation_owed_on: None,
+        filed_by_official: false,
         has_employee_notice: true,
         // Submitted as 重大: the regulator half is on record.
         has_regulator_report: level == Level::Major

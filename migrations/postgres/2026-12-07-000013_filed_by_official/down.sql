@@ -1,0 +1,1 @@
+ALTER TABLE hazards DROP COLUMN filed_by_official;
