@@ -36,7 +36,7 @@ fn admin_only(caller: &Caller) -> AppResult<()> {
 struct RunsQuery {
     job: Option<String>,
     cursor: Option<String>,
-    limit: Option<i64>,
+    limit: Option<crate::http::query::Whole>,
 }
 
 /// The jobs (schedule, next time) and their recorded runs, newest first.
@@ -46,7 +46,7 @@ async fn list_jobs(
     query: crate::http::query::Query<RunsQuery>,
 ) -> AppResult<HttpResponse> {
     admin_only(&caller)?;
-    let limit = page_limit(query.limit)?;
+    let limit = page_limit(query.limit.as_ref())?;
     let tz = state.clock.tz();
     let now = state.clock.now();
     let schedule = &state.config.jobs.schedule;
@@ -124,7 +124,7 @@ struct OutboxQuery {
     status: Option<String>,
     recipient: Option<String>,
     cursor: Option<String>,
-    limit: Option<i64>,
+    limit: Option<crate::http::query::Whole>,
 }
 
 /// The outbox, newest first: status, attempts, last error.
@@ -135,7 +135,7 @@ async fn list_outbox(
 ) -> AppResult<HttpResponse> {
     admin_only(&caller)?;
     let mut errors = crate::domain::FieldErrors::new();
-    let limit = super::checked_page_limit(query.limit, &mut errors);
+    let limit = super::checked_page_limit(query.limit.as_ref(), &mut errors);
     if let Some(s) = &query.status
         && !["pending", "sending", "sent", "dead"].contains(&s.as_str())
     {

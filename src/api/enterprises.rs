@@ -33,7 +33,7 @@ struct ListQuery {
     sector: Option<String>,
     q: Option<String>,
     cursor: Option<String>,
-    limit: Option<i64>,
+    limit: Option<crate::http::query::Whole>,
 }
 
 async fn list(
@@ -43,7 +43,7 @@ async fn list(
 ) -> AppResult<HttpResponse> {
     let query = query.into_inner();
     let mut errors = crate::domain::FieldErrors::new();
-    let limit = super::checked_page_limit(query.limit, &mut errors);
+    let limit = super::checked_page_limit(query.limit.as_ref(), &mut errors);
     // The cursor is the id of the last enterprise of the previous page.
     if let Some(c) = query.cursor.as_deref()
         && uuid::Uuid::parse_str(c).is_err()
@@ -354,7 +354,8 @@ async fn update(
     errors.finish()?;
     let body: EnterpriseBody = crate::http::json::from_value(body)?;
     let id = id.into_inner();
-    let now = state.clock.now().naive_utc();
+    let at = state.clock.now();
+    let now = at.naive_utc();
     let updated = state
         .db(move |c| {
             db::write_tx(c, |c| {
@@ -388,7 +389,23 @@ async fn update(
                     },
                     updated_at: Some(now),
                 };
+                let moved_to = changes.street_code.clone().filter(|s| *s != current.street);
                 enterprises::update(c, &id, &changes)?;
+                // Its open hazards go with it, each change in the hazard's ledger.
+                if let Some(street) = moved_to {
+                    let moved = crate::db::hazards::move_open_to_street(c, &id, &street, now)?;
+                    for (hazard, before) in moved {
+                        crate::db::ledger::append(
+                            c,
+                            Some(&hazard),
+                            "hazard.street_changed",
+                            Some((caller.user_id.as_str(), caller.role.as_str())),
+                            at,
+                            &json!({"changes": {"street": {"before": before, "after": street}},
+                                    "reason": "enterprise_moved"}),
+                        )?;
+                    }
+                }
                 if let Some(sectors) = &v.sectors {
                     enterprises::replace_sectors(c, &id, sectors)?;
                 }

@@ -50,7 +50,7 @@ pub struct FilterQuery {
     pub q: Option<String>,
     pub sort: Option<String>,
     pub cursor: Option<String>,
-    pub limit: Option<i64>,
+    pub limit: Option<crate::http::query::Whole>,
     pub format: Option<String>,
 }
 
@@ -214,7 +214,7 @@ pub(crate) async fn list(
 ) -> AppResult<HttpResponse> {
     let q = query.into_inner();
     let mut errors = FieldErrors::new();
-    let limit = checked_page_limit(q.limit, &mut errors);
+    let limit = checked_page_limit(q.limit.as_ref(), &mut errors);
     let filter = q.filter(&mut errors, &state.config.rules);
     let sort = q.sort(&mut errors);
     let cursor = q.cursor(&mut errors);

@@ -45,8 +45,8 @@ fn district_wide(caller: &Caller) -> AppResult<()> {
 
 #[derive(Debug, Deserialize)]
 struct PageQuery {
-    after: Option<i64>,
-    limit: Option<i64>,
+    after: Option<crate::http::query::Whole>,
+    limit: Option<crate::http::query::Whole>,
 }
 
 async fn page(
@@ -55,12 +55,23 @@ async fn page(
     q: crate::http::query::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
     district_wide(&caller)?;
-    let after = q.after.unwrap_or(0).max(0);
-    let limit = match q.limit {
+    let mut errors = crate::domain::FieldErrors::new();
+    let after = q
+        .after
+        .as_ref()
+        .and_then(|a| a.checked(&mut errors, "after"))
+        .unwrap_or(0)
+        .max(0);
+    let limit = match q.limit.as_ref().map(|l| l.checked(&mut errors, "limit")) {
         None => 100,
-        Some(n) if (1..=1000).contains(&n) => n,
-        Some(_) => return Err(AppError::field("limit", "between 1 and 1000")),
+        Some(Some(n)) if (1..=1000).contains(&n) => n,
+        Some(Some(_)) => {
+            errors.add("limit", "between 1 and 1000");
+            100
+        }
+        Some(None) => 100,
     };
+    errors.finish()?;
     let entries = state
         .db(move |c| Ok(ledger::page(c, after, limit)?))
         .await?;

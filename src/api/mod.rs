@@ -17,6 +17,7 @@ pub mod stats;
 pub mod tips;
 pub mod users;
 
+use crate::http::query::Whole;
 use actix_web::http::Method;
 use actix_web::middleware::from_fn;
 use actix_web::web::{self, ServiceConfig};
@@ -157,7 +158,7 @@ pub fn paginate<T>(
 }
 
 /// The `limit` of a list request: default 50, at most [`MAX_PAGE`].
-pub fn page_limit(limit: Option<i64>) -> crate::error::AppResult<i64> {
+pub fn page_limit(limit: Option<&Whole>) -> crate::error::AppResult<i64> {
     let mut errors = crate::domain::FieldErrors::new();
     let limit = checked_page_limit(limit, &mut errors);
     errors.finish()?;
@@ -165,8 +166,9 @@ pub fn page_limit(limit: Option<i64>) -> crate::error::AppResult<i64> {
 }
 
 /// [`page_limit`], recording its error with the request's others.
-pub fn checked_page_limit(limit: Option<i64>, errors: &mut crate::domain::FieldErrors) -> i64 {
-    match limit {
+pub fn checked_page_limit(limit: Option<&Whole>, errors: &mut crate::domain::FieldErrors) -> i64 {
+    let Some(limit) = limit else { return 50 };
+    match limit.checked(errors, "limit") {
         None => 50,
         Some(n) if (1..=MAX_PAGE).contains(&n) => n,
         Some(_) => {

@@ -27,7 +27,7 @@ struct ListQuery {
     role: Option<String>,
     enterprise: Option<String>,
     cursor: Option<String>,
-    limit: Option<i64>,
+    limit: Option<crate::http::query::Whole>,
 }
 
 async fn list(
@@ -37,7 +37,7 @@ async fn list(
 ) -> AppResult<HttpResponse> {
     let q = query.into_inner();
     let mut errors = crate::domain::FieldErrors::new();
-    let limit = super::checked_page_limit(q.limit, &mut errors);
+    let limit = super::checked_page_limit(q.limit.as_ref(), &mut errors);
     if let Some(r) = q.role.as_deref()
         && r.parse::<crate::domain::hazard::Role>().is_err()
     {

@@ -519,6 +519,34 @@ impl HazardChanges {
     }
 }
 
+/// Moves the open hazards of `enterprise` (not closed, not void) to `street`, the enterprise's
+/// new street (DESIGN: the street of the enterprise is always involved); closed and void ones
+/// keep the street they were handled by. Answers (id, the street it had) of each one moved.
+pub fn move_open_to_street(
+    conn: &mut DbConn,
+    enterprise: &str,
+    street: &str,
+    at: NaiveDateTime,
+) -> QueryResult<Vec<(String, String)>> {
+    let open = || {
+        hazards::table
+            .filter(hazards::enterprise_id.eq(enterprise))
+            .filter(hazards::status.ne_all(["closed", "void"]))
+            .filter(hazards::street_code.ne(street))
+    };
+    let moved: Vec<(String, String)> = open()
+        .select((hazards::id, hazards::street_code))
+        .load(conn)?;
+    diesel::update(open())
+        .set((
+            hazards::street_code.eq(street),
+            hazards::version.eq(hazards::version + 1),
+            hazards::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(moved)
+}
+
 /// Writes `row` (read as `before`) if nobody changed it since: `row.version` must be one more
 /// than `before.version`, which the stored row must still have. False when it no longer has.
 /// Only the columns that differ from `before` are written.

@@ -79,6 +79,42 @@ fn plain_message(message: String) -> String {
     }
 }
 
+/// A whole-number parameter kept as given, so that a value that is not one is named together
+/// with the errors of the other parameters, which the handler checks after parsing (a type
+/// error stops the parse: `?limit=abc&street=NOPE` would name `limit` alone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Whole(Result<i64, String>);
+
+impl Whole {
+    /// The number, or `None` with `field`'s error recorded.
+    pub fn checked(&self, errors: &mut FieldErrors, field: &str) -> Option<i64> {
+        match &self.0 {
+            Ok(n) => Some(*n),
+            Err(message) => {
+                errors.add(field, message.clone());
+                None
+            }
+        }
+    }
+}
+
+impl From<i64> for Whole {
+    fn from(n: i64) -> Self {
+        Whole(Ok(n))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Whole {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Ok(Whole(
+            text.trim()
+                .parse::<i64>()
+                .map_err(|e| plain_message(e.to_string())),
+        ))
+    }
+}
+
 /// A query-string extractor like `web::Query`, with the errors of [`from_query`].
 #[derive(Debug)]
 pub struct Query<T>(pub T);

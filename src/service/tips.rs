@@ -591,7 +591,7 @@ pub struct ListQuery {
     /// Comma-separated statuses.
     pub status: Option<String>,
     pub cursor: Option<String>,
-    pub limit: Option<i64>,
+    pub limit: Option<crate::http::query::Whole>,
 }
 
 /// A page of the caller's tips, newest first, and the cursor of the next page.
@@ -603,7 +603,7 @@ pub fn list(
 ) -> AppResult<(Vec<TipSummary>, Option<String>)> {
     let scope = policy::tip_scope(caller)?;
     let mut errors = FieldErrors::new();
-    let limit = crate::api::checked_page_limit(q.limit, &mut errors);
+    let limit = crate::api::checked_page_limit(q.limit.as_ref(), &mut errors);
     let mut statuses = Vec::new();
     for s in q.status.iter().flat_map(|s| s.split(',')) {
         let s = s.trim();

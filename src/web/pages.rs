@@ -1235,6 +1235,7 @@ fn event_label(kind: &str) -> String {
         "hazard.congress_reported" => "向职工大会/职代会报告",
         "hazard.employee_notice" => "向从业人员通报",
         "hazard.overdue_explained" => "提交逾期书面说明",
+        "hazard.street_changed" => "企业所属街道变更",
         "hazard.listed" => "挂牌督办",
         "hazard.listing_delivered" => "督办通知书送达",
         "hazard.escalated" => "提醒/督办",

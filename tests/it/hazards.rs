@@ -2127,3 +2127,76 @@ db_test!(
         assert_eq!(edited["description"], "液氨管道阀门锈蚀渗漏\n现场有氨味");
     }
 );
+
+db_test!(
+    moving_an_enterprise_moves_its_open_hazards,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        let open = submitted_general(&app, &c).await;
+        let voided = submitted_general(&app, &c).await;
+        call(
+            &app,
+            Method::POST,
+            &format!("/api/v1/hazards/{voided}/void"),
+            &c.street,
+            json!({"reason": "false_report"}),
+            200,
+        )
+        .await;
+        // The district office corrects the enterprise's street.
+        call(
+            &app,
+            Method::PATCH,
+            &format!("/api/v1/enterprises/{}", c.enterprise),
+            &c.district,
+            json!({"street": "JSL"}),
+            200,
+        )
+        .await;
+        let moved = hazard_view(&app, &open, &c.other_street).await;
+        assert_eq!(moved["street"], "JSL");
+        assert!(offers(&moved, "post"), "the new street posts it: {moved}");
+        let res = app
+            .call(
+                Method::GET,
+                &format!("/api/v1/hazards/{open}"),
+                Some(&c.street),
+                None,
+            )
+            .await;
+        assert_eq!(res.status(), 404, "no longer the old street's");
+        // A void hazard stays with the street that handled it.
+        assert_eq!(hazard_view(&app, &voided, &c.street).await["street"], "HYL");
+        let events = call(
+            &app,
+            Method::GET,
+            &format!("/api/v1/hazards/{open}/events"),
+            &c.district,
+            Value::Null,
+            200,
+        )
+        .await;
+        let entry = events["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["kind"] == "hazard.street_changed")
+            .cloned()
+            .expect("in the ledger");
+        assert_eq!(
+            entry["payload"]["changes"]["street"],
+            json!({"before": "HYL", "after": "JSL"})
+        );
+        let verify = call(
+            &app,
+            Method::GET,
+            "/api/v1/ledger/verify",
+            &c.district,
+            Value::Null,
+            200,
+        )
+        .await;
+        assert_eq!(verify["ok"], true);
+    }
+);

@@ -537,13 +537,29 @@ db_test!(
         let (status, body) = app
             .call_json(
                 Method::GET,
-                "/api/v1/hazards?overdue=maybe&sort=random&posted_from=March&status=open",
+                "/api/v1/hazards?overdue=maybe&sort=random&posted_from=March&status=open&limit=abc",
                 Some(&district),
                 None,
             )
             .await;
         assert_eq!(status, 422);
-        assert_eq!(body["errors"].as_array().unwrap().len(), 4, "{body}");
+        assert_eq!(
+            error_fields(&body),
+            ["limit", "status", "overdue", "posted_from", "sort"],
+            "{body}"
+        );
+        let (status, body) = app
+            .call_json(
+                Method::GET,
+                "/api/v1/ledger?after=x&limit=0",
+                Some(&district),
+                None,
+            )
+            .await;
+        assert_eq!(
+            (status, error_fields(&body)),
+            (422, vec!["after".to_string(), "limit".to_string()])
+        );
         // Scope: another street's officer sees none of it.
         let (_, theirs) = app
             .call_json(
@@ -1489,7 +1505,7 @@ db_test!(
                 "flag=late&status=bogus&level=x&limit=0",
                 vec!["limit", "status", "level", "flag"],
             ),
-            ("limit=abc&overdue=perhaps", vec!["limit"]),
+            ("limit=abc&overdue=perhaps", vec!["limit", "overdue"]),
             (
                 "street=NOPE&department=XX&sector=mining&status=closed",
                 vec!["street", "department", "sector"],
