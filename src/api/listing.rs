@@ -136,12 +136,6 @@ pub(crate) async fn deliver(
     if received_at.is_some_and(|t| t > state.clock.now()) {
         errors.add("received_at", "must not be in the future");
     }
-    errors.finish()?;
-    let (delivered_by, received_by, received_at) = (
-        delivered_by.unwrap_or_default(),
-        received_by.unwrap_or_default(),
-        received_at.unwrap_or_default(),
-    );
     let st = state.clone();
     let id = id.into_inner();
     let view = state
@@ -156,6 +150,13 @@ pub(crate) async fn deliver(
                         "The district office records the delivery of its notices.",
                     ));
                 }
+                // The body's errors after the scope and the role, as every hazard action's.
+                errors.finish()?;
+                let (delivered_by, received_by, received_at) = (
+                    delivered_by.unwrap_or_default(),
+                    received_by.unwrap_or_default(),
+                    received_at.unwrap_or_default(),
+                );
                 let listing = listings::of(c, &row.id)?.ok_or_else(|| {
                     AppError::conflict("not_listed", "The hazard is not listed.")
                         .with("current_status", row.status.clone())

@@ -1716,6 +1716,9 @@ fn warnings_text(warnings: &Value) -> String {
             "congress_follow_up_pending" => {
                 "注意：联席会议听取的报告尚未向职工（代表）大会补充报告。".to_string()
             }
+            "employee_notice_missing" => {
+                "注意：未记录向从业人员通报（信息公示），销账后不能再补记。".to_string()
+            }
             other => format!("注意：{other}"),
         })
         .collect()

@@ -161,6 +161,16 @@ db_test!(
         )
         .await;
         assert_eq!(body["errors"][0]["field"], "received_at");
+        // Out of scope, an incomplete body is still a 404, as on every hazard action.
+        let res = app
+            .call(
+                Method::POST,
+                &format!("{path}/delivery"),
+                Some(&c.other_street),
+                Some(json!({})),
+            )
+            .await;
+        assert_eq!(res.status(), 404);
         let delivered = call(&app, Method::POST, &format!("{path}/delivery"), &c.district,
         json!({"delivered_by": "李科员", "received_by": "张建国", "received_at": "2026-03-02T08:30:00+08:00"}), 200).await;
         assert_eq!(delivered["listing"]["received_by"], "张建国");

@@ -175,6 +175,11 @@ pub fn accept(
                     CongressRule::Warn => out.warnings.push(code.into()),
                 }
             }
+            // DESIGN: an employee notice for every hazard; once closed it cannot be recorded, and
+            // the hazard keeps `employee_notice_missing` — the verifier is told.
+            if !facts.has_employee_notice {
+                out.warnings.push("employee_notice_missing".into());
+            }
             out.cancel_date = input.accepted_on;
             if facts.listed {
                 out.listed = Some(false);
@@ -456,6 +461,18 @@ mod tests {
         approved.resume_approved = Some(true);
         assert!(accept(&f, &dept(), &approved, today(), &Policy::default()).is_ok());
         assert!(accept(&f, &dept(), &fail(), today(), &Policy::default()).is_ok());
+    }
+
+    #[test]
+    fn closing_without_the_employee_notice_warns() {
+        let mut g = facts(Status::PendingAcceptance, Level::General);
+        let street = actor(Role::StreetOfficer);
+        let out = accept(&g, &street, &pass(), today(), &Policy::default()).unwrap();
+        assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+        g.has_employee_notice = false;
+        let out = accept(&g, &street, &pass(), today(), &Policy::default()).unwrap();
+        assert_eq!(out.status, Status::Closed);
+        assert_eq!(out.warnings, ["employee_notice_missing"]);
     }
 
     #[test]
