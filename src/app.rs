@@ -316,6 +316,9 @@ fn build_app(
         .app_data(web::Data::new(state))
         // JSON bodies are read as bytes within this limit (`http::json::Json`).
         .app_data(web::PayloadConfig::new(json_limit))
+        // The pages' forms too: a 重大 report with its plan runs to several thousand characters
+        // (actix's default form limit, 16 KiB, refused ~1,800 Chinese characters).
+        .app_data(web::FormConfig::default().limit(json_limit))
         .app_data(web::PathConfig::default().error_handler(error::path_error))
         .app_data(web::QueryConfig::default().error_handler(error::query_error))
         .configure(|cfg| {

@@ -236,8 +236,25 @@ pub fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Err
     e.into()
 }
 
-/// The unknown-route answer.
-pub async fn route_not_found() -> Result<HttpResponse, AppError> {
+/// The unknown-route answer: problem+json, or a page in Chinese for a browser asking for a page
+/// outside `/api/`.
+pub async fn route_not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, AppError> {
+    let wants_page = !req.path().starts_with("/api/")
+        && req
+            .headers()
+            .get(actix_web::http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/html"));
+    if wants_page {
+        return Ok(HttpResponse::NotFound()
+            .content_type("text/html; charset=utf-8")
+            .body(
+                "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
+                 <title>未找到 — 隐患台账</title><link rel=\"stylesheet\" href=\"/static/app.css\">\
+                 </head><body><main><h1>未找到该页面</h1><p>地址有误，或该页面已不存在。\
+                 <a href=\"/\">返回首页</a></p></main></body></html>",
+            ));
+    }
     Err(AppError::new(
         StatusCode::NOT_FOUND,
         "route_not_found",

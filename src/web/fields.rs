@@ -657,6 +657,9 @@ pub fn translate(msg: &str) -> String {
             "必填：填写治理方案六项，或填写方案报送日期"
         }
         "required: list what is still wrong" => "必填：列明存在的问题",
+        "part of the finding of the official who filed it; only they change it" => {
+            "属于检查发现的内容，只能由填报的街道或部门人员修改"
+        }
         "required: at least one sector code" | "at least one sector code" => {
             "必填：至少一个行业领域"
         }

@@ -935,45 +935,14 @@ pub async fn create(
     if let Some(e) = form.get("enterprise_id").filter(|e| !e.is_empty()) {
         body["enterprise_id"] = json!(e);
     }
-    // The page files a complete report: every message at once, beside its field, before
-    // anything is saved (the API itself accepts incomplete drafts).
+    // A draft needs what the API's T1 needs (the finding); the 重大 report's blocks and plan
+    // are asked for at submission (T2), so a finding or a report in progress can be saved.
     let result = match crate::http::json::from_value::<crate::api::hazards::CreateBody>(body) {
-        Ok(b) => match crate::domain::hazard::check_report(
-            &b.draft,
-            state.clock.today(),
-            &state.config.rules,
-        ) {
-            Ok(()) => match crate::auth::Bearer::from_token(&state, &s.token) {
-                Ok(bearer) => {
-                    crate::api::hazards::create(state.clone(), bearer, crate::http::json::Json(b))
-                        .await
-                }
-                Err(e) => Err(e),
-            },
-            // Sectors default to the enterprise's when the draft is created.
-            Err(crate::domain::DomainError::Validation { errors, .. })
-                if errors.iter().all(|e| e.field == "sectors") =>
-            {
-                match crate::auth::Bearer::from_token(&state, &s.token) {
-                    Ok(bearer) => {
-                        crate::api::hazards::create(
-                            state.clone(),
-                            bearer,
-                            crate::http::json::Json(b),
-                        )
-                        .await
-                    }
-                    Err(e) => Err(e),
-                }
+        Ok(b) => match crate::auth::Bearer::from_token(&state, &s.token) {
+            Ok(bearer) => {
+                crate::api::hazards::create(state.clone(), bearer, crate::http::json::Json(b)).await
             }
-            Err(crate::domain::DomainError::Validation { code, errors }) => {
-                let errors = errors
-                    .into_iter()
-                    .filter(|e| e.field != "sectors")
-                    .collect();
-                Err(crate::domain::DomainError::Validation { code, errors }.into())
-            }
-            Err(e) => Err(e.into()),
+            Err(e) => Err(e),
         },
         Err(e) => Err(e),
     };
@@ -982,27 +951,7 @@ pub async fn create(
         let id = body["id"].as_str().unwrap_or_default();
         return see_other(&format!("/hazards/{id}?done=created"));
     }
-    let mut errors = fields::problem_errors(&body);
-    // An error on a field the form does not show is put beside the title, by name.
-    let shown: Vec<&str> = GENERAL
-        .iter()
-        .chain(MAJOR)
-        .chain(PLAN)
-        .map(|f| f.name)
-        .chain(["enterprise_id"])
-        .collect();
-    let hidden: Vec<String> = errors
-        .iter()
-        .filter(|(k, _)| !shown.contains(&k.as_str()))
-        .map(|(k, m)| format!("{}：{m}", fields::field_label(k)))
-        .collect();
-    if errors.is_empty() || !hidden.is_empty() {
-        let mut msg = refusal(status, &body);
-        if !hidden.is_empty() {
-            msg = format!("{msg} {}", hidden.join("；"));
-        }
-        errors.insert("title".into(), msg);
-    }
+    let errors = report_form_errors(status, &body);
     let enterprises = enterprise_choices(&state, &s.caller).await;
     render_status(
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -1134,14 +1083,47 @@ pub async fn save_edit(
     if (200..300).contains(&status) {
         return see_other(&format!("{back}?done=edited"));
     }
-    let mut errors = fields::problem_errors(&answer);
-    if errors.is_empty() {
-        errors.insert("title".into(), refusal(status, &answer));
-    }
+    let errors = report_form_errors(status, &answer);
     render_status(
         StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
         &edit_page(&s, &id, current, &form, errors, None),
     )
+}
+
+/// The errors of a refused report (filing or correcting it) by field of the form; one on a
+/// field the form does not show as a text field (the level, the enterprise's choice made
+/// elsewhere) is put beside the title, by name, so that none is lost.
+fn report_form_errors(status: u16, answer: &Value) -> HashMap<String, String> {
+    let mut errors = fields::problem_errors(answer);
+    let shown: Vec<&str> = GENERAL
+        .iter()
+        .chain(MAJOR)
+        .chain(PLAN)
+        .map(|f| f.name)
+        .chain(["enterprise_id"])
+        .collect();
+    let hidden: Vec<String> = errors
+        .iter()
+        .filter(|(k, _)| !shown.contains(&k.as_str()))
+        .map(|(k, m)| {
+            let label = match k.as_str() {
+                "level" => "隐患等级".to_string(),
+                other => fields::field_label(other),
+            };
+            format!("{label}：{m}")
+        })
+        .collect();
+    if errors.is_empty() || !hidden.is_empty() {
+        let mut msg = refusal(status, answer);
+        if !hidden.is_empty() {
+            msg = format!("{msg} {}", hidden.join("；"));
+        }
+        if let Some(own) = errors.get("title") {
+            msg = format!("{own}；{msg}");
+        }
+        errors.insert("title".into(), msg);
+    }
+    errors
 }
 
 // --- one hazard ------------------------------------------------------------------------------
@@ -1171,6 +1153,9 @@ pub struct HazardPageView {
     report: Vec<(&'static str, String)>,
     /// The 治理方案's six parts (L8), when one is filed.
     plan: Vec<(&'static str, String)>,
+    /// What the deciders read besides: the listing's terms, the newest completion report and
+    /// the newest written explanation of lateness, each as (heading, rows).
+    sections: Vec<(&'static str, Vec<(&'static str, String)>)>,
 }
 
 pub struct FormView {
@@ -1269,6 +1254,31 @@ fn event_note(e: &Value) -> String {
                 _ => "不同意".to_string(),
             };
             return format!("{result}{}", said("opinion"));
+        }
+        Some("hazard.posted") => {
+            let changes = &p["changes"];
+            let mut parts = Vec::new();
+            if let Some(no) = changes["ledger_no"]["after"].as_str() {
+                parts.push(format!("台账编号 {no}"));
+            }
+            if let Some(d) = input["deadline"].as_str() {
+                parts.push(format!("整改期限 {d}"));
+            }
+            if let Some(level) = changes["level"]["after"].as_str() {
+                let why = input["level_change_reason"].as_str().unwrap_or("");
+                let why = if why.is_empty() {
+                    String::new()
+                } else {
+                    format!("（{why}）")
+                };
+                parts.push(format!("等级核定为{}{why}", fields::level_label(level)));
+            }
+            return parts.join("，");
+        }
+        Some("hazard.progress") => {
+            if let Some(pct) = input["percent"].as_i64() {
+                return format!("完成 {pct}%{}", said("note"));
+            }
         }
         _ => {}
     }
@@ -1376,6 +1386,82 @@ const TODAY_FIELDS: [&str; 5] = [
 
 /// The report's contents beside the summary rows, as the hazard page lists them; empty ones
 /// are left out.
+/// The listing's terms (挂牌督办), the newest completion report (整改完成报告, for the
+/// acceptance) and the newest written explanation of lateness (逾期书面说明), where present.
+fn record_sections(view: &Value) -> Vec<(&'static str, Vec<(&'static str, String)>)> {
+    let rows = |v: &Value, fields: &[(&'static str, &str)]| -> Vec<(&'static str, String)> {
+        fields
+            .iter()
+            .filter_map(|(label, k)| {
+                let t = match &v[*k] {
+                    Value::String(s) => s.trim().to_string(),
+                    Value::Number(n) => n.to_string(),
+                    Value::Bool(b) => (if *b { "是" } else { "否" }).to_string(),
+                    _ => return None,
+                };
+                (!t.is_empty()).then_some((*label, t))
+            })
+            .collect()
+    };
+    let newest = |kind: &str| {
+        view["records"]
+            .as_array()
+            .and_then(|r| r.iter().rev().find(|r| r["kind"] == kind))
+            .cloned()
+    };
+    let mut out = Vec::new();
+    let listing = &view["listing"];
+    if listing.is_object() {
+        let mut terms = rows(
+            listing,
+            &[
+                ("督办文号", "doc_no"),
+                ("督办单位", "supervising_unit"),
+                ("督办完成时限", "complete_by"),
+                ("治理方案报备期限", "plan_file_by"),
+                ("挂牌日期", "listed_on"),
+                ("签收人", "received_by"),
+                ("摘牌日期", "delisted_on"),
+            ],
+        );
+        if let Some(level) = listing["level"].as_str() {
+            let level = if level == "city" { "市级" } else { "区级" };
+            terms.insert(0, ("督办级别", level.to_string()));
+        }
+        out.push(("挂牌督办", terms));
+    }
+    if let Some(done) = newest("completion") {
+        out.push((
+            "整改完成报告",
+            rows(
+                &done,
+                &[
+                    ("完成日期", "completed_on"),
+                    ("整改情况", "summary"),
+                    ("实际资金（万元）", "actual_funds"),
+                    ("自评意见", "self_assessment"),
+                    ("复产申请", "resume_request"),
+                ],
+            ),
+        ));
+    }
+    if let Some(said) = newest("overdue_explanation") {
+        out.push((
+            "逾期书面说明",
+            rows(
+                &said,
+                &[
+                    ("逾期原因", "reason"),
+                    ("已采取的措施", "measures"),
+                    ("预计完成日期", "expected_completion_on"),
+                    ("自何日起应说明", "owed_since"),
+                ],
+            ),
+        ));
+    }
+    out
+}
+
 fn report_rows(view: &Value) -> Vec<(&'static str, String)> {
     let text = |k: &str| view[k].as_str().unwrap_or("").trim().to_string();
     let mut rows = vec![
@@ -1478,6 +1564,11 @@ fn detail_page(
     {
         permitted.push("delivery");
     }
+    // The six-part plan is a 重大 hazard's (L8); the API takes one for any level, the page
+    // does not offer it where nobody asks for it.
+    if view["level"] != "major" {
+        permitted.retain(|a| !matches!(*a, "file_plan" | "acknowledge_plan"));
+    }
     // A refusal of an action whose form the page no longer offers (another officer acted
     // first, the hazard closed meanwhile) is shown above the hazard instead.
     let error = failed
@@ -1502,6 +1593,11 @@ fn detail_page(
                             if TODAY_FIELDS.contains(&f.name) {
                                 return Some((f.name.to_string(), today.to_string()));
                             }
+                            // 上账 starts from the deadline the enterprise proposed.
+                            if a.action == "post" && f.name == "deadline" {
+                                let proposed = view["proposed_deadline"].as_str()?;
+                                return Some((f.name.to_string(), proposed.to_string()));
+                            }
                             // A plan filed again starts from the one on file.
                             let filed = view["plan"][f.name]
                                 .as_str()
@@ -1525,6 +1621,12 @@ fn detail_page(
                         && (f.name == "level"
                             || f.name == "level_change_reason"
                             || f.name.starts_with("judgement_basis.")))
+                })
+                // The direct report (L3) is the safety officer's, of a 重大 report.
+                .filter(|f| {
+                    f.name != "direct_report"
+                        || (s.caller.role == Role::EnterpriseSafetyOfficer
+                            && view["level"] == "major")
                 })
                 .cloned()
                 .collect();
@@ -1585,6 +1687,7 @@ fn detail_page(
         extension: pending_extension_text(view),
         report: report_rows(view),
         plan: plan_rows(&view["plan"]),
+        sections: record_sections(view),
         flags: view["compliance_flags"]
             .as_array()
             .map(|a| a.iter().filter_map(Value::as_str).map(flag_label).collect())
@@ -2157,6 +2260,17 @@ mod tests {
         let refused = json!({"kind": "hazard.extension_decided", "payload": {
             "input": {"approved": false, "opinion": "理由不充分"}}});
         assert_eq!(event_note(&refused), "不同意：理由不充分");
+        let posted = json!({"kind": "hazard.posted", "payload": {
+            "input": {"deadline": "2026-04-30", "level": "major", "level_change_reason": "涉氨"},
+            "changes": {"ledger_no": {"before": null, "after": "SH-CN-YH-2026-000007"},
+                        "level": {"before": "general", "after": "major"}}}});
+        assert_eq!(
+            event_note(&posted),
+            "台账编号 SH-CN-YH-2026-000007，整改期限 2026-04-30，等级核定为重大（涉氨）"
+        );
+        let progress = json!({"kind": "hazard.progress", "payload": {
+            "input": {"note": "传感器已到货", "percent": 60}}});
+        assert_eq!(event_note(&progress), "完成 60%：传感器已到货");
         let note = event_note(&second);
         assert!(
             note.ends_with("（再次逾期，整改期限 2026-04-20）"),

@@ -1317,6 +1317,11 @@ db_test!(
         assert!(html.contains("锁具缺货"), "{html}");
         let h = hazard_view(&app, &id, &c.district).await;
         assert!(h["explanation_owed_on"].is_null(), "{h}");
+        // The street reads the whole explanation, not only its reason.
+        let street = form_login(&app, "hyl-officer").await;
+        let html = page_text(&app, &page, &street).await;
+        let said = html.split("<h2>逾期书面说明").nth(1).expect("the explanation");
+        assert!(said.contains("临时围挡，每班巡查") && said.contains("2026-03-20"), "{said}");
     }
 );
 
@@ -1351,5 +1356,90 @@ db_test!(
                 .await
                 .contains("待备案治理方案")
         );
+    }
+);
+
+db_test!(
+    an_inspector_saves_a_major_finding_and_the_deciders_read_the_completion,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        // An inspection finding, 重大, saved as a draft without the enterprise's report — and a
+        // long description (a real report runs to thousands of characters).
+        let inspector = form_login(&app, "yjj").await;
+        let html = page_text(&app, "/hazards/new", &inspector).await;
+        let long = "液氨管道阀门锈蚀渗漏，现场有明显氨味。".repeat(150);
+        let form = vec![
+            ("csrf", csrf_of(&html)),
+            ("enterprise_id", c.enterprise.clone()),
+            ("level", "major".to_string()),
+            ("title", "液氨管道阀门渗漏".to_string()),
+            ("description", long.clone()),
+            ("location", "一号冷库机房".to_string()),
+            ("category", "B06".to_string()),
+            ("source", "5".to_string()),
+            ("discovered_on", "2026-03-02".to_string()),
+        ];
+        // Each byte of UTF-8 is three of the form's encoding (%E6…): over actix's 16 KiB default.
+        assert!(long.len() * 3 > 16 * 1024);
+        let res = post_page(&app, "/hazards/new", &inspector, &form).await;
+        assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+        let list = call(
+            &app,
+            Method::GET,
+            "/api/v1/hazards?status=draft",
+            &c.principal,
+            Value::Null,
+            200,
+        )
+        .await;
+        assert_eq!(list["items"][0]["level"], "major", "{list}");
+        assert_eq!(list["items"][0]["title"], "液氨管道阀门渗漏");
+
+        // A 一般 hazard through completion: the street officer reads the report before accepting.
+        let id = crate::hazards::submitted_general(&app, &c).await;
+        let api = |a: &str| format!("/api/v1/hazards/{id}/{a}");
+        let street = form_login(&app, "hyl-officer").await;
+        let html = page_text(&app, &format!("/hazards/{id}"), &street).await;
+        assert!(!html.contains("治理方案备案"), "no plan forms on 一般");
+        call(
+            &app,
+            Method::POST,
+            &api("post"),
+            &c.street,
+            json!({"deadline": "2026-03-20"}),
+            200,
+        )
+        .await;
+        call(
+            &app,
+            Method::POST,
+            &api("start"),
+            &c.principal,
+            json!({}),
+            200,
+        )
+        .await;
+        upload(&app, &c.reporter, &id, "after").await;
+        call(&app, Method::POST, &api("completion"), &c.reporter,
+             json!({"completed_on": "2026-03-02", "summary": "已加锁并张贴警示", "actual_funds": "0.35", "self_assessment": "整改到位"}), 200).await;
+        let html = page_text(&app, &format!("/hazards/{id}"), &street).await;
+        let section = html
+            .split("整改完成报告")
+            .nth(1)
+            .expect("the completion report");
+        for shown in ["已加锁并张贴警示", "0.35", "整改到位", "2026-03-02"] {
+            assert!(section.contains(shown), "{shown}: {section}");
+        }
+        // A mistyped address is a page in Chinese, for a browser.
+        let res = app
+            .client
+            .get(app.url("/hazard/nope"))
+            .header("accept", "text/html,application/xhtml+xml")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 404);
+        assert!(res.text().await.unwrap().contains("未找到该页面"));
     }
 );

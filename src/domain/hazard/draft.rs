@@ -149,22 +149,6 @@ fn require_major_report(
     }
 }
 
-/// What a report must hold to be submitted, checked before anything is saved (the filing
-/// page shows every message beside its field). Photos are checked at submission.
-pub fn check_report(
-    input: &DraftInput,
-    today: NaiveDate,
-    policy: &Policy,
-) -> Result<(), DomainError> {
-    let mut e = FieldErrors::new();
-    require_general_report(&mut e, &input.content, today);
-    check_handling(&mut e, input.handling, input.suspension);
-    if input.level() == Level::Major {
-        require_major_content(&mut e, &input.content, input.handling, today, policy);
-    }
-    e.finish()
-}
-
 fn require_major_content(
     e: &mut FieldErrors,
     c: &HazardContent,
