@@ -1517,10 +1517,46 @@ fn report_rows(view: &Value) -> Vec<(&'static str, String)> {
                 },
             ),
             ("治理方案报送期限", text("plan_due_on")),
+            ("双报告", dual_report_text(&view["dual_report"])),
         ]);
     }
     rows.retain(|(_, v)| !v.is_empty());
     rows
+}
+
+/// Where a 重大 hazard's 双报告 stands, for whoever closes it: the regulator half and the
+/// congress half at discovery and at completion (a joint meeting's report counts once the
+/// congress itself has heard it, L11).
+fn dual_report_text(dual: &Value) -> String {
+    let reports = dual["congress_reports"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let stage = |s: &str| {
+        let at: Vec<&Value> = reports.iter().filter(|r| r["stage"] == s).collect();
+        if at.iter().any(|r| r["body"] != "joint_meeting") {
+            "已报告"
+        } else if at.is_empty() {
+            "未报告"
+        } else {
+            "仅联席会议，待职工（代表）大会补充报告"
+        }
+    };
+    format!(
+        "向监管部门：{}；向职工（代表）大会：发现阶段{}，完成阶段{}{}",
+        if dual["regulator"].is_null() {
+            "未报告"
+        } else {
+            "已报告"
+        },
+        stage("discovery"),
+        stage("completion"),
+        if dual["complete"] == true {
+            "（完整）"
+        } else {
+            ""
+        }
+    )
 }
 
 /// The 治理方案's six parts (L8) in their order; nothing when no plan is filed.
@@ -2231,6 +2267,22 @@ mod tests {
         );
         assert_eq!(warnings_text(&json!([])), "");
         assert_eq!(warnings_text(&Value::Null), "");
+    }
+
+    #[test]
+    fn the_dual_report_reads_stage_by_stage() {
+        let dual = json!({"regulator": {"at": "2026-03-02"}, "complete": false, "congress_reports": [
+            {"stage": "discovery", "body": "workers_congress"},
+            {"stage": "completion", "body": "joint_meeting"}]});
+        assert_eq!(
+            dual_report_text(&dual),
+            "向监管部门：已报告；向职工（代表）大会：发现阶段已报告，完成阶段仅联席会议，待职工（代表）大会补充报告"
+        );
+        let none = json!({"regulator": null, "complete": false, "congress_reports": []});
+        assert_eq!(
+            dual_report_text(&none),
+            "向监管部门：未报告；向职工（代表）大会：发现阶段未报告，完成阶段未报告"
+        );
     }
 
     #[test]

@@ -291,6 +291,18 @@ db_test!(pages_are_locked_down, |backend: Backend| async move {
     assert_eq!(list["items"].as_array().unwrap().len(), 1, "still a draft");
 });
 
+/// Opens the hazard page's 提交报告 form and submits it.
+async fn submit_report(b: &Browser) {
+    b.client
+        .find(Locator::XPath("//summary[text()='提交报告']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.click("form[action$='/do/submit'] button").await;
+}
+
 db_test!(
     a_principal_files_a_major_hazard_with_photos_in_the_browser,
     |backend: Backend| async move {
@@ -336,23 +348,31 @@ db_test!(
             b.fill(&format!("#f-plan-{id}"), text).await;
         }
         b.shot("form-filled").await;
-        b.click("form[action='/hazards/new'] button[type=submit]")
-            .await;
-        // The page comes back with the messages beside the fields, keeping what was typed.
-        b.shot("after-first-save").await;
-        let err = b.text("#f-judgement_basis-clause-err").await;
-        assert!(!err.is_empty());
-        assert!(!b.text("#f-temporary_measures-err").await.is_empty());
-        assert_eq!(b.value("#f-title").await, "液氨制冷机房氨泄漏报警装置失效");
-        assert_eq!(b.value("#f-plan-goal").await, "恢复报警与通风联锁");
-        assert_eq!(b.value("#f-category").await, "B06");
-        b.shot("validation-errors").await;
-        b.fill("#f-judgement_basis-clause", "第十一条第（一）项")
-            .await;
-        b.fill("#f-temporary_measures", "人工每两小时巡检").await;
+        // A draft may be incomplete: the report's blocks are asked for at submission.
         b.click("form[action='/hazards/new'] button[type=submit]")
             .await;
         assert!(b.body().await.contains("已保存草稿"));
+        let url = b.client.current_url().await.unwrap();
+        let id = url.path().trim_start_matches("/hazards/").to_string();
+        // Submitted as it is, it is refused, naming what the report lacks.
+        submit_report(&b).await;
+        b.shot("submit-refused").await;
+        let body = b.body().await;
+        assert!(body.contains("判定依据（条款）"), "{body}");
+        assert!(body.contains("临时管控措施"), "{body}");
+        // Corrected on its edit page, which keeps what was typed.
+        b.click("#edit-report").await;
+        assert_eq!(b.value("#f-title").await, "液氨制冷机房氨泄漏报警装置失效");
+        assert_eq!(b.value("#f-plan-goal").await, "恢复报警与通风联锁");
+        assert_eq!(b.value("#f-category").await, "B06");
+        b.fill("#f-judgement_basis-clause", "第十一条第（一）项")
+            .await;
+        b.fill("#f-temporary_measures", "人工每两小时巡检").await;
+        b.click(&format!(
+            "form[action='/hazards/{id}/edit'] button[type=submit]"
+        ))
+        .await;
+        assert!(b.body().await.contains("报告已修改"), "{}", b.body().await);
 
         // A photo of the scene, then the report goes to the regulator.
         let dir = tempfile::tempdir().unwrap();
@@ -371,16 +391,7 @@ db_test!(
         b.click("form[enctype='multipart/form-data'] button").await;
         assert!(b.body().await.contains("照片已上传"));
         assert!(b.body().await.contains("整改前：现场.jpg"));
-        let url = b.client.current_url().await.unwrap();
-        let id = url.path().trim_start_matches("/hazards/").to_string();
-        b.client
-            .find(Locator::XPath("//summary[text()='提交报告']"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        b.click("form[action$='/do/submit'] button").await;
+        submit_report(&b).await;
         let body = b.body().await;
         assert!(body.contains("已办理：提交报告"), "{body}");
         assert!(body.contains("已报告待上账"));
@@ -1320,8 +1331,14 @@ db_test!(
         // The street reads the whole explanation, not only its reason.
         let street = form_login(&app, "hyl-officer").await;
         let html = page_text(&app, &page, &street).await;
-        let said = html.split("<h2>逾期书面说明").nth(1).expect("the explanation");
-        assert!(said.contains("临时围挡，每班巡查") && said.contains("2026-03-20"), "{said}");
+        let said = html
+            .split("<h2>逾期书面说明")
+            .nth(1)
+            .expect("the explanation");
+        assert!(
+            said.contains("临时围挡，每班巡查") && said.contains("2026-03-20"),
+            "{said}"
+        );
     }
 );
 
