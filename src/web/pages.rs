@@ -1666,13 +1666,30 @@ fn detail_page(
                 })
                 .cloned()
                 .collect();
+            // Once the date asked for has passed, a request can only be refused (T9): the
+            // decision form offers 否 alone and no date to grant.
+            let asked_passed = a.action == "decide_extension"
+                && view["pending_extension"]
+                    .as_str()
+                    .and_then(|d| d.parse::<NaiveDate>().ok())
+                    .is_some_and(|d| d < today);
+            let shown: Vec<_> = shown
+                .into_iter()
+                .filter(|f| !(asked_passed && f.name == "deadline"))
+                .collect();
+            let mut views = fields::views(&format!("{}-", a.action), &shown, &values, &errors);
+            if asked_passed {
+                for v in views.iter_mut().filter(|v| v.name == "approved") {
+                    v.options.retain(|(value, _, _)| value != "true");
+                }
+            }
             FormView {
                 action: a.action,
                 title: a.title,
                 button: a.button,
                 open,
                 error,
-                fields: fields::views(&format!("{}-", a.action), &shown, &values, &errors),
+                fields: views,
             }
         })
         .collect();
@@ -1723,7 +1740,22 @@ fn detail_page(
         extension: pending_extension_text(view),
         report: report_rows(view),
         plan: plan_rows(&view["plan"]),
-        sections: record_sections(view),
+        sections: {
+            let mut sections = record_sections(view);
+            // A returned report shows why, above everything the enterprise is to correct.
+            if view["status"] == "returned"
+                && let Some(reason) = events["items"].as_array().and_then(|items| {
+                    items
+                        .iter()
+                        .rev()
+                        .find(|e| e["kind"] == "hazard.returned")
+                        .and_then(|e| e["payload"]["input"]["reason"].as_str())
+                })
+            {
+                sections.insert(0, ("退回原因", vec![("退回意见", reason.to_string())]));
+            }
+            sections
+        },
         flags: view["compliance_flags"]
             .as_array()
             .map(|a| a.iter().filter_map(Value::as_str).map(flag_label).collect())

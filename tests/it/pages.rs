@@ -1124,6 +1124,11 @@ db_test!(
             html.contains(&format!("/hazards/{id}/edit")),
             "the detail page offers the correction"
         );
+        let why = html
+            .split("<h2>退回原因")
+            .nth(1)
+            .expect("the reason, shown");
+        assert!(why.contains("位置不具体，请写明配电房编号"), "{why}");
         let page = get_page(&app, &format!("/hazards/{id}/edit"), &session).await;
         assert_eq!(page.status(), 200);
         let html = page.text().await.unwrap();
@@ -1458,5 +1463,49 @@ db_test!(
             .unwrap();
         assert_eq!(res.status(), 404);
         assert!(res.text().await.unwrap().contains("未找到该页面"));
+    }
+);
+
+db_test!(
+    a_request_whose_date_has_passed_can_only_be_refused_on_the_page,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        let id = crate::hazards::submitted_general(&app, &c).await;
+        let api = |a: &str| format!("/api/v1/hazards/{id}/{a}");
+        call(
+            &app,
+            Method::POST,
+            &api("post"),
+            &c.street,
+            json!({"deadline": "2026-03-10"}),
+            200,
+        )
+        .await;
+        call(&app, Method::POST, &api("extensions"), &c.principal,
+             json!({"reason": "备件到货延迟", "interim_measures": "临时围挡", "requested_deadline": "2026-03-31"}), 200).await;
+        let select = |html: &str| {
+            html.split("id=\"decide_extension-approved\"")
+                .nth(1)
+                .and_then(|s| s.split("</select>").next())
+                .expect("the decision's select")
+                .to_string()
+        };
+        let inspector = form_login(&app, "yjj").await;
+        let html = page_text(&app, &format!("/hazards/{id}"), &inspector).await;
+        assert!(
+            select(&html).contains("value=\"true\""),
+            "open: both answers"
+        );
+        // Undecided past the date asked for.
+        app.advance(chrono::Duration::days(30));
+        let inspector = form_login(&app, "yjj").await;
+        let html = page_text(&app, &format!("/hazards/{id}"), &inspector).await;
+        let options = select(&html);
+        assert!(
+            !options.contains("value=\"true\"") && options.contains("value=\"false\""),
+            "{options}"
+        );
+        assert!(!html.contains("id=\"decide_extension-deadline\""));
     }
 );
