@@ -1,7 +1,7 @@
 //! Reference data shipped in `seeds/` and compiled into the binary, so the service runs from
 //! any folder.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
 use chrono::NaiveDate;
@@ -137,6 +137,15 @@ pub struct KnownCodes {
     pub streets: HashSet<String>,
     pub departments: HashSet<String>,
     pub sectors: HashSet<String>,
+    /// The supervising departments (not the district office) by code and by name → code.
+    supervising: HashMap<String, String>,
+}
+
+impl KnownCodes {
+    /// The code of the supervising department named by its code (`YJJ`) or name (`区应急局`).
+    pub fn supervising_department(&self, named: &str) -> Option<&str> {
+        self.supervising.get(named.trim()).map(String::as_str)
+    }
 }
 
 /// The codes of the embedded reference data, parsed once.
@@ -151,7 +160,19 @@ pub fn known_codes() -> &'static KnownCodes {
             categories: Vec::new(),
             calendar: Vec::new(),
         });
+        let supervising = r
+            .departments
+            .iter()
+            .filter(|d| d.kind == "department")
+            .flat_map(|d| {
+                [
+                    (d.code.clone(), d.code.clone()),
+                    (d.name.clone(), d.code.clone()),
+                ]
+            })
+            .collect();
         KnownCodes {
+            supervising,
             streets: r.streets.into_iter().map(|s| s.code).collect(),
             departments: r.departments.into_iter().map(|d| d.code).collect(),
             sectors: r.sectors.into_iter().map(|(s, _)| s.code).collect(),
@@ -162,6 +183,19 @@ pub fn known_codes() -> &'static KnownCodes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn supervising_departments_by_code_or_name() {
+        let k = known_codes();
+        assert_eq!(k.supervising_department("YJJ"), Some("YJJ"));
+        assert_eq!(k.supervising_department(" 区应急局 "), Some("YJJ"));
+        assert_eq!(
+            k.supervising_department("AJW"),
+            None,
+            "the district office supervises none"
+        );
+        assert_eq!(k.supervising_department("区不存在局"), None);
+    }
 
     #[test]
     fn seeds_parse_with_ten_streets() {

@@ -21,7 +21,7 @@ use crate::domain::hazard::{
 use crate::domain::hazard::{
     CompletionInput, ExtensionDecisionInput, ExtensionRequestInput, MajorReportInput, Role,
 };
-use crate::domain::{DomainError, FieldErrors};
+use crate::domain::{DomainError, FieldError, FieldErrors};
 use crate::error::{AppError, AppResult};
 use crate::mail;
 use crate::policy;
@@ -179,6 +179,32 @@ where
         })
         .await?;
     Ok(hazard_response(HttpResponse::Ok(), &written.view(&state)?))
+}
+
+/// A department named neither by a supervising department's code nor its name.
+const UNKNOWN_DEPARTMENT: &str =
+    "not a department (its code, e.g. YJJ, or its name, e.g. 区应急局)";
+
+/// `decided`, with `extra` (a field the domain does not check) named beside the domain's own
+/// field errors, in one 422; a refusal of the role (403) or the state (409) stays as it is.
+fn with_field_error(
+    decided: Result<Outcome, DomainError>,
+    extra: Option<FieldError>,
+) -> Result<Outcome, DomainError> {
+    let Some(extra) = extra else {
+        return decided;
+    };
+    match decided {
+        Ok(_) => Err(DomainError::Validation {
+            code: "validation_failed",
+            errors: vec![extra],
+        }),
+        Err(DomainError::Validation { code, mut errors }) => {
+            errors.push(extra);
+            Err(DomainError::Validation { code, errors })
+        }
+        Err(other) => Err(other),
+    }
 }
 
 /// Stores `input` as a record of `kind` and answers it for the ledger.
@@ -524,7 +550,21 @@ pub(crate) async fn post(
         id.into_inner(),
         "hazard.posted",
         input,
-        |f, a, i, e| hazard::post(f, a, i, e.today, e.policy),
+        |f, a, i, e| {
+            // Checked with the domain's fields, so that one 422 names them all (the effects
+            // below resolve it against the database).
+            let unknown = i
+                .responsible_department
+                .as_deref()
+                .filter(|d| !d.trim().is_empty())
+                .filter(|d| {
+                    crate::seeds::known_codes()
+                        .supervising_department(d)
+                        .is_none()
+                })
+                .map(|_| FieldError::new("responsible_department", UNKNOWN_DEPARTMENT));
+            with_field_error(hazard::post(f, a, i, e.today, e.policy), unknown)
+        },
         |c, row, out, i, e, l| {
             let upgraded = out.level == Some(crate::domain::hazard::Level::Major);
             if i.judgement_basis.is_some() || upgraded {
@@ -544,12 +584,7 @@ pub(crate) async fn post(
             let responsible = match i.responsible_department.as_deref().map(str::trim) {
                 None | Some("") => None,
                 Some(named) => Some(crate::db::reference::department_code(c, named)?.ok_or_else(
-                    || {
-                        AppError::field(
-                            "responsible_department",
-                            "not a department (its code, e.g. YJJ, or its name, e.g. 区应急局)",
-                        )
-                    },
+                    || AppError::field("responsible_department", UNKNOWN_DEPARTMENT),
                 )?),
             };
             if let Some(dept) = responsible

@@ -812,6 +812,17 @@ db_test!(
             .await;
         assert_eq!(status, 422, "{body}");
         assert_eq!(error_fields(&body), ["responsible_department"]);
+        // Named with the domain's own errors, in one answer.
+        let (status, body) = app
+            .call_json(
+                Method::POST,
+                &path,
+                Some(&c.street),
+                Some(json!({"deadline": "2026-03-01", "responsible_department": "区消防"})),
+            )
+            .await;
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(error_fields(&body), ["deadline", "responsible_department"]);
         let posted = call(
             &app,
             Method::POST,
