@@ -767,7 +767,8 @@ pub fn view_of(env: &Env<'_>, row: &HazardRow, loaded: &Loaded) -> AppResult<Haz
             .map(RecordRow::json)
             .filter(|a| a["result"] == "pass" && a["resume_approved"] == true)
             .find_map(|a| a["accepted_on"].as_str().and_then(|d| d.parse().ok())),
-        explanation_owed_on: row.explanation_owed_on,
+        // Owed while open: closing or voiding ends the duty (the date stays on the row).
+        explanation_owed_on: row.explanation_owed_on.filter(|_| open),
         listed: row.listed,
         listing: loaded.listing.clone(),
         dual_report,

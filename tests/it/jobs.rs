@@ -982,6 +982,7 @@ db_test!(
         let c = cast(&app).await;
         let admin = app.user_token("ops", "admin", "AJW").await.1;
         let late = posted_general(&app, &c, "配电箱未上锁", "2026-03-20").await;
+        let dropped = posted_general(&app, &c, "消防通道堆放货物", "2026-03-20").await;
         let path = h(&late, "overdue-explanation");
         let full = json!({"reason": "专用锁具缺货，供应商延期到货", "measures": "配电箱加设临时围挡，每班巡查",
                           "expected_completion_on": "2026-03-25"});
@@ -992,9 +993,21 @@ db_test!(
         expect_problem(res, 409, "explanation_not_owed").await;
         let run = run_job(&app, &admin, "escalation", "2026-03-21").await;
         assert_eq!(
-            run["counts"]["escalation"]["fired"]["overdue_first"], 1,
+            run["counts"]["escalation"]["fired"]["overdue_first"], 2,
             "{run}"
         );
+        // A hazard voided owes nothing any more.
+        let voided = call(
+            &app,
+            Method::POST,
+            &h(&dropped, "void"),
+            &c.street,
+            json!({"reason": "false_report"}),
+            200,
+        )
+        .await;
+        assert!(voided["explanation_owed_on"].is_null(), "{voided}");
+        assert_eq!(voided["compliance_flags"], json!([]), "{voided}");
         let view = hazard_view(&app, &late, &c.reporter).await;
         let has = |v: &Value, list: &str, code: &str| {
             v[list].as_array().unwrap().iter().any(|x| x == code)
