@@ -137,7 +137,8 @@ pub struct KnownCodes {
     pub streets: HashSet<String>,
     pub departments: HashSet<String>,
     pub sectors: HashSet<String>,
-    /// The supervising departments (not the district office) by code and by name → code.
+    /// The supervising departments (not the district office) by code and by name → code: the
+    /// embedded reference data the database is seeded from, which no endpoint changes.
     supervising: HashMap<String, String>,
 }
 

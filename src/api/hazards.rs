@@ -551,8 +551,7 @@ pub(crate) async fn post(
         "hazard.posted",
         input,
         |f, a, i, e| {
-            // Checked with the domain's fields, so that one 422 names them all (the effects
-            // below resolve it against the database).
+            // Checked with the domain's fields, so that one 422 names them all.
             let unknown = i
                 .responsible_department
                 .as_deref()
@@ -583,9 +582,14 @@ pub(crate) async fn post(
             // Named by its code or its name (the page's form), stored as the code.
             let responsible = match i.responsible_department.as_deref().map(str::trim) {
                 None | Some("") => None,
-                Some(named) => Some(crate::db::reference::department_code(c, named)?.ok_or_else(
-                    || AppError::field("responsible_department", UNKNOWN_DEPARTMENT),
-                )?),
+                Some(named) => Some(
+                    crate::seeds::known_codes()
+                        .supervising_department(named)
+                        .ok_or_else(|| {
+                            AppError::field("responsible_department", UNKNOWN_DEPARTMENT)
+                        })?
+                        .to_string(),
+                ),
             };
             if let Some(dept) = responsible
                 .as_deref()

@@ -45,13 +45,15 @@ pub(crate) async fn list(
                 .as_deref()
                 .unwrap_or_default()
                 .trim();
-            let supervising_department = crate::db::reference::department_code(c, named)?
+            let supervising_department = crate::seeds::known_codes()
+                .supervising_department(named)
                 .ok_or_else(|| {
                     AppError::field(
                         "supervising_department",
                         "not a department (its code, e.g. YJJ, or its name, e.g. 区应急局)",
                     )
-                })?;
+                })?
+                .to_string();
             // Its inspectors must be able to open what they are emailed about.
             let routed: Vec<&String> = std::iter::once(&row.primary_department)
                 .chain(l.copied.iter())

@@ -106,18 +106,6 @@ pub fn list_departments(conn: &mut DbConn) -> QueryResult<Vec<Department>> {
         .load(conn)
 }
 
-/// The code of the supervising department (not the district office) named by its code (`YJJ`)
-/// or its name (`区应急局`); `None` for anything else.
-pub fn department_code(conn: &mut DbConn, named: &str) -> QueryResult<Option<String>> {
-    let named = named.trim();
-    departments::table
-        .filter(departments::kind.eq("department"))
-        .filter(departments::code.eq(named).or(departments::name.eq(named)))
-        .select(departments::code)
-        .first(conn)
-        .optional()
-}
-
 /// All sectors with their primary department.
 pub fn list_sectors(conn: &mut DbConn) -> QueryResult<Vec<Sector>> {
     sectors::table

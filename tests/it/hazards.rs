@@ -127,6 +127,22 @@ pub fn plan() -> Value {
     })
 }
 
+/// The hazard's ledger entries (`GET …/events`) as the holder of `token`, oldest first.
+pub async fn ledger_entries(app: &TestApp, id: &str, token: &str) -> Vec<Value> {
+    let path = format!("/api/v1/hazards/{id}/events");
+    let events = call(app, Method::GET, &path, token, Value::Null, 200).await;
+    events["items"].as_array().unwrap().clone()
+}
+
+/// The hazard's first ledger entry of `kind`; panics when there is none.
+pub async fn ledger_entry(app: &TestApp, id: &str, token: &str, kind: &str) -> Value {
+    ledger_entries(app, id, token)
+        .await
+        .into_iter()
+        .find(|e| e["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} entry in the ledger of {id}"))
+}
+
 /// `GET /api/v1/hazards/{id}` as the holder of `token`; asserts a 200; answers the view.
 pub async fn hazard_view(app: &TestApp, id: &str, token: &str) -> Value {
     call(
@@ -1252,21 +1268,7 @@ db_test!(
         assert_eq!(posted["judgement_basis"]["clause"], "第四条");
         // It owes the 治理方案 as a 重大 report does, within plan_due_max_days (15).
         assert_eq!(posted["plan_due_on"], "2026-03-17");
-        let events = call(
-            &app,
-            Method::GET,
-            &format!("/api/v1/hazards/{id}/events"),
-            &c.inspector,
-            Value::Null,
-            200,
-        )
-        .await;
-        let posting = events["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["kind"] == "hazard.posted")
-            .unwrap();
+        let posting = ledger_entry(&app, &id, &c.inspector, "hazard.posted").await;
         assert_eq!(
             posting["payload"]["changes"]["level"],
             json!({"before": "general", "after": "major"})
@@ -2168,22 +2170,7 @@ db_test!(
         assert_eq!(res.status(), 404, "no longer the old street's");
         // A void hazard stays with the street that handled it.
         assert_eq!(hazard_view(&app, &voided, &c.street).await["street"], "HYL");
-        let events = call(
-            &app,
-            Method::GET,
-            &format!("/api/v1/hazards/{open}/events"),
-            &c.district,
-            Value::Null,
-            200,
-        )
-        .await;
-        let entry = events["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["kind"] == "hazard.street_changed")
-            .cloned()
-            .expect("in the ledger");
+        let entry = ledger_entry(&app, &open, &c.district, "hazard.street_changed").await;
         assert_eq!(
             entry["payload"]["changes"]["street"],
             json!({"before": "HYL", "after": "JSL"})

@@ -11,8 +11,8 @@ use crate::common::smtp::{Received, SmtpServer};
 use crate::common::{Backend, TestApp, binary, expect_problem};
 use crate::db_test;
 use crate::hazards::{
-    Cast, call, cast, general_report, hazard_view, major_report, newest_record_id, offers,
-    submitted_major, upload,
+    Cast, call, cast, general_report, hazard_view, ledger_entries, ledger_entry, major_report,
+    newest_record_id, offers, submitted_major, upload,
 };
 
 const SECRET: &str = "a-test-secret-shared-by-both-instances-0123456789";
@@ -218,18 +218,8 @@ db_test!(
         assert_eq!(smtp.messages().len(), before);
 
         // Every firing is in the hazard's ledger; the first overdue step owes an explanation.
-        let events = call(
-            &app,
-            Method::GET,
-            &h(&g1, "events"),
-            &c.inspector,
-            Value::Null,
-            200,
-        )
-        .await;
-        let fired: Vec<(String, String)> = events["items"]
-            .as_array()
-            .unwrap()
+        let events = ledger_entries(&app, &g1, &c.inspector).await;
+        let fired: Vec<(String, String)> = events
             .iter()
             .filter(|e| e["kind"] == "hazard.escalated")
             .map(|e| {
@@ -251,9 +241,7 @@ db_test!(
                 s("overdue_interview", "+30@2026-03-20"),
             ]
         );
-        let first = events["items"]
-            .as_array()
-            .unwrap()
+        let first = events
             .iter()
             .find(|e| e["payload"]["rule"] == "overdue_first")
             .unwrap();
@@ -725,18 +713,8 @@ db_test!(
         )
         .await;
         assert_eq!(dead["items"].as_array().unwrap().len(), 3);
-        let events = call(
-            &app,
-            Method::GET,
-            &h(&id, "events"),
-            &c.street,
-            Value::Null,
-            200,
-        )
-        .await;
-        let dead_entries = events["items"]
-            .as_array()
-            .unwrap()
+        let dead_entries = ledger_entries(&app, &id, &c.street)
+            .await
             .iter()
             .filter(|e| e["kind"] == "email.dead")
             .count();
@@ -1075,22 +1053,7 @@ db_test!(
             .expect("the record");
         assert_eq!(record["reason"], "专用锁具缺货，供应商延期到货", "{record}");
         // In the ledger, with the day it was owed from.
-        let events = call(
-            &app,
-            Method::GET,
-            &h(&late, "events"),
-            &c.district,
-            Value::Null,
-            200,
-        )
-        .await;
-        let entry = events["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["kind"] == "hazard.overdue_explained")
-            .cloned()
-            .expect("the entry");
+        let entry = ledger_entry(&app, &late, &c.district, "hazard.overdue_explained").await;
         let owed = &entry["payload"]["changes"]["explanation_owed_on"];
         assert_eq!(
             *owed,

@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 use crate::common::{Backend, TestApp, error_fields, expect_problem};
 use crate::db_test;
 use crate::hazards::{
-    Cast, call, cast, hazard_view, major_report, newest_record_id, plan, submitted_general,
-    submitted_major, upload,
+    Cast, call, cast, hazard_view, ledger_entries, major_report, newest_record_id, plan,
+    submitted_general, submitted_major, upload,
 };
 
 /// A 重大 hazard posted with `deadline` (the plan filed with the report).
@@ -314,16 +314,11 @@ db_test!(
         .await;
         assert_eq!(closed["listed"], false);
         assert_eq!(closed["listing"]["delisted_on"], "2026-03-02");
-        let events = call(
-            &app,
-            Method::GET,
-            &h("events"),
-            &c.district,
-            Value::Null,
-            200,
-        )
-        .await;
-        let last = events["items"].as_array().unwrap().last().unwrap().clone();
+        let last = ledger_entries(&app, &id, &c.district)
+            .await
+            .last()
+            .unwrap()
+            .clone();
         assert_eq!(
             last["payload"]["changes"]["listed"],
             json!({"before": true, "after": false})
