@@ -22,7 +22,8 @@ use crate::policy;
 
 pub fn routes(r: &mut Routes) {
     r.post("/api/v1/hazards/{id}/attachments", upload)
-        .get("/api/v1/attachments/{id}", download);
+        .get("/api/v1/attachments/{id}", download)
+        .delete("/api/v1/attachments/{id}", remove);
 }
 
 /// What the form carried.
@@ -228,6 +229,51 @@ pub(crate) async fn upload(
             format!("/api/v1/attachments/{}", saved.id),
         ))
         .json(saved))
+}
+
+/// Removes a photo or document uploaded by mistake while its hazard is a draft or returned,
+/// for whoever may edit the report (`If-Match` with the hazard's ETag is honoured). The ledger
+/// records what was removed (name, kind, SHA-256); the bytes stay in the blob store.
+pub(crate) async fn remove(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: actix_web::HttpRequest,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    policy::may_upload(&caller)?;
+    let expected = crate::api::hazards::if_match(&req)?;
+    let id = id.into_inner();
+    let st = state.clone();
+    let version = state
+        .write(move |c| {
+            let env = crate::api::hazards::env(&st, &caller, expected);
+            db::write_tx(c, |c| {
+                let row = attachments::by_id(c, &id)?.ok_or_else(AppError::not_found)?;
+                let (hazard, _, _) = crate::service::hazards::act(
+                    c,
+                    &env,
+                    &row.hazard_id,
+                    "hazard.attachment_removed",
+                    json!({"attachment_id": row.id}),
+                    crate::domain::hazard::remove_attachment,
+                    |c, _, _, loaded| {
+                        attachments::delete(c, &row.id)?;
+                        loaded.files.retain(|f| f.id != row.id);
+                        Ok(json!({"attachment": {
+                            "id": row.id, "kind": row.kind, "file_name": row.file_name,
+                            "content_type": row.content_type, "size_bytes": row.size_bytes,
+                            "sha256": row.sha256, "caption": row.caption,
+                            "uploaded_by": row.uploaded_by,
+                        }}))
+                    },
+                )?;
+                Ok(hazard.version)
+            })
+        })
+        .await?;
+    Ok(HttpResponse::NoContent()
+        .insert_header((header::ETAG, format!("\"{version}\"")))
+        .finish())
 }
 
 pub(crate) async fn download(

@@ -38,6 +38,12 @@ pub fn insert(conn: &mut DbConn, row: &AttachmentRow) -> QueryResult<()> {
     Ok(())
 }
 
+/// Removes one (its bytes stay in the blob store, which other rows may share).
+pub fn delete(conn: &mut DbConn, id: &str) -> QueryResult<()> {
+    diesel::delete(attachments::table.find(id)).execute(conn)?;
+    Ok(())
+}
+
 /// One attachment by id.
 pub fn by_id(conn: &mut DbConn, id: &str) -> QueryResult<Option<AttachmentRow>> {
     attachments::table

@@ -195,6 +195,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(pages::upload)),
     )
     .service(
+        web::resource("/hazards/{id}/photos/{attachment}/remove")
+            .wrap(wrap())
+            .route(web::post().to(pages::remove_photo)),
+    )
+    .service(
         web::resource("/attachments/{id}")
             .wrap(wrap())
             .route(web::get().to(pages::attachment)),

@@ -619,6 +619,7 @@ fn flash(req: &HttpRequest) -> Option<String> {
         "edited" => "报告已修改。核对无误后请提交。".to_string(),
         "password" => "密码已修改。".to_string(),
         "photo" => "照片已上传。".to_string(),
+        "photo_removed" => "照片或文件已移除。".to_string(),
         a => match fields::action_form(a) {
             Some(f) => format!("已办理：{}。", f.title),
             None => "已保存。".to_string(),
@@ -2089,11 +2090,23 @@ pub async fn upload(
         }
         None => refusal(status, &answer),
     };
-    match load(&state, &req, &s.caller, &id).await {
+    refused_on_page(&state, &req, &s, &id, status, message).await
+}
+
+/// The hazard's page again with `message` about the photo form, under the answer's `status`.
+async fn refused_on_page(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    s: &Session,
+    id: &str,
+    status: u16,
+    message: String,
+) -> HttpResponse {
+    match load(state, req, &s.caller, id).await {
         Ok((view, events)) => render_status(
             StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
             &detail_page(
-                &s,
+                s,
                 state.clock.today(),
                 None,
                 &view,
@@ -2102,8 +2115,41 @@ pub async fn upload(
                 Some(message),
             ),
         ),
-        Err(_) => not_found_page(&s),
+        Err(_) => not_found_page(s),
     }
+}
+
+/// Removes a photo or document uploaded by mistake (a draft's or a returned report's).
+pub async fn remove_photo(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    cookie: SessionCookie,
+    path: web::Path<(String, String)>,
+    form: web::Form<HashMap<String, String>>,
+) -> HttpResponse {
+    let s = match page_session(&state, &req, &cookie).await {
+        Ok(s) => s,
+        Err(page) => return page,
+    };
+    let (id, attachment) = path.into_inner();
+    if !same(&s.csrf, get(&form, "csrf")) {
+        return see_other(&format!("/hazards/{id}?stale=1"));
+    }
+    let (status, answer) = outcome(
+        crate::api::attachments::remove(
+            state.clone(),
+            s.caller.clone(),
+            req.clone(),
+            web::Path::from(attachment),
+        )
+        .await,
+    )
+    .await;
+    if (200..300).contains(&status) {
+        return see_other(&format!("/hazards/{id}?done=photo_removed"));
+    }
+    let message = refusal(status, &answer);
+    refused_on_page(&state, &req, &s, &id, status, message).await
 }
 
 pub async fn attachment(

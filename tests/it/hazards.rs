@@ -236,6 +236,17 @@ async fn filed_and_submitted(
     photo: bool,
     submitter: &str,
 ) -> String {
+    let id = drafted(app, c, report).await;
+    if photo {
+        assert_eq!(upload(app, &c.reporter, &id, "before").await.status(), 201);
+    }
+    let path = format!("/api/v1/hazards/{id}/submit");
+    call(app, Method::POST, &path, submitter, json!({}), 200).await;
+    id
+}
+
+/// `report` filed as a draft by the cast's enterprise clerk; answers its id.
+pub async fn drafted(app: &TestApp, c: &Cast, report: Value) -> String {
     let h = call(
         app,
         Method::POST,
@@ -245,13 +256,7 @@ async fn filed_and_submitted(
         201,
     )
     .await;
-    let id = h["id"].as_str().unwrap().to_string();
-    if photo {
-        assert_eq!(upload(app, &c.reporter, &id, "before").await.status(), 201);
-    }
-    let path = format!("/api/v1/hazards/{id}/submit");
-    call(app, Method::POST, &path, submitter, json!({}), 200).await;
-    id
+    h["id"].as_str().unwrap().to_string()
 }
 
 /// `report` filed and submitted by the cast's enterprise clerk.
@@ -1920,6 +1925,180 @@ db_test!(
                 .status(),
             404
         );
+    }
+);
+
+db_test!(
+    a_photo_uploaded_by_mistake_is_removed_before_posting_only,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        let id = drafted(&app, &c, general_report()).await;
+        let wrong: Value = upload(&app, &c.reporter, &id, "before")
+            .await
+            .json()
+            .await
+            .unwrap();
+        let right: Value = upload(&app, &c.reporter, &id, "other")
+            .await
+            .json()
+            .await
+            .unwrap();
+        let path = |a: &Value| format!("/api/v1/attachments/{}", a["id"].as_str().unwrap());
+        let version = hazard_view(&app, &id, &c.reporter).await["version"]
+            .as_i64()
+            .unwrap();
+
+        // Outside the caller's scope it is missing, as a missing one is; an admin decides
+        // nothing; a stale ETag is refused. None of them removes it.
+        let missing = app
+            .call(
+                Method::DELETE,
+                "/api/v1/attachments/00000000-0000-7000-8000-000000000000",
+                Some(&c.reporter),
+                None,
+            )
+            .await;
+        let missing = expect_problem(missing, 404, "not_found").await;
+        let foreign = app
+            .call(Method::DELETE, &path(&wrong), Some(&c.other_street), None)
+            .await;
+        assert_eq!(expect_problem(foreign, 404, "not_found").await, missing);
+        let (_, admin) = app.user_token("ops", "admin", "AJW").await;
+        let res = app
+            .call(Method::DELETE, &path(&wrong), Some(&admin), None)
+            .await;
+        assert_eq!(res.status(), 403);
+        let res = app
+            .client
+            .delete(app.url(&path(&wrong)))
+            .bearer_auth(&c.reporter)
+            .header("if-match", format!("\"{}\"", version - 1))
+            .send()
+            .await
+            .unwrap();
+        expect_problem(res, 412, "version_mismatch").await;
+        // The enterprise's draft is its own: the street does not see it yet.
+        let res = app
+            .call(Method::DELETE, &path(&wrong), Some(&c.street), None)
+            .await;
+        assert_eq!(expect_problem(res, 404, "not_found").await, missing);
+        assert_eq!(
+            hazard_view(&app, &id, &c.reporter).await["attachments"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+
+        let res = app
+            .client
+            .delete(app.url(&path(&wrong)))
+            .bearer_auth(&c.reporter)
+            .header("if-match", format!("\"{version}\""))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 204);
+        assert_eq!(
+            res.headers()["etag"],
+            format!("\"{}\"", version + 1).as_str()
+        );
+        let view = hazard_view(&app, &id, &c.reporter).await;
+        let kept: Vec<&Value> = view["attachments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| &a["id"])
+            .collect();
+        assert_eq!(kept, vec![&right["id"]]);
+        assert_eq!(
+            app.call(Method::GET, &path(&wrong), Some(&c.reporter), None)
+                .await
+                .status(),
+            404
+        );
+        // The ledger says what was removed, by whom.
+        let entry = ledger_entry(&app, &id, &c.reporter, "hazard.attachment_removed").await;
+        assert_eq!(
+            entry["payload"]["record"]["attachment"]["sha256"],
+            wrong["sha256"]
+        );
+        assert_eq!(entry["payload"]["record"]["attachment"]["kind"], "before");
+        assert_eq!(entry["role"], "enterprise_reporter");
+        let res = app
+            .call(Method::DELETE, &path(&wrong), Some(&c.reporter), None)
+            .await;
+        expect_problem(res, 404, "not_found").await;
+
+        // Submitted, the street sees it but does not rewrite the enterprise's report; returned,
+        // the enterprise corrects it, photos included.
+        let submit = format!("/api/v1/hazards/{id}/submit");
+        call(&app, Method::POST, &submit, &c.reporter, json!({}), 200).await;
+        let res = app
+            .call(Method::DELETE, &path(&right), Some(&c.street), None)
+            .await;
+        assert_eq!(res.status(), 403);
+        let res = app
+            .call(Method::DELETE, &path(&right), Some(&c.reporter), None)
+            .await;
+        assert_eq!(
+            expect_problem(res, 409, "invalid_state").await["current_status"],
+            "submitted"
+        );
+        let back = json!({"reason": "照片不是本隐患的"});
+        call(
+            &app,
+            Method::POST,
+            &format!("/api/v1/hazards/{id}/return"),
+            &c.street,
+            back,
+            200,
+        )
+        .await;
+        let res = app
+            .call(Method::DELETE, &path(&right), Some(&c.reporter), None)
+            .await;
+        assert_eq!(res.status(), 204);
+        let right: Value = upload(&app, &c.reporter, &id, "before")
+            .await
+            .json()
+            .await
+            .unwrap();
+
+        // Once posted the evidence stays.
+        call(&app, Method::POST, &submit, &c.reporter, json!({}), 200).await;
+        call(
+            &app,
+            Method::POST,
+            &format!("/api/v1/hazards/{id}/post"),
+            &c.street,
+            json!({"deadline": "2026-06-30"}),
+            200,
+        )
+        .await;
+        let res = app
+            .call(Method::DELETE, &path(&right), Some(&c.reporter), None)
+            .await;
+        let body = expect_problem(res, 409, "invalid_state").await;
+        assert_eq!(body["current_status"], "on_ledger");
+        assert_eq!(
+            hazard_view(&app, &id, &c.reporter).await["attachments"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        let verify = call(
+            &app,
+            Method::GET,
+            "/api/v1/ledger/verify",
+            &c.district,
+            Value::Null,
+            200,
+        )
+        .await;
+        assert_eq!(verify["ok"], true);
     }
 );
 

@@ -1509,3 +1509,69 @@ db_test!(
         assert!(!html.contains("id=\"decide_extension-deadline\""));
     }
 );
+
+db_test!(
+    a_clerk_removes_a_wrong_photo_from_the_draft_page,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        let id = crate::hazards::drafted(&app, &c, general_report()).await;
+        let photo: Value = upload(&app, &c.reporter, &id, "before")
+            .await
+            .json()
+            .await
+            .unwrap();
+        let aid = photo["id"].as_str().unwrap();
+        let session = form_login(&app, "clerk").await;
+        let html = page_text(&app, &format!("/hazards/{id}"), &session).await;
+        let action = format!("/hazards/{id}/photos/{aid}/remove");
+        assert!(html.contains(&format!(r#"action="{action}""#)), "{html}");
+        let csrf = csrf_of(&html);
+        let remove = |csrf: String| {
+            app.client
+                .post(app.url(&action))
+                .header("cookie", format!("hl_session={session}"))
+                .form(&[("csrf", csrf)])
+                .send()
+        };
+        // A stale form removes nothing.
+        let res = remove("stale".into()).await.unwrap();
+        assert_eq!(res.status(), 303);
+        assert_eq!(
+            hazard_view(&app, &id, &c.reporter).await["attachments"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        let res = remove(csrf.clone()).await.unwrap();
+        assert_eq!(res.status(), 303);
+        let location = res.headers()["location"].to_str().unwrap().to_string();
+        assert_eq!(location, format!("/hazards/{id}?done=photo_removed"));
+        let html = page_text(&app, &location, &session).await;
+        assert!(html.contains("照片或文件已移除。"), "{html}");
+        assert!(!html.contains(aid), "{html}");
+        assert!(
+            hazard_view(&app, &id, &c.reporter).await["attachments"]
+                .as_array()
+                .unwrap()
+                .is_empty()
+        );
+        // Once submitted the page offers no removal.
+        upload(&app, &c.reporter, &id, "before").await;
+        call(
+            &app,
+            Method::POST,
+            &format!("/api/v1/hazards/{id}/submit"),
+            &c.reporter,
+            json!({}),
+            200,
+        )
+        .await;
+        let html = page_text(&app, &format!("/hazards/{id}"), &session).await;
+        assert!(
+            html.contains("照片和文件") && !html.contains("/remove\""),
+            "{html}"
+        );
+    }
+);

@@ -280,6 +280,14 @@ pub fn edit(
     Ok(out)
 }
 
+/// Removing a photo or document uploaded by mistake: whoever may edit the report, while it is
+/// a draft or returned. Once posted the evidence stays (no delete after submission); the ledger
+/// keeps what was removed, and the blob store the bytes.
+pub fn remove_attachment(facts: &HazardFacts, actor: &Actor) -> Result<Outcome, DomainError> {
+    guard_edit(facts, actor.role, Some(actor))?;
+    Ok(Outcome::to(facts.status))
+}
+
 /// Editing a draft or returned report: the enterprise's users, and the officer who filed it
 /// (an inspection finding, a confirmed tip-off). An officer does not rewrite what an
 /// enterprise reported — a returned report goes back to the enterprise to correct (L1: the

@@ -54,7 +54,9 @@ pub use codes::{
     AcceptanceResult, Action, CATEGORIES, CongressBody, CongressStage, Handling, Level,
     ListingLevel, Role, SOURCES, Status, Suspension, VoidReason, category_name, source_name,
 };
-pub use draft::{DraftInput, SubmitInput, TIP_SOURCE, TITLE_MAX_CHARS, create, edit, submit};
+pub use draft::{
+    DraftInput, SubmitInput, TIP_SOURCE, TITLE_MAX_CHARS, create, edit, remove_attachment, submit,
+};
 pub use dual_report::{
     COMPLIANCE_FLAGS, CongressReportInput, EmployeeNoticeInput, MajorReportInput,
     WORKERS_CONGRESS_HEADCOUNT, compliance_flags, expected_body, file_major_report,
