@@ -110,34 +110,18 @@ async fn create(
     policy::may_create_users(&caller)?;
     let body: CreateBody = super::hazards::parse_json(&req, &bytes)?;
     let check_body = body.clone();
-    let who = caller.clone();
     let (username, display_name, email, role, target) = state
         .db(move |c| {
-            // A street officer is told about another street's enterprise exactly what they are
-            // told about a code that names nothing, whatever else the body holds.
-            let mut org = check_body.org.as_deref();
-            use crate::auth::Org;
-            if let (crate::domain::hazard::Role::StreetOfficer, Org::Street(own)) =
-                (who.role, &who.org)
-                && let Some(code) = org.map(str::trim)
-                && let Some(target) = accounts::resolve_org(c, code)?
-                && matches!(target.org, Org::Enterprise(_))
-                && target.street.as_deref() != Some(own.as_str())
-            {
-                org = Some("-");
-            }
-            let checked = accounts::check_user_input(
+            accounts::check_user_input(
                 c,
                 &UserInput {
                     username: check_body.username.as_deref(),
                     display_name: check_body.display_name.as_deref(),
                     email: check_body.email.as_deref(),
                     role: check_body.role.as_deref(),
-                    org,
+                    org: check_body.org.as_deref(),
                 },
-            )?;
-            policy::may_create_user(&who, checked.3, &checked.4)?;
-            Ok(checked)
+            )
         })
         .await?;
     let (password, generated) = match body.password {

@@ -965,12 +965,12 @@ db_test!(
     a_new_user_changes_the_initial_password_on_the_pages,
     |backend: Backend| async move {
         let app = TestApp::start(&backend).await;
-        let c = cast(&app).await;
+        cast(&app).await;
         let created = call(
             &app,
             Method::POST,
             "/api/v1/users",
-            &c.street,
+            &app.user_token("root", "admin", "AJW").await.1,
             json!({"username": "web.clerk", "role": "enterprise_reporter", "org": crate::hazards::HYL_USCC}),
             201,
         )
