@@ -965,12 +965,31 @@ pub(crate) async fn overdue_explanation(
 
 // --- lists and events --------------------------------------------------------------------
 
+/// A ledger entry as the enterprise it is about reads it: of a tip-off's entries only what was
+/// decided (action and status). The tip's id (a UUIDv7, which carries the moment the tip was
+/// filed) and the other tips it was merged with would help the enterprise find out who reported
+/// it (L5: the reporter is protected); the district office and the ledger keep them.
+fn for_the_enterprise(mut entry: Value) -> Value {
+    if entry["kind"]
+        .as_str()
+        .is_some_and(|k| k.starts_with("tip."))
+    {
+        let payload = &entry["payload"];
+        entry["payload"] = json!({
+            "action": payload["action"],
+            "status": payload["status"],
+        });
+    }
+    entry
+}
+
 pub(crate) async fn events(
     state: web::Data<AppState>,
     caller: Caller,
     id: Id,
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
+    let enterprise = caller.role.is_enterprise();
     let items = state
         .db(move |c| {
             hazards::find(c, &policy::hazard_scope(&caller), &id)?
@@ -978,6 +997,10 @@ pub(crate) async fn events(
             Ok(ledger::for_hazard(c, &id)?)
         })
         .await?;
-    let items: Vec<Value> = items.into_iter().map(super::ledger::entry_json).collect();
+    let items: Vec<Value> = items
+        .into_iter()
+        .map(super::ledger::entry_json)
+        .map(|e| if enterprise { for_the_enterprise(e) } else { e })
+        .collect();
     Ok(HttpResponse::Ok().json(json!({ "items": items })))
 }

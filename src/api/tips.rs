@@ -213,6 +213,13 @@ async fn triage(
             db::write_tx(c, |c| svc::triage(c, &env, &id, input))
         })
         .await?;
+    // Without the reporter's contact: an answer is kept for `Idempotency-Key` replays, which
+    // would hand it out again after the tip has left the officer's scope; the contact is read
+    // with `GET /tips/{id}`, in scope at that moment.
+    let mut view = serde_json::to_value(view).map_err(AppError::internal)?;
+    if let Some(fields) = view.as_object_mut() {
+        fields.remove("contact");
+    }
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "private, no-store"))
         .json(view))

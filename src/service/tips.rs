@@ -881,6 +881,17 @@ pub fn triage(
                         .ok_or_else(|| {
                             AppError::field("hazard_id", "no such hazard within your scope")
                         })?;
+                    // Closed and void are final: a hazard that came back is a new one
+                    // (`recurrence_of`), and a voided one was found untrue or a duplicate.
+                    if matches!(hazard.status.as_str(), "closed" | "void") {
+                        return Err(AppError::field(
+                            "hazard_id",
+                            format!(
+                                "the hazard is {}: confirm with enterprise_id and the hazard fields (a new hazard; recurrence_of links a closed one)",
+                                hazard.status
+                            ),
+                        ));
+                    }
                     details.insert("hazard_id".into(), json!(hazard.id));
                     row.hazard_id = Some(hazard.id);
                     row.resolution = Some(Resolution::HazardLinked.as_str().into());

@@ -238,6 +238,21 @@ db_test!(
             .call_json(Method::GET, "/api/v1/tips", Some(&c.street), None)
             .await;
         assert!(!list.to_string().contains(PHONE) && !list.to_string().contains(NAME));
+        // Nor does a triage answer, which an Idempotency-Key keeps for replays.
+        let res = app
+            .client
+            .post(app.url(&format!("/api/v1/tips/{id}/triage")))
+            .bearer_auth(&c.street)
+            .header("idempotency-key", "verify-once")
+            .json(&json!({"action": "verify", "note": "派员核查"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let answer: Value = res.json().await.unwrap();
+        assert_eq!(answer["status"], "verifying");
+        assert!(answer.get("contact").is_none(), "{answer}");
+        assert!(!answer.to_string().contains(PHONE), "{answer}");
 
         // Others: another street and another department do not see it; enterprise users and
         // admins take no part.
@@ -316,6 +331,32 @@ db_test!(
             .map(|e| e["kind"].as_str().unwrap())
             .collect();
         assert_eq!(kinds, ["hazard.created", "tip.confirmed"]);
+        // The enterprise reads what was decided, not the tip's id: a UUIDv7 carries the moment
+        // the tip was filed, which helps find who filed it.
+        let street_text = app
+            .call(
+                Method::GET,
+                &format!("/api/v1/hazards/{hid}/events"),
+                Some(&c.street),
+                None,
+            )
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(street_text.contains(&id), "{street_text}");
+        let (_, seen) = app
+            .call_json(
+                Method::GET,
+                &format!("/api/v1/hazards/{hid}/events"),
+                Some(&c.reporter),
+                None,
+            )
+            .await;
+        let confirmed = &seen["items"][1];
+        assert_eq!(confirmed["kind"], "tip.confirmed");
+        assert_eq!(confirmed["payload"]["action"], "confirm");
+        assert!(!seen.to_string().contains(&id), "{seen}");
 
         let res = app
             .call(
@@ -937,6 +978,27 @@ db_test!(triage_flows, |backend: Backend| async move {
     )
     .await;
     assert_eq!(fields(&p), ["hazard_id"]);
+    // Nor a void (or closed) one: what comes back is a new hazard.
+    let voided = submitted_general(&app, &c).await;
+    crate::hazards::call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/hazards/{voided}/void"),
+        &c.street,
+        json!({"reason": "untrue", "note": "核查不属实"}),
+        200,
+    )
+    .await;
+    let p = triage(
+        &app,
+        &c.street,
+        &t2,
+        json!({"action": "confirm", "hazard_id": voided}),
+        422,
+    )
+    .await;
+    assert_eq!(fields(&p), ["hazard_id"]);
+    assert!(p.to_string().contains("the hazard is void"), "{p}");
     let t = triage(
         &app,
         &c.street,
