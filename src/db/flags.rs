@@ -109,7 +109,7 @@ impl FlagSql<'_> {
                 format!(
                     "({major} AND {t}.status <> 'void' AND {t}.submitted_on < {} AND NOT {})",
                     self.date(latest),
-                    self.has_record("congress_report", None)
+                    self.has_record("congress_report", Some("discovery"))
                 )
             }
             "congress_completion_missing" => format!(
@@ -174,5 +174,7 @@ mod tests {
             c.contains("hazards.submitted_on < DATE '2026-01-31'"),
             "{c}"
         );
+        // Owed at discovery: a completion-stage report does not stand in for it.
+        assert!(c.contains("= 'discovery'"), "{c}");
     }
 }

@@ -161,6 +161,13 @@ pub fn accept(
                     "congress_report_missing",
                     "a major hazard closes only after the completion report to the workers' congress",
                 ))
+            } else if !facts.has_discovery_congress_report {
+                // DESIGN: at least one report at discovery/plan and one at completion (L1); the
+                // discovery-stage one may still be filed late, before closing.
+                Some((
+                    "congress_report_missing",
+                    "a major hazard closes only after it was also reported to the workers' congress at discovery (stage discovery)",
+                ))
             } else if facts.congress_follow_up_due.is_some() {
                 Some((
                     "congress_follow_up_pending",
@@ -503,6 +510,17 @@ mod tests {
         assert_eq!(out.warnings, ["congress_follow_up_pending"]);
         f.congress_follow_up_due = None;
         assert!(accept(&f, &dept(), &pass(), today(), &Policy::default()).is_ok());
+        // DESIGN: one report at discovery/plan and one at completion, both before the freeze.
+        f.has_discovery_congress_report = false;
+        let err = accept(&f, &dept(), &pass(), today(), &Policy::default()).unwrap_err();
+        assert_eq!(
+            (err.code(), err.http_status()),
+            ("congress_report_missing", 409)
+        );
+        assert!(err.to_string().contains("at discovery"), "{err}");
+        let out = accept(&f, &dept(), &pass(), today(), &warn).unwrap();
+        assert_eq!(out.warnings, ["congress_report_missing"]);
+        f.has_discovery_congress_report = true;
         assert!(accept(&f, &dept(), &fail(), today(), &Policy::default()).is_ok());
         let mut g = facts(Status::PendingAcceptance, Level::General);
         g.has_completion_congress_report = false;

@@ -263,7 +263,8 @@ pub const COMPLIANCE_FLAGS: [&str; 7] = [
 /// Compliance flags shown in lists and statistics (stable codes; `db::flags` states the same
 /// rules in SQL, for the list's `flag=` filter and the statistics):
 /// - `regulator_report_late` — a 重大 report submitted more than `regulator_report_max_delay_days` after discovery;
-/// - `congress_report_overdue` — a 重大 hazard with no congress report `congress_report_due_days` after submission;
+/// - `congress_report_overdue` — a 重大 hazard with no discovery-stage congress report
+///   `congress_report_due_days` after submission (a completion-stage one does not stand in for it);
 /// - `congress_completion_missing` — a closed 重大 hazard without a completion-stage congress report;
 /// - `congress_follow_up_overdue` — a report heard only by a joint meeting (联席会议) and not by the
 ///   congress itself after the joint meeting's `follow_up_on` (L11);
@@ -288,11 +289,9 @@ pub fn compliance_flags(
         {
             flags.push("regulator_report_late");
         }
-        let any_congress =
-            facts.has_discovery_congress_report || facts.has_completion_congress_report;
         if let Some(sent) = facts.submitted_on {
             let due = sent + Days::new(policy.congress_report_due_days.max(0) as u64);
-            if !any_congress && today > due && facts.status != Status::Void {
+            if !facts.has_discovery_congress_report && today > due && facts.status != Status::Void {
                 flags.push("congress_report_overdue");
             }
         }
@@ -508,6 +507,13 @@ mod tests {
             compliance_flags(&f, d("2023-11-09"), &p),
             ["congress_report_overdue"]
         );
+        // A completion report does not stand in for the one owed at discovery.
+        f.has_completion_congress_report = true;
+        assert_eq!(
+            compliance_flags(&f, d("2023-11-09"), &p),
+            ["congress_report_overdue"]
+        );
+        f.has_completion_congress_report = false;
 
         f.has_discovery_congress_report = true;
         f.status = Status::Closed;
