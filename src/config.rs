@@ -328,6 +328,13 @@ impl Config {
 
     fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
         let mut config: Config = figment.extract().map_err(figment_error)?;
+        // Department codes are upper case; an environment variable's key reaches here lower-cased
+        // (`HAZARD_LEDGER__ESCALATION__DEPARTMENT_LEADERS__YJJ` → `yjj`), and would match nothing.
+        config.escalation.department_leaders =
+            std::mem::take(&mut config.escalation.department_leaders)
+                .into_iter()
+                .map(|(code, emails)| (code.trim().to_uppercase(), emails))
+                .collect();
         // No URL: the embedded SQLite file in the data folder, wherever that is.
         if config.database.url.trim().is_empty() {
             config.database.url = format!(
@@ -510,6 +517,20 @@ impl Config {
     }
 
     fn validate_jobs(&self) -> Result<(), ConfigError> {
+        let known = &crate::seeds::known_codes().departments;
+        if let Some(code) = self
+            .escalation
+            .department_leaders
+            .keys()
+            .find(|code| !known.contains(code.as_str()))
+        {
+            let mut codes: Vec<&str> = known.iter().map(String::as_str).collect();
+            codes.sort_unstable();
+            return Err(ConfigError::new(
+                &format!("escalation.department_leaders.{code}"),
+                format!("no department with this code (one of {})", codes.join(", ")),
+            ));
+        }
         for (name, expr) in self.jobs.schedule.entries() {
             crate::jobs::parse_schedule(expr)
                 .map_err(|m| ConfigError::new(&format!("jobs.schedule.{name}"), m))?;
@@ -674,6 +695,21 @@ fn figment_error(error: figment::Error) -> ConfigError {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn department_leaders_keys_are_department_codes_whatever_their_case() {
+        // An environment variable's key arrives lower-cased, as this one.
+        let figment = Figment::from(Toml::string(DEFAULT_TOML)).merge(Toml::string(
+            "[escalation.department_leaders]\nyjj = [\"leader@example.org\"]\n",
+        ));
+        let config = Config::from_figment(figment).unwrap();
+        assert_eq!(
+            config.escalation.department_leaders.get("YJJ"),
+            Some(&vec!["leader@example.org".to_string()])
+        );
+        assert!(!config.escalation.department_leaders.contains_key("yjj"));
+    }
+
     use super::*;
 
     #[test]
@@ -720,6 +756,14 @@ mod tests {
                     .insert("YJJ".into(), vec!["nobody".into()]);
             }),
             "escalation.department_leaders.YJJ"
+        );
+        assert_eq!(
+            check(&|c| {
+                c.escalation
+                    .department_leaders
+                    .insert("NOPE".into(), vec!["a@example.org".into()]);
+            }),
+            "escalation.department_leaders.NOPE"
         );
         assert!(crate::jobs::parse_schedule("0 0 8 * * Mon-Fri").is_ok());
         assert_eq!(
