@@ -330,15 +330,28 @@ pub fn redact(url: &str) -> String {
 }
 
 /// Runs pending migrations; on PostgreSQL under an advisory lock so instances never race.
-/// Returns the versions applied.
+/// Returns the versions applied. A database a newer version of the service has migrated is an
+/// error: this binary would write without the newer columns (`serve`, `migrate` and every
+/// command that opens the database stop here; a running instance answers `/readyz` 503).
 pub fn migrate(conn: &mut DbConn) -> anyhow::Result<Vec<String>> {
     with_instance_lock(conn, |conn| {
         let applied = match conn {
             DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
             DbConn::Pg(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
         }
-        .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
-        Ok(applied.iter().map(ToString::to_string).collect())
+        .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<String>>();
+        let unknown = schema_state(conn)?.unknown;
+        if !unknown.is_empty() {
+            anyhow::bail!(
+                "the database was migrated by a newer version of hazard-ledger (migrations {} are \
+                 not in this one): run that version; this one would write without its columns",
+                unknown.join(", ")
+            );
+        }
+        Ok(applied)
     })
 }
 

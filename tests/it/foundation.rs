@@ -314,6 +314,12 @@ db_test!(
                 .contains("29991231000001"),
             "{problem}"
         );
+        // And it does not start (nor migrate, nor run a command) against it again.
+        let refused = db::migrate(&mut conn).unwrap_err().to_string();
+        assert!(
+            refused.contains("newer version") && refused.contains("29991231000001"),
+            "{refused}"
+        );
     }
 );
 
