@@ -196,7 +196,7 @@ fn seed(config: &Config, demo: bool) -> anyhow::Result<()> {
 
 fn ledger_verify(config: &Config) -> ExitCode {
     let result = (|| -> anyhow::Result<db::ledger::Verification> {
-        let pool = db::build_command_pool(config)?;
+        let pool = db::existing_command_pool(config)?;
         let mut conn = pool.get()?;
         Ok(db::ledger::verify(&mut conn)?)
     })();
@@ -266,7 +266,7 @@ async fn jobs_run(
     let config = std::sync::Arc::new(config);
     let c = config.clone();
     let pool = tokio::task::spawn_blocking(move || -> anyhow::Result<db::Pool> {
-        let pool = db::build_command_pool(&c)?;
+        let pool = db::existing_command_pool(&c)?;
         let mut conn = pool.get()?;
         app::prepare_database(&mut conn)?;
         drop(conn);

@@ -183,13 +183,16 @@ pub fn fill(
     let mut rng = StdRng::seed_from_u64(seed);
     let now = chrono::Utc::now().naive_utc();
 
-    let existing: i64 =
-        diesel::sql_query("SELECT COUNT(*) AS n FROM enterprises WHERE uscc LIKE '91310105GEN%'")
-            .get_result::<Count>(conn)?
-            .n;
+    // Generated hazards have no ledger entries (`ledger verify` cannot see them): never mix them
+    // with real ones. A fresh database holds no enterprise and no hazard.
+    let existing: i64 = diesel::sql_query(
+        "SELECT (SELECT COUNT(*) FROM enterprises) + (SELECT COUNT(*) FROM hazards) AS n",
+    )
+    .get_result::<Count>(conn)?
+    .n;
     anyhow::ensure!(
         existing == 0,
-        "this database already holds generated data; generate into a fresh database"
+        "this database already holds enterprises or hazards (real, demo or generated); generate into a fresh database: its hazards have no ledger entries"
     );
     if is_pg {
         exec(conn, "SET synchronous_commit = off")?;

@@ -260,6 +260,23 @@ pub fn build_command_pool(config: &Config) -> anyhow::Result<Pool> {
     Ok(pool)
 }
 
+/// [`build_command_pool`] for a command that works on the service's data (`ledger verify`,
+/// `jobs run`): an embedded SQLite file that does not exist is an error, not a new
+/// empty database — run from the wrong folder, such a command would create one, and report an
+/// empty ledger as verified.
+pub fn existing_command_pool(config: &Config) -> anyhow::Result<Pool> {
+    if let DatabaseTarget::Sqlite(path) = config.database_target()?
+        && !path.exists()
+    {
+        anyhow::bail!(
+            "no database at {}: start the service or run `hazard-ledger migrate` first, or point \
+             data_dir (or database.url) at the existing one",
+            path.display()
+        );
+    }
+    build_command_pool(config)
+}
+
 /// The group-commit writer of a SQLite database (`database.sqlite_group_commit`), with a
 /// connection of its own; `None` on PostgreSQL, whose transactions commit side by side.
 pub fn start_group_commit(config: &Config) -> anyhow::Result<Option<group_commit::GroupCommit>> {

@@ -474,3 +474,27 @@ fn the_database_follows_the_data_folder() {
     );
     assert!(out.contains("sqlite:///tmp/elsewhere.db"), "{out}");
 }
+
+#[test]
+fn maintenance_commands_do_not_create_a_database_and_generate_wants_a_fresh_one() {
+    // From the wrong folder: no database here. Verifying or running jobs on a new empty one
+    // would report an empty ledger as verified.
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["ledger", "verify"][..],
+        &["jobs", "run", "escalation"][..],
+    ] {
+        let (code, _, err) = run_in(dir.path(), args);
+        assert_ne!(code, 0, "{args:?}");
+        assert!(err.contains("no database at"), "{args:?}: {err}");
+    }
+    assert!(!dir.path().join("data").join("hazard-ledger.db").exists());
+    // Synthetic hazards carry no ledger entries: never into a database with real data.
+    let (code, _, err) = run_in(dir.path(), &["seed", "--demo"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run_in(dir.path(), &["generate", "--hazards", "5"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("fresh database"), "{err}");
+    let (code, out, err) = run_in(dir.path(), &["ledger", "verify"]);
+    assert_eq!(code, 0, "{out}{err}");
+}
