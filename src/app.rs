@@ -227,7 +227,7 @@ pub fn prepare_database(conn: &mut DbConn) -> anyhow::Result<()> {
 
 /// Opens the database, prepares it, binds the listener and builds the server (not yet polled).
 pub async fn start(config: Config, options: StartOptions) -> anyhow::Result<Running> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+    db::create_private_dir(&config.data_dir).map_err(|e| {
         anyhow::anyhow!(
             "config error: data_dir: cannot create folder {}: {e}",
             config.data_dir.display()

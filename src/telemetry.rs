@@ -9,8 +9,10 @@ pub fn init(config: &Config) {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(&config.log.level))
         .unwrap_or_else(|_| EnvFilter::new("info"));
+    // Colours only on a terminal: a log file or journal gets plain text, not escape sequences.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     // A second init (tests, commands calling commands) keeps the first subscriber.
     let _ = if config.log.format == "json" {

@@ -304,7 +304,7 @@ pub fn build_pool_lazy(config: &Config) -> anyhow::Result<Pool> {
 
 fn ensure_parent_dir(path: &Path) -> anyhow::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| {
+        create_private_dir(dir).map_err(|e| {
             anyhow::anyhow!(
                 "config error: database.url: cannot create folder {}: {e}",
                 dir.display()
@@ -312,6 +312,17 @@ fn ensure_parent_dir(path: &Path) -> anyhow::Result<()> {
         })?;
     }
     Ok(())
+}
+
+/// Creates `dir` (and its missing parents) readable by the service's user only: the database
+/// holds password hashes and tip-off reporters' contacts, and SQLite creates its files readable
+/// by all. A folder that exists keeps its mode (the operator's choice).
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
 }
 
 /// The URL with any password replaced, for logs and errors.

@@ -666,6 +666,13 @@ db_test!(
                 .permissions()
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
+            // The data folder the service created is its user's alone (the SQLite files,
+            // attachments and secrets inside are readable by all by default).
+            let dir = std::fs::metadata(&app.state.config.data_dir)
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(dir & 0o777, 0o700);
         }
         // Tampered payload (role changed), signature kept.
         let parts: Vec<&str> = token.split('.').collect();
