@@ -523,13 +523,36 @@ async fn enterprise_table(
                     funds.insert(h, w);
                 }
             }
+            // A hazard voided after the period's end was open at its end: the table of a finished
+            // period does not change when a hazard is voided later.
+            let void_ids: Vec<&str> = rows
+                .iter()
+                .filter(|r| r.status == "void")
+                .map(|r| r.id.as_str())
+                .collect();
+            let voided_on: HashMap<String, NaiveDate> = hazard_records::table
+                .filter(hazard_records::hazard_id.eq_any(&void_ids))
+                .filter(hazard_records::kind.eq("void"))
+                .select((hazard_records::hazard_id, hazard_records::created_at))
+                .load::<(String, chrono::NaiveDateTime)>(c)?
+                .into_iter()
+                .map(|(h, at)| {
+                    let day = chrono::DateTime::<chrono::Utc>::from_naive_utc_and_offset(at, chrono::Utc)
+                        .with_timezone(&chrono_tz::Asia::Shanghai)
+                        .date_naive();
+                    (h, day)
+                })
+                .collect();
+            let void_by = |r: &TableRow| {
+                r.status == "void" && voided_on.get(&r.id).is_none_or(|d| *d <= as_of)
+            };
             let mut table = Vec::new();
             for level in ["general", "major", "total"] {
                 let mine: Vec<_> = rows.iter().filter(|r| level == "total" || r.level == level).collect();
                 let in_period = |d: Option<NaiveDate>| d.is_some_and(|d| d >= start && d <= end);
                 let open: Vec<_> = mine
                     .iter()
-                    .filter(|r| r.status != "void" && r.posted_on.is_some_and(|p| p <= as_of) && r.cancel_date.is_none_or(|c| c > as_of))
+                    .filter(|r| !void_by(r) && r.posted_on.is_some_and(|p| p <= as_of) && r.cancel_date.is_none_or(|c| c > as_of))
                     .collect();
                 let spent = mine
                     .iter()

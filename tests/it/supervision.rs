@@ -860,7 +860,6 @@ db_test!(
             200,
         )
         .await;
-        let _ = open;
         // Three days on, the one due on the 3rd is overdue.
         app.advance(chrono::Duration::days(3));
         let district = app.login("district").await;
@@ -1027,6 +1026,48 @@ db_test!(
                 .await;
             assert_eq!(res.status(), 404, "{table}");
         }
+        // A finished quarter's table does not change when a hazard open at its end is voided
+        // later: it was open then.
+        app.advance(chrono::Duration::days(40));
+        call(
+            &app,
+            Method::POST,
+            &format!("/api/v1/hazards/{open}/void"),
+            &app.login("hyl-officer").await,
+            json!({"reason": "transferred", "transfer_to": "市应急局", "note": "转办"}),
+            200,
+        )
+        .await;
+        let table = |quarter: u8| {
+            let app = &app;
+            let path = format!(
+                "/api/v1/stats/enterprise/{}/quarterly?year=2026&quarter={quarter}",
+                c.enterprise
+            );
+            async move {
+                let (status, q) = app
+                    .call_json(Method::GET, &path, Some(&app.login("boss").await), None)
+                    .await;
+                assert_eq!(status, 200, "{q}");
+                let total = q["rows"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|r| r["level"] == "total")
+                    .cloned()
+                    .unwrap();
+                (q["provisional"].clone(), total)
+            }
+        };
+        let (provisional, q1) = table(1).await;
+        assert_eq!(provisional, false);
+        assert_eq!(
+            (&q1["posted"], &q1["open_at_end"]),
+            (&json!(4), &json!(3)),
+            "{q1}"
+        );
+        let (_, q2) = table(2).await;
+        assert_eq!(q2["open_at_end"], 2, "voided in the second quarter: {q2}");
     }
 );
 
