@@ -1,7 +1,7 @@
 //! Emails caused by hazard events (DESIGN.md: notifications), queued in the transaction of
 //! the event: a 重大 report to the department and the street, an extension request to whoever
 //! decides it, and the decisions the enterprise must learn of (return, posting, listing,
-//! extension decision, acceptance result).
+//! extension decision, acceptance result, a posted hazard voided).
 
 use std::collections::BTreeSet;
 
@@ -42,6 +42,9 @@ pub fn hazard_event(
         "hazard.returned" | "hazard.posted" | "hazard.extension_decided" => &[Enterprise],
         "hazard.listed" => &[Enterprise, Street, SupervisingDepartment, Department],
         "hazard.closed" | "hazard.acceptance_failed" => &[Enterprise, Street],
+        // A posted hazard leaving the ledger as void: whoever followed it (the district office
+        // too when it had listed it, below). A report voided before posting emails nobody.
+        "hazard.voided" if hazard.ledger_no.is_some() => &[Enterprise, Street, Department],
         // The decider learns of the request: the primary department, and the district office
         // (the supervising unit) when the hazard is listed.
         "hazard.extension_requested" => &[Department, SupervisingUnit],
@@ -55,6 +58,14 @@ pub fn hazard_event(
     }
     let Some(h) = q::brief(conn, &hazard.id)? else {
         return Ok(0);
+    };
+    // Voiding a listed hazard ends the district office's supervision (挂牌督办): it learns of it.
+    let with_district;
+    let recipients = if kind == "hazard.voided" && h.doc_no.is_some() {
+        with_district = [recipients, &[DistrictOffice]].concat();
+        &with_district[..]
+    } else {
+        recipients
     };
     let ledger_no = h.ledger_no.clone().unwrap_or_default();
     let (subject, lead, details): (String, String, Vec<(&'static str, String)>) = match kind {
@@ -126,6 +137,28 @@ pub fn hazard_event(
             .filter(|(_, v)| !v.is_empty())
             .collect(),
         ),
+        "hazard.voided" => {
+            let reason = match text("reason").as_str() {
+                "untrue" => "不属实",
+                "duplicate" => "重复",
+                "false_report" => "误报",
+                "transferred" => "转出",
+                _ => "",
+            };
+            let mut details = vec![("作废原因", reason.to_string()), ("说明", text("note"))];
+            let to = text("transfer_to");
+            if !to.is_empty() {
+                details.push(("转至", to));
+            }
+            if h.doc_no.is_some() {
+                details.push(("挂牌督办", "随之结束".to_string()));
+            }
+            (
+                format!("【隐患台账】隐患已作废 {ledger_no}：{}", h.title),
+                "该隐患已作废，作为作废记录保留在台账中。".into(),
+                details.into_iter().filter(|(_, v)| !v.is_empty()).collect(),
+            )
+        }
         "hazard.closed" => (
             format!("【隐患台账】整改验收通过，已销账：{}", h.title),
             "隐患整改经验收通过，已销账。".into(),

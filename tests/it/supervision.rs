@@ -1581,3 +1581,74 @@ db_test!(
         }
     }
 );
+
+db_test!(
+    voiding_a_posted_hazard_tells_those_who_followed_it,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        let admin = app.user_token("ops", "admin", "AJW").await.1;
+        let listed = posted_major(&app, &c, "2026-06-30").await;
+        let path = format!("/api/v1/hazards/{listed}/listing");
+        call(
+            &app,
+            Method::POST,
+            &path,
+            &c.district,
+            listing("长安委督字〔2026〕第8号"),
+            200,
+        )
+        .await;
+        let mailed_to = |recipient: &'static str| {
+            let (app, admin) = (&app, &admin);
+            async move {
+                let outbox = call(
+                    app,
+                    Method::GET,
+                    &format!("/api/v1/outbox?recipient={recipient}"),
+                    admin,
+                    Value::Null,
+                    200,
+                )
+                .await;
+                outbox["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|m| m["subject"].as_str().unwrap().contains("隐患已作废"))
+                    .count()
+            }
+        };
+        assert_eq!(mailed_to("district@example.org").await, 0);
+        // The department voids the listed hazard (转出): the district office, whose 挂牌督办
+        // ends with it, learns of it, as do the enterprise and the street.
+        call(
+            &app,
+            Method::POST,
+            &format!("/api/v1/hazards/{listed}/void"),
+            &c.inspector,
+            json!({"reason": "transferred", "transfer_to": "市应急局", "note": "转市级督办"}),
+            200,
+        )
+        .await;
+        for to in [
+            "district@example.org",
+            "hyl-officer@example.org",
+            "boss@example.org",
+        ] {
+            assert_eq!(mailed_to(to).await, 1, "{to}");
+        }
+        // A report voided before posting emails nobody.
+        let submitted = submitted_general(&app, &c).await;
+        call(
+            &app,
+            Method::POST,
+            &format!("/api/v1/hazards/{submitted}/void"),
+            &c.street,
+            json!({"reason": "false_report"}),
+            200,
+        )
+        .await;
+        assert_eq!(mailed_to("boss@example.org").await, 1);
+    }
+);
