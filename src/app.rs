@@ -55,6 +55,17 @@ pub fn config_gaps(config: &Config) -> Vec<String> {
                 .to_string(),
         );
     }
+    // Email links follow server.public_url, which does not follow server.listen.
+    let defaults = Config::defaults();
+    if config.server.public_url == defaults.server.public_url
+        && config.server.listen != defaults.server.listen
+    {
+        gaps.push(format!(
+            "server.public_url is still {} while the service listens on {}: links in emails point \
+             there; set server.public_url to the address people open",
+            config.server.public_url, config.server.listen
+        ));
+    }
     gaps
 }
 

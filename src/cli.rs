@@ -277,7 +277,13 @@ async fn jobs_run(
     let ctx = crate::jobs::JobContext::new(pool, clock, config)?;
     let run = crate::jobs::run(&ctx, &name, date, "cli")
         .await
-        .map_err(|e| anyhow::anyhow!("job {name}: {e}"))?;
+        .map_err(|e| match crate::jobs::JobKind::parse(&name) {
+            None => anyhow::anyhow!(
+                "no job named \"{name}\"; one of {}",
+                crate::jobs::job_names().join(", ")
+            ),
+            Some(_) => anyhow::anyhow!("job {name}: {e}"),
+        })?;
     crate::out!("{}", serde_json::to_string_pretty(&run)?);
     Ok(())
 }

@@ -667,26 +667,30 @@ impl Config {
 /// Turns figment's error into one line naming the key.
 fn figment_error(error: figment::Error) -> ConfigError {
     let key = if error.path.is_empty() {
-        "(config)".to_string()
+        // A file that does not parse: name the file.
+        match error.metadata.as_ref().and_then(|m| m.source.as_ref()) {
+            Some(figment::Source::File(path)) => path.display().to_string(),
+            _ => "(config)".to_string(),
+        }
     } else {
         error.path.join(".")
     };
+    // The path may already end with the field (an environment variable's key does).
+    let with_field = |field: &str| {
+        if error.path.is_empty() {
+            field.to_string()
+        } else if error.path.last().map(String::as_str) == Some(field) {
+            key.clone()
+        } else {
+            format!("{key}.{field}")
+        }
+    };
     let message = match &error.kind {
         figment::error::Kind::UnknownField(field, _) => {
-            let key = if error.path.is_empty() {
-                field.clone()
-            } else {
-                format!("{key}.{field}")
-            };
-            return ConfigError::new(&key, "unknown key");
+            return ConfigError::new(&with_field(field), "unknown key");
         }
         figment::error::Kind::MissingField(field) => {
-            let key = if error.path.is_empty() {
-                field.to_string()
-            } else {
-                format!("{key}.{field}")
-            };
-            return ConfigError::new(&key, "missing");
+            return ConfigError::new(&with_field(field), "missing");
         }
         kind => kind.to_string(),
     };

@@ -88,7 +88,13 @@ pub struct JobContext {
 
 impl JobContext {
     pub fn new(pool: Pool, clock: Clock, config: Arc<Config>) -> anyhow::Result<Self> {
-        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
+        // The machine's name (Linux keeps it in /proc; a service manager sets no $HOSTNAME).
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty())
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .unwrap_or_else(|| "host".into());
         let instance = format!(
             "{host}:{}:{}",
             std::process::id(),
@@ -159,8 +165,15 @@ pub async fn run(
     as_of: Option<NaiveDate>,
     trigger: &str,
 ) -> AppResult<RunView> {
-    let kind = JobKind::parse(name)
-        .ok_or_else(|| AppError::not_found().with("detail", format!("no job named \"{name}\"")))?;
+    let kind = JobKind::parse(name).ok_or_else(|| {
+        AppError::not_found().with(
+            "detail",
+            format!(
+                "no job named \"{name}\" (one of {})",
+                job_names().join(", ")
+            ),
+        )
+    })?;
     let as_of = as_of.unwrap_or_else(|| ctx.clock.today());
     let started = crate::clock::truncate_micros(ctx.clock.now());
     let row = JobRunRow {

@@ -428,7 +428,22 @@ fn an_operators_holiday_file_adds_the_next_year() {
     );
     assert_eq!(code, 0);
     assert!(out.contains("lead@example.org"), "{out}");
+    assert!(
+        out.contains("\"YJJ\""),
+        "the code as the departments spell it: {out}"
+    );
     assert!(!out.contains("department_leaders is empty"), "{out}");
+    assert!(!out.contains("server.public_url is still"), "{out}");
+    // Listening elsewhere while email links still point at the default address: said.
+    let (code, out, _) = run(
+        &["check-config"],
+        &[("HAZARD_LEDGER__SERVER__LISTEN", "127.0.0.1:8091")],
+    );
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("note: server.public_url is still http://127.0.0.1:8080 while the service listens on 127.0.0.1:8091"),
+        "{out}"
+    );
     // A file that is not a calendar, or whose dates do not fit their year, is refused as a
     // config error (exit 2, one line naming the key, nothing printed first).
     for text in [
@@ -497,4 +512,16 @@ fn maintenance_commands_do_not_create_a_database_and_generate_wants_a_fresh_one(
     assert!(err.contains("fresh database"), "{err}");
     let (code, out, err) = run_in(dir.path(), &["ledger", "verify"]);
     assert_eq!(code, 0, "{out}{err}");
+}
+
+#[test]
+fn an_unknown_key_is_named_once_and_a_broken_file_by_its_path() {
+    let (code, _, err) = run(&["check-config"], &[("HAZARD_LEDGER__SERVER__LISTN", "x")]);
+    assert_config_error(&err, code, "server.listn: unknown key");
+    assert!(!err.contains("listn.listn"), "{err}");
+    let f = config_file("[server\nlisten = 1\n");
+    let path = f.path().to_str().unwrap();
+    let (code, _, err) = run(&["--config", path, "check-config"], &[]);
+    assert_eq!(code, 2);
+    assert!(err.contains(path), "{err}");
 }
