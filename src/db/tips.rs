@@ -111,17 +111,44 @@ pub fn by_receipt(conn: &mut DbConn, receipt_hash: &str) -> QueryResult<Option<T
         .optional()
 }
 
+/// The officers' list filters, checked.
+#[derive(Debug, Default)]
+pub struct PageFilter {
+    pub statuses: Vec<String>,
+    pub street: Option<String>,
+    pub department: Option<String>,
+    /// Open tips past their verification date as of this day.
+    pub overdue: Option<chrono::NaiveDate>,
+    /// Tips not overdue as of this day (closed ones, and open ones still in time).
+    pub not_overdue: Option<chrono::NaiveDate>,
+}
+
+/// The statuses of a tip still being dealt with (its verification date counts).
+const OPEN: [&str; 3] = ["received", "routed", "verifying"];
+
 /// A page of the caller's tips, newest first, after `cursor` (an id), `limit + 1` rows.
 pub fn page(
     conn: &mut DbConn,
     scope: &TipScope,
-    statuses: &[String],
+    f: &PageFilter,
     cursor: Option<&str>,
     limit: i64,
 ) -> QueryResult<Vec<TipRow>> {
     let mut q = scoped(scope);
-    if !statuses.is_empty() {
-        q = q.filter(tips::status.eq_any(statuses));
+    if !f.statuses.is_empty() {
+        q = q.filter(tips::status.eq_any(&f.statuses));
+    }
+    if let Some(s) = &f.street {
+        q = q.filter(tips::street_code.eq(s));
+    }
+    if let Some(d) = &f.department {
+        q = q.filter(tips::department_code.eq(d));
+    }
+    if let Some(today) = f.overdue {
+        q = q.filter(tips::status.eq_any(OPEN).and(tips::due_on.lt(today)));
+    }
+    if let Some(today) = f.not_overdue {
+        q = q.filter(tips::status.ne_all(OPEN).or(tips::due_on.ge(today)));
     }
     if let Some(c) = cursor {
         q = q.filter(tips::id.lt(c));

@@ -590,6 +590,12 @@ fn summary(row: &TipRow, today: NaiveDate) -> AppResult<TipSummary> {
 pub struct ListQuery {
     /// Comma-separated statuses.
     pub status: Option<String>,
+    /// A street's code (the district office's view of the streets' tips).
+    pub street: Option<String>,
+    /// A department's code.
+    pub department: Option<String>,
+    /// `true`: open tips past their verification date; `false`: the others.
+    pub overdue: Option<String>,
     pub cursor: Option<String>,
     pub limit: Option<crate::http::query::Whole>,
 }
@@ -615,6 +621,32 @@ pub fn list(
         }
         statuses.push(s.to_string());
     }
+    let codes = crate::seeds::known_codes();
+    let mut filter = store::PageFilter {
+        statuses,
+        street: crate::api::hazard_list::known_code(
+            &mut errors,
+            "street",
+            &q.street,
+            &codes.streets,
+            true,
+        ),
+        department: crate::api::hazard_list::known_code(
+            &mut errors,
+            "department",
+            &q.department,
+            &codes.departments,
+            true,
+        ),
+        overdue: None,
+        not_overdue: None,
+    };
+    match q.overdue.as_deref().map(str::trim) {
+        None | Some("") => {}
+        Some("true" | "1") => filter.overdue = Some(today),
+        Some("false" | "0") => filter.not_overdue = Some(today),
+        Some(_) => errors.add("overdue", "true or false"),
+    }
     // The cursor is the id of the last tip of the previous page.
     if let Some(c) = q.cursor.as_deref()
         && uuid::Uuid::parse_str(c).is_err()
@@ -622,7 +654,7 @@ pub fn list(
         errors.add("cursor", "not a cursor this service gave out");
     }
     errors.finish()?;
-    let rows = store::page(conn, &scope, &statuses, q.cursor.as_deref(), limit)?;
+    let rows = store::page(conn, &scope, &filter, q.cursor.as_deref(), limit)?;
     let (rows, next) = crate::api::paginate(rows, limit, |r| r.id.clone());
     let items = rows
         .iter()

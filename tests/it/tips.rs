@@ -883,6 +883,67 @@ db_test!(
             .await;
         assert_eq!(list["items"][0]["overdue"], true);
         assert_eq!(list["items"][0]["due_on"], "2026-03-17");
+        // The district office lists the overdue ones, and a street's.
+        let district = app.login("district").await;
+        let count = |path: &'static str| {
+            let (app, district) = (&app, &district);
+            async move {
+                let (status, list) = app.call_json(Method::GET, path, Some(district), None).await;
+                assert_eq!(status, 200, "{path}: {list}");
+                list["items"].as_array().unwrap().len()
+            }
+        };
+        let all = count("/api/v1/tips?limit=200").await;
+        let overdue = count("/api/v1/tips?overdue=true&limit=200").await;
+        let in_time = count("/api/v1/tips?overdue=false&limit=200").await;
+        assert!(overdue >= 1, "{overdue}");
+        assert_eq!(overdue + in_time, all);
+        let (_, hyl) = app
+            .call_json(
+                Method::GET,
+                "/api/v1/tips?street=hyl&overdue=true",
+                Some(&district),
+                None,
+            )
+            .await;
+        let hyl = hyl["items"].as_array().unwrap();
+        assert!(!hyl.is_empty() && hyl.len() <= overdue);
+        assert!(
+            hyl.iter()
+                .all(|t| t["street"] == "HYL" && t["overdue"] == true),
+            "{hyl:?}"
+        );
+        let (_, jsl) = app
+            .call_json(
+                Method::GET,
+                "/api/v1/tips?street=JSL",
+                Some(&district),
+                None,
+            )
+            .await;
+        assert!(
+            jsl["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|t| t["street"] == "JSL"),
+            "{jsl}"
+        );
+        let (status, body) = app
+            .call_json(
+                Method::GET,
+                "/api/v1/tips?overdue=maybe&street=NOPE&department=X",
+                Some(&district),
+                None,
+            )
+            .await;
+        assert_eq!(
+            (status, fields(&body)),
+            (
+                422,
+                vec!["street".into(), "department".into(), "overdue".into()]
+            )
+        );
     }
 );
 
