@@ -39,6 +39,8 @@ pub fn hazard_event(
         // A listed hazard's extension is decided by the district office; the department,
         // which was sent the request too, learns of the new deadline.
         "hazard.extension_decided" if hazard.listed => &[Enterprise, Department],
+        // A 重大 hazard on the ledger involves the street too (DESIGN: always involved).
+        "hazard.posted" if hazard.level == "major" => &[Enterprise, Street],
         "hazard.returned" | "hazard.posted" | "hazard.extension_decided" => &[Enterprise],
         "hazard.listed" => &[Enterprise, Street, SupervisingDepartment, Department],
         "hazard.closed" | "hazard.acceptance_failed" => &[Enterprise, Street],
@@ -84,6 +86,45 @@ pub fn hazard_event(
             "您单位报告的隐患被退回，请按意见修改后重新提交。".into(),
             vec![("退回原因", text("reason"))],
         ),
+        "hazard.posted" if hazard.level == "major" => {
+            // What a 重大 hazard owes from now on, above all when the department raised it to
+            // 重大 at posting: the enterprise reported a 一般 one and must learn the difference.
+            let content = hazard.content();
+            let raised = input.get("level").and_then(Value::as_str) == Some("major");
+            let mut details = vec![(
+                "隐患级别",
+                if raised {
+                    "重大事故隐患（上账时由一般隐患认定为重大）".to_string()
+                } else {
+                    "重大事故隐患".to_string()
+                },
+            )];
+            if raised {
+                details.push(("认定理由", text("level_change_reason")));
+            }
+            if content.status_and_cause.is_none() {
+                details.push((
+                    "重大事故隐患报告",
+                    "请主要负责人补报（现状及其产生原因、危害程度和整改难易程度分析、治理方案）".into(),
+                ));
+            }
+            if content.plan.is_none()
+                && let Some(due) = content.plan_due_on
+            {
+                details.push(("治理方案报备期限", due.to_string()));
+            }
+            details.push((
+                "双报告",
+                "向职工代表大会或职工大会报告该隐患及治理情况，并向从业人员公示".into(),
+            ));
+            (
+                format!("【隐患台账】重大事故隐患已上账 {ledger_no}：{}", h.title),
+                format!(
+                    "重大事故隐患已上账（台账编号 {ledger_no}），须制定并报备治理方案、经备案后开始治理，在整改期限前完成整改并申请验收。"
+                ),
+                details.into_iter().filter(|(_, v)| !v.is_empty()).collect(),
+            )
+        }
         "hazard.posted" => (
             format!("【隐患台账】隐患已上账 {ledger_no}：{}", h.title),
             format!("隐患已上账（台账编号 {ledger_no}），请在整改期限前完成整改并报告。"),

@@ -1280,6 +1280,47 @@ db_test!(
         );
         // The enterprise now owes the 重大 report (L7): the regulator half of the 双报告.
         assert!(posted["dual_report"]["regulator"].is_null());
+        // Its posting email says so, with the plan's date; the street hears of it too.
+        let (_, admin) = app.user_token("ops", "admin", "AJW").await;
+        for to in ["boss@example.org", "hyl-officer@example.org"] {
+            let outbox = call(
+                &app,
+                Method::GET,
+                &format!("/api/v1/outbox?recipient={to}"),
+                &admin,
+                Value::Null,
+                200,
+            )
+            .await;
+            let mail = outbox["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| {
+                    m["subject"]
+                        .as_str()
+                        .unwrap()
+                        .contains("重大事故隐患已上账")
+                })
+                .unwrap_or_else(|| panic!("{to}: {outbox}"))
+                .clone();
+            let text: String = {
+                use diesel::prelude::*;
+                hazard_ledger::db::schema::outbox::table
+                    .find(mail["id"].as_str().unwrap())
+                    .select(hazard_ledger::db::schema::outbox::body_text)
+                    .get_result(&mut app.db.connect())
+                    .unwrap()
+            };
+            for needle in [
+                "上账时由一般隐患认定为重大",
+                "2026-03-17",
+                "重大事故隐患报告",
+                "职工代表大会",
+            ] {
+                assert!(text.contains(needle), "{needle} in {text}");
+            }
+        }
         let view = hazard_view(&app, &id, &c.principal).await;
         assert!(offers(&view, "major_report"), "{view}");
         let report_path = format!("/api/v1/hazards/{id}/major-report");

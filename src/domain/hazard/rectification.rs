@@ -336,7 +336,7 @@ pub(super) fn guard_decide_extension(
         // The two deciders, each told who decides instead.
         (false, Role::DepartmentInspector, true) => Err(DomainError::Forbidden {
             code: "role_forbidden",
-            message: "a listed hazard's extensions are decided by its supervising unit, the district office".into(),
+            message: "a listed hazard's extensions are decided by its supervising unit: the district office decides, or records the city's decision for a city-level listing".into(),
         }),
         (false, Role::DistrictOffice, false) => Err(DomainError::Forbidden {
             code: "role_forbidden",
