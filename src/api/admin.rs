@@ -17,7 +17,8 @@ use crate::jobs::{self, JOBS, RunView};
 pub fn routes(r: &mut Routes) {
     r.get("/api/v1/admin/jobs", list_jobs)
         .post("/api/v1/admin/jobs/{name}/run", run_job)
-        .get("/api/v1/outbox", list_outbox);
+        .get("/api/v1/outbox", list_outbox)
+        .post("/api/v1/outbox/{id}/retry", retry_email);
 }
 
 fn admin_only(caller: &Caller) -> AppResult<()> {
@@ -125,6 +126,44 @@ struct OutboxQuery {
     recipient: Option<String>,
     cursor: Option<String>,
     limit: Option<crate::http::query::Whole>,
+}
+
+/// Sends a `dead` email again (a relay refused it while misconfigured, say): pending now, with a
+/// fresh count of attempts; recorded in the ledger as `email.requeued`. 409 unless dead.
+async fn retry_email(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    admin_only(&caller)?;
+    let id = id.into_inner();
+    let now = state.clock.now();
+    let row = state
+        .db(move |c| {
+            crate::db::write_tx(c, |c| {
+                let row = outbox::get(c, &id)?.ok_or_else(AppError::not_found)?;
+                if !outbox::requeue(c, &id, now.naive_utc())? {
+                    return Err(AppError::conflict(
+                        "email_not_dead",
+                        "Only an email that was given up (dead) is sent again.",
+                    )
+                    .with("current_status", row.status.clone()));
+                }
+                crate::mail::sender::record(
+                    c,
+                    &row,
+                    "email.requeued",
+                    now,
+                    row.last_error.as_deref(),
+                )?;
+                outbox::get(c, &id)?.ok_or_else(AppError::not_found)
+            })
+        })
+        .await?;
+    let hazards = row.hazards();
+    let mut v = serde_json::to_value(&row).map_err(AppError::internal)?;
+    v["hazard_ids"] = json!(hazards);
+    Ok(HttpResponse::Ok().json(v))
 }
 
 /// The outbox, newest first: status, attempts, last error.

@@ -171,6 +171,19 @@ pub fn mark_failed(
     Ok(n == 1)
 }
 
+/// A `dead` email sent again: pending now, with a fresh count of attempts. False when the row
+/// is not dead (sent, or still being tried).
+pub fn requeue(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<bool> {
+    let n = diesel::update(outbox::table.find(id).filter(outbox::status.eq("dead")))
+        .set((
+            outbox::status.eq("pending"),
+            outbox::attempts.eq(0),
+            outbox::next_attempt_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
 /// Filters of the admin listing.
 #[derive(Debug, Default)]
 pub struct OutboxFilter {

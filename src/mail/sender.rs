@@ -188,7 +188,7 @@ impl Sender {
 }
 
 /// The ledger entry of a sent or abandoned email (on its hazard when it concerns one).
-fn record(
+pub(crate) fn record(
     conn: &mut db::DbConn,
     row: &OutboxRow,
     kind: &str,

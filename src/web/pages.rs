@@ -1227,6 +1227,7 @@ fn event_label(kind: &str) -> String {
         "hazard.escalated" => "提醒/督办",
         "email.sent" => "邮件已发送",
         "email.dead" => "邮件发送失败",
+        "email.requeued" => "邮件重新发送",
         "tip.confirmed" => "举报经核实属实",
         other => return other.to_string(),
     };

@@ -728,6 +728,49 @@ db_test!(
             )
             .await;
         expect_problem(res, 422, "validation_failed").await;
+
+        // The relay is back: the admin sends a dead email again, once; a sent one is not.
+        let smtp = smtp.restart().await;
+        let first = dead["items"][0]["id"].as_str().unwrap().to_string();
+        let retry = format!("/api/v1/outbox/{first}/retry");
+        let res = app.call(Method::POST, &retry, Some(&c.street), None).await;
+        expect_problem(res, 403, "forbidden").await;
+        let requeued = call(&app, Method::POST, &retry, &admin, Value::Null, 200).await;
+        assert_eq!(
+            (&requeued["status"], &requeued["attempts"]),
+            (&json!("pending"), &json!(0))
+        );
+        let run = run_job(&app, &admin, "outbox", "2026-03-02").await;
+        assert_eq!(run["counts"]["outbox"]["sent"], 1, "{run}");
+        assert_eq!(smtp.messages().len(), 1);
+        let res = app.call(Method::POST, &retry, Some(&admin), None).await;
+        let body = expect_problem(res, 409, "email_not_dead").await;
+        assert_eq!(body["current_status"], "sent");
+        let res = app
+            .call(
+                Method::POST,
+                "/api/v1/outbox/nope/retry",
+                Some(&admin),
+                None,
+            )
+            .await;
+        expect_problem(res, 404, "not_found").await;
+        let kinds: Vec<String> = ledger_entries(&app, &id, &c.street)
+            .await
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap().to_string())
+            .filter(|k| k.starts_with("email."))
+            .collect();
+        assert_eq!(
+            kinds.iter().filter(|k| *k == "email.requeued").count(),
+            1,
+            "{kinds:?}"
+        );
+        assert_eq!(
+            kinds.iter().filter(|k| *k == "email.sent").count(),
+            1,
+            "{kinds:?}"
+        );
     }
 );
 
