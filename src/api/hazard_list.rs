@@ -122,13 +122,13 @@ impl FilterQuery {
         }
         let known = crate::seeds::known_codes();
         f.street = known_code(errors, "street", &self.street, &known.streets, true);
-        f.department = known_code(
-            errors,
-            "department",
-            &self.department,
-            &known.departments,
-            true,
-        );
+        // A supervising department by its code or its name (`区应急局`), as posting takes it.
+        let department = self.department.as_deref().map(|d| {
+            known
+                .supervising_department(d)
+                .map_or_else(|| d.to_string(), str::to_string)
+        });
+        f.department = known_code(errors, "department", &department, &known.departments, true);
         f.sector = known_code(errors, "sector", &self.sector, &known.sectors, false);
         f.enterprise = self.enterprise.clone();
         f.listed = flag(errors, "listed", &self.listed);

@@ -226,7 +226,8 @@ impl Item {
             None => String::new(),
         };
         let deadline = match (h.deadline, h.effective_deadline) {
-            (Some(d), Some(e)) if d != e => format!("{e}（原定 {d}，已延期）"),
+            // Moved by an extension or by a failed acceptance's new date: the original kept.
+            (Some(d), Some(e)) if d != e => format!("{e}（原定 {d}）"),
             (_, Some(e)) => e.to_string(),
             (Some(d), None) => d.to_string(),
             (None, None) => "未定".to_string(),
@@ -461,7 +462,7 @@ mod tests {
         let today: NaiveDate = "2026-05-03".parse().unwrap();
         let i = Item::new(&brief(), None, today, "https://hl.example.org");
         assert_eq!(i.timing, "逾期 3 天");
-        assert_eq!(i.deadline, "2026-04-30（原定 2026-03-31，已延期）");
+        assert_eq!(i.deadline, "2026-04-30（原定 2026-03-31）");
         assert_eq!(i.listing, "区级（长安委督字〔2026〕第3号）");
         assert_eq!(i.responsible, "王五 13800000000");
         assert_eq!(i.link, "https://hl.example.org/hazards/h1");

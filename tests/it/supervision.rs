@@ -488,6 +488,10 @@ db_test!(
         // The question of the issue: overdue 重大 hazards of a department, longest first.
         let q = list("level=major&department=YJJ&overdue=true&sort=days_overdue").await;
         assert_eq!(ids(&q), vec![m3.clone()]);
+        // The department by its name too, as the posting form names it.
+        let named =
+            list("level=major&department=%E5%8C%BA%E5%BA%94%E6%80%A5%E5%B1%80&overdue=true").await;
+        assert_eq!(ids(&named), vec![m3.clone()], "区应急局");
         let not_overdue = ids(&list("overdue=false").await);
         assert!(
             not_overdue.contains(&d10)
