@@ -273,7 +273,7 @@ fn check_input(
         e.add("photo", format!("at most {} photos", config.max_photos));
     }
     let mut stored = Vec::new();
-    for p in photos {
+    for (n, p) in photos.into_iter().enumerate() {
         match crate::storage::sniff_type(&p.bytes, &PHOTO_TYPES) {
             _ if p.bytes.is_empty() => e.add("photo", "is empty"),
             None => e.add("photo", "only JPEG, PNG or WebP photos"),
@@ -284,7 +284,12 @@ fn check_input(
                     TipPhotoRow {
                         id: uuid::Uuid::now_v7().to_string(),
                         tip_id: String::new(),
-                        file_name: crate::storage::clean_file_name(p.file_name.as_deref()),
+                        // Nor its file name (a phone's may carry a name or the moment taken).
+                        file_name: format!(
+                            "举报照片{}.{}",
+                            n + 1,
+                            ct.rsplit('/').next().unwrap_or("jpg")
+                        ),
                         content_type: ct.to_string(),
                         size_bytes: bytes.len() as i64,
                         sha256: hex::encode(Sha256::digest(&bytes)),

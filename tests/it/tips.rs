@@ -652,7 +652,8 @@ db_test!(multipart_tip_with_a_photo, |backend: Backend| async move {
     assert!(t["contact"]["name"].is_null());
     let photo = &t["photos"][0];
     assert_eq!(photo["content_type"], "image/jpeg");
-    assert_eq!(photo["file_name"], "现场.jpg");
+    // Named by the service, not by the reporter's phone.
+    assert_eq!(photo["file_name"], "举报照片1.jpeg");
     let path = format!("/api/v1/tips/{id}/photos/{}", photo["id"].as_str().unwrap());
     let res = app
         .call(Method::GET, &path, Some(&c.other_street), None)
