@@ -7,7 +7,7 @@ use diesel::prelude::*;
 
 use super::flags::FlagSql;
 use super::hazards::{HazardRow, scoped};
-use super::schema::{hazard_departments, hazard_sectors, hazards};
+use super::schema::{enterprises, hazard_departments, hazard_sectors, hazards};
 use super::{DbConn, MultiBackend};
 use crate::domain::hazard::{Level, Policy, Status};
 use crate::policy::HazardScope;
@@ -258,7 +258,22 @@ pub fn filtered<'a>(
         q = q.filter(hazards::cancel_date.le(d));
     }
     if let Some(q_text) = f.text() {
-        q = q.filter(super::search::matches(is_pg, q_text, text));
+        let upper = q_text.to_uppercase();
+        q = if upper.starts_with("SH-CN-YH-") {
+            // A ledger number (上账编号) is looked up, not searched as words.
+            q.filter(hazards::ledger_no.eq(upper))
+        } else if crate::domain::uscc::validate_uscc(&upper).is_ok() {
+            // So is an enterprise's USCC: its hazards.
+            q.filter(
+                hazards::enterprise_id.eq_any(
+                    enterprises::table
+                        .filter(enterprises::uscc.eq(upper))
+                        .select(enterprises::id),
+                ),
+            )
+        } else {
+            q.filter(super::search::matches(is_pg, q_text, text))
+        };
     }
     q
 }

@@ -492,6 +492,18 @@ db_test!(
         let named =
             list("level=major&department=%E5%8C%BA%E5%BA%94%E6%80%A5%E5%B1%80&overdue=true").await;
         assert_eq!(ids(&named), vec![m3.clone()], "区应急局");
+        // q finds a hazard by its ledger number, and an enterprise's hazards by its USCC.
+        let no = q["items"][0]["ledger_no"].as_str().unwrap().to_lowercase();
+        assert_eq!(
+            ids(&list(&format!("q={no}")).await),
+            vec![m3.clone()],
+            "{no}"
+        );
+        let by_uscc = ids(&list(&format!("q={}&limit=200", crate::hazards::HYL_USCC)).await);
+        assert!(
+            by_uscc.contains(&m3) && by_uscc.contains(&d3),
+            "{by_uscc:?}"
+        );
         let not_overdue = ids(&list("overdue=false").await);
         assert!(
             not_overdue.contains(&d10)
