@@ -183,6 +183,7 @@ fn page_rows(
                 firms.get(&r.enterprise_id).cloned().unwrap_or_default();
             ExportRow {
                 days_overdue: r.days_overdue(today),
+                late_rectification: r.late_rectification(today),
                 sectors: hazard_sector.remove(&r.id).unwrap_or_default().join("、"),
                 actual_funds: actual.remove(&r.id),
                 street_name: names

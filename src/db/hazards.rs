@@ -71,6 +71,17 @@ impl HazardRow {
         serde_json::from_str(&self.content).unwrap_or_default()
     }
 
+    /// 超期整改 (DESIGN, statistics): the accepted completion date, or `today` while it is not
+    /// closed, after the original deadline; never for a void hazard.
+    pub fn late_rectification(&self, today: chrono::NaiveDate) -> bool {
+        let accepted = (self.status == "closed")
+            .then_some(self.completed_on)
+            .flatten();
+        self.deadline.is_some_and(|d| {
+            self.status != "void" && crate::domain::deadline::late_rectification(d, accepted, today)
+        })
+    }
+
     /// Days overdue on `today` (see `Status::lateness_measured_on`).
     pub fn days_overdue(&self, today: chrono::NaiveDate) -> i64 {
         self.status

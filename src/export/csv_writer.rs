@@ -141,7 +141,7 @@ mod tests {
             s,
             "CN-2024-000007,整改中,重大,配电房消防通道堵塞 #7,上海长宁示例实业有限公司,\
              91310105MA1FL12345,新华路街道,区市场监管局,工贸、消防,消防与应急安全,监督检查,\
-             1号楼地下一层配电房,2024-03-01,2024-03-02,2024-06-30,2024-07-31,12,是,,,\
+             1号楼地下一层配电房,2024-03-01,2024-03-02,2024-06-30,2024-07-31,12,是,是,,,\
              12.5,8.2518,张三,13800138000\r\n"
         );
     }
@@ -181,25 +181,27 @@ mod tests {
         r.responsible_phone = None;
         r.listed = false;
         r.days_overdue = 0;
+        r.late_rectification = false;
         let s = line(&r);
         let f: Vec<&str> = s.trim_end_matches("\r\n").split(',').collect();
         assert_eq!(f.len(), COLUMNS);
         assert_eq!(f[0], "");
         assert_eq!(f[12], "2024-03-01");
         assert_eq!(f[16], "0");
-        assert_eq!(f[17], "否");
+        assert_eq!(f[17], "", "not 超期整改");
+        assert_eq!(f[18], "否");
         r.delisted_on = d(2025, 1, 10);
         let s = line(&r);
         assert_eq!(
-            s.split(',').nth(17),
+            s.split(',').nth(18),
             Some("已摘牌（2025-01-10）"),
             "closed, once listed"
         );
-        assert_eq!(f[18], "2025-01-09");
-        assert_eq!(f[19], "");
-        assert_eq!(f[20], "0.0001");
-        assert_eq!(f[21], "");
-        assert_eq!(f[23], "");
+        assert_eq!(f[19], "2025-01-09");
+        assert_eq!(f[20], "");
+        assert_eq!(f[21], "0.0001");
+        assert_eq!(f[22], "");
+        assert_eq!(f[24], "");
     }
 
     #[test]
@@ -215,7 +217,7 @@ mod tests {
         let rec = rdr.records().next().unwrap().unwrap();
         assert_eq!(&rec[3], "'=HYPERLINK(\"http://x\",\"点我\")");
         assert_eq!(&rec[11], "'@SUM(A1)");
-        assert_eq!(&rec[23], "'+8613800138000");
+        assert_eq!(&rec[24], "'+8613800138000");
     }
 
     #[test]

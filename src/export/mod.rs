@@ -51,6 +51,8 @@ pub struct ExportRow {
     pub deadline: Option<NaiveDate>,
     pub effective_deadline: Option<NaiveDate>,
     pub days_overdue: i64,
+    /// 超期整改: completed (accepted), or still open, after the original deadline.
+    pub late_rectification: bool,
     pub listed: bool,
     /// When a listing ended (摘牌, at close-out or otherwise), for a hazard no longer listed.
     pub delisted_on: Option<NaiveDate>,
@@ -102,7 +104,7 @@ impl Format {
 }
 
 /// Number of exported columns.
-pub const COLUMNS: usize = 24;
+pub const COLUMNS: usize = 25;
 
 const HEADERS: [&str; COLUMNS] = [
     "台账编号",
@@ -122,6 +124,7 @@ const HEADERS: [&str; COLUMNS] = [
     "整改期限",
     "有效期限",
     "超期天数",
+    "超期整改",
     "挂牌督办",
     "整改完成日期",
     "销账日期",
@@ -183,6 +186,7 @@ pub fn cells(r: &ExportRow) -> [Cell<'_>; COLUMNS] {
         Cell::Date(r.deadline),
         Cell::Date(r.effective_deadline),
         Cell::Int(r.days_overdue),
+        text(if r.late_rectification { "是" } else { "" }),
         match (r.listed, r.delisted_on) {
             (true, _) => text("是"),
             (false, Some(d)) => Cell::Text(Cow::Owned(format!("已摘牌（{d}）"))),
@@ -226,6 +230,7 @@ pub(crate) mod test_support {
             deadline: d(2024, 6, 30),
             effective_deadline: d(2024, 7, 31),
             days_overdue: 12,
+            late_rectification: true,
             listed: true,
             delisted_on: None,
             completed_on: None,
@@ -258,16 +263,17 @@ mod tests {
     fn headers_match_cells() {
         assert_eq!(headers().len(), COLUMNS);
         assert_eq!(headers()[0], "台账编号");
-        assert_eq!(headers()[23], "联系电话");
+        assert_eq!(headers()[24], "联系电话");
         let r = test_support::sample_row(1);
         let c = cells(&r);
         assert_eq!(c[1], text("整改中"));
         assert_eq!(c[2], text("重大"));
         assert_eq!(c[9], text("消防与应急安全"));
         assert_eq!(c[10], text("监督检查"));
-        assert_eq!(c[17], text("是"));
+        assert_eq!(c[17], text("是"), "超期整改");
+        assert_eq!(c[18], text("是"), "挂牌督办");
         assert_eq!(c[16], Cell::Int(12));
-        assert_eq!(c[20], Cell::Money(Some("12.5")));
+        assert_eq!(c[21], Cell::Money(Some("12.5")));
     }
 
     #[test]
@@ -284,6 +290,7 @@ mod tests {
         assert_eq!(c[2], text("x"));
         assert_eq!(c[9], text("Z99"));
         assert_eq!(c[10], Cell::Text(Cow::Owned("42".into())));
-        assert_eq!(c[17], text("否"));
+        assert_eq!(c[17], text(""));
+        assert_eq!(c[18], text("否"));
     }
 }

@@ -39,6 +39,7 @@ const WIDTHS: [f64; COLUMNS] = [
     11.0, // 整改期限
     11.0, // 有效期限
     9.0,  // 超期天数
+    9.0,  // 超期整改
     9.0,  // 挂牌督办
     13.0, // 整改完成日期
     11.0, // 销账日期
@@ -280,10 +281,10 @@ mod tests {
         // Chinese headers.
         assert_eq!(range.get((0, 0)), Some(&Data::String("台账编号".into())));
         assert_eq!(
-            range.get((0, 20)),
+            range.get((0, 21)),
             Some(&Data::String("计划资金(万元)".into()))
         );
-        assert_eq!(range.get((0, 23)), Some(&Data::String("联系电话".into())));
+        assert_eq!(range.get((0, 24)), Some(&Data::String("联系电话".into())));
         // Display values.
         assert_eq!(range.get((1, 1)), Some(&Data::String("整改中".into())));
         assert_eq!(range.get((1, 2)), Some(&Data::String("重大".into())));
@@ -291,8 +292,10 @@ mod tests {
             range.get((1, 3)),
             Some(&Data::String("含,逗号 \"引号\"\n换行".into()))
         );
+        assert_eq!(range.get((0, 17)), Some(&Data::String("超期整改".into())));
         assert_eq!(range.get((1, 17)), Some(&Data::String("是".into())));
-        assert_eq!(range.get((2, 17)), Some(&Data::String("否".into())));
+        assert_eq!(range.get((1, 18)), Some(&Data::String("是".into())));
+        assert_eq!(range.get((2, 18)), Some(&Data::String("否".into())));
         assert_eq!(
             range.get((3, 3)),
             Some(&Data::String("=1+1".into())),
@@ -306,7 +309,7 @@ mod tests {
             }
             other => panic!("发现日期 should be a date cell, got {other:?}"),
         }
-        match range.get((2, 18)) {
+        match range.get((2, 19)) {
             Some(Data::DateTime(dt)) => {
                 assert_eq!(dt.as_datetime().unwrap().date(), d(2024, 10, 8).unwrap())
             }
@@ -314,15 +317,15 @@ mod tests {
         }
         assert_eq!(range.get((3, 12)), Some(&Data::Empty));
         // Money cells are numbers, exact as far as the decimal text goes.
-        assert_eq!(range.get((1, 20)), Some(&Data::Float(12.5)));
-        assert_eq!(range.get((1, 21)), Some(&Data::Float(8.2518)));
-        match range.get((2, 20)) {
+        assert_eq!(range.get((1, 21)), Some(&Data::Float(12.5)));
+        assert_eq!(range.get((1, 22)), Some(&Data::Float(8.2518)));
+        match range.get((2, 21)) {
             Some(Data::Float(v)) => assert_eq!(v.to_string(), "99999999999.9999"),
             other => panic!("money should be numeric, got {other:?}"),
         }
-        assert_eq!(range.get((2, 21)), Some(&Data::Empty));
+        assert_eq!(range.get((2, 22)), Some(&Data::Empty));
         assert_eq!(
-            range.get((3, 20)),
+            range.get((3, 21)),
             Some(&Data::String("not a number".into()))
         );
         // Days overdue is numeric.
@@ -352,7 +355,7 @@ mod tests {
         assert!(styles.contains("<b/>"), "bold header font: {styles}");
         let sheet = zip_entry(&bytes, "xl/worksheets/sheet1.xml");
         assert!(sheet.contains("state=\"frozen\""), "{sheet}");
-        assert!(sheet.contains("<autoFilter ref=\"A1:X2\""), "{sheet}");
+        assert!(sheet.contains("<autoFilter ref=\"A1:Y2\""), "{sheet}");
         assert!(sheet.contains("<cols>"), "{sheet}");
     }
 

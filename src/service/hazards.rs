@@ -711,11 +711,6 @@ pub fn view_of(env: &Env<'_>, row: &HazardRow, loaded: &Loaded) -> AppResult<Haz
         facts
             .status
             .days_overdue(row.effective_deadline, row.completed_on, env.today);
-    let completion_for_stats = if row.status == "closed" {
-        row.completed_on
-    } else {
-        None
-    };
     let all_records: Vec<Value> = records
         .iter()
         .filter(|r| {
@@ -750,9 +745,7 @@ pub fn view_of(env: &Env<'_>, row: &HazardRow, loaded: &Loaded) -> AppResult<Haz
         days_left: overdue_base
             .filter(|_| open)
             .map(|d| deadline::days_left(d, env.today)),
-        late_rectification: row.deadline.is_some_and(|d| {
-            row.status != "void" && deadline::late_rectification(d, completion_for_stats, env.today)
-        }),
+        late_rectification: row.late_rectification(env.today),
         submitted_at: row.submitted_at.as_ref().map(crate::timefmt::rfc3339),
         submitted_on: row.submitted_on,
         posted_at: row.posted_at.as_ref().map(crate::timefmt::rfc3339),

@@ -920,6 +920,30 @@ db_test!(
             .await;
         assert_eq!(s["total"]["overdue_now"], 0, "{s}");
         assert_eq!(s["total"]["late_rectification"], 1, "{s}");
+        // The export names it too (超期整改), with the statistics.
+        let csv = app
+            .client
+            .get(app.url("/api/v1/hazards/export?format=csv"))
+            .bearer_auth(&district)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let mut reader =
+            csv::ReaderBuilder::new().from_reader(csv.trim_start_matches('\u{feff}').as_bytes());
+        let column = reader
+            .headers()
+            .unwrap()
+            .iter()
+            .position(|h| h == "超期整改")
+            .expect("超期整改 column");
+        let late_rows = reader
+            .records()
+            .filter(|r| &r.as_ref().unwrap()[column] == "是")
+            .count();
+        assert_eq!(late_rows, 1, "{csv}");
         for group in ["department", "sector", "level"] {
             let (status, s) = app
                 .call_json(
