@@ -74,17 +74,55 @@ fn explain<T: DeserializeOwned>(
                         "." | "" => key.clone(),
                         p => p.to_string(),
                     };
-                    errors.add(&field, text);
+                    errors.add(&field, plain(&text));
                 }
             }
         }
     }
     if errors.is_empty() {
-        errors.add(field_of(&path, &message), message);
+        errors.add(field_of(&path, &message), plain(&message));
     }
     match errors.finish() {
         Err(e) => e.into(),
         Ok(()) => unreachable!("at least one error was recorded"),
+    }
+}
+
+/// serde's and chrono's words for a value that does not fit, in the API's: no Rust type names
+/// (`expected struct CreateBody`, `expected i32`). Other messages (an unknown variant names the
+/// accepted values) are kept.
+fn plain(message: &str) -> String {
+    let expected = message.rsplit(", expected ").next().unwrap_or("");
+    let said = if !message.starts_with("invalid type") && !message.starts_with("invalid value") {
+        None
+    } else if expected.starts_with("struct") || expected.starts_with("a map") {
+        Some("must be a JSON object")
+    } else if [
+        "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "usize", "isize",
+    ]
+    .iter()
+    .any(|t| expected == *t || expected.starts_with(&format!("{t} ")))
+    {
+        Some("must be a whole number")
+    } else if expected.starts_with("f32") || expected.starts_with("f64") {
+        Some("must be a number")
+    } else if expected.starts_with("a boolean") {
+        Some("must be true or false")
+    } else if expected.starts_with("a string") || expected.starts_with("a borrowed string") {
+        Some("must be text")
+    } else if expected.starts_with("a sequence") {
+        Some("must be a list")
+    } else {
+        None
+    };
+    match (said, message) {
+        (Some(s), _) => s.to_string(),
+        (None, "input is out of range") => "not a calendar date (YYYY-MM-DD)".to_string(),
+        (
+            None,
+            "input contains invalid characters" | "premature end of input" | "trailing input",
+        ) => "must be a date YYYY-MM-DD".to_string(),
+        (None, m) => m.to_string(),
     }
 }
 
@@ -140,6 +178,32 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             let bytes = bytes.await?;
             Ok(Json(from_slice(&bytes)?))
         })
+    }
+}
+
+#[cfg(test)]
+mod plain_words {
+    #[test]
+    fn rust_type_names_are_not_shown() {
+        use super::plain;
+        assert_eq!(
+            plain("invalid type: sequence, expected struct CreateBody"),
+            "must be a JSON object"
+        );
+        assert_eq!(
+            plain("invalid type: string \"many\", expected i32"),
+            "must be a whole number"
+        );
+        assert_eq!(
+            plain("invalid type: integer `1`, expected a string"),
+            "must be text"
+        );
+        assert_eq!(
+            plain("input is out of range"),
+            "not a calendar date (YYYY-MM-DD)"
+        );
+        let variant = "unknown variant `bogus`, expected `general` or `major`";
+        assert_eq!(plain(variant), variant);
     }
 }
 
