@@ -368,25 +368,28 @@ fn brief_columns() -> _ {
     )
 }
 
-/// The newest progress update of each of `ids`: (payload JSON, recorded at).
+/// What the enterprise reported last of its work, per hazard of `ids`: its newest progress
+/// update, written explanation of lateness or completion report, as (kind, payload JSON,
+/// recorded at).
 pub fn last_progress(
     conn: &mut DbConn,
     ids: &[String],
-) -> QueryResult<HashMap<String, (String, NaiveDateTime)>> {
+) -> QueryResult<HashMap<String, (String, String, NaiveDateTime)>> {
     let mut out = HashMap::new();
     for chunk in ids.chunks(CHUNK) {
-        let rows: Vec<(String, String, NaiveDateTime)> = hazard_records::table
+        let rows: Vec<(String, String, String, NaiveDateTime)> = hazard_records::table
             .filter(hazard_records::hazard_id.eq_any(chunk))
-            .filter(hazard_records::kind.eq("progress"))
+            .filter(hazard_records::kind.eq_any(["progress", "overdue_explanation", "completion"]))
             .order((hazard_records::hazard_id, hazard_records::created_at))
             .select((
                 hazard_records::hazard_id,
+                hazard_records::kind,
                 hazard_records::payload,
                 hazard_records::created_at,
             ))
             .load(conn)?;
-        for (id, payload, at) in rows {
-            out.insert(id, (payload, at));
+        for (id, kind, payload, at) in rows {
+            out.insert(id, (kind, payload, at));
         }
     }
     Ok(out)

@@ -200,10 +200,11 @@ pub struct Item {
 }
 
 impl Item {
-    /// Builds the item of `h` as of `today`; `progress` is the newest progress update.
+    /// Builds the item of `h` as of `today`; `progress` is what the enterprise reported last
+    /// (a progress update, a written explanation of lateness or its completion report).
     pub fn new(
         h: &HazardBrief,
-        progress: Option<&(String, chrono::NaiveDateTime)>,
+        progress: Option<&(String, String, chrono::NaiveDateTime)>,
         today: NaiveDate,
         public_url: &str,
     ) -> Self {
@@ -245,15 +246,17 @@ impl Item {
             "否".to_string()
         };
         let last_progress = match progress {
-            Some((payload, at)) => {
+            Some((kind, payload, at)) => {
                 let p: Value = serde_json::from_str(payload).unwrap_or(Value::Null);
-                let note = p.get("note").and_then(Value::as_str).unwrap_or("");
+                let said = |k: &str| p.get(k).and_then(Value::as_str).unwrap_or("");
                 let percent = p.get("percent").and_then(Value::as_i64);
                 let when = crate::timefmt::rfc3339(at);
                 let day = when.get(..10).unwrap_or(&when);
-                match percent {
-                    Some(pc) => format!("{day} {note}（{pc}%）"),
-                    None => format!("{day} {note}"),
+                match (kind.as_str(), percent) {
+                    ("overdue_explanation", _) => format!("{day} 逾期书面说明：{}", said("reason")),
+                    ("completion", _) => format!("{day} 报告整改完成：{}", said("summary")),
+                    (_, Some(pc)) => format!("{day} {}（{pc}%）", said("note")),
+                    (_, None) => format!("{day} {}", said("note")),
                 }
             }
             None => "无".to_string(),
@@ -475,6 +478,26 @@ mod tests {
         h.status = "pending_acceptance".into();
         h.completed_on = Some("2026-04-28".parse().unwrap());
         assert_eq!(Item::new(&h, None, today, "").timing, "已完成，待验收");
+        // What the enterprise said last, whatever it was.
+        let at = chrono::NaiveDate::from_ymd_opt(2026, 3, 20)
+            .unwrap()
+            .and_hms_opt(2, 0, 0)
+            .unwrap();
+        let said = |kind: &str, payload: &str| {
+            Item::new(&h, Some(&(kind.into(), payload.into(), at)), today, "").last_progress
+        };
+        assert_eq!(
+            said("progress", r#"{"note":"已订购设备","percent":40}"#),
+            "2026-03-20 已订购设备（40%）"
+        );
+        assert_eq!(
+            said("overdue_explanation", r#"{"reason":"设备到货延迟"}"#),
+            "2026-03-20 逾期书面说明：设备到货延迟"
+        );
+        assert_eq!(
+            said("completion", r#"{"summary":"更换完毕"}"#),
+            "2026-03-20 报告整改完成：更换完毕"
+        );
         h.completed_on = Some("2026-05-02".parse().unwrap());
         assert_eq!(Item::new(&h, None, today, "").timing, "逾期 2 天");
     }
