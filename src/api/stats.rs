@@ -496,6 +496,7 @@ async fn enterprise_table(
     let end = next.pred_opt().unwrap_or(next);
     // An unfinished period is counted as it stands today (provisional), not as if it had ended.
     let as_of = end.min(today);
+    let tz = state.clock.tz();
     let body = state
         .db(move |c| {
             let enterprise = enterprises::find(c, &policy::enterprise_scope(&caller), &id)?.ok_or_else(AppError::not_found)?;
@@ -536,12 +537,7 @@ async fn enterprise_table(
                 .select((hazard_records::hazard_id, hazard_records::created_at))
                 .load::<(String, chrono::NaiveDateTime)>(c)?
                 .into_iter()
-                .map(|(h, at)| {
-                    let day = chrono::DateTime::<chrono::Utc>::from_naive_utc_and_offset(at, chrono::Utc)
-                        .with_timezone(&chrono_tz::Asia::Shanghai)
-                        .date_naive();
-                    (h, day)
-                })
+                .map(|(h, at)| (h, at.and_utc().with_timezone(&tz).date_naive()))
                 .collect();
             let void_by = |r: &TableRow| {
                 r.status == "void" && voided_on.get(&r.id).is_none_or(|d| *d <= as_of)

@@ -123,9 +123,6 @@ pub struct PageFilter {
     pub not_overdue: Option<chrono::NaiveDate>,
 }
 
-/// The statuses of a tip still being dealt with (its verification date counts).
-const OPEN: [&str; 3] = ["received", "routed", "verifying"];
-
 /// A page of the caller's tips, newest first, after `cursor` (an id), `limit + 1` rows.
 pub fn page(
     conn: &mut DbConn,
@@ -144,11 +141,13 @@ pub fn page(
     if let Some(d) = &f.department {
         q = q.filter(tips::department_code.eq(d));
     }
+    // A tip still being dealt with has its verification date counted.
+    let open = crate::domain::tip::TipStatus::OPEN.map(|s| s.as_str());
     if let Some(today) = f.overdue {
-        q = q.filter(tips::status.eq_any(OPEN).and(tips::due_on.lt(today)));
+        q = q.filter(tips::status.eq_any(open).and(tips::due_on.lt(today)));
     }
     if let Some(today) = f.not_overdue {
-        q = q.filter(tips::status.ne_all(OPEN).or(tips::due_on.ge(today)));
+        q = q.filter(tips::status.ne_all(open).or(tips::due_on.ge(today)));
     }
     if let Some(c) = cursor {
         q = q.filter(tips::id.lt(c));

@@ -643,8 +643,7 @@ pub fn list(
             &codes.departments,
             true,
         ),
-        overdue: None,
-        not_overdue: None,
+        ..Default::default()
     };
     match q.overdue.as_deref().map(str::trim) {
         None | Some("") => {}

@@ -67,9 +67,12 @@ code_enum! {
 }
 
 impl TipStatus {
+    /// The statuses still waiting for verification (the SLA runs).
+    pub const OPEN: [TipStatus; 3] = [Self::Received, Self::Routed, Self::Verifying];
+
     /// Still waiting for verification: the SLA runs.
     pub fn is_open(self) -> bool {
-        matches!(self, Self::Received | Self::Routed | Self::Verifying)
+        Self::OPEN.contains(&self)
     }
 
     /// The status in public words (status page).
