@@ -11,6 +11,12 @@ pub fn rfc3339(t: &NaiveDateTime) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
 }
 
+/// A time of [`rfc3339`] as people read it, to the minute in its own offset:
+/// `2026-03-02 08:30`.
+pub fn minutes(rfc: &str) -> String {
+    rfc.replace('T', " ").chars().take(16).collect()
+}
+
 /// `serialize_with` for a stored UTC time.
 pub fn serialize<S: Serializer>(t: &NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&rfc3339(t))

@@ -197,7 +197,7 @@ async fn detail(
         .json(view))
 }
 
-async fn triage(
+pub(crate) async fn triage(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,

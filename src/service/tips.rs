@@ -913,10 +913,15 @@ pub fn triage(
                     row.resolution = Some(Resolution::HazardCreated.as_str().into());
                 }
                 "hazard_id" => {
-                    let hazard = hazards::find(conn, &policy::hazard_scope(caller), &value)?
-                        .ok_or_else(|| {
-                            AppError::field("hazard_id", "no such hazard within your scope")
-                        })?;
+                    // By its id or its ledger number (上账编号), as officers name it.
+                    let hazard = hazards::find_by_id_or_ledger_no(
+                        conn,
+                        &policy::hazard_scope(caller),
+                        &value,
+                    )?
+                    .ok_or_else(|| {
+                        AppError::field("hazard_id", "no such hazard within your scope")
+                    })?;
                     // Closed and void are final: a hazard that came back is a new one
                     // (`recurrence_of`), and a voided one was found untrue or a duplicate.
                     if matches!(hazard.status.as_str(), "closed" | "void") {

@@ -455,6 +455,125 @@ pub fn action_form(action: &str) -> Option<&'static ActionForm> {
     ACTIONS.iter().find(|a| a.action == action)
 }
 
+const PROPOSED_LEVELS: &[(&str, &str)] = &[("general", "一般事故隐患"), ("major", "重大事故隐患")];
+
+/// The triage forms of a tip (`POST /api/v1/tips/{id}/triage`). The API's `confirm` is three
+/// forms, one per way of confirming; a select whose options are empty here gets them from the
+/// reference data or the caller's scope when the page is drawn (streets, departments,
+/// enterprises, other tips).
+pub const TIP_ACTIONS: &[ActionForm] = &[
+    ActionForm {
+        action: "route",
+        title: "分派承办单位",
+        button: "分派",
+        fields: &[
+            f("street", "街道（镇）", Select(&[]), false),
+            f("department", "行业主管部门", Select(&[]), false),
+            f("note", "内部备注", Area, false),
+        ],
+    },
+    ActionForm {
+        action: "verify",
+        title: "开始核查",
+        button: "开始核查",
+        fields: &[f("note", "内部备注", Area, false)],
+    },
+    ActionForm {
+        action: "confirm_new",
+        title: "属实：建立隐患草稿（隐患来源 6 投诉举报）",
+        button: "确认属实并建立隐患",
+        fields: &[
+            f("enterprise_id", "企业", Select(&[]), true),
+            f("title", "隐患名称（不填即取现状的开头）", Text, false),
+            f("description", "现状（隐患描述）", Area, true),
+            f("location", "具体位置", Text, true),
+            f("category", "隐患类别", Select(CATEGORIES), true),
+            f("level", "建议等级", Select(PROPOSED_LEVELS), true),
+            f("discovered_on", "发现日期", Date, true),
+            f("note", "内部备注", Area, false),
+        ],
+    },
+    ActionForm {
+        action: "confirm_link",
+        title: "属实：关联已有隐患",
+        button: "确认属实并关联",
+        fields: &[
+            f(
+                "hazard_id",
+                "隐患（台账编号，如 SH-CN-YH-2026-000012，或隐患 ID）",
+                Text,
+                true,
+            ),
+            f("note", "内部备注", Area, false),
+        ],
+    },
+    ActionForm {
+        action: "confirm_duplicate",
+        title: "属实：与其他举报重复",
+        button: "合并到该举报",
+        fields: &[
+            f("duplicate_of", "重复的举报", Select(&[]), true),
+            f("note", "内部备注", Area, false),
+        ],
+    },
+    ActionForm {
+        action: "not_confirmed",
+        title: "不属实",
+        button: "确认不属实",
+        fields: &[
+            f("reason", "核查情况（内部，不告知举报人）", Area, true),
+            f("note", "内部备注", Area, false),
+        ],
+    },
+    ActionForm {
+        action: "transfer",
+        title: "移交",
+        button: "移交",
+        fields: &[
+            f("to", "移交单位", Text, true),
+            f("note", "内部备注", Area, false),
+        ],
+    },
+    ActionForm {
+        action: "reply",
+        title: "答复举报人",
+        button: "答复",
+        fields: &[f(
+            "message",
+            "答复内容（公开，举报人凭受理编号可见）",
+            Area,
+            true,
+        )],
+    },
+];
+
+/// The triage form named `action`.
+pub fn tip_action_form(action: &str) -> Option<&'static ActionForm> {
+    TIP_ACTIONS.iter().find(|a| a.action == action)
+}
+
+/// The API's triage action of a triage form (the three ways of confirming are `confirm`).
+pub fn tip_api_action(form: &str) -> &str {
+    match form {
+        "confirm_new" | "confirm_link" | "confirm_duplicate" => "confirm",
+        other => other,
+    }
+}
+
+/// A tip's status in the officers' words.
+pub fn tip_status_label(s: &str) -> &'static str {
+    match s {
+        "received" => "已受理，待分派",
+        "routed" => "已分派，待核查",
+        "verifying" => "核查中",
+        "confirmed" => "属实，待答复",
+        "not_confirmed" => "不属实，待答复",
+        "transferred" => "已移交，待答复",
+        "replied" => "已答复",
+        _ => "未知",
+    }
+}
+
 /// A field ready for the template.
 #[derive(Debug, Clone)]
 pub struct FieldView {

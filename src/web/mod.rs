@@ -11,6 +11,7 @@
 pub mod charts;
 pub mod fields;
 pub mod pages;
+mod tip_desk;
 mod tips;
 
 use std::future::{Ready, ready};
@@ -219,6 +220,26 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource("/tips/status")
             .wrap(wrap())
             .route(web::get().to(tips::status)),
+    )
+    .service(
+        web::resource("/tips/inbox")
+            .wrap(wrap())
+            .route(web::get().to(tip_desk::inbox)),
+    )
+    .service(
+        web::resource("/tips/inbox/{id}")
+            .wrap(wrap())
+            .route(web::get().to(tip_desk::detail)),
+    )
+    .service(
+        web::resource("/tips/inbox/{id}/do/{action}")
+            .wrap(wrap())
+            .route(web::post().to(tip_desk::act)),
+    )
+    .service(
+        web::resource("/tips/inbox/{id}/photos/{photo}")
+            .wrap(wrap())
+            .route(web::get().to(tip_desk::photo)),
     )
     .service(
         web::resource("/queue")

@@ -28,7 +28,7 @@ pub struct UserView {
     pub files: bool,
 }
 
-fn user_view(s: &Session) -> UserView {
+pub(super) fn user_view(s: &Session) -> UserView {
     UserView {
         name: s.display_name.clone(),
         role_label: fields::role_label(s.caller.role.as_str()),
@@ -43,7 +43,7 @@ fn user_view(s: &Session) -> UserView {
     }
 }
 
-fn is_officer(c: &Caller) -> bool {
+pub(super) fn is_officer(c: &Caller) -> bool {
     matches!(
         c.role,
         Role::StreetOfficer | Role::DepartmentInspector | Role::DistrictOffice
@@ -69,7 +69,7 @@ pub(super) fn render_status(status: StatusCode, t: &impl Template) -> HttpRespon
 }
 
 /// The status and JSON body of an API handler's answer (errors as their problem details).
-async fn outcome(result: AppResult<HttpResponse>) -> (u16, Value) {
+pub(super) async fn outcome(result: AppResult<HttpResponse>) -> (u16, Value) {
     let res = match result {
         Ok(r) => r,
         Err(e) => e.error_response(),
@@ -175,13 +175,13 @@ fn login_redirect(req: &HttpRequest) -> HttpResponse {
     let next = if req.method() == actix_web::http::Method::GET {
         path
     } else {
-        match path
-            .strip_prefix("/hazards/")
-            .and_then(|r| r.split('/').next())
-        {
-            Some(id) if !id.is_empty() => &path[..("/hazards/".len() + id.len())],
-            _ => "/",
-        }
+        ["/hazards/", "/tips/inbox/"]
+            .iter()
+            .find_map(|prefix| {
+                let id = path.strip_prefix(prefix)?.split('/').next()?;
+                (!id.is_empty()).then(|| &path[..prefix.len() + id.len()])
+            })
+            .unwrap_or("/")
     };
     see_other(&format!("/login?next={}", urlencode(next)))
 }
@@ -198,7 +198,7 @@ fn urlencode(s: &str) -> String {
 }
 
 /// A form field value.
-fn get<'a>(form: &'a HashMap<String, String>, k: &str) -> &'a str {
+pub(super) fn get<'a>(form: &'a HashMap<String, String>, k: &str) -> &'a str {
     form.get(k).map_or("", String::as_str)
 }
 
@@ -366,7 +366,7 @@ fn with_session(
 
 /// The session of a page that needs one: the login page without one, and the password page
 /// while the initial (or an admin-set) password has not been changed.
-async fn page_session(
+pub(super) async fn page_session(
     state: &web::Data<AppState>,
     req: &HttpRequest,
     cookie: &SessionCookie,
@@ -839,7 +839,10 @@ struct NewPage {
 
 /// The enterprises an officer may file a hazard for (T1: inspection findings), by name; none
 /// for enterprise users, whose own enterprise is implied.
-async fn enterprise_choices(state: &web::Data<AppState>, caller: &Caller) -> Vec<(String, String)> {
+pub(super) async fn enterprise_choices(
+    state: &web::Data<AppState>,
+    caller: &Caller,
+) -> Vec<(String, String)> {
     if caller.role.is_enterprise() {
         return Vec::new();
     }
@@ -1791,13 +1794,7 @@ fn detail_page(
                 .map(|e| {
                     (
                         event_label(e["kind"].as_str().unwrap_or("")),
-                        e["at"]
-                            .as_str()
-                            .unwrap_or("")
-                            .replace('T', " ")
-                            .chars()
-                            .take(16)
-                            .collect(),
+                        crate::timefmt::minutes(e["at"].as_str().unwrap_or("")),
                         fields::role_label(e["role"].as_str().unwrap_or("")).to_string(),
                         event_note(e),
                     )

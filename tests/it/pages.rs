@@ -48,7 +48,7 @@ fn form_fields(report: &Value) -> Vec<(&str, String)> {
 }
 
 /// `GET path` with the pages' session cookie `session`.
-async fn get_page(app: &TestApp, path: &str, session: &str) -> reqwest::Response {
+pub(crate) async fn get_page(app: &TestApp, path: &str, session: &str) -> reqwest::Response {
     app.client
         .get(app.url(path))
         .header("cookie", format!("hl_session={session}"))
@@ -58,7 +58,7 @@ async fn get_page(app: &TestApp, path: &str, session: &str) -> reqwest::Response
 }
 
 /// The HTML of `GET path` with the pages' session cookie `session`.
-async fn page_text(app: &TestApp, path: &str, session: &str) -> String {
+pub(crate) async fn page_text(app: &TestApp, path: &str, session: &str) -> String {
     get_page(app, path, session).await.text().await.unwrap()
 }
 
@@ -95,7 +95,7 @@ async fn post_password(
 }
 
 /// Logs in through the login form; answers the session cookie value.
-async fn form_login(app: &TestApp, username: &str) -> String {
+pub(crate) async fn form_login(app: &TestApp, username: &str) -> String {
     form_login_with(app, username, PASSWORD).await
 }
 
@@ -293,13 +293,7 @@ db_test!(pages_are_locked_down, |backend: Backend| async move {
 
 /// Opens the hazard page's 提交报告 form and submits it.
 async fn submit_report(b: &Browser) {
-    b.client
-        .find(Locator::XPath("//summary[text()='提交报告']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.open("提交报告").await;
     b.click("form[action$='/do/submit'] button").await;
 }
 
@@ -473,13 +467,7 @@ db_test!(
             .click()
             .await
             .unwrap();
-        b.client
-            .find(Locator::XPath("//summary[text()='验收']"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        b.open("验收").await;
         b.select("#accept-result", "pass").await;
         b.fill("#accept-opinion", "已上锁，属实").await;
         assert_eq!(b.value("#accept-accepted_on").await, "2026-03-02");
@@ -544,39 +532,80 @@ db_test!(
         assert!(code.starts_with("JB-") && code.len() == 22, "{code}");
         b.shot("tip-receipt").await;
 
-        // The street officer of 华阳路 (routed by the address) confirms it as a hazard of the
-        // cold-chain company and replies.
+        // The street officer of 华阳路 (routed by the address) finds it among the street's tips,
+        // confirms it as a hazard of the cold-chain company and replies, on the pages.
+        b.login(&app.base, "hyl-officer").await;
+        b.click("nav a[href='/tips/inbox']").await;
+        let body = b.body().await;
+        assert!(body.contains("待核查（按核查期限）（1）"), "{body}");
+        assert!(
+            body.contains("华阳路街道") && body.contains("已分派，待核查"),
+            "{body}"
+        );
+        b.shot("tip-inbox").await;
+        b.client
+            .find(Locator::LinkText("长宁区华阳路100号仓库"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        b.settle().await;
+        assert!(b.text("#tip-contact").await.starts_with("匿名"));
+        let body = b.body().await;
+        assert!(body.contains("举报照片1"), "{body}");
+        assert!(!body.contains("通道.jpg"), "{body}");
+        // Forgetting the enterprise: the form says so and keeps what was typed.
+        b.open("属实：建立隐患草稿（隐患来源 6 投诉举报）").await;
+        assert_eq!(
+            b.value("#confirm_new-location").await,
+            "长宁区华阳路100号仓库"
+        );
+        assert_eq!(b.value("#confirm_new-discovered_on").await, "2026-03-02");
+        b.fill("#confirm_new-title", "仓库消防通道堵塞").await;
+        b.select("#confirm_new-category", "B03").await;
+        b.click("form[action$='/do/confirm_new'] button").await;
+        let body = b.body().await;
+        assert!(body.contains("请修改标出的内容"), "{body}");
+        assert!(!body.contains("exactly one"), "{body}");
+        assert_eq!(b.text("#confirm_new-enterprise_id-err").await, "必填");
+        assert_eq!(b.value("#confirm_new-title").await, "仓库消防通道堵塞");
+        b.shot("tip-confirm-error").await;
+        b.select("#confirm_new-enterprise_id", &c.enterprise).await;
+        b.click("form[action$='/do/confirm_new'] button").await;
+        let body = b.body().await;
+        assert!(body.contains("已办理：属实：建立隐患草稿"), "{body}");
+        assert_eq!(b.text("#tip-status").await, "属实，待答复");
+        let href = b
+            .client
+            .find(Locator::Css("#tip-hazard"))
+            .await
+            .unwrap()
+            .attr("href")
+            .await
+            .unwrap()
+            .unwrap();
+        let hazard = href.trim_start_matches("/hazards/").to_string();
+        b.open("答复举报人").await;
+        b.fill("#reply-message", "已责令企业整改，感谢监督。").await;
+        b.click("form[action$='/do/reply'] button").await;
+        assert_eq!(b.text("#tip-status").await, "已答复");
+        b.shot("tip-replied").await;
         let (_, list) = app
             .call_json(Method::GET, "/api/v1/tips", Some(&c.street), None)
             .await;
         let tip = list["items"][0]["id"].as_str().unwrap().to_string();
         assert_eq!(list["items"][0]["anonymous"], true);
-        let mut confirm = general_report();
-        confirm["action"] = json!("confirm");
-        confirm["enterprise_id"] = json!(c.enterprise);
-        confirm["source"] = json!(6);
-        let t = call(
+        assert_eq!(list["items"][0]["hazard_id"], hazard.as_str());
+        // Another street's officer does not find it.
+        let res = get_page(
             &app,
-            Method::POST,
-            &format!("/api/v1/tips/{tip}/triage"),
-            &c.street,
-            confirm,
-            200,
+            &format!("/tips/inbox/{tip}"),
+            &form_login(&app, "jsl-officer").await,
         )
         .await;
-        let hazard = t["hazard_id"]
-            .as_str()
-            .expect("a hazard from the tip")
-            .to_string();
-        call(
-            &app,
-            Method::POST,
-            &format!("/api/v1/tips/{tip}/triage"),
-            &c.street,
-            json!({"action": "reply", "message": "已责令企业整改，感谢监督。"}),
-            200,
-        )
-        .await;
+        assert_eq!(res.status(), 404);
+        assert!(res.text().await.unwrap().contains("未找到该举报"));
 
         // The enterprise sees the hazard, never the tip nor who sent it.
         let h = hazard_view(&app, &hazard, &c.principal).await;

@@ -1061,11 +1061,22 @@ db_test!(triage_flows, |backend: Backend| async move {
     .await;
     assert_eq!(fields(&p), ["hazard_id"]);
     assert!(p.to_string().contains("the hazard is void"), "{p}");
+    // Named as officers name it: by its ledger number (上账编号), in any case.
+    let posted = crate::hazards::call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/hazards/{existing}/post"),
+        &c.street,
+        json!({"deadline": "2026-04-30"}),
+        200,
+    )
+    .await;
+    let ledger_no = posted["ledger_no"].as_str().unwrap().to_lowercase();
     let t = triage(
         &app,
         &c.street,
         &t2,
-        json!({"action": "confirm", "hazard_id": existing}),
+        json!({"action": "confirm", "hazard_id": ledger_no}),
         200,
     )
     .await;
@@ -1283,5 +1294,49 @@ db_test!(
         let html = res.text().await.unwrap();
         assert!(html.contains("验证题已失效"), "{html}");
         assert!(!html.contains("already used"), "{html}");
+    }
+);
+
+db_test!(
+    the_officers_tip_pages_follow_role_and_scope,
+    |backend: Backend| async move {
+        use crate::pages::{form_login, get_page, page_text};
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        let (_, id) = filed(&app, &c.district, json!({})).await;
+        let page = format!("/tips/inbox/{id}");
+        // Enterprise users are sent to their hazards: the tip and its reporter are not theirs.
+        for user in ["clerk", "boss"] {
+            let res = get_page(&app, &page, &form_login(&app, user).await).await;
+            assert_eq!(res.status(), 303);
+            assert_eq!(res.headers()["location"], "/hazards");
+        }
+        // Without a session: the login, coming back to the tip.
+        let res = app.get(&page).await;
+        assert_eq!(res.status(), 303);
+        assert_eq!(
+            res.headers()["location"],
+            format!("/login?next=/tips/inbox/{id}").as_str()
+        );
+        // The street's officer may create a hazard from it; the district office (T1) only
+        // links one.
+        let html = page_text(&app, &page, &form_login(&app, "hyl-officer").await).await;
+        assert!(html.contains("/do/confirm_new"), "{html}");
+        assert!(html.contains("/do/verify") && html.contains("/do/route"));
+        assert!(!html.contains("/do/reply"), "nothing to reply yet");
+        let html = page_text(&app, &page, &form_login(&app, "district").await).await;
+        assert!(!html.contains("/do/confirm_new"), "{html}");
+        assert!(html.contains("/do/confirm_link") && html.contains("/do/confirm_duplicate"));
+        // Another street's officer: not found, as for a tip that does not exist.
+        let other = form_login(&app, "jsl-officer").await;
+        for path in [
+            page.clone(),
+            "/tips/inbox/0190a3c2-0000-7000-8000-000000000000".into(),
+        ] {
+            let res = get_page(&app, &path, &other).await;
+            assert_eq!(res.status(), 404);
+        }
+        let inbox = page_text(&app, "/tips/inbox", &other).await;
+        assert!(inbox.contains("待核查（按核查期限）（0）"), "{inbox}");
     }
 );

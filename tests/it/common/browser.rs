@@ -183,6 +183,18 @@ impl Browser {
         self.click("form button[type=submit]").await;
     }
 
+    /// Opens the `<details>` whose summary reads `title`.
+    pub async fn open(&self, title: &str) {
+        self.find("summary").await;
+        self.client
+            .find(Locator::XPath(&format!("//summary[text()='{title}']")))
+            .await
+            .unwrap_or_else(|e| panic!("summary {title}: {e}"))
+            .click()
+            .await
+            .unwrap();
+    }
+
     pub async fn close(mut self) {
         let _ = self.client.clone().close().await;
         let _ = self.driver.kill();
