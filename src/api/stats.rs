@@ -106,9 +106,10 @@ pub(crate) async fn summary(
     if !["street", "department", "sector", "level"].contains(&group_by.as_str()) {
         errors.add("group_by", "street, department, sector or level");
     }
-    let from = date(&mut errors, "from", q.from.as_deref())
-        .unwrap_or_else(|| NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today));
     let to = date(&mut errors, "to", q.to.as_deref()).unwrap_or(today);
+    // Without `from`: 1 January of the year of `to` (this year when neither is given).
+    let from = date(&mut errors, "from", q.from.as_deref())
+        .unwrap_or_else(|| NaiveDate::from_ymd_opt(to.year(), 1, 1).unwrap_or(to));
     if to < from {
         errors.add("to", "must not be before from");
     }
@@ -420,7 +421,16 @@ async fn quarterly(
     let today = state.clock.today();
     let mut errors = FieldErrors::new();
     let year = q.year.unwrap_or(today.year());
-    let quarter = q.quarter.unwrap_or((today.month0() / 3) + 1);
+    // Neither given: this quarter. A year alone names no quarter: taking today's quarter of
+    // another year would answer a table nobody asked for.
+    let quarter = match (q.year, q.quarter) {
+        (_, Some(quarter)) => quarter,
+        (None, None) => (today.month0() / 3) + 1,
+        (Some(_), None) => {
+            errors.add("quarter", "required with year (1 to 4)");
+            1
+        }
+    };
     if !(1..=4).contains(&quarter) {
         errors.add("quarter", "1 to 4");
     }

@@ -188,8 +188,14 @@ mod tests {
         assert_eq!(f[0], "");
         assert_eq!(f[12], "2024-03-01");
         assert_eq!(f[16], "0");
-        assert_eq!(f[17], "", "not 超期整改");
+        assert_eq!(f[17], "否", "not 超期整改");
         assert_eq!(f[18], "否");
+        // Before posting there is no deadline to be late for.
+        let mut unposted = r.clone();
+        unposted.deadline = None;
+        let s = line(&unposted);
+        let f: Vec<&str> = s.trim_end_matches("\r\n").split(',').collect();
+        assert_eq!(f[17], "", "no deadline yet");
         r.delisted_on = d(2025, 1, 10);
         let s = line(&r);
         assert_eq!(

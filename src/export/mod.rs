@@ -186,7 +186,12 @@ pub fn cells(r: &ExportRow) -> [Cell<'_>; COLUMNS] {
         Cell::Date(r.deadline),
         Cell::Date(r.effective_deadline),
         Cell::Int(r.days_overdue),
-        text(if r.late_rectification { "是" } else { "" }),
+        // Blank before posting: without a deadline there is nothing to be late for.
+        text(match (r.late_rectification, r.deadline) {
+            (true, _) => "是",
+            (false, Some(_)) => "否",
+            (false, None) => "",
+        }),
         match (r.listed, r.delisted_on) {
             (true, _) => text("是"),
             (false, Some(d)) => Cell::Text(Cow::Owned(format!("已摘牌（{d}）"))),

@@ -104,6 +104,10 @@ fn refusal_by_code(code: &str, detail: &str) -> Option<String> {
             "重大事故隐患销号前，须先记录向职工代表大会或职工大会报告治理结果（完成阶段的双报告）。"
                 .to_string()
         }
+        "major_report_missing" => {
+            "上账时认定为重大的隐患，须先补报重大事故隐患报告（现状及原因、危害程度和整改难易程度、治理方案），方可销号。"
+                .to_string()
+        }
         "congress_follow_up_pending" => {
             "联席会议听取的报告，须先记录职工代表大会或职工大会的补充报告，方可销号。".to_string()
         }

@@ -1378,6 +1378,134 @@ db_test!(
     }
 );
 
+db_test!(
+    the_major_report_is_owed_until_closing_and_never_lowered_by_the_enterprise,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        let h = |id: &str, action: &str| format!("/api/v1/hazards/{id}/{action}");
+        // A 重大 report returned for correction stays 重大: the enterprise does not lower it
+        // and send it again as 一般 for the street to post.
+        let major = submitted_major(&app, &c, major_report()).await;
+        call(
+            &app,
+            Method::POST,
+            &h(&major, "return"),
+            &c.inspector,
+            json!({"reason": "请补充照片"}),
+            200,
+        )
+        .await;
+        for token in [&c.reporter, &c.principal] {
+            let res = app
+                .call(
+                    Method::PATCH,
+                    &format!("/api/v1/hazards/{major}"),
+                    Some(token),
+                    Some(json!({"level": "general"})),
+                )
+                .await;
+            expect_problem(res, 403, "level_downgrade_forbidden").await;
+        }
+        assert_eq!(
+            hazard_view(&app, &major, &c.principal).await["level"],
+            "major"
+        );
+
+        // Raised to 重大 at posting: it closes only once its 重大 report (L7) was filed.
+        let id = submitted_general(&app, &c).await;
+        call(&app, Method::POST, &h(&id, "post"), &c.inspector,
+            json!({"deadline": "2026-04-30", "level": "major",
+                   "level_change_reason": "涉及液氨机房供电",
+                   "judgement_basis": {"standard": "工贸企业重大事故隐患判定标准", "clause": "第四条"}}),
+            200).await;
+        call(
+            &app,
+            Method::PUT,
+            &h(&id, "plan"),
+            &c.principal,
+            plan(),
+            200,
+        )
+        .await;
+        call(
+            &app,
+            Method::POST,
+            &h(&id, "plan/acknowledge"),
+            &c.inspector,
+            json!({"opinion": "同意备案"}),
+            200,
+        )
+        .await;
+        call(
+            &app,
+            Method::POST,
+            &h(&id, "start"),
+            &c.principal,
+            json!({}),
+            200,
+        )
+        .await;
+        for kind in ["before", "after"] {
+            assert_eq!(upload(&app, &c.reporter, &id, kind).await.status(), 201);
+        }
+        call(
+            &app,
+            Method::POST,
+            &h(&id, "completion"),
+            &c.principal,
+            json!({"completed_on": "2026-03-02", "summary": "已加装备用电源",
+                   "actual_funds": "3", "self_assessment": "隐患已消除"}),
+            200,
+        )
+        .await;
+        for stage in ["discovery", "completion"] {
+            call(
+                &app,
+                Method::POST,
+                &h(&id, "congress-reports"),
+                &c.principal,
+                json!({"stage": stage, "body": "workers_congress", "meeting_on": "2026-03-02",
+                       "summary": "报告隐患及整改情况"}),
+                200,
+            )
+            .await;
+        }
+        let pass = json!({"result": "pass", "opinion": "整改属实", "accepted_on": "2026-03-02"});
+        let res = app
+            .call(
+                Method::POST,
+                &h(&id, "acceptance"),
+                Some(&c.inspector),
+                Some(pass.clone()),
+            )
+            .await;
+        let body = expect_problem(res, 409, "major_report_missing").await;
+        assert_eq!(body["current_status"], "pending_acceptance");
+        call(
+            &app,
+            Method::POST,
+            &h(&id, "major-report"),
+            &c.principal,
+            json!({"status_and_cause": "配电室电缆老化", "severity_and_difficulty": "停电致氨泄漏",
+                   "temporary_measures": "临时发电机"}),
+            200,
+        )
+        .await;
+        let closed = call(
+            &app,
+            Method::POST,
+            &h(&id, "acceptance"),
+            &c.inspector,
+            pass,
+            200,
+        )
+        .await;
+        assert_eq!(closed["status"], "closed");
+        assert_eq!(closed["dual_report"]["complete"], true);
+    }
+);
+
 db_test!(extensions_and_suspension, |backend: Backend| async move {
     let app = TestApp::start(&backend).await;
     let c = cast(&app).await;

@@ -977,6 +977,18 @@ db_test!(
             )
             .await;
         expect_problem(res, 422, "validation_failed").await;
+        // `to` alone counts from 1 January of its year (not of this one).
+        let (status, s) = app
+            .call_json(
+                Method::GET,
+                "/api/v1/stats/summary?to=2025-09-30",
+                Some(&district),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{s}");
+        assert_eq!(s["from"], "2025-01-01", "{s}");
+        assert_eq!(s["total"]["posted"], 0);
         // The enterprise's quarterly table (due by the 15th of the next quarter).
         let (status, q) = app
             .call_json(
@@ -1051,8 +1063,10 @@ db_test!(
         );
         // A period that has not begun has nothing to report yet; another street's enterprise
         // is not found.
+        // A year alone names no quarter (not today's quarter of that year).
         for (not_begun, field, table) in [
             ("quarterly?year=2026&quarter=3", "quarter", "quarterly"),
+            ("quarterly?year=2025", "quarter", "quarterly"),
             ("annual?year=2027", "year", "annual"),
         ] {
             let path = |q: &str| format!("/api/v1/stats/enterprise/{}/{q}", c.enterprise);

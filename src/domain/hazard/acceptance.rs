@@ -154,6 +154,15 @@ pub fn accept(
             // The congress half of the 双报告 must be whole before the record freezes: the
             // completion report, and every report heard only by a joint meeting (联席会议)
             // heard by the congress itself too (L11) — after closing neither could be recorded.
+            // The regulator half first: a hazard raised to 重大 at posting owes its report (L7)
+            // until `major-report` is filed; a closed record could never take it.
+            if facts.level == Level::Major && !facts.has_regulator_report {
+                return Err(state_error(
+                    facts,
+                    "major_report_missing",
+                    "a major hazard closes only after its major hazard report (L7: status and cause, severity and difficulty, plan) was filed: POST /api/v1/hazards/{id}/major-report".into(),
+                ));
+            }
             let missing = if facts.level != Level::Major {
                 None
             } else if !facts.has_completion_congress_report {
@@ -480,6 +489,30 @@ mod tests {
         let out = accept(&g, &street, &pass(), today(), &Policy::default()).unwrap();
         assert_eq!(out.status, Status::Closed);
         assert_eq!(out.warnings, ["employee_notice_missing"]);
+    }
+
+    #[test]
+    fn a_major_hazard_without_its_major_report_does_not_close() {
+        // Raised to 重大 at posting, the report (L7) never filed.
+        let mut f = facts(Status::PendingAcceptance, Level::Major);
+        f.has_regulator_report = false;
+        for policy in [
+            Policy::default(),
+            Policy {
+                congress_completion_rule: CongressRule::Warn,
+                ..Policy::default()
+            },
+        ] {
+            let err = accept(&f, &dept(), &pass(), today(), &policy).unwrap_err();
+            assert_eq!(
+                (err.code(), err.http_status()),
+                ("major_report_missing", 409)
+            );
+        }
+        // A failed check is still recorded; a 一般 hazard owes no such report.
+        assert!(accept(&f, &dept(), &fail(), today(), &Policy::default()).is_ok());
+        f.has_regulator_report = true;
+        assert!(accept(&f, &dept(), &pass(), today(), &Policy::default()).is_ok());
     }
 
     #[test]

@@ -269,6 +269,15 @@ pub fn edit(
             );
         }
     }
+    // A 重大 report once submitted was received by the department (the regulator half of the
+    // 双报告): only the department lowers it, at posting with a reason (T4) — not the
+    // enterprise by correcting a returned report and submitting it again as 一般.
+    if facts.has_regulator_report && facts.level == Level::Major && level == Some(Level::General) {
+        return Err(DomainError::Forbidden {
+            code: "level_downgrade_forbidden",
+            message: "this report was submitted as major; only the department lowers it to general, when posting it (level and level_change_reason)".into(),
+        });
+    }
     require_basics(&mut e, &input.content);
     check_formats(&mut e, &input.content, today);
     check_handling(&mut e, input.handling, input.suspension);
@@ -628,6 +637,36 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.code(), "invalid_state");
+    }
+
+    #[test]
+    fn a_returned_major_report_is_not_lowered_by_the_enterprise() {
+        let mut f = facts(Status::Returned, Level::Major);
+        f.has_regulator_report = true;
+        let mut input = draft_input();
+        input.level = Some(Level::General);
+        for role in [
+            Role::EnterpriseReporter,
+            Role::EnterprisePrincipal,
+            Role::EnterpriseSafetyOfficer,
+        ] {
+            let err = edit(&f, &actor(role), &input, today(), &Policy::default()).unwrap_err();
+            assert_eq!(
+                (err.code(), err.http_status()),
+                ("level_downgrade_forbidden", 403)
+            );
+        }
+        // A draft never submitted as 重大 may still be lowered by its author.
+        f.has_regulator_report = false;
+        let out = edit(
+            &f,
+            &actor(Role::EnterpriseReporter),
+            &input,
+            today(),
+            &Policy::default(),
+        )
+        .unwrap();
+        assert_eq!(out.level, Some(Level::General));
     }
 
     #[test]
