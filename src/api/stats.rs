@@ -552,24 +552,57 @@ async fn enterprise_table(
             let void_by = |r: &TableRow| {
                 r.status == "void" && voided_on.get(&r.id).is_none_or(|d| *d <= as_of)
             };
+            // A close-out counts by its acceptance date, but only once recorded: for an ended
+            // period, by the day its report was due (as signed) — a close-out recorded later,
+            // however dated, leaves the signed table as it was.
+            let closed_recorded: HashMap<String, NaiveDate> = hazard_records::table
+                .filter(hazard_records::hazard_id.eq_any(&closed_ids))
+                .filter(hazard_records::kind.eq("acceptance"))
+                .select((hazard_records::hazard_id, hazard_records::created_at))
+                .load::<(String, chrono::NaiveDateTime)>(c)?
+                .into_iter()
+                .map(|(h, at)| (h, at.and_utc().with_timezone(&tz).date_naive()))
+                .fold(HashMap::new(), |mut m, (h, d)| {
+                    let e = m.entry(h).or_insert(d);
+                    *e = (*e).max(d);
+                    m
+                });
+            let cutoff = if as_of < end { today } else { due };
+            let closed_by = |r: &TableRow, day: NaiveDate| {
+                r.cancel_date.is_some_and(|c| c <= day)
+                    && closed_recorded.get(&r.id).is_none_or(|d| *d <= cutoff)
+            };
             let mut table = Vec::new();
             for level in ["general", "major", "total"] {
                 let mine: Vec<_> = rows.iter().filter(|r| level == "total" || r.level == level).collect();
                 let in_period = |d: Option<NaiveDate>| d.is_some_and(|d| d >= start && d <= end);
                 let open: Vec<_> = mine
                     .iter()
-                    .filter(|r| !void_by(r) && r.posted_on.is_some_and(|p| p <= as_of) && r.cancel_date.is_none_or(|c| c > as_of))
+                    .filter(|r| !void_by(r) && r.posted_on.is_some_and(|p| p <= as_of) && !closed_by(r, as_of))
                     .collect();
-                let spent = mine
+                let closed: Vec<_> = mine
                     .iter()
-                    .filter(|r| in_period(r.cancel_date))
+                    .filter(|r| in_period(r.cancel_date) && closed_by(r, end))
+                    .collect();
+                let spent = closed
+                    .iter()
                     .filter_map(|r| funds.get(&r.id).copied())
                     .fold(Wan::ZERO, |a, b| a.checked_add(b).unwrap_or(a));
+                // Voided in the period after posting: with `closed`, what left the ledger's
+                // open items (open at the start + posted − closed − voided = open at the end).
+                let voided = mine
+                    .iter()
+                    .filter(|r| r.posted_on.is_some() && void_by(r))
+                    .filter(|r| voided_on.get(&r.id).is_some_and(|d| *d >= start))
+                    .count();
                 table.push(json!({
                     "level": level,
-                    "discovered": mine.iter().filter(|r| in_period(r.discovered_on)).count(),
+                    // A report voided before posting (untrue, a duplicate, a false report) was
+                    // no hazard found.
+                    "discovered": mine.iter().filter(|r| in_period(r.discovered_on) && !(r.status == "void" && r.posted_on.is_none())).count(),
                     "posted": mine.iter().filter(|r| in_period(r.posted_on)).count(),
-                    "closed": mine.iter().filter(|r| in_period(r.cancel_date)).count(),
+                    "closed": closed.len(),
+                    "voided": voided,
                     "open_at_end": open.len(),
                     // Work reported complete by then stopped the clock at its completion date.
                     "overdue_at_end": open.iter().filter(|r| r.effective_deadline.is_some_and(|d| d < r.completed_on.filter(|done| *done <= as_of).unwrap_or(as_of))).count(),

@@ -1122,6 +1122,45 @@ db_test!(
         );
         let (_, q2) = table(2).await;
         assert_eq!(q2["open_at_end"], 2, "voided in the second quarter: {q2}");
+        // What left the ledger's open items: voided after posting, in the quarter it was voided.
+        assert_eq!((&q1["voided"], &q2["voided"]), (&json!(1), &json!(1)));
+        assert_eq!(q1["closed"], 0);
+
+        // After the first quarter's report was due (15 April), a close-out dated back into it
+        // does not rewrite the signed table.
+        app.advance(chrono::Duration::days(6));
+        let boss = app.login("boss").await;
+        let h = |action: &str| format!("/api/v1/hazards/{late}/{action}");
+        call(&app, Method::POST, &h("start"), &boss, json!({}), 200).await;
+        assert_eq!(
+            crate::hazards::upload(&app, &boss, &late, "after")
+                .await
+                .status(),
+            201
+        );
+        call(
+            &app,
+            Method::POST,
+            &h("completion"),
+            &boss,
+            json!({"completed_on": "2026-03-25", "summary": "已整改", "actual_funds": "0.8",
+                   "self_assessment": "合格"}),
+            200,
+        )
+        .await;
+        call(
+            &app,
+            Method::POST,
+            &h("acceptance"),
+            &app.login("hyl-officer").await,
+            json!({"result": "pass", "opinion": "属实", "accepted_on": "2026-03-28"}),
+            200,
+        )
+        .await;
+        let (_, again) = table(1).await;
+        assert_eq!(again, q1, "the signed first quarter stays as it was");
+        let (_, q2) = table(2).await;
+        assert_eq!(q2["open_at_end"], 1, "{q2}");
     }
 );
 
