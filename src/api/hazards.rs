@@ -208,6 +208,33 @@ fn with_field_error(
 }
 
 /// Stores `input` as a record of `kind` and answers it for the ledger.
+/// Marks a pending extension request `lapsed` when the work is reported complete or the
+/// hazard is voided (`because`): the deadline it would move no longer runs, and a request left
+/// pending could never be decided on a closed record.
+fn lapse_extensions(
+    c: &mut DbConn,
+    env: &Env<'_>,
+    loaded: &mut Loaded,
+    because: &str,
+) -> AppResult<()> {
+    let pending: Vec<_> = loaded
+        .records
+        .iter()
+        .filter(|r| r.kind == "extension")
+        .map(|r| (r.id.clone(), r.json()))
+        .filter(|(_, p)| p["status"] == "pending")
+        .collect();
+    for (id, mut payload) in pending {
+        payload["status"] = json!("lapsed");
+        payload["lapsed"] = json!({
+            "because": because,
+            "at": crate::timefmt::rfc3339(&env.now.naive_utc()),
+        });
+        loaded.set_record_payload(c, &id, &payload)?;
+    }
+    Ok(())
+}
+
 fn record<I: serde::Serialize>(
     c: &mut DbConn,
     row: &HazardRow,
@@ -659,6 +686,7 @@ pub(crate) async fn void(
                 }
                 i.duplicate_of = Some(original.id);
             }
+            lapse_extensions(c, e, l, "void")?;
             record(c, row, "void", &i, e, l)
         },
     )
@@ -830,7 +858,10 @@ pub(crate) async fn completion(
         "hazard.completion_reported",
         input,
         |f, a, i, e| hazard::complete(f, a, i, e.today, e.policy),
-        |c, row, _, i, e, l| record(c, row, "completion", i, e, l),
+        |c, row, _, i, e, l| {
+            lapse_extensions(c, e, l, "completion")?;
+            record(c, row, "completion", i, e, l)
+        },
     )
     .await
 }

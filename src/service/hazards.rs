@@ -331,7 +331,7 @@ fn apply_outcome(
     if out.extension_requested.is_some() {
         row.pending_extension = out.extension_requested;
     }
-    if out.extension_approved.is_some() {
+    if out.extension_approved.is_some() || out.extension_lapsed {
         row.pending_extension = None;
     }
     if out.completed_on.is_some() {

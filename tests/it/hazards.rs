@@ -1506,6 +1506,83 @@ db_test!(
     }
 );
 
+db_test!(
+    a_pending_extension_lapses_when_the_work_is_reported_complete,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        let id = submitted_general(&app, &c).await;
+        let h = |action: &str| format!("/api/v1/hazards/{id}/{action}");
+        call(
+            &app,
+            Method::POST,
+            &h("post"),
+            &c.street,
+            json!({"deadline": "2026-03-13"}),
+            200,
+        )
+        .await;
+        call(
+            &app,
+            Method::POST,
+            &h("start"),
+            &c.principal,
+            json!({}),
+            200,
+        )
+        .await;
+        let asked = call(
+            &app,
+            Method::POST,
+            &h("extensions"),
+            &c.principal,
+            json!({"reason": "备件未到", "interim_measures": "加锁并巡查",
+                   "requested_deadline": "2026-03-31"}),
+            200,
+        )
+        .await;
+        let eid = newest_record_id(&asked, "extension");
+        assert_eq!(asked["pending_extension"], "2026-03-31");
+        assert_eq!(upload(&app, &c.reporter, &id, "after").await.status(), 201);
+        let done = call(
+            &app,
+            Method::POST,
+            &h("completion"),
+            &c.reporter,
+            json!({"completed_on": "2026-03-02", "summary": "已上锁", "actual_funds": "0.01",
+                   "self_assessment": "合格"}),
+            200,
+        )
+        .await;
+        // Nothing is left waiting for a decision that could never come.
+        assert!(done["pending_extension"].is_null(), "{done}");
+        let request = done["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == eid.as_str())
+            .unwrap()
+            .clone();
+        assert_eq!(request["status"], "lapsed", "{request}");
+        assert_eq!(request["lapsed"]["because"], "completion");
+        let res = app
+            .call(
+                Method::POST,
+                &h(&format!("extensions/{eid}/decision")),
+                Some(&c.inspector),
+                Some(json!({"approved": true, "opinion": "同意"})),
+            )
+            .await;
+        assert_eq!(res.status(), 409);
+        let entry = ledger_entry(&app, &id, &c.street, "hazard.completion_reported").await;
+        assert_eq!(
+            entry["payload"]["changes"]["pending_extension"],
+            json!({"before": "2026-03-31", "after": null}),
+            "{entry}"
+        );
+    }
+);
+
 db_test!(extensions_and_suspension, |backend: Backend| async move {
     let app = TestApp::start(&backend).await;
     let c = cast(&app).await;

@@ -282,7 +282,7 @@ impl HazardFacts {
         if out.extension_requested.is_some() {
             self.pending_extension = out.extension_requested;
         }
-        if out.extension_approved.is_some() {
+        if out.extension_approved.is_some() || out.extension_lapsed {
             self.pending_extension = None;
         }
         if out.completed_on.is_some() {
@@ -375,6 +375,9 @@ pub struct Outcome {
     pub extension_requested: Option<NaiveDate>,
     /// Close the pending extension request: approved or not.
     pub extension_approved: Option<bool>,
+    /// The pending extension request lapses undecided (the work was reported complete, or the
+    /// hazard voided): nobody decides it afterwards.
+    pub extension_lapsed: bool,
     /// Record this completion date.
     pub completed_on: Option<NaiveDate>,
     /// Discard the failed completion (T12): it does not count.

@@ -493,6 +493,7 @@ pub fn complete(
     e.finish()?;
     let mut out = Outcome::to(Status::PendingAcceptance);
     out.completed_on = input.completed_on;
+    out.extension_lapsed = facts.pending_extension.is_some();
     out.acceptance_due_on = Some(today + Days::new(policy.acceptance_due_days.max(0) as u64));
     if let (Some(done), Some(deadline)) = (input.completed_on, facts.effective_deadline)
         && done > deadline
@@ -865,6 +866,19 @@ mod tests {
             fields(&complete(&f, &a, &bad, today(), &p()).unwrap_err()),
             ["completed_on"]
         );
+    }
+
+    #[test]
+    fn a_pending_extension_lapses_with_the_completion() {
+        let mut f = facts(Status::InRectification, Level::Major);
+        let a = actor(Role::EnterprisePrincipal);
+        let out = complete(&f, &a, &completion(), today(), &p()).unwrap();
+        assert!(!out.extension_lapsed);
+        f.pending_extension = Some(d("2023-11-30"));
+        let out = complete(&f, &a, &completion(), today(), &p()).unwrap();
+        assert!(out.extension_lapsed);
+        f.apply(&out);
+        assert_eq!(f.pending_extension, None);
     }
 
     #[test]

@@ -172,6 +172,7 @@ pub fn void(
     }
     e.finish()?;
     let mut out = Outcome::to(Status::Void);
+    out.extension_lapsed = facts.pending_extension.is_some();
     if facts.listed {
         // A void hazard is frozen: its supervision ends with it, as with a close-out.
         out.listed = Some(false);
