@@ -264,6 +264,9 @@ impl HazardFacts {
     /// Applies an outcome's effects to these facts, as the store would (not `submitted_on`, ledger number or cancel date).
     pub fn apply(&mut self, out: &Outcome) {
         self.status = out.status;
+        if out.record_regulator_report {
+            self.has_regulator_report = true;
+        }
         if let Some(level) = out.level {
             self.level = level;
         }
