@@ -1,6 +1,6 @@
 //! T6 挂牌督办: the district office lists a 重大 hazard for supervision.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use super::codes::{Action, Level, ListingLevel, Role, Status};
@@ -74,10 +74,24 @@ pub fn list_hazard(
         "supervising_department",
         input.supervising_department.as_deref(),
     );
-    if let Some(no) = e.require_text("doc_no", input.doc_no.as_deref())
-        && let Err(m) = parse_doc_no(no)
-    {
-        e.add("doc_no", m);
+    if let Some(no) = e.require_text("doc_no", input.doc_no.as_deref()) {
+        match parse_doc_no(no) {
+            Err(m) => e.add("doc_no", m),
+            // The year in 〔〕 is the year the notice is issued: not later than today, nor
+            // before the hazard was posted (a typo there would take the 文号 for good).
+            Ok(doc) if doc.year > today.year() => e.add(
+                "doc_no",
+                format!("the year {} is after this year", doc.year),
+            ),
+            Ok(doc) if facts.posted_on.is_some_and(|p| doc.year < p.year()) => e.add(
+                "doc_no",
+                format!(
+                    "the year {} is before the hazard was posted (上账)",
+                    doc.year
+                ),
+            ),
+            Ok(_) => {}
+        }
     }
     e.require_text("signed_by", input.signed_by.as_deref());
     let complete_by = e.require("complete_by", input.complete_by);
@@ -191,6 +205,23 @@ mod tests {
         later.plan_file_by = Some(d("2023-11-01"));
         let out = list_hazard(&f, &a, &later, d("2023-10-25"), &Policy::default()).unwrap();
         assert_eq!(out.listed, Some(true));
+        // The 文号's year: not after this year, nor before the posting.
+        let mut posted = f.clone();
+        posted.posted_on = Some(d("2023-09-01"));
+        for (no, ok) in [
+            ("长安委督字〔2023〕第5号", true),
+            ("长安委督字〔2024〕第5号", false),
+            ("长安委督字〔1023〕第5号", false),
+            ("长安委督字〔2022〕第5号", false),
+        ] {
+            let mut l = listing();
+            l.doc_no = Some(no.into());
+            let got = list_hazard(&posted, &a, &l, today(), &Policy::default());
+            assert_eq!(got.is_ok(), ok, "{no}: {got:?}");
+            if !ok {
+                assert_eq!(fields(&got.unwrap_err()), ["doc_no"], "{no}");
+            }
+        }
     }
 
     #[test]
