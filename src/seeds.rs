@@ -210,6 +210,16 @@ mod tests {
         assert!(
             known.departments.contains("YJJ") && known.sectors.contains("ammonia_refrigeration")
         );
+        // 涉氨制冷, 粉尘涉爆 and 有限空间 are judged by the 工贸 standard's special sections.
+        for code in ["ammonia_refrigeration", "dust_explosion", "confined_space"] {
+            let (_, standard) = r.sectors.iter().find(|(s, _)| s.code == code).unwrap();
+            assert!(
+                standard
+                    .as_deref()
+                    .is_some_and(|t| t.contains("应急管理部令第10号")),
+                "{code}: {standard:?}"
+            );
+        }
         // 2023-10-07 was a swapped working Saturday.
         let d = NaiveDate::from_ymd_opt(2023, 10, 7).unwrap();
         assert!(r.calendar.contains(&(d, "working_weekend")));
