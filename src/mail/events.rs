@@ -168,7 +168,7 @@ pub fn hazard_event(
         }
         "hazard.overdue_explained" => (
             format!("【隐患台账】逾期书面说明：{}——{}", h.enterprise_name, h.title),
-            "企业就逾期未完成整改提交了书面说明，隐患继续挂账督办。".into(),
+            "企业就逾期未完成整改或验收未通过提交了书面说明，隐患继续挂账督办。".into(),
             [
                 ("逾期原因", text("reason")),
                 ("已采取的措施", text("measures")),
@@ -215,6 +215,10 @@ pub fn hazard_event(
             if !deadline.is_empty() {
                 details.push(("新的整改期限", deadline));
             }
+            details.push((
+                "书面说明",
+                "请就验收未通过提交书面说明（原因、已采取的措施），隐患继续挂账直至销号".to_string(),
+            ));
             (
                 format!("【隐患台账】整改验收未通过：{}", h.title),
                 "隐患整改验收未通过，请按所列问题继续整改并重新申请验收。".into(),

@@ -334,6 +334,9 @@ fn apply_outcome(
     if out.extension_approved.is_some() || out.extension_lapsed {
         row.pending_extension = None;
     }
+    if out.explanation_owed_on.is_some() {
+        row.explanation_owed_on = out.explanation_owed_on;
+    }
     if out.completed_on.is_some() {
         row.completed_on = out.completed_on;
     }

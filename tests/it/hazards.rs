@@ -853,6 +853,26 @@ db_test!(
             failed["completed_on"].is_null(),
             "the failed completion does not count"
         );
+        // L10: 继续挂账 with a written explanation, owed from the failed check until filed.
+        assert_eq!(failed["explanation_owed_on"], "2026-03-02");
+        assert!(
+            failed["compliance_flags"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("overdue_explanation_missing")),
+            "{}",
+            failed["compliance_flags"]
+        );
+        let explained = call(
+            &app,
+            Method::POST,
+            &h(&id, "overdue-explanation"),
+            &c.reporter,
+            json!({"reason": "锁具质量不合格", "measures": "已订购新锁具，临时加装挂锁"}),
+            200,
+        )
+        .await;
+        assert!(explained["explanation_owed_on"].is_null());
         call(&app, Method::POST, &h(&id, "completion"), &c.reporter, json!({
         "completed_on": "2026-03-02", "summary": "更换锁具", "actual_funds": "0.05", "self_assessment": "合格"}), 200).await;
         let closed = call(

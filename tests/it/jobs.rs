@@ -516,6 +516,12 @@ db_test!(
             .expect("the failed acceptance is mailed");
         assert!(mail.text().contains("存在问题"), "{}", mail.text());
         assert!(mail.text().contains("锁具损坏未更换"), "{}", mail.text());
+        // L10: it asks for the written explanation the failure makes owed.
+        assert!(
+            mail.text().contains("请就验收未通过提交书面说明"),
+            "{}",
+            mail.text()
+        );
     }
 );
 

@@ -206,6 +206,11 @@ pub fn accept(
             let mut out = Outcome::to(Status::InRectification);
             out.clear_completion = true;
             out.effective_deadline = input.deadline;
+            // L10: an item that fails its acceptance stays on the ledger (继续挂账) with a written
+            // explanation from the enterprise — owed from the check, unless one is owed already.
+            if facts.explanation_owed_on.is_none() {
+                out.explanation_owed_on = Some(today);
+            }
             Ok(out)
         }
     }
@@ -489,6 +494,19 @@ mod tests {
         let out = accept(&g, &street, &pass(), today(), &Policy::default()).unwrap();
         assert_eq!(out.status, Status::Closed);
         assert_eq!(out.warnings, ["employee_notice_missing"]);
+    }
+
+    #[test]
+    fn a_failed_check_owes_a_written_explanation() {
+        let mut f = facts(Status::PendingAcceptance, Level::Major);
+        let out = accept(&f, &dept(), &fail(), today(), &Policy::default()).unwrap();
+        assert_eq!(out.explanation_owed_on, Some(today()));
+        // One owed already (the first overdue step) keeps its date.
+        f.explanation_owed_on = Some(d("2023-10-01"));
+        let out = accept(&f, &dept(), &fail(), today(), &Policy::default()).unwrap();
+        assert_eq!(out.explanation_owed_on, None);
+        let out = accept(&f, &dept(), &pass(), today(), &Policy::default()).unwrap();
+        assert_eq!(out.explanation_owed_on, None);
     }
 
     #[test]

@@ -288,6 +288,9 @@ impl HazardFacts {
         if out.extension_approved.is_some() || out.extension_lapsed {
             self.pending_extension = None;
         }
+        if out.explanation_owed_on.is_some() {
+            self.explanation_owed_on = out.explanation_owed_on;
+        }
         if out.completed_on.is_some() {
             self.completed_on = out.completed_on;
         }
@@ -378,6 +381,8 @@ pub struct Outcome {
     pub extension_requested: Option<NaiveDate>,
     /// Close the pending extension request: approved or not.
     pub extension_approved: Option<bool>,
+    /// A written explanation (书面说明) is owed from this day (L10: a failed acceptance, 继续挂账).
+    pub explanation_owed_on: Option<NaiveDate>,
     /// The pending extension request lapses undecided (the work was reported complete, or the
     /// hazard voided): nobody decides it afterwards.
     pub extension_lapsed: bool,
