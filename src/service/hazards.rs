@@ -632,6 +632,8 @@ pub struct HazardView {
     pub listing: Option<ListingRow>,
     pub dual_report: Value,
     pub compliance_flags: Vec<&'static str>,
+    /// 五落实 (L10) of a 重大 hazard; null for a 一般 one.
+    pub five_implementations: Option<hazard::FiveImplementations>,
     pub records: Vec<Value>,
     pub attachments: Vec<AttachmentRow>,
     pub permitted_actions: Vec<&'static str>,
@@ -769,6 +771,7 @@ pub fn view_of(env: &Env<'_>, row: &HazardRow, loaded: &Loaded) -> AppResult<Haz
         listing: loaded.listing.clone(),
         dual_report,
         compliance_flags: compliance_flags(&facts, env.today, env.policy),
+        five_implementations: hazard::five_implementations(&facts),
         records: all_records,
         attachments: loaded.files.clone(),
         permitted_actions: permitted_now(&facts, env),

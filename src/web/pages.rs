@@ -1151,6 +1151,8 @@ pub struct HazardPageView {
     timing: String,
     overdue: bool,
     responsible: String,
+    /// 五落实 of a 重大 hazard, each part in place (✓) or not (✗); empty for a 一般 one.
+    five: String,
     flags: Vec<&'static str>,
     photos: Vec<(String, String)>,
     listed: bool,
@@ -1745,6 +1747,7 @@ fn detail_page(
         timing,
         overdue: open && days_overdue > 0,
         responsible,
+        five: five_text(&view["five_implementations"]),
         listed: view["listed"].as_bool().unwrap_or(false),
         extension: pending_extension_text(view),
         report: report_rows(view),
@@ -1900,6 +1903,27 @@ fn warnings_text(warnings: &Value) -> String {
 
 /// What the decider of a waiting extension request needs to read: the date asked for, the
 /// reason and the measures meanwhile.
+/// 五落实 as read on the page: 责任 ✓ · 措施 ✗ · …; empty when the view has none (一般).
+fn five_text(five: &Value) -> String {
+    if !five.is_object() {
+        return String::new();
+    }
+    [
+        ("责任", "responsibility"),
+        ("措施", "measures"),
+        ("资金", "funds"),
+        ("时限", "time_limit"),
+        ("预案", "emergency_plan"),
+    ]
+    .iter()
+    .map(|(label, key)| {
+        let mark = if five[*key] == true { "✓" } else { "✗" };
+        format!("{label} {mark}")
+    })
+    .collect::<Vec<_>>()
+    .join(" · ")
+}
+
 fn pending_extension_text(view: &Value) -> Option<String> {
     let asked = view["pending_extension"].as_str()?;
     let record = view["records"]
@@ -2362,6 +2386,17 @@ mod tests {
         assert_eq!(
             dual_report_text(&none),
             "向监管部门：未报告；向职工（代表）大会：发现阶段未报告，完成阶段未报告"
+        );
+    }
+
+    #[test]
+    fn five_implementations_read_as_marks() {
+        assert_eq!(five_text(&Value::Null), "");
+        let five = json!({"responsibility": true, "measures": false, "funds": true,
+                          "time_limit": false, "emergency_plan": true, "complete": false});
+        assert_eq!(
+            five_text(&five),
+            "责任 ✓ · 措施 ✗ · 资金 ✓ · 时限 ✗ · 预案 ✓"
         );
     }
 

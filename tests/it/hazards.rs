@@ -400,6 +400,12 @@ db_test!(
         .await;
         assert_eq!(posted["status"], "on_ledger");
         assert_eq!(posted["ledger_no"], "SH-CN-YH-2026-000001");
+        // Before the 治理方案: people, measures and funds named, the plan's parts not yet.
+        assert_eq!(
+            posted["five_implementations"],
+            json!({"responsibility": false, "measures": false, "funds": false,
+                   "time_limit": false, "emergency_plan": false, "complete": false})
+        );
         assert_eq!(posted["deadline"], "2026-04-30");
         assert_eq!(posted["effective_deadline"], "2026-04-30");
         assert_eq!(posted["overdue"], false);
@@ -471,6 +477,12 @@ db_test!(
         )
         .await;
         assert_eq!(started["status"], "in_rectification");
+        // 五落实 (L10): all five in place with the plan filed and the deadline set.
+        assert_eq!(
+            started["five_implementations"],
+            json!({"responsibility": true, "measures": true, "funds": true,
+                   "time_limit": true, "emergency_plan": true, "complete": true})
+        );
         call(
             &app,
             Method::POST,

@@ -68,7 +68,9 @@ pub use facts::{
 };
 pub use listing::{ListingInput, list_hazard};
 pub use permitted::{permitted_actions, permitted_actions_for};
-pub use plan::{AcknowledgePlanInput, acknowledge_plan, file_plan};
+pub use plan::{
+    AcknowledgePlanInput, FiveImplementations, acknowledge_plan, file_plan, five_implementations,
+};
 pub use rectification::{
     CompletionInput, ExtensionDecisionInput, ExtensionRequestInput, OverdueExplanationInput,
     ProgressInput, StartInput, complete, decide_extension, explain_overdue, extension_window_open,

@@ -8,6 +8,49 @@ use super::facts::{Actor, HazardFacts, Outcome, Plan, Policy};
 use super::guard::{gate, primary_department_only, role_may, state_error};
 use crate::domain::{DomainError, FieldErrors};
 
+/// 五落实 (L10: 责任、措施、资金、时限、预案) of a 重大 hazard: each in place or not, read off
+/// its report, its 治理方案 and its deadline. The department's 备案 of the plan (T7) confirms
+/// them; `plan_acknowledged` says whether it has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct FiveImplementations {
+    /// 责任: a responsible person and phone, and the plan's organisation and people.
+    pub responsibility: bool,
+    /// 措施: the plan's methods and the temporary measures meanwhile.
+    pub measures: bool,
+    /// 资金: the planned funds and the plan's funds and materials.
+    pub funds: bool,
+    /// 时限: a deadline on the ledger and the plan's timeline.
+    pub time_limit: bool,
+    /// 预案: the plan's safety measures and emergency plan.
+    pub emergency_plan: bool,
+    /// All five.
+    pub complete: bool,
+}
+
+/// The 五落实 of a 重大 hazard; `None` for a 一般 one (no 治理方案 is asked of it).
+pub fn five_implementations(facts: &HazardFacts) -> Option<FiveImplementations> {
+    if facts.level != super::codes::Level::Major {
+        return None;
+    }
+    let given = |t: &Option<String>| t.as_deref().is_some_and(|t| !t.trim().is_empty());
+    let c = &facts.content;
+    let plan = c.plan.clone().unwrap_or_default();
+    let responsibility =
+        given(&c.responsible_person) && given(&c.responsible_phone) && given(&plan.org_people);
+    let measures = given(&plan.methods) && given(&c.temporary_measures);
+    let funds = given(&c.planned_funds) && given(&plan.funds_materials);
+    let time_limit = facts.effective_deadline.is_some() && given(&plan.timeline);
+    let emergency_plan = given(&plan.safety_and_emergency);
+    Some(FiveImplementations {
+        responsibility,
+        measures,
+        funds,
+        time_limit,
+        emergency_plan,
+        complete: responsibility && measures && funds && time_limit && emergency_plan,
+    })
+}
+
 /// Body of plan acknowledgement.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
