@@ -23,6 +23,15 @@ pub fn days_left(effective_deadline: NaiveDate, today: NaiveDate) -> i64 {
     (-days_relative_to_deadline(effective_deadline, today)).max(0)
 }
 
+/// [`days_left`] in the words of pages and emails: 今日到期 on the deadline day, 剩余 N 天 before.
+pub fn days_left_text(days_left: i64) -> String {
+    if days_left == 0 {
+        "今日到期".to_string()
+    } else {
+        format!("剩余 {days_left} 天")
+    }
+}
+
 /// Signed calendar days from the deadline to today (−3 three days before, +1 the day after), for reminder ladders.
 pub fn days_relative_to_deadline(effective_deadline: NaiveDate, today: NaiveDate) -> i64 {
     (today - effective_deadline).num_days()
@@ -108,6 +117,8 @@ mod tests {
         assert_eq!(days_overdue(dl, d("2023-10-08")), 10);
         assert_eq!(days_left(dl, d("2023-09-27")), 1);
         assert_eq!(days_left(dl, dl), 0);
+        assert_eq!(days_left_text(days_left(dl, dl)), "今日到期");
+        assert_eq!(days_left_text(2), "剩余 2 天");
         assert_eq!(days_left(dl, d("2023-10-08")), 0);
         assert_eq!(days_relative_to_deadline(dl, d("2023-09-21")), -7);
         assert_eq!(days_relative_to_deadline(dl, d("2023-10-28")), 30);

@@ -223,7 +223,7 @@ impl Item {
         let timing = match h.effective_deadline {
             Some(_) if days_overdue > 0 => format!("逾期 {days_overdue} 天"),
             Some(_) if status == Some(Status::PendingAcceptance) => "已完成，待验收".to_string(),
-            Some(d) => format!("剩余 {} 天", deadline::days_left(d, today)),
+            Some(d) => deadline::days_left_text(deadline::days_left(d, today)),
             None => String::new(),
         };
         let deadline = match (h.deadline, h.effective_deadline) {

@@ -553,7 +553,7 @@ fn row(v: &Value) -> Row {
     let open = !matches!(v["status"].as_str(), Some("closed" | "void" | "draft"));
     let timing = match (open, days_overdue, v["days_left"].as_i64()) {
         (true, d, _) if d > 0 => format!("逾期 {d} 天"),
-        (true, _, Some(l)) => format!("剩余 {l} 天"),
+        (true, _, Some(l)) => crate::domain::deadline::days_left_text(l),
         _ => String::new(),
     };
     Row {
@@ -1709,7 +1709,7 @@ fn detail_page(
     let open = !matches!(status, "closed" | "void");
     let timing = match (open, days_overdue, view["days_left"].as_i64()) {
         (true, d, _) if d > 0 => format!("逾期 {d} 天"),
-        (true, _, Some(l)) => format!("剩余 {l} 天"),
+        (true, _, Some(l)) => crate::domain::deadline::days_left_text(l),
         _ => String::new(),
     };
     let responsible = format!(

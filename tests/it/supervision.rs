@@ -690,6 +690,10 @@ db_test!(
             view["days_overdue"], 1,
             "as late as it was done, not growing"
         );
+        assert!(
+            view["days_left"].is_null(),
+            "not 0 (the deadline day): {view}"
+        );
         let list = |q: &str| {
             let (app, district, q) = (&app, &district, format!("/api/v1/hazards?{q}"));
             async move {
@@ -701,6 +705,7 @@ db_test!(
         let overdue = list("overdue=true").await;
         assert_eq!(ids(&overdue), vec![late.clone()]);
         assert_eq!(overdue["items"][0]["days_overdue"], 1);
+        assert!(overdue["items"][0]["days_left"].is_null());
         assert!(ids(&list("overdue=false").await).contains(&in_time));
         let listed = list("status=pending_acceptance").await;
         let row = |id: &str| {
