@@ -368,9 +368,9 @@ fn brief_columns() -> _ {
     )
 }
 
-/// What the enterprise reported last of its work, per hazard of `ids`: its newest progress
-/// update, written explanation of lateness or completion report, as (kind, payload JSON,
-/// recorded at).
+/// The last word on a hazard's work, per hazard of `ids`: the enterprise's newest progress
+/// update, written explanation of lateness or completion report, or the acceptance check that
+/// followed it (a failed one undoes the completion, T12), as (kind, payload JSON, recorded at).
 pub fn last_progress(
     conn: &mut DbConn,
     ids: &[String],
@@ -379,7 +379,12 @@ pub fn last_progress(
     for chunk in ids.chunks(CHUNK) {
         let rows: Vec<(String, String, String, NaiveDateTime)> = hazard_records::table
             .filter(hazard_records::hazard_id.eq_any(chunk))
-            .filter(hazard_records::kind.eq_any(["progress", "overdue_explanation", "completion"]))
+            .filter(hazard_records::kind.eq_any([
+                "progress",
+                "overdue_explanation",
+                "completion",
+                "acceptance",
+            ]))
             .order((hazard_records::hazard_id, hazard_records::created_at))
             .select((
                 hazard_records::hazard_id,

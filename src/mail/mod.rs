@@ -255,6 +255,10 @@ impl Item {
                 match (kind.as_str(), percent) {
                     ("overdue_explanation", _) => format!("{day} 逾期书面说明：{}", said("reason")),
                     ("completion", _) => format!("{day} 报告整改完成：{}", said("summary")),
+                    ("acceptance", _) if said("result") == "fail" => {
+                        format!("{day} 验收未通过：{}", said("deficiencies"))
+                    }
+                    ("acceptance", _) => format!("{day} 验收通过"),
                     (_, Some(pc)) => format!("{day} {}（{pc}%）", said("note")),
                     (_, None) => format!("{day} {}", said("note")),
                 }
@@ -497,6 +501,14 @@ mod tests {
         assert_eq!(
             said("completion", r#"{"summary":"更换完毕"}"#),
             "2026-03-20 报告整改完成：更换完毕"
+        );
+        // A failed check after it: the completion no longer counts (T12), the digest says so.
+        assert_eq!(
+            said(
+                "acceptance",
+                r#"{"result":"fail","deficiencies":"锁具未更换"}"#
+            ),
+            "2026-03-20 验收未通过：锁具未更换"
         );
         h.completed_on = Some("2026-05-02".parse().unwrap());
         assert_eq!(Item::new(&h, None, today, "").timing, "逾期 2 天");

@@ -597,6 +597,21 @@ db_test!(
             .expect("the failed acceptance is mailed");
         assert!(mail.text().contains("新的整改期限"), "{}", mail.text());
         assert!(mail.text().contains("2026-03-31"), "{}", mail.text());
+        // Overdue on the new date: the digest's last word on the work is the failed check,
+        // not the completion it undid (T12).
+        run_job(&app, &admin, "escalation", "2026-04-01").await;
+        run_job(&app, &admin, "outbox", "2026-04-01").await;
+        let digest = smtp
+            .to("hyl-officer@example.org")
+            .into_iter()
+            .find(|m| m.subject().contains("2026-04-01"))
+            .expect("the street's digest of the first overdue day");
+        assert!(
+            digest.text().contains("验收未通过：锁具已被拆除"),
+            "{}",
+            digest.text()
+        );
+        assert!(!digest.text().contains("当场上锁"), "{}", digest.text());
     }
 );
 
