@@ -137,7 +137,13 @@ pub fn hazard_event(
         ),
         "hazard.extension_requested" => (
             format!("【隐患台账】延期申请待审批：{}——{}", h.enterprise_name, h.title),
-            "企业申请延长整改期限，请在现行整改期限届满前审批（同意或不同意）。".into(),
+            // A listed hazard's request is the supervising unit's to decide (T9); the primary
+            // department reads the same email as a copy.
+            if h.listed {
+                "企业申请延长整改期限。该隐患已挂牌督办，由督办单位区安委办在现行整改期限届满前审批（同意或不同意）；主管部门知悉。".into()
+            } else {
+                "企业申请延长整改期限，请在现行整改期限届满前审批（同意或不同意）。".into()
+            },
             vec![
                 ("申请延期至", text("requested_deadline")),
                 ("延期理由", text("reason")),
@@ -152,10 +158,15 @@ pub fn hazard_event(
                     if approved { "已批准" } else { "未批准" },
                     h.title
                 ),
+                // Read by the enterprise and, for a listed hazard, by the primary department
+                // too: the enterprise is named, not addressed.
                 if approved {
-                    "您单位的延期申请已批准，整改期限已调整。".into()
+                    format!("{}的延期申请已批准，整改期限已调整。", h.enterprise_name)
                 } else {
-                    "您单位的延期申请未获批准，请按原整改期限完成整改。".into()
+                    format!(
+                        "{}的延期申请未获批准，须按原整改期限完成整改。",
+                        h.enterprise_name
+                    )
                 },
                 match hazard.effective_deadline {
                     Some(deadline) if approved => vec![

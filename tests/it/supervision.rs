@@ -443,6 +443,30 @@ db_test!(
             subjects.iter().any(|s| s.contains("延期申请已批准")),
             "{subjects:?}"
         );
+        // The department reads both as copies: the district office decides a listed hazard's
+        // extension, and the decision names the enterprise instead of addressing it.
+        let body_of = |subject: &str| {
+            let id = outbox["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["subject"].as_str().unwrap().contains(subject))
+                .unwrap_or_else(|| panic!("{subject}: {subjects:?}"))["id"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            use diesel::prelude::*;
+            hazard_ledger::db::schema::outbox::table
+                .find(id)
+                .select(hazard_ledger::db::schema::outbox::body_text)
+                .get_result::<String>(&mut app.db.connect())
+                .unwrap()
+        };
+        let asked = body_of("延期申请待审批");
+        assert!(asked.contains("由督办单位区安委办"), "{asked}");
+        let decided = body_of("延期申请已批准");
+        assert!(!decided.contains("您单位"), "{decided}");
+        assert!(decided.contains("的延期申请已批准"), "{decided}");
     }
 );
 
