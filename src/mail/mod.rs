@@ -147,7 +147,12 @@ impl Directory {
                 set.extend(extra.into_iter().map(|e| e.trim().to_string()));
                 Some(set)
             }
-            Recipient::Principal => get(&self.principal, &h.enterprise_id),
+            // An enterprise without a principal who can be emailed still hears what it owes
+            // (the overdue notice asks for its written explanation): through its other users
+            // and its notify_emails.
+            Recipient::Principal => get(&self.principal, &h.enterprise_id)
+                .filter(|set| !set.is_empty())
+                .or_else(|| Some(self.resolve(Recipient::Enterprise, h))),
             Recipient::Street => get(&self.street, &h.street_code),
             Recipient::Department => get(&self.department, &h.primary_department),
             Recipient::SupervisingDepartment => h
@@ -629,6 +634,16 @@ mod tests {
         assert_eq!(v(Recipient::SupervisingUnit), ["ajw@gov.org"], "listed");
         assert_eq!(v(Recipient::DepartmentLeader), ["lead@gov.org"]);
         assert_eq!(v(Recipient::Verifiers), ["yjj@gov.org"]);
+        // An enterprise without a principal to email: its other addresses stand in.
+        let mut no_principal = brief();
+        no_principal.enterprise_id = "e2".into();
+        no_principal.notify_emails = r#"["office@e2.org"]"#.into();
+        assert_eq!(
+            dir.resolve(Recipient::Principal, &no_principal)
+                .into_iter()
+                .collect::<Vec<_>>(),
+            ["office@e2.org"]
+        );
         let mut unlisted = brief();
         unlisted.listed = false;
         assert!(

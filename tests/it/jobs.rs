@@ -1164,3 +1164,57 @@ db_test!(
         );
     }
 );
+
+db_test!(
+    an_enterprise_without_a_principal_to_email_still_hears_it_is_overdue,
+    |backend: Backend| async move {
+        let smtp = SmtpServer::start().await;
+        let app = app_with_smtp(&backend, &smtp).await;
+        let c = cast(&app).await;
+        let admin = app.user_token("ops", "admin", "AJW").await.1;
+        // The principal has left: the account is disabled.
+        let users = call(
+            &app,
+            Method::GET,
+            "/api/v1/users?limit=200",
+            &admin,
+            Value::Null,
+            200,
+        )
+        .await;
+        let boss = users["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["username"] == "boss")
+            .unwrap_or_else(|| panic!("{users}"))["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        call(
+            &app,
+            Method::PATCH,
+            &format!("/api/v1/users/{boss}"),
+            &admin,
+            json!({"active": false}),
+            200,
+        )
+        .await;
+        posted_general(&app, &c, "配电箱未上锁", "2026-03-03").await;
+        run_job(&app, &admin, "escalation", "2026-03-04").await;
+        run_job(&app, &admin, "outbox", "2026-03-04").await;
+        // The first overdue day's notice (and the written explanation it asks for) reaches the
+        // enterprise's other users instead.
+        let notice = smtp
+            .to("clerk@example.org")
+            .into_iter()
+            .find(|m| m.subject().contains("2026-03-04"))
+            .expect("the clerk hears of the overdue hazard");
+        assert!(
+            notice.text().contains("企业须提交书面说明"),
+            "{}",
+            notice.text()
+        );
+        assert!(smtp.to("boss@example.org").is_empty());
+    }
+);
