@@ -106,6 +106,22 @@ fn run_locked(
         let again = second_overdue(conn, &firings, &briefs)?;
         firings.extend(not_fired(conn, again)?);
     }
+    // One 约谈/通报 flag per hazard (+30 days overdue *or* a listed hazard's second overdue):
+    // a hazard flagged by an earlier run, or by another step of this one, is not flagged again.
+    let interviewed = {
+        let ids = unique(
+            firings
+                .iter()
+                .filter(|f| f.rule == Rule::OverdueInterview)
+                .map(|f| f.hazard_id.clone()),
+        );
+        q::fired_anchors(conn, Rule::OverdueInterview.as_str(), &ids)?
+    };
+    let mut flagged_now = BTreeSet::new();
+    firings.retain(|f| {
+        f.rule != Rule::OverdueInterview
+            || (!interviewed.contains_key(&f.hazard_id) && flagged_now.insert(f.hazard_id.clone()))
+    });
     if firings.is_empty() {
         return Ok(outcome);
     }

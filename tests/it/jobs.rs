@@ -1013,6 +1013,22 @@ db_test!(
         let after = call(&app, Method::GET, &path, &c.district, Value::Null, 200).await;
         assert_eq!(after["version"], before["version"]);
         assert_eq!(after["compliance_flags"], before["compliance_flags"]);
+        // Listed later, given a new deadline and overdue a second time: flagged already, it is
+        // not flagged (nor mailed as flagged) again — +30 or a second overdue, once.
+        {
+            use diesel::prelude::*;
+            diesel::sql_query(format!(
+                "UPDATE hazards SET listed = true, effective_deadline = '2026-04-25' WHERE id = '{late}'"
+            ))
+            .execute(&mut app.db.connect())
+            .unwrap();
+        }
+        let run = run_job(&app, &admin, "escalation", "2026-04-26").await;
+        assert_eq!(
+            run["counts"]["escalation"]["fired"],
+            json!({"overdue_first": 1}),
+            "{run}"
+        );
     }
 );
 
