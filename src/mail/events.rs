@@ -34,13 +34,18 @@ pub fn hazard_event(
             .trim()
             .to_string()
     };
+    // Posted with another responsible department than the routing gave: that department
+    // learns it is now the one that supervises and accepts the hazard.
+    let moved = kind == "hazard.posted" && !text("responsible_department").is_empty();
     let recipients: &[Recipient] = match kind {
         "hazard.submitted" | "hazard.major_reported" => &[Department, Street],
         // A listed hazard's extension is decided by the district office; the department,
         // which was sent the request too, learns of the new deadline.
         "hazard.extension_decided" if hazard.listed => &[Enterprise, Department],
         // A 重大 hazard on the ledger involves the street too (DESIGN: always involved).
+        "hazard.posted" if hazard.level == "major" && moved => &[Enterprise, Street, Department],
         "hazard.posted" if hazard.level == "major" => &[Enterprise, Street],
+        "hazard.posted" if moved => &[Enterprise, Department],
         "hazard.returned" | "hazard.posted" | "hazard.extension_decided" => &[Enterprise],
         "hazard.listed" => &[Enterprise, Street, SupervisingDepartment, Department],
         "hazard.closed" | "hazard.acceptance_failed" => &[Enterprise, Street],
@@ -113,6 +118,12 @@ pub fn hazard_event(
             {
                 details.push(("治理方案报备期限", due.to_string()));
             }
+            if moved {
+                details.push((
+                    "主管部门",
+                    format!("{}（上账时指定）", h.department_name),
+                ));
+            }
             details.push((
                 "双报告",
                 "向职工代表大会或职工大会报告该隐患及治理情况，并向从业人员公示".into(),
@@ -128,7 +139,11 @@ pub fn hazard_event(
         "hazard.posted" => (
             format!("【隐患台账】隐患已上账 {ledger_no}：{}", h.title),
             format!("隐患已上账（台账编号 {ledger_no}），请在整改期限前完成整改并报告。"),
-            vec![],
+            if moved {
+                vec![("主管部门", format!("{}（上账时指定）", h.department_name))]
+            } else {
+                vec![]
+            },
         ),
         "hazard.listed" => (
             format!("【隐患台账】挂牌督办 {}：{}", h.doc_no.clone().unwrap_or_default(), h.title),

@@ -884,6 +884,25 @@ db_test!(
             posting["responsible_department"], "SCJGJ",
             "stored as the code: {posting}"
         );
+        // The department now responsible is told (it was not: only the enterprise was).
+        let admin = app.user_token("ops", "admin", "AJW").await.1;
+        let outbox = call(
+            &app,
+            Method::GET,
+            "/api/v1/outbox?recipient=scj@example.org",
+            &admin,
+            Value::Null,
+            200,
+        )
+        .await;
+        assert!(
+            outbox["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["subject"].as_str().unwrap().contains("隐患已上账")),
+            "{outbox}"
+        );
     }
 );
 
