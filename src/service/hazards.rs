@@ -620,6 +620,10 @@ pub struct HazardView {
     pub posted_at: Option<String>,
     pub posted_on: Option<NaiveDate>,
     pub pending_extension: Option<NaiveDate>,
+    /// T9: the days an extension may be asked for while the deadline runs — {opens_on,
+    /// closes_on, working_days}: the last `rules.extension_window_workdays` working days up to and including
+    /// the effective deadline; null once the work is reported complete, closed or void.
+    pub extension_window: Option<Value>,
     pub completed_on: Option<NaiveDate>,
     pub acceptance_due_on: Option<NaiveDate>,
     pub cancel_date: Option<NaiveDate>,
@@ -757,6 +761,18 @@ pub fn view_of(env: &Env<'_>, row: &HazardRow, loaded: &Loaded) -> AppResult<Haz
         posted_at: row.posted_at.as_ref().map(crate::timefmt::rfc3339),
         posted_on: row.posted_on,
         pending_extension: row.pending_extension,
+        extension_window: row
+            .effective_deadline
+            .filter(|_| matches!(facts.status, Status::OnLedger | Status::InRectification))
+            .map(|d| {
+                let opens = crate::domain::deadline::extension_window_opens_on(
+                    env.calendar,
+                    d,
+                    env.policy.extension_window_workdays,
+                );
+                json!({"opens_on": opens, "closes_on": d,
+                       "working_days": env.policy.extension_window_workdays})
+            }),
         completed_on: row.completed_on,
         acceptance_due_on: row.acceptance_due_on,
         cancel_date: row.cancel_date,

@@ -1153,6 +1153,8 @@ pub struct HazardPageView {
     responsible: String,
     /// 五落实 of a 重大 hazard, each part in place (✓) or not (✗); empty for a 一般 one.
     five: String,
+    /// When an extension may be asked for (T9), while the deadline runs; empty otherwise.
+    extension_window: String,
     flags: Vec<&'static str>,
     photos: Vec<(String, String)>,
     listed: bool,
@@ -1748,6 +1750,16 @@ fn detail_page(
         overdue: open && days_overdue > 0,
         responsible,
         five: five_text(&view["five_implementations"]),
+        extension_window: match (
+            view["extension_window"]["opens_on"].as_str(),
+            view["extension_window"]["closes_on"].as_str(),
+        ) {
+            (Some(from), Some(to)) => format!(
+                "{from} 至 {to}（整改期限前最后 {} 个工作日，含期限当日）",
+                view["extension_window"]["working_days"]
+            ),
+            _ => String::new(),
+        },
         listed: view["listed"].as_bool().unwrap_or(false),
         extension: pending_extension_text(view),
         report: report_rows(view),

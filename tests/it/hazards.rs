@@ -1575,6 +1575,18 @@ db_test!(
         .await;
         let eid = newest_record_id(&asked, "extension");
         assert_eq!(asked["pending_extension"], "2026-03-31");
+        // The view says when an extension may be asked for: the last 15 working days up to
+        // and including the deadline (today among them).
+        let window = &asked["extension_window"];
+        assert_eq!(
+            (&window["closes_on"], &window["working_days"]),
+            (&json!("2026-03-13"), &json!(15)),
+            "{window}"
+        );
+        assert!(
+            window["opens_on"].as_str().unwrap() <= "2026-03-02",
+            "{window}"
+        );
         assert_eq!(upload(&app, &c.reporter, &id, "after").await.status(), 201);
         let done = call(
             &app,
@@ -1588,6 +1600,10 @@ db_test!(
         .await;
         // Nothing is left waiting for a decision that could never come.
         assert!(done["pending_extension"].is_null(), "{done}");
+        assert!(
+            done["extension_window"].is_null(),
+            "the deadline no longer runs"
+        );
         let request = done["records"]
             .as_array()
             .unwrap()

@@ -1271,6 +1271,11 @@ db_test!(
         let principal = form_login(&app, "boss").await;
         let html = page_text(&app, &format!("/hazards/{id}"), &principal).await;
         assert!(html.contains("补报重大事故隐患报告"), "{html}");
+        // When an extension may be asked for (deadline 2026-06-30).
+        assert!(
+            html.contains("至 2026-06-30（整改期限前最后 15 个工作日，含期限当日）"),
+            "{html}"
+        );
         // Raised to 重大: its 五落实 are shown, the plan's parts not yet in place.
         assert!(
             html.contains(r#"<td id="five">责任 ✗ · 措施 ✗ · 资金 ✗ · 时限 ✗ · 预案 ✗</td>"#),
