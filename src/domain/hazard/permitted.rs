@@ -142,7 +142,9 @@ mod tests {
     fn level_refusal(action: Action, level: Level) -> Option<&'static str> {
         match (action, level) {
             (Action::QuickFix, Level::Major) => Some("level_not_general"),
-            (Action::List | Action::MajorReport, Level::General) => Some("level_not_major"),
+            (Action::List | Action::MajorReport | Action::FilePlan, Level::General) => {
+                Some("level_not_major")
+            }
             _ => None,
         }
     }

@@ -81,7 +81,16 @@ pub(super) fn guard_file_plan(facts: &HazardFacts, role: Role) -> Result<(), Dom
             facts.level,
         ),
         PLAN_STATES,
-    )
+    )?;
+    // The 治理方案 (L8) belongs to a 重大 hazard; a 一般 one is rectified without it.
+    if facts.level != super::codes::Level::Major {
+        return Err(state_error(
+            facts,
+            "level_not_major",
+            "a rectification plan (治理方案) is filed for a major hazard only".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Files (or re-files) the six-part plan; principal only. A re-filed plan needs a new acknowledgement.
