@@ -303,7 +303,7 @@ pub fn summary(r: &HazardRow, today: NaiveDate, names: &HashMap<String, String>)
         "primary_department": r.primary_department, "discovered_on": r.discovered_on,
         "posted_on": r.posted_on, "deadline": r.deadline, "effective_deadline": r.effective_deadline,
         "overdue": days_overdue > 0, "days_overdue": days_overdue,
-        "days_left": r.effective_deadline.filter(|_| running && days_overdue == 0).map(|d| crate::domain::deadline::days_left(d, today)),
+        "days_left": r.effective_deadline.filter(|_| running && days_overdue == 0 && r.status != "pending_acceptance").map(|d| crate::domain::deadline::days_left(d, today)),
         "listed": r.listed, "cancel_date": r.cancel_date, "version": r.version,
         "updated_at": crate::timefmt::rfc3339(&r.updated_at),
     })

@@ -63,32 +63,64 @@ async fn read_json(mut payload: web::Payload, limit: usize) -> AppResult<TipInpu
 /// Reads a multipart tip: its text fields (each at most `text_limit` bytes) and up to
 /// `max_photos` `photo` parts (each at most `photo_limit` bytes). Also for form pages.
 pub async fn read_multipart(
-    mut form: Multipart,
+    form: Multipart,
     text_limit: usize,
     photo_limit: usize,
     max_photos: usize,
 ) -> AppResult<(TipInput, Vec<PhotoUpload>)> {
+    let (input, photos, refused) =
+        read_multipart_keeping_text(form, text_limit, photo_limit, max_photos).await?;
+    match refused {
+        Some(e) => Err(e),
+        None => Ok((input, photos)),
+    }
+}
+
+/// [`read_multipart`], reading on past a photo it refuses (one too many: 422 on `photo`; one
+/// too large: 413), so that the text fields come back with the refusal and a page can show
+/// them again. A refused photo is read and dropped, up to all the photos' limit together.
+pub async fn read_multipart_keeping_text(
+    mut form: Multipart,
+    text_limit: usize,
+    photo_limit: usize,
+    max_photos: usize,
+) -> AppResult<(TipInput, Vec<PhotoUpload>, Option<AppError>)> {
     let mut input = TipInput::default();
     let mut photos = Vec::new();
+    let mut refused: Option<AppError> = None;
+    let mut dropped = 0usize;
+    let drop_limit = photo_limit.saturating_mul(max_photos.max(1));
     while let Some(field) = form.next().await {
         let mut field = field.map_err(super::attachments::multipart_error)?;
         let name = field.name().unwrap_or("").to_string();
         if name == "photo" {
-            if photos.len() == max_photos {
-                return Err(AppError::field(
-                    "photo",
-                    format!("at most {max_photos} photos"),
-                ));
-            }
             let file_name = field
                 .content_disposition()
                 .and_then(|cd| cd.get_filename().map(str::to_string));
-            let bytes = super::attachments::read_part(&mut field, photo_limit).await?;
-            // A file input left empty by the browser sends an empty part without a name.
-            if bytes.is_empty() && file_name.as_deref().is_none_or(str::is_empty) {
-                continue;
+            let read = if photos.len() == max_photos {
+                Err(AppError::field(
+                    "photo",
+                    format!("at most {max_photos} photos"),
+                ))
+            } else {
+                super::attachments::read_part(&mut field, photo_limit).await
+            };
+            match read {
+                // A file input left empty by the browser sends an empty part without a name.
+                Ok(bytes) if bytes.is_empty() && file_name.as_deref().is_none_or(str::is_empty) => {
+                }
+                Ok(bytes) => photos.push(PhotoUpload { file_name, bytes }),
+                Err(e) if matches!(e.status.as_u16(), 413 | 422) => {
+                    while let Some(chunk) = field.next().await {
+                        dropped += chunk.map_err(super::attachments::multipart_error)?.len();
+                        if dropped > drop_limit {
+                            return Err(e);
+                        }
+                    }
+                    refused.get_or_insert(e);
+                }
+                Err(e) => return Err(e),
             }
-            photos.push(PhotoUpload { file_name, bytes });
             continue;
         }
         let bytes = super::attachments::read_part(&mut field, text_limit).await?;
@@ -108,7 +140,7 @@ pub async fn read_multipart(
         };
         *slot = text;
     }
-    Ok((input, photos))
+    Ok((input, photos, refused))
 }
 
 async fn file(

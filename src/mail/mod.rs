@@ -228,6 +228,9 @@ impl Item {
         let timing = match h.effective_deadline {
             Some(_) if days_overdue > 0 => format!("逾期 {days_overdue} 天"),
             Some(_) if status == Some(Status::PendingAcceptance) => "已完成，待验收".to_string(),
+            // A closed or void hazard's deadline no longer runs (its close-out or void email).
+            Some(_) if status == Some(Status::Closed) => "已销账".to_string(),
+            Some(_) if status == Some(Status::Void) => "已作废".to_string(),
             Some(d) => deadline::days_left_text(deadline::days_left(d, today)),
             None => String::new(),
         };
@@ -487,6 +490,9 @@ mod tests {
         h.status = "pending_acceptance".into();
         h.completed_on = Some("2026-04-28".parse().unwrap());
         assert_eq!(Item::new(&h, None, today, "").timing, "已完成，待验收");
+        let mut closed = h.clone();
+        closed.status = "closed".into();
+        assert_eq!(Item::new(&closed, None, today, "").timing, "已销账");
         // What the enterprise said last, whatever it was.
         let at = chrono::NaiveDate::from_ymd_opt(2026, 3, 20)
             .unwrap()

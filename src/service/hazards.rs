@@ -751,9 +751,14 @@ pub fn view_of(env: &Env<'_>, row: &HazardRow, loaded: &Loaded) -> AppResult<Haz
         effective_deadline: row.effective_deadline,
         overdue: days_overdue > 0,
         days_overdue,
-        // Null once overdue (0 is the deadline day itself); `days_overdue` counts then.
+        // While the deadline runs: null once overdue (0 is the deadline day itself;
+        // `days_overdue` counts then) and once the work is reported complete (the clock
+        // stopped at the completion).
         days_left: overdue_base
-            .filter(|_| open && days_overdue == 0)
+            .filter(|_| {
+                days_overdue == 0
+                    && matches!(facts.status, Status::OnLedger | Status::InRectification)
+            })
             .map(|d| deadline::days_left(d, env.today)),
         late_rectification: row.late_rectification(env.today),
         submitted_at: row.submitted_at.as_ref().map(crate::timefmt::rfc3339),

@@ -841,9 +841,24 @@ pub fn triage(
     let mut ledger_hazard: Option<String> = None;
     match action {
         TriageAction::Route => {
-            let street = code(input.street.as_deref());
-            let department = code(input.department.as_deref());
-            if street.is_none() && department.is_none() {
+            // Only what changes is routed (and recorded): a street or department the tip has
+            // already is left out.
+            let street =
+                code(input.street.as_deref()).filter(|s| row.street_code.as_ref() != Some(s));
+            let department = code(input.department.as_deref())
+                .filter(|d| row.department_code.as_ref() != Some(d));
+            let given = input
+                .street
+                .as_deref()
+                .is_some_and(|s| !s.trim().is_empty())
+                || input
+                    .department
+                    .as_deref()
+                    .is_some_and(|d| !d.trim().is_empty());
+            if given && street.is_none() && department.is_none() {
+                e.add("street", "the tip is already routed there");
+                e.add("department", "the tip is already routed there");
+            } else if street.is_none() && department.is_none() {
                 e.add("street", "give a street, a department or both");
                 e.add("department", "give a street, a department or both");
             }
@@ -943,6 +958,23 @@ pub fn triage(
                         .ok_or_else(|| {
                             AppError::field("duplicate_of", "no other tip within your scope")
                         })?;
+                    // A duplicate repeats a tip already found true (a hazard created or linked,
+                    // or itself a duplicate of one): its outcome is settled, and no chain of
+                    // duplicates can lead back to this tip, unverified.
+                    let settled = original.resolution.as_deref().is_some_and(|r| {
+                        matches!(
+                            r.parse::<Resolution>(),
+                            Ok(Resolution::HazardCreated
+                                | Resolution::HazardLinked
+                                | Resolution::Duplicate)
+                        )
+                    });
+                    if !settled {
+                        return Err(AppError::field(
+                            "duplicate_of",
+                            "the other tip is not confirmed: confirm it first (a duplicate repeats a tip found true)",
+                        ));
+                    }
                     // Link to the first tip of a chain of duplicates.
                     let first = match &original.duplicate_of {
                         Some(f) => f.clone(),

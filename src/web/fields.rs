@@ -790,6 +790,8 @@ pub fn translate(msg: &str) -> String {
             "仅用于按期完成、验收时已过期限的情形（逾期完成的继续挂账，不另定期限）"
         }
         "only with result fail" => "仅在验收不合格时填写",
+        "at most 4 decimals (1 yuan)" => "最多 4 位小数（万元，精确到 1 元）",
+        "must not exceed 1000000000" => "不能超过 1000000000 万元",
         "must not be in the future" => "不能晚于今天",
         "must not be in the past" => "不能早于今天",
         "must not be before discovered_on" => "不能早于发现日期",
@@ -863,6 +865,20 @@ pub fn translate(msg: &str) -> String {
         }
         "not a department (its code, e.g. YJJ, or its name, e.g. 区应急局)" => {
             "不是本区的主管部门（填写部门名称，如 区应急局）"
+        }
+        "give a street, a department or both" => "请选择要分派的街道或部门（或两者）",
+        "the tip is already routed there" => "该举报已分派在此，无需再分派",
+        "no other tip within your scope" => "没有这条举报，或它不在您的管辖范围内",
+        "the other tip is not confirmed: confirm it first (a duplicate repeats a tip found true)" => {
+            "该举报尚未核实属实：请先核查该举报（重复举报只能并入已核实属实的举报）"
+        }
+        m if m.starts_with("the hazard is closed:") => {
+            "该隐患已销账：隐患再次出现的，请建立新的隐患草稿"
+        }
+        m if m.starts_with("the hazard is void:") => "该隐患已作废：请建立新的隐患草稿",
+        m if m.starts_with("at most ") && m.ends_with(" characters") => {
+            let n = &m["at most ".len()..m.len() - " characters".len()];
+            return format!("最多 {n} 个字");
         }
         m if m.starts_with("required") => return format!("必填（{m}）"),
         // serde's words for a date or a number that does not parse.
@@ -952,6 +968,20 @@ mod tests {
     #[test]
     fn common_messages_read_in_chinese() {
         assert_eq!(translate("required"), "必填");
+        assert_eq!(translate("at most 2000 characters"), "最多 2000 个字");
+        assert_eq!(
+            translate("the hazard is void: confirm with enterprise_id and the hazard fields"),
+            "该隐患已作废：请建立新的隐患草稿"
+        );
+        // The money checks of Wan::parse, in the page's words.
+        assert_eq!(
+            translate("at most 4 decimals (1 yuan)"),
+            "最多 4 位小数（万元，精确到 1 元）"
+        );
+        assert_eq!(
+            translate("must not exceed 1000000000"),
+            "不能超过 1000000000 万元"
+        );
         assert_eq!(
             translate("must be a non-negative decimal like 12.5"),
             "须为不小于 0 的数（万元），如 12.5"

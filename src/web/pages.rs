@@ -547,15 +547,23 @@ struct ListPage {
     sections: Vec<ListSection>,
 }
 
+/// Where an open hazard stands against its deadline: 逾期 N 天, 已完成，待验收 (the clock
+/// stopped at the completion), 今日到期 or 剩余 N 天.
+fn timing_text(open: bool, v: &Value) -> String {
+    let days_overdue = v["days_overdue"].as_i64().unwrap_or(0);
+    match (open, days_overdue, v["days_left"].as_i64()) {
+        (true, d, _) if d > 0 => format!("逾期 {d} 天"),
+        _ if open && v["status"] == "pending_acceptance" => "已完成，待验收".to_string(),
+        (true, _, Some(l)) => crate::domain::deadline::days_left_text(l),
+        _ => String::new(),
+    }
+}
+
 fn row(v: &Value) -> Row {
     let s = |k: &str| v[k].as_str().unwrap_or("").to_string();
     let days_overdue = v["days_overdue"].as_i64().unwrap_or(0);
     let open = !matches!(v["status"].as_str(), Some("closed" | "void" | "draft"));
-    let timing = match (open, days_overdue, v["days_left"].as_i64()) {
-        (true, d, _) if d > 0 => format!("逾期 {d} 天"),
-        (true, _, Some(l)) => crate::domain::deadline::days_left_text(l),
-        _ => String::new(),
-    };
+    let timing = timing_text(open, v);
     Row {
         id: s("id"),
         title: s("title"),
@@ -1709,11 +1717,7 @@ fn detail_page(
     let days_overdue = view["days_overdue"].as_i64().unwrap_or(0);
     let status = view["status"].as_str().unwrap_or("");
     let open = !matches!(status, "closed" | "void");
-    let timing = match (open, days_overdue, view["days_left"].as_i64()) {
-        (true, d, _) if d > 0 => format!("逾期 {d} 天"),
-        (true, _, Some(l)) => crate::domain::deadline::days_left_text(l),
-        _ => String::new(),
-    };
+    let timing = timing_text(open, view);
     let responsible = format!(
         "{} {}",
         str_("responsible_person"),
@@ -2399,6 +2403,24 @@ mod tests {
             dual_report_text(&none),
             "向监管部门：未报告；向职工（代表）大会：发现阶段未报告，完成阶段未报告"
         );
+    }
+
+    #[test]
+    fn timing_reads_against_the_deadline() {
+        let t = |v: Value| timing_text(true, &v);
+        assert_eq!(
+            t(json!({"status": "pending_acceptance", "days_overdue": 0, "days_left": null})),
+            "已完成，待验收"
+        );
+        assert_eq!(
+            t(json!({"status": "pending_acceptance", "days_overdue": 2})),
+            "逾期 2 天"
+        );
+        assert_eq!(
+            t(json!({"status": "on_ledger", "days_overdue": 0, "days_left": 0})),
+            "今日到期"
+        );
+        assert_eq!(timing_text(false, &json!({"status": "closed"})), "");
     }
 
     #[test]

@@ -51,7 +51,7 @@ impl Names {
 
     fn street(&self, code: Option<&str>) -> String {
         code.map_or_else(
-            || "未分派".to_string(),
+            || "—".to_string(),
             |c| {
                 self.streets
                     .get(c)
@@ -71,6 +71,14 @@ impl Names {
                     .unwrap_or_else(|| c.to_string())
             },
         )
+    }
+
+    /// Who handles a tip: street / department, or 未分派 when neither is set.
+    fn handler(&self, street: Option<&str>, department: Option<&str>) -> String {
+        if street.is_none() && department.is_none() {
+            return "未分派".to_string();
+        }
+        format!("{} / {}", self.street(street), self.department(department))
     }
 
     /// Choices of a select, sorted by code, with "请选择" first.
@@ -109,11 +117,7 @@ fn row(t: &TipSummary, names: &Names) -> Row {
         received_on: t.received_on.to_string(),
         location: t.location.clone(),
         description: short(&t.description, 40),
-        handler: format!(
-            "{} / {}",
-            names.street(t.street.as_deref()),
-            names.department(t.department.as_deref())
-        ),
+        handler: names.handler(t.street.as_deref(), t.department.as_deref()),
         status: fields::tip_status_label(t.status.as_str()),
         due_on: t.due_on.to_string(),
         overdue: t.overdue,
@@ -178,6 +182,15 @@ pub async fn inbox(
         Ok(s) => s,
         Err(page) => return page,
     };
+    let flash = web::Query::<HashMap<String, String>>::from_query(req.query_string())
+        .ok()
+        .and_then(|q| q.get("gone").cloned())
+        .map(|a| {
+            format!(
+                "{}该举报已由其他单位承办，不再在您的列表中。",
+                done_text(&a)
+            )
+        });
     let names = Names::load(&state).await;
     let mut open = tips(&state, &s.caller, "received,routed,verifying", 200).await;
     open.sort_by_key(|t| (t.due_on, t.received_on));
@@ -194,7 +207,7 @@ pub async fn inbox(
         StatusCode::OK,
         &InboxPage {
             user: Some(user_view(&s)),
-            flash: None,
+            flash,
             sections: vec![
                 Section {
                     title: "待核查（按核查期限）",
@@ -236,7 +249,6 @@ struct DetailPage {
     user: Option<UserView>,
     flash: Option<String>,
     csrf: String,
-    error: Option<String>,
     id: String,
     status: &'static str,
     received_on: String,
@@ -245,8 +257,8 @@ struct DetailPage {
     occurred_on: String,
     location: String,
     description: String,
-    street: String,
-    department: String,
+    /// Street / department, or 未分派.
+    handler: String,
     contact: String,
     outcome: String,
     hazard_id: Option<String>,
@@ -321,13 +333,6 @@ fn initial_values(action: &str, view: &TipView) -> HashMap<String, String> {
             ("discovered_on".to_string(), t.occurred_on.to_string()),
             ("level".to_string(), "general".to_string()),
         ]),
-        "route" => HashMap::from([
-            ("street".to_string(), t.street.clone().unwrap_or_default()),
-            (
-                "department".to_string(),
-                t.department.clone().unwrap_or_default(),
-            ),
-        ]),
         _ => HashMap::new(),
     }
 }
@@ -344,27 +349,29 @@ impl Choices {
     async fn load(state: &web::Data<AppState>, caller: &Caller, names: &Names, this: &str) -> Self {
         let mut enterprises = enterprise_choices(state, caller).await;
         enterprises.insert(0, (String::new(), "请选择".to_string()));
-        let mut other_tips: Vec<(String, String)> = tips(
-            state,
-            caller,
-            "received,routed,verifying,confirmed,not_confirmed,transferred,replied",
-            200,
-        )
-        .await
-        .into_iter()
-        .filter(|t| t.id != this)
-        .map(|t| {
-            (
-                t.id.clone(),
-                format!(
-                    "{} {} {}",
-                    t.received_on,
-                    short(&t.location, 20),
-                    short(&t.description, 20)
-                ),
-            )
-        })
-        .collect();
+        let mut other_tips: Vec<(String, String)> = tips(state, caller, "confirmed,replied", 200)
+            .await
+            .into_iter()
+            // A duplicate repeats a tip already found true (the service refuses others).
+            .filter(|t| {
+                t.id != this
+                    && matches!(
+                        t.resolution.as_deref(),
+                        Some("hazard_created" | "hazard_linked" | "duplicate")
+                    )
+            })
+            .map(|t| {
+                (
+                    t.id.clone(),
+                    format!(
+                        "{} {} {}",
+                        t.received_on,
+                        short(&t.location, 20),
+                        short(&t.description, 20)
+                    ),
+                )
+            })
+            .collect();
         other_tips.insert(0, (String::new(), "请选择".to_string()));
         Choices {
             streets: Names::choices(&names.streets, "不变"),
@@ -462,7 +469,6 @@ async fn detail_page(
         user: Some(user_view(s)),
         flash,
         csrf: s.csrf.clone(),
-        error: failed.as_ref().map(|f| f.message.clone()),
         id: t.id.clone(),
         status: fields::tip_status_label(t.status.as_str()),
         received_on: t.received_on.to_string(),
@@ -471,8 +477,7 @@ async fn detail_page(
         occurred_on: t.occurred_on.to_string(),
         location: t.location.clone(),
         description: t.description.clone(),
-        street: names.street(t.street.as_deref()),
-        department: names.department(t.department.as_deref()),
+        handler: names.handler(t.street.as_deref(), t.department.as_deref()),
         contact,
         outcome: view.outcome.unwrap_or("").to_string(),
         hazard_id: t.hazard_id.clone(),
@@ -590,6 +595,10 @@ pub async fn act(
     .await;
     let (status, answer) = outcome(result).await;
     if (200..300).contains(&status) {
+        // Routed elsewhere, the tip has left the officer's scope: back to the list, told so.
+        if load(&state, &s.caller, &id).await.is_err() {
+            return see_other(&format!("/tips/inbox?gone={action}"));
+        }
         return see_other(&format!("{back}?done={action}"));
     }
     let mut errors = fields::problem_errors(&answer);

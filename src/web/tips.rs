@@ -89,7 +89,7 @@ pub async fn new_form(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
 
 pub async fn file(state: web::Data<AppState>, req: HttpRequest, form: Multipart) -> HttpResponse {
     let limits = &state.config.tips;
-    let read = crate::api::tips::read_multipart(
+    let read = crate::api::tips::read_multipart_keeping_text(
         form,
         limits.max_json_bytes,
         state.config.attachments.max_bytes,
@@ -97,7 +97,28 @@ pub async fn file(state: web::Data<AppState>, req: HttpRequest, form: Multipart)
     )
     .await;
     let (input, photos) = match read {
-        Ok(x) => x,
+        Ok((input, photos, None)) => (input, photos),
+        // A photo too many or too large: what was typed stays; the photos are chosen again
+        // (a browser never fills a file input back in).
+        Ok((input, _, Some(e))) => {
+            let photo = if e.status.as_u16() == 413 {
+                format!(
+                    "照片太大：每张不超过 {} MB。请重新选择照片。",
+                    state.config.attachments.max_bytes / (1024 * 1024)
+                )
+            } else {
+                format!("照片最多 {} 张。请重新选择照片。", limits.max_photos)
+            };
+            return tip_page(
+                &state,
+                &req,
+                e.status,
+                input,
+                HashMap::from([("photo".to_string(), photo)]),
+                Some("请修改标出的内容。".to_string()),
+            )
+            .await;
+        }
         Err(e) => {
             // The form's own limits and encoding, in the public's words.
             let msg = match e.status.as_u16() {

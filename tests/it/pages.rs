@@ -63,7 +63,7 @@ pub(crate) async fn page_text(app: &TestApp, path: &str, session: &str) -> Strin
 }
 
 /// The CSRF token a page's forms carry.
-fn csrf_of(html: &str) -> String {
+pub(crate) fn csrf_of(html: &str) -> String {
     html.split(r#"name="csrf" value=""#)
         .nth(1)
         .unwrap()
@@ -1093,7 +1093,7 @@ db_test!(
 );
 
 /// Posts a page form with the session cookie.
-async fn post_page(
+pub(crate) async fn post_page(
     app: &TestApp,
     path: &str,
     session: &str,

@@ -708,6 +708,10 @@ db_test!(
         assert_eq!(view["status"], "pending_acceptance");
         assert_eq!(view["overdue"], false, "done by the deadline: {view}");
         assert_eq!(view["days_overdue"], 0);
+        assert!(
+            view["days_left"].is_null(),
+            "the clock stopped at the completion: {view}"
+        );
         let view = hazard_view(&app, &late, &district).await;
         assert_eq!(view["overdue"], true);
         assert_eq!(

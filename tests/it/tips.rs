@@ -1083,6 +1083,28 @@ db_test!(triage_flows, |backend: Backend| async move {
     assert_eq!(t["resolution"], "hazard_linked");
     assert_eq!(t["hazard_id"], existing.as_str());
 
+    // A duplicate repeats a tip already found true: not one still open (t4), so that two
+    // open tips cannot name each other and close with nothing verified.
+    let p = triage(
+        &app,
+        &c.street,
+        &t3,
+        json!({"action": "confirm", "duplicate_of": t4}),
+        422,
+    )
+    .await;
+    assert_eq!(fields(&p), ["duplicate_of"]);
+    assert!(p.to_string().contains("not confirmed"), "{p}");
+    // Routing a tip where it is already routed changes nothing: refused.
+    let p = triage(
+        &app,
+        &c.street,
+        &t3,
+        json!({"action": "route", "street": "hyl"}),
+        422,
+    )
+    .await;
+    assert_eq!(fields(&p), ["street", "department"]);
     // A duplicate links the first tip and its hazard.
     let t = triage(
         &app,
@@ -1294,13 +1316,41 @@ db_test!(
         let html = res.text().await.unwrap();
         assert!(html.contains("验证题已失效"), "{html}");
         assert!(!html.contains("already used"), "{html}");
+        // One photo too many: said at the photo field, in Chinese, and what was typed stays
+        // (the photos are chosen again).
+        let (token, answer) = challenge(&app).await;
+        let mut form = tip_form(token, answer);
+        for i in 0..6 {
+            form = form.part(
+                "photo",
+                reqwest::multipart::Part::bytes(phone_photo())
+                    .file_name(format!("现场{i}.jpg"))
+                    .mime_str("image/jpeg")
+                    .unwrap(),
+            );
+        }
+        let res = app
+            .client
+            .post(app.url("/tips/new"))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 422);
+        let html = res.text().await.unwrap();
+        assert!(html.contains("照片最多 5 张"), "{html}");
+        assert!(
+            html.contains("配电房门口堆放易燃物"),
+            "the description stays: {html}"
+        );
+        assert!(!html.contains("invalid or missing"), "{html}");
     }
 );
 
 db_test!(
     the_officers_tip_pages_follow_role_and_scope,
     |backend: Backend| async move {
-        use crate::pages::{form_login, get_page, page_text};
+        use crate::pages::{csrf_of, form_login, get_page, page_text, post_page};
         let app = TestApp::start(&backend).await;
         let c = cast(&app).await;
         let (_, id) = filed(&app, &c.district, json!({})).await;
@@ -1338,5 +1388,25 @@ db_test!(
         }
         let inbox = page_text(&app, "/tips/inbox", &other).await;
         assert!(inbox.contains("待核查（按核查期限）（0）"), "{inbox}");
+        // Routed on to another street from the page, the tip leaves the officer's list: back to
+        // the list, told so (not a page saying it is not found).
+        let hyl = form_login(&app, "hyl-officer").await;
+        let html = page_text(&app, &page, &hyl).await;
+        let res = post_page(
+            &app,
+            &format!("{page}/do/route"),
+            &hyl,
+            &[("csrf", csrf_of(&html)), ("street", "JSL".to_string())],
+        )
+        .await;
+        assert_eq!(res.status(), 303);
+        assert_eq!(res.headers()["location"], "/tips/inbox?gone=route");
+        let inbox = page_text(&app, "/tips/inbox?gone=route", &hyl).await;
+        assert!(inbox.contains("不再在您的列表中"), "{inbox}");
+        assert!(
+            page_text(&app, "/tips/inbox", &other)
+                .await
+                .contains("（1）")
+        );
     }
 );
