@@ -1000,16 +1000,21 @@ pub(crate) async fn overdue_explanation(
 /// decided (action and status). The tip's id (a UUIDv7, which carries the moment the tip was
 /// filed) and the other tips it was merged with would help the enterprise find out who reported
 /// it (L5: the reporter is protected); the district office and the ledger keep them.
+/// Nor does it read the officials' mailboxes: the recipients of an escalation or an email
+/// (officers', inspectors', the district office's addresses) are left out.
 fn for_the_enterprise(mut entry: Value) -> Value {
-    if entry["kind"]
-        .as_str()
-        .is_some_and(|k| k.starts_with("tip."))
-    {
+    let kind = entry["kind"].as_str().unwrap_or("").to_string();
+    if kind.starts_with("tip.") {
         let payload = &entry["payload"];
         entry["payload"] = json!({
             "action": payload["action"],
             "status": payload["status"],
         });
+    } else if (kind == "hazard.escalated" || kind.starts_with("email."))
+        && let Some(p) = entry["payload"].as_object_mut()
+    {
+        p.remove("recipients");
+        p.remove("recipient");
     }
     entry
 }

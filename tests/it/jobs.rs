@@ -252,6 +252,24 @@ db_test!(
                 .unwrap()
                 .contains(&json!("hyl-officer@example.org"))
         );
+        // The enterprise reads the same entries without the officials' mailboxes.
+        let theirs = ledger_entries(&app, &g1, &c.principal).await;
+        let mailed: Vec<&Value> = theirs
+            .iter()
+            .filter(|e| {
+                e["kind"] == "hazard.escalated" || e["kind"].as_str().unwrap().starts_with("email.")
+            })
+            .collect();
+        assert!(!mailed.is_empty());
+        for e in mailed {
+            assert!(e["payload"].get("recipients").is_none(), "{e}");
+            assert!(e["payload"].get("recipient").is_none(), "{e}");
+        }
+        assert!(
+            !Value::Array(theirs.clone())
+                .to_string()
+                .contains("@example.org")
+        );
         // Sent emails are in the ledger too, and the chain holds.
         let ledger = call(
             &app,
