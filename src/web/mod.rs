@@ -217,6 +217,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(tips::file)),
     )
     .service(
+        web::resource("/tips/filed")
+            .wrap(wrap())
+            .route(web::get().to(tips::filed)),
+    )
+    .service(
         web::resource("/tips/status")
             .wrap(wrap())
             .route(web::get().to(tips::status)),

@@ -143,17 +143,19 @@ pub async fn file(state: web::Data<AppState>, req: HttpRequest, form: Multipart)
     };
     let kept = input.clone();
     match svc::file_tip(&state, &client_ip(&req), input, photos).await {
-        Ok(filed) => render(
-            StatusCode::CREATED,
-            &StatusPage {
-                user: None,
-                flash: None,
-                new_code: Some(filed.receipt_code.clone()),
-                code: filed.receipt_code,
-                error: None,
-                status: None,
-            },
-        ),
+        // Post/redirect/get: the receipt is a page of its own, so that reloading it shows the
+        // code again instead of sending the form a second time (its question spent, the code
+        // lost). The code rides in a short-lived cookie of that page, not in its address
+        // (kept in the browser's history).
+        Ok(filed) => {
+            let mut c = super::cookie(&state, &req, RECEIPT_COOKIE, filed.receipt_code);
+            c.set_path("/tips/filed");
+            c.set_max_age(actix_web::cookie::time::Duration::minutes(30));
+            c.set_same_site(actix_web::cookie::SameSite::Strict);
+            let mut res = see_other("/tips/filed");
+            let _ = res.add_cookie(&c);
+            res
+        }
         Err(e) => {
             let problem = e.body();
             let mut errors = super::fields::problem_errors(&problem)
@@ -236,6 +238,32 @@ pub async fn status(
             code,
             error,
             status: view,
+        },
+    )
+}
+
+/// The cookie that carries a new tip's receipt code to its receipt page.
+const RECEIPT_COOKIE: &str = "hl_tip_receipt";
+
+/// `GET /tips/filed`: the receipt of the tip just filed (its code, to write down), as long as
+/// the receipt cookie lasts; without it, the status look-up.
+pub async fn filed(req: HttpRequest) -> HttpResponse {
+    let Some(code) = req
+        .cookie(RECEIPT_COOKIE)
+        .map(|c| c.value().to_string())
+        .filter(|c| !c.is_empty())
+    else {
+        return see_other("/tips/status");
+    };
+    render(
+        StatusCode::OK,
+        &StatusPage {
+            user: None,
+            flash: None,
+            new_code: Some(code.clone()),
+            code,
+            error: None,
+            status: None,
         },
     )
 }

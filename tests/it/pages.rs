@@ -531,6 +531,10 @@ db_test!(
         let code = b.text("#receipt").await;
         assert!(code.starts_with("JB-") && code.len() == 22, "{code}");
         b.shot("tip-receipt").await;
+        // Reloading the receipt shows the same code again (it does not send the tip twice).
+        b.client.refresh().await.unwrap();
+        b.settle().await;
+        assert_eq!(b.text("#receipt").await, code);
 
         // The street officer of 华阳路 (routed by the address) finds it among the street's tips,
         // confirms it as a hazard of the cold-chain company and replies, on the pages.

@@ -1310,7 +1310,35 @@ db_test!(
                 .multipart(tip_form(token.clone(), answer.clone()))
                 .send()
         };
-        assert_eq!(send().await.unwrap().status(), 201);
+        // Filed: on to the receipt page, the code in that page's cookie (not in an address),
+        // which shows it again however often it is reloaded.
+        let res = send().await.unwrap();
+        assert_eq!(res.status(), 303);
+        assert_eq!(res.headers()["location"], "/tips/filed");
+        let set = res.headers()["set-cookie"].to_str().unwrap().to_string();
+        assert!(set.starts_with("hl_tip_receipt=JB-"), "{set}");
+        assert!(
+            set.contains("Path=/tips/filed") && set.contains("HttpOnly"),
+            "{set}"
+        );
+        let cookie = set.split(';').next().unwrap().to_string();
+        let code = cookie.trim_start_matches("hl_tip_receipt=").to_string();
+        for _ in 0..2 {
+            let html = app
+                .client
+                .get(app.url("/tips/filed"))
+                .header("cookie", &cookie)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            assert!(html.contains(&format!(r#"id="receipt">{code}<"#)), "{html}");
+        }
+        let res = app.get("/tips/filed").await;
+        assert_eq!(res.status(), 303, "without the cookie: the look-up");
+        // The form sent again (the browser's back button and resubmit): the question is spent.
         let res = send().await.unwrap();
         assert_eq!(res.status(), 422);
         let html = res.text().await.unwrap();
