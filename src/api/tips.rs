@@ -148,6 +148,7 @@ async fn file(
     req: HttpRequest,
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
+    svc::count_filing(&state, &client_ip(&req))?;
     let limits = &state.config.tips;
     let content_type = req
         .headers()
@@ -185,7 +186,7 @@ async fn file(
             "Send the tip as application/json or multipart/form-data.",
         ));
     };
-    let filed = svc::file_tip(&state, &client_ip(&req), input, photos).await?;
+    let filed = svc::file_tip(&state, input, photos).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, filed.status_url.clone()))
         .insert_header((header::CACHE_CONTROL, "no-store"))

@@ -316,17 +316,22 @@ fn check_input(
     })
 }
 
-/// Files a tip from `ip`: rate limit, honeypot, challenge (spent once), validation, photos into
+/// Counts a filing attempt from `ip` against `tips.rate_per_ip_per_hour` (429 beyond it): the
+/// first thing a filing does, before its body is read, so that every attempt counts — a body
+/// refused as too large or not a form as much as one [`file_tip`] refuses.
+pub fn count_filing(state: &AppState, ip: &str) -> AppResult<()> {
+    state.tips.limit(TipLimit::Filing, ip)
+}
+
+/// Files a tip (its attempt counted already, [`count_filing`]): honeypot, challenge (spent once), validation, photos into
 /// the blob store, then the tip, its contact, photos, first event and `tip.received` in one
 /// transaction. Routed at once when a street (given, or found in the location) or a sector's
 /// department is known; otherwise it waits for the district office as `received`.
 pub async fn file_tip(
     state: &AppState,
-    ip: &str,
     input: TipInput,
     photos: Vec<PhotoUpload>,
 ) -> AppResult<Filed> {
-    state.tips.limit(TipLimit::Filing, ip)?;
     let now = crate::clock::truncate_micros(state.clock.now());
     let today = state.clock.today();
     let valid = check_input(&state.tips, &state.config.tips, &input, photos, now, today)?;

@@ -88,6 +88,17 @@ pub async fn new_form(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
 }
 
 pub async fn file(state: web::Data<AppState>, req: HttpRequest, form: Multipart) -> HttpResponse {
+    if let Err(e) = svc::count_filing(&state, &client_ip(&req)) {
+        return tip_page(
+            &state,
+            &req,
+            e.status,
+            TipInput::default(),
+            HashMap::new(),
+            Some("提交过于频繁，请稍后再试。".to_string()),
+        )
+        .await;
+    }
     let limits = &state.config.tips;
     let read = crate::api::tips::read_multipart_keeping_text(
         form,
@@ -142,7 +153,7 @@ pub async fn file(state: web::Data<AppState>, req: HttpRequest, form: Multipart)
         }
     };
     let kept = input.clone();
-    match svc::file_tip(&state, &client_ip(&req), input, photos).await {
+    match svc::file_tip(&state, input, photos).await {
         // Post/redirect/get: the receipt is a page of its own, so that reloading it shows the
         // code again instead of sending the form a second time (its question spent, the code
         // lost). The code rides in a short-lived cookie of that page, not in its address

@@ -514,16 +514,26 @@ db_test!(
     |backend: Backend| async move {
         let app = TestApp::start_with(
             &backend,
-            |c| c.tips.rate_per_ip_per_hour = 2,
+            |c| c.tips.rate_per_ip_per_hour = 3,
             Default::default(),
         )
         .await;
         assert_eq!(file(&app, json!({})).await.0, 201);
-        // Failed attempts count too.
+        // Failed attempts count too: refused by the rules, and refused before the rules are
+        // read (a body of another kind).
         let res = app
             .call(Method::POST, "/api/v1/tips", None, Some(json!({})))
             .await;
         assert_eq!(res.status(), 422);
+        let res = app
+            .client
+            .post(app.url("/api/v1/tips"))
+            .header("content-type", "text/plain")
+            .body("消防通道堵塞")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 415);
         let body = tip_body(&app, json!({})).await;
         let res = app
             .call(Method::POST, "/api/v1/tips", None, Some(body))
