@@ -32,21 +32,52 @@ pub fn normalize_phone(input: &str) -> Result<String, &'static str> {
     if let Ok(m) = normalize_mobile(input) {
         return Ok(m);
     }
+    const WRONG: &str = "must be a mobile number or a fixed line like 021-62345678 or 62345678";
     let s = input.trim();
-    // The dash is required: without it "021…" and "0213…" area codes cannot be told apart.
-    let ok = s.split_once('-').is_some_and(|(area, local)| {
-        (3..=4).contains(&area.len())
+    // Written as people write them: 021-62345678, (021)62345678, 021 6234 5678, 02162345678,
+    // or a Shanghai number alone, 62345678 — kept as area-local.
+    if !s
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '-' | ' ' | '(' | ')'))
+    {
+        return Err(WRONG);
+    }
+    let local_ok =
+        |l: &str| (7..=8).contains(&l.len()) && !l.starts_with('0') && !l.starts_with('1');
+    if let Some((area, local)) = s.split_once('-') {
+        let area = area.trim_matches(|c| c == '(' || c == ')' || c == ' ');
+        let local: String = local.chars().filter(char::is_ascii_digit).collect();
+        let ok = (3..=4).contains(&area.len())
             && area.starts_with('0')
             && area.bytes().all(|b| b.is_ascii_digit())
-            && (7..=8).contains(&local.len())
-            && local.bytes().all(|b| b.is_ascii_digit())
-            && !local.starts_with('0')
-    });
-    if ok {
-        Ok(s.to_string())
-    } else {
-        Err("must be a mobile number or a fixed line like 021-62345678")
+            && local_ok(&local);
+        return if ok {
+            Ok(format!("{area}-{local}"))
+        } else {
+            Err(WRONG)
+        };
     }
+    let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() == 8 && local_ok(&digits) {
+        // A Shanghai fixed line without its area code.
+        return Ok(format!("021-{digits}"));
+    }
+    // Area codes of three digits are 010 and 02X; every other one has four (03XX–09XX), so an
+    // undivided number splits one way only.
+    if digits.starts_with('0') {
+        let area_len = if digits.starts_with("01") || digits.starts_with("02") {
+            3
+        } else {
+            4
+        };
+        if digits.len() > area_len {
+            let (area, local) = digits.split_at(area_len);
+            if local_ok(local) {
+                return Ok(format!("{area}-{local}"));
+            }
+        }
+    }
+    Err(WRONG)
 }
 
 /// Money in 万元 held exactly as a count of 0.0001 万元 (one yuan); serialised as a decimal string.
@@ -283,9 +314,22 @@ mod tests {
             normalize_phone("+8613912345678").as_deref(),
             Ok("13912345678")
         );
+        // As people write them: kept as area-local.
+        for (written, kept) in [
+            ("02162345678", "021-62345678"),
+            ("021 6234 5678", "021-62345678"),
+            ("(021)62345678", "021-62345678"),
+            ("62345678", "021-62345678"),
+            ("057187654321", "0571-87654321"),
+            ("010-6234 5678", "010-62345678"),
+        ] {
+            assert_eq!(normalize_phone(written).as_deref(), Ok(kept), "{written}");
+        }
         for bad in [
-            "02162345678",
             "21-62345678",
+            "6234567",
+            "12345678",
+            "021-6234567a",
             "021-0234567",
             "021-123456",
             "021-623456789",

@@ -802,8 +802,8 @@ pub fn translate(msg: &str) -> String {
         "must be the day of discovery" => "须为发现当日",
         "must not be empty" | "is empty" => "不能为空",
         "a date YYYY-MM-DD" => "请填写日期（YYYY-MM-DD）",
-        "must be a mobile number or a fixed line like 021-62345678" => {
-            "须为手机号码或固定电话（如 021-62345678）"
+        "must be a mobile number or a fixed line like 021-62345678 or 62345678" => {
+            "须为手机号码或固定电话（如 021-62345678，上海本地号码可只写 62345678）"
         }
         "must be a non-negative decimal like 12.5" => "须为不小于 0 的数（万元），如 12.5",
         "unknown category (A01…A12, A99, B01…B11, B99)" => {
