@@ -1650,6 +1650,12 @@ fn detail_page(
                             if TODAY_FIELDS.contains(&f.name) {
                                 return Some((f.name.to_string(), today.to_string()));
                             }
+                            // The congress that hears it follows the headcount (L11).
+                            if a.action == "congress_report" && f.name == "body" {
+                                let body =
+                                    view["dual_report"]["expected_congress_body"].as_str()?;
+                                return Some((f.name.to_string(), body.to_string()));
+                            }
                             // 上账 starts from the deadline the enterprise proposed.
                             if a.action == "post" && f.name == "deadline" {
                                 let proposed = view["proposed_deadline"].as_str()?;

@@ -1618,3 +1618,40 @@ db_test!(
         );
     }
 );
+
+db_test!(
+    the_congress_form_starts_from_the_body_the_headcount_asks_for,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        cast(&app).await;
+        // 江苏路商厦 has 50 staff: its 重大 hazards go to the 职工大会 (L11).
+        app.user_token("jsl-boss", "enterprise_principal", crate::hazards::JSL_USCC)
+            .await;
+        let boss = app.login("jsl-boss").await;
+        let draft = call(
+            &app,
+            Method::POST,
+            "/api/v1/hazards",
+            &boss,
+            crate::hazards::major_report(),
+            201,
+        )
+        .await;
+        assert_eq!(
+            draft["dual_report"]["expected_congress_body"],
+            "all_staff_meeting"
+        );
+        let id = draft["id"].as_str().unwrap();
+        let html = page_text(
+            &app,
+            &format!("/hazards/{id}"),
+            &form_login(&app, "jsl-boss").await,
+        )
+        .await;
+        assert!(
+            html.contains(r#"<option value="all_staff_meeting" selected>"#),
+            "{html}"
+        );
+        assert!(!html.contains(r#"<option value="workers_congress" selected>"#));
+    }
+);
