@@ -1466,6 +1466,28 @@ fn record_sections(view: &Value) -> Vec<(&'static str, Vec<(&'static str, String
             ),
         ));
     }
+    // The newest acceptance check: a pass closed the hazard (销账), a fail sent it back.
+    if let Some(check) = newest("acceptance") {
+        let mut check_rows = rows(
+            &check,
+            &[
+                ("验收日期", "accepted_on"),
+                ("验收意见", "opinion"),
+                ("存在问题", "deficiencies"),
+                ("同意复产", "resume_approved"),
+            ],
+        );
+        let result = if check["result"] == "pass" {
+            "通过"
+        } else {
+            "不通过，继续整改"
+        };
+        check_rows.insert(0, ("验收结论", result.to_string()));
+        if let Some(cancel) = view["cancel_date"].as_str() {
+            check_rows.push(("销账日期", cancel.to_string()));
+        }
+        out.push(("验收", check_rows));
+    }
     if let Some(said) = newest("overdue_explanation") {
         out.push((
             "逾期书面说明",

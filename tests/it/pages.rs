@@ -476,6 +476,10 @@ db_test!(
         let body = b.body().await;
         assert!(body.contains("已办理：验收"), "{body}");
         assert!(body.contains("已销账"));
+        // The check that closed it is on the page: conclusion, opinion, the 销账 date.
+        for needle in ["验收结论", "通过", "已上锁，属实", "销账日期"] {
+            assert!(body.contains(needle), "{needle}: {body}");
+        }
         b.shot("closed").await;
         let got = hazard_view(&app, &id, &c.street).await;
         assert_eq!(got["status"], "closed");
