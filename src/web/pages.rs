@@ -545,6 +545,9 @@ struct ListPage {
     flash: Option<String>,
     heading: &'static str,
     sections: Vec<ListSection>,
+    /// On an officer's queue: the tips waiting for verification in scope, and how many of them
+    /// are past their verification date.
+    tips_waiting: Option<(usize, usize)>,
 }
 
 /// Where an open hazard stands against its deadline: 逾期 N 天, 已完成，待验收 (the clock
@@ -672,6 +675,7 @@ pub async fn list(
         user: Some(user_view(&s)),
         flash: flash(&req),
         heading: "隐患清单",
+        tips_waiting: None,
         sections: vec![
             ListSection {
                 title: "未上账（草稿、已报告、退回）",
@@ -687,6 +691,23 @@ pub async fn list(
             },
         ],
     })
+}
+
+/// The tips of the officer's scope waiting for verification, and how many are overdue (the
+/// queue points to them: /tips/inbox).
+async fn tips_waiting(state: &web::Data<AppState>, caller: &Caller) -> Option<(usize, usize)> {
+    let caller = caller.clone();
+    let today = state.clock.today();
+    let q = crate::service::tips::ListQuery {
+        status: Some("received,routed,verifying".into()),
+        limit: Some(200.into()),
+        ..Default::default()
+    };
+    let (items, _) = state
+        .db(move |c| crate::service::tips::list(c, &caller, today, &q))
+        .await
+        .ok()?;
+    Some((items.len(), items.iter().filter(|t| t.overdue).count()))
 }
 
 pub async fn queue(
@@ -727,6 +748,7 @@ pub async fn queue(
             user: Some(user_view(&s)),
             flash: flash(&req),
             heading: "待办",
+            tips_waiting: tips_waiting(&state, &s.caller).await,
             sections: vec![
                 ListSection {
                     title: "待审批延期（挂牌督办）",
@@ -822,6 +844,7 @@ pub async fn queue(
         flash: flash(&req),
         heading: "待办",
         sections,
+        tips_waiting: tips_waiting(&state, &s.caller).await,
     })
 }
 
@@ -1875,6 +1898,7 @@ fn not_found_page(s: &Session) -> HttpResponse {
             flash: Some("未找到该隐患，或它不在您的管辖范围内。".into()),
             heading: "未找到",
             sections: Vec::new(),
+            tips_waiting: None,
         },
     )
 }

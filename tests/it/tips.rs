@@ -1408,6 +1408,9 @@ db_test!(
         );
         // The street's officer may create a hazard from it; the district office (T1) only
         // links one.
+        // The street officer's queue points to it.
+        let queue = page_text(&app, "/queue", &form_login(&app, "hyl-officer").await).await;
+        assert!(queue.contains("举报待核查 1 件"), "{queue}");
         let html = page_text(&app, &page, &form_login(&app, "hyl-officer").await).await;
         assert!(html.contains("/do/confirm_new"), "{html}");
         assert!(html.contains("/do/verify") && html.contains("/do/route"));
