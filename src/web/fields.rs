@@ -484,9 +484,19 @@ pub const TIP_ACTIONS: &[ActionForm] = &[
         button: "确认属实并建立隐患",
         fields: &[
             f("enterprise_id", "企业", Select(&[]), true),
-            f("title", "隐患名称（不填即取现状的开头）", Text, false),
-            f("description", "现状（隐患描述）", Area, true),
-            f("location", "具体位置", Text, true),
+            f(
+                "title",
+                "隐患名称（不填即取现状的开头；企业可见）",
+                Text,
+                false,
+            ),
+            f(
+                "description",
+                "现状（隐患描述；企业可见，请删去可能暴露举报人的内容）",
+                Area,
+                true,
+            ),
+            f("location", "具体位置（企业可见）", Text, true),
             f("category", "隐患类别", Select(CATEGORIES), true),
             f("level", "建议等级", Select(PROPOSED_LEVELS), true),
             f("discovered_on", "发现日期", Date, true),

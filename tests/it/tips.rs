@@ -1413,6 +1413,11 @@ db_test!(
         assert!(queue.contains("举报待核查 1 件"), "{queue}");
         let html = page_text(&app, &page, &form_login(&app, "hyl-officer").await).await;
         assert!(html.contains("/do/confirm_new"), "{html}");
+        // What goes into the hazard the enterprise will read is said to be so (L5).
+        assert!(
+            html.contains("企业可见，请删去可能暴露举报人的内容"),
+            "{html}"
+        );
         assert!(html.contains("/do/verify") && html.contains("/do/route"));
         assert!(!html.contains("/do/reply"), "nothing to reply yet");
         let html = page_text(&app, &page, &form_login(&app, "district").await).await;
