@@ -1223,6 +1223,8 @@ struct DetailPage {
     can_upload: bool,
     upload_error: Option<String>,
     forms: Vec<FormView>,
+    /// Where the forms post (`{form_base}/do/{action}`).
+    form_base: String,
     /// (what, when, who, note)
     timeline: Vec<(String, String, String, String)>,
 }
@@ -1884,6 +1886,7 @@ fn detail_page(
         can_edit: may_edit(view),
         can_upload: open && crate::policy::may_upload(&s.caller).is_ok(),
         upload_error,
+        form_base: format!("/hazards/{}", h.id),
         h,
         forms,
         timeline,

@@ -266,6 +266,8 @@ struct DetailPage {
     photos: Vec<(String, String)>,
     history: Vec<Step>,
     forms: Vec<FormView>,
+    /// Where the forms post (`{form_base}/do/{action}`).
+    form_base: String,
 }
 
 /// A form that failed: its values and errors, shown again.
@@ -489,6 +491,7 @@ async fn detail_page(
             .collect(),
         history: history(view, &names),
         forms: forms(view, &s.caller, &choices, failed.as_ref()),
+        form_base: format!("/tips/inbox/{}", t.id),
     }
 }
 
