@@ -207,7 +207,6 @@ fn with_field_error(
     }
 }
 
-/// Stores `input` as a record of `kind` and answers it for the ledger.
 /// Marks a pending extension request `lapsed` when the work is reported complete or the
 /// hazard is voided (`because`): the deadline it would move no longer runs, and a request left
 /// pending could never be decided on a closed record.
@@ -235,6 +234,7 @@ fn lapse_extensions(
     Ok(())
 }
 
+/// Stores `input` as a record of `kind` and answers it for the ledger.
 fn record<I: serde::Serialize>(
     c: &mut DbConn,
     row: &HazardRow,

@@ -555,8 +555,15 @@ async fn enterprise_table(
             // A close-out counts by its acceptance date, but only once recorded: for an ended
             // period, by the day its report was due (as signed) — a close-out recorded later,
             // however dated, leaves the signed table as it was.
+            // (Every hazard closed by the period's end: one dated back before the period's start
+            // may have been recorded after its due date too.)
+            let closed_by_end: Vec<&str> = rows
+                .iter()
+                .filter(|r| r.cancel_date.is_some_and(|d| d <= end))
+                .map(|r| r.id.as_str())
+                .collect();
             let closed_recorded: HashMap<String, NaiveDate> = hazard_records::table
-                .filter(hazard_records::hazard_id.eq_any(&closed_ids))
+                .filter(hazard_records::hazard_id.eq_any(&closed_by_end))
                 .filter(hazard_records::kind.eq("acceptance"))
                 .select((hazard_records::hazard_id, hazard_records::created_at))
                 .load::<(String, chrono::NaiveDateTime)>(c)?

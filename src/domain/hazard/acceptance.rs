@@ -151,9 +151,6 @@ pub fn accept(
     match result {
         Some(AcceptanceResult::Pass) => {
             let mut out = Outcome::to(Status::Closed);
-            // The congress half of the 双报告 must be whole before the record freezes: the
-            // completion report, and every report heard only by a joint meeting (联席会议)
-            // heard by the congress itself too (L11) — after closing neither could be recorded.
             // The regulator half first: a hazard raised to 重大 at posting owes its report (L7)
             // until `major-report` is filed; a closed record could never take it.
             if facts.level == Level::Major && !facts.has_regulator_report {
@@ -163,6 +160,9 @@ pub fn accept(
                     "a major hazard closes only after its major hazard report (L7: status and cause, severity and difficulty, plan) was filed: POST /api/v1/hazards/{id}/major-report".into(),
                 ));
             }
+            // The congress half of the 双报告 must be whole before the record freezes: the
+            // completion report, and every report heard only by a joint meeting (联席会议)
+            // heard by the congress itself too (L11) — after closing neither could be recorded.
             let missing = if facts.level != Level::Major {
                 None
             } else if !facts.has_completion_congress_report {
