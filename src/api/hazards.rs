@@ -172,13 +172,30 @@ where
                     env.today,
                     kind,
                     &row,
-                    &input_json,
+                    &mail_input(kind, input_json, &loaded),
                 )?;
                 Ok(Written::new(&env, row, loaded))
             })
         })
         .await?;
     Ok(hazard_response(HttpResponse::Ok(), &written.view(&state)?))
+}
+
+/// The input an event's email reads: a posting that named the department it already had
+/// moved nothing, and its email does not say it did.
+fn mail_input(kind: &str, mut input: Value, loaded: &Loaded) -> Value {
+    if kind == "hazard.posted" {
+        let moved = loaded
+            .records
+            .iter()
+            .rev()
+            .find(|r| r.kind == "posting")
+            .is_some_and(|r| r.json().get("moved_from").is_some());
+        if !moved && let Some(fields) = input.as_object_mut() {
+            fields.remove("responsible_department");
+        }
+    }
+    input
 }
 
 /// A department named neither by a supervising department's code nor its name.
@@ -618,6 +635,7 @@ pub(crate) async fn post(
                         .to_string(),
                 ),
             };
+            let mut moved_from = None;
             if let Some(dept) = responsible
                 .as_deref()
                 .filter(|d| **d != row.primary_department)
@@ -632,10 +650,16 @@ pub(crate) async fn post(
                         .map(|d| (d, false)),
                 );
                 l.replace_routing(c, &row.id, &sectors, &departments)?;
-                row.primary_department = dept.to_string();
+                moved_from = Some(std::mem::replace(
+                    &mut row.primary_department,
+                    dept.to_string(),
+                ));
             }
             let mut posting = serde_json::to_value(i).map_err(AppError::internal)?;
             posting["responsible_department"] = json!(responsible);
+            if let Some(from) = moved_from {
+                posting["moved_from"] = json!(from);
+            }
             posting["ledger_no"] = json!(row.ledger_no);
             posting["confirmed_level"] = json!(
                 out.level
@@ -1015,6 +1039,8 @@ fn for_the_enterprise(mut entry: Value) -> Value {
     {
         p.remove("recipients");
         p.remove("recipient");
+        // An SMTP error quotes the address it refused.
+        p.remove("error");
     }
     entry
 }

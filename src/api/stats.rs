@@ -606,7 +606,7 @@ async fn enterprise_table(
                     "level": level,
                     // A report voided before posting (untrue, a duplicate, a false report) was
                     // no hazard found.
-                    "discovered": mine.iter().filter(|r| in_period(r.discovered_on) && !(r.status == "void" && r.posted_on.is_none())).count(),
+                    "discovered": mine.iter().filter(|r| in_period(r.discovered_on) && !(void_by(r) && r.posted_on.is_none())).count(),
                     "posted": mine.iter().filter(|r| in_period(r.posted_on)).count(),
                     "closed": closed.len(),
                     "voided": voided,

@@ -44,8 +44,14 @@ pub fn normalize_phone(input: &str) -> Result<String, &'static str> {
     }
     let local_ok =
         |l: &str| (7..=8).contains(&l.len()) && !l.starts_with('0') && !l.starts_with('1');
-    if let Some((area, local)) = s.split_once('-') {
-        let area = area.trim_matches(|c| c == '(' || c == ')' || c == ' ');
+    // The area code is what stands in brackets, or before the first dash.
+    let split = match s.strip_prefix('(').and_then(|r| r.split_once(')')) {
+        Some(bracketed) => Some(bracketed),
+        None if s.contains(')') || s.contains('(') => return Err(WRONG),
+        None => s.split_once('-'),
+    };
+    if let Some((area, local)) = split {
+        let area = area.trim();
         let local: String = local.chars().filter(char::is_ascii_digit).collect();
         let ok = (3..=4).contains(&area.len())
             && area.starts_with('0')
@@ -322,6 +328,8 @@ mod tests {
             ("62345678", "021-62345678"),
             ("057187654321", "0571-87654321"),
             ("010-6234 5678", "010-62345678"),
+            ("(021)6234-5678", "021-62345678"),
+            ("(0571) 8765 4321", "0571-87654321"),
         ] {
             assert_eq!(normalize_phone(written).as_deref(), Ok(kept), "{written}");
         }

@@ -622,7 +622,7 @@ pub struct HazardView {
     pub pending_extension: Option<NaiveDate>,
     /// T9: the days an extension may be asked for while the deadline runs — {opens_on,
     /// closes_on, working_days}: the last `rules.extension_window_workdays` working days up to and including
-    /// the effective deadline; null once the work is reported complete, closed or void.
+    /// the effective deadline; null once overdue (the window has closed), reported complete, closed or void.
     pub extension_window: Option<Value>,
     pub completed_on: Option<NaiveDate>,
     pub acceptance_due_on: Option<NaiveDate>,
@@ -768,7 +768,10 @@ pub fn view_of(env: &Env<'_>, row: &HazardRow, loaded: &Loaded) -> AppResult<Haz
         pending_extension: row.pending_extension,
         extension_window: row
             .effective_deadline
-            .filter(|_| matches!(facts.status, Status::OnLedger | Status::InRectification))
+            .filter(|_| {
+                days_overdue == 0
+                    && matches!(facts.status, Status::OnLedger | Status::InRectification)
+            })
             .map(|d| {
                 let opens = crate::domain::deadline::extension_window_opens_on(
                     env.calendar,

@@ -861,8 +861,12 @@ pub fn triage(
                     .as_deref()
                     .is_some_and(|d| !d.trim().is_empty());
             if given && street.is_none() && department.is_none() {
-                e.add("street", "the tip is already routed there");
-                e.add("department", "the tip is already routed there");
+                for (field, value) in [("street", &input.street), ("department", &input.department)]
+                {
+                    if value.as_deref().is_some_and(|v| !v.trim().is_empty()) {
+                        e.add(field, "the tip is already routed there");
+                    }
+                }
             } else if street.is_none() && department.is_none() {
                 e.add("street", "give a street, a department or both");
                 e.add("department", "give a street, a department or both");

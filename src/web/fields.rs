@@ -886,8 +886,10 @@ pub fn translate(msg: &str) -> String {
             "该隐患已销账：隐患再次出现的，请建立新的隐患草稿"
         }
         m if m.starts_with("the hazard is void:") => "该隐患已作废：请建立新的隐患草稿",
-        m if m.starts_with("at most ") && m.ends_with(" characters") => {
-            let n = &m["at most ".len()..m.len() - " characters".len()];
+        m if let Some(n) = m
+            .strip_prefix("at most ")
+            .and_then(|r| r.strip_suffix(" characters")) =>
+        {
             return format!("最多 {n} 个字");
         }
         m if m.starts_with("required") => return format!("必填（{m}）"),

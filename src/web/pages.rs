@@ -696,18 +696,14 @@ pub async fn list(
 /// The tips of the officer's scope waiting for verification, and how many are overdue (the
 /// queue points to them: /tips/inbox).
 async fn tips_waiting(state: &web::Data<AppState>, caller: &Caller) -> Option<(usize, usize)> {
-    let caller = caller.clone();
-    let today = state.clock.today();
-    let q = crate::service::tips::ListQuery {
-        status: Some("received,routed,verifying".into()),
-        limit: Some(200.into()),
-        ..Default::default()
-    };
-    let (items, _) = state
-        .db(move |c| crate::service::tips::list(c, &caller, today, &q))
-        .await
-        .ok()?;
-    Some((items.len(), items.iter().filter(|t| t.overdue).count()))
+    let open = super::tip_desk::tips(
+        state,
+        caller,
+        "received,routed,verifying",
+        super::tip_desk::OPEN_TIPS_SHOWN,
+    )
+    .await;
+    Some((open.len(), open.iter().filter(|t| t.overdue).count()))
 }
 
 pub async fn queue(
@@ -1972,8 +1968,6 @@ fn warnings_text(warnings: &Value) -> String {
         .collect()
 }
 
-/// What the decider of a waiting extension request needs to read: the date asked for, the
-/// reason and the measures meanwhile.
 /// 五落实 as read on the page: 责任 ✓ · 措施 ✗ · …; empty when the view has none (一般).
 fn five_text(five: &Value) -> String {
     if !five.is_object() {
@@ -1995,6 +1989,8 @@ fn five_text(five: &Value) -> String {
     .join(" · ")
 }
 
+/// What the decider of a waiting extension request needs to read: the date asked for, the
+/// reason and the measures meanwhile.
 fn pending_extension_text(view: &Value) -> Option<String> {
     let asked = view["pending_extension"].as_str()?;
     let record = view["records"]

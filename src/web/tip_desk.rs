@@ -137,25 +137,39 @@ struct InboxPage {
     sections: Vec<Section>,
 }
 
-/// The caller's tips with one of `statuses`, newest first (at most `limit`).
-async fn tips(
+/// The open tips an inbox and a queue count read at most (every page of the list).
+pub(super) const OPEN_TIPS_SHOWN: usize = 10_000;
+
+/// The caller's tips with one of `statuses`, newest first: at most `limit`, read page by page
+/// (the list API's pages hold 200), so that the oldest — the most overdue — are not left out.
+pub(super) async fn tips(
     state: &web::Data<AppState>,
     caller: &Caller,
     statuses: &str,
-    limit: i64,
+    limit: usize,
 ) -> Vec<TipSummary> {
-    let caller = caller.clone();
     let today = state.clock.today();
-    let q = ListQuery {
-        status: Some(statuses.to_string()),
-        limit: Some(limit.into()),
-        ..Default::default()
-    };
-    state
-        .db(move |c| svc::list(c, &caller, today, &q))
-        .await
-        .map(|(items, _)| items)
-        .unwrap_or_default()
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let caller = caller.clone();
+        let q = ListQuery {
+            status: Some(statuses.to_string()),
+            limit: Some(200.into()),
+            cursor: cursor.take(),
+            ..Default::default()
+        };
+        let Ok((items, next)) = state.db(move |c| svc::list(c, &caller, today, &q)).await else {
+            break;
+        };
+        out.extend(items);
+        match next {
+            Some(next) if out.len() < limit => cursor = Some(next),
+            _ => break,
+        }
+    }
+    out.truncate(limit);
+    out
 }
 
 /// The visitor, if an officer who handles tips; otherwise the page to go to instead.
@@ -192,7 +206,14 @@ pub async fn inbox(
             )
         });
     let names = Names::load(&state).await;
-    let mut open = tips(&state, &s.caller, "received,routed,verifying", 200).await;
+    // Every tip waiting for verification, however many: the oldest are the most overdue.
+    let mut open = tips(
+        &state,
+        &s.caller,
+        "received,routed,verifying",
+        OPEN_TIPS_SHOWN,
+    )
+    .await;
     open.sort_by_key(|t| (t.due_on, t.received_on));
     let to_reply = tips(
         &state,

@@ -161,7 +161,7 @@ pub async fn file(state: web::Data<AppState>, req: HttpRequest, form: Multipart)
         Ok(filed) => {
             let mut c = super::cookie(&state, &req, RECEIPT_COOKIE, filed.receipt_code);
             c.set_path("/tips/filed");
-            c.set_max_age(actix_web::cookie::time::Duration::minutes(30));
+            c.set_max_age(actix_web::cookie::time::Duration::minutes(10));
             c.set_same_site(actix_web::cookie::SameSite::Strict);
             let mut res = see_other("/tips/filed");
             let _ = res.add_cookie(&c);

@@ -907,6 +907,34 @@ db_test!(
                 .any(|m| m["subject"].as_str().unwrap().contains("隐患已上账")),
             "{outbox}"
         );
+        // Naming the department it already has moves nothing, and mails no department.
+        let other = submitted_general(&app, &c).await;
+        call(
+            &app,
+            Method::POST,
+            &format!("/api/v1/hazards/{other}/post"),
+            &c.street,
+            json!({"deadline": "2026-03-31", "responsible_department": "区应急局"}),
+            200,
+        )
+        .await;
+        let outbox = call(
+            &app,
+            Method::GET,
+            "/api/v1/outbox?recipient=yjj@example.org",
+            &admin,
+            Value::Null,
+            200,
+        )
+        .await;
+        assert!(
+            !outbox["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["subject"].as_str().unwrap().contains("隐患已上账")),
+            "{outbox}"
+        );
     }
 );
 
