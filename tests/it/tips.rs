@@ -806,7 +806,6 @@ db_test!(
                 .await;
             assert_eq!(list["items"][0]["id"], id.as_str());
         }
-
         // An unknown street or sector is refused when filing.
         let (status, p) = file(&app, json!({"street": "NOPE", "sector": "nope"})).await;
         assert_eq!(status, 422);
@@ -955,6 +954,27 @@ db_test!(
                 vec!["street".into(), "department".into(), "overdue".into()]
             )
         );
+        // Evident junk arriving unrouted: the district office closes it itself.
+        let (_, body) = file(&app, json!({"location": "华阳路与江苏路交叉口"})).await;
+        assert_eq!(body["status"], "received");
+        let (_, list) = app
+            .call_json(
+                Method::GET,
+                "/api/v1/tips?status=received",
+                Some(&district),
+                None,
+            )
+            .await;
+        let junk = list["items"][0]["id"].as_str().unwrap().to_string();
+        let t = triage(
+            &app,
+            &district,
+            &junk,
+            json!({"action": "not_confirmed", "reason": "广告信息，与安全生产无关"}),
+            200,
+        )
+        .await;
+        assert_eq!(t["status"], "not_confirmed");
     }
 );
 

@@ -120,7 +120,9 @@ pub fn next_status(current: TipStatus, action: TriageAction) -> Result<TipStatus
         (A::Route, S::Received | S::Routed | S::Verifying) => Some(S::Routed),
         (A::Verify, S::Routed) => Some(S::Verifying),
         (A::Confirm, S::Routed | S::Verifying) => Some(S::Confirmed),
-        (A::NotConfirmed, S::Routed | S::Verifying) => Some(S::NotConfirmed),
+        // Also before routing: the district office, which alone sees unrouted tips, closes an
+        // evident junk tip itself rather than sending it to a street to be refused there.
+        (A::NotConfirmed, S::Received | S::Routed | S::Verifying) => Some(S::NotConfirmed),
         (A::Transfer, S::Received | S::Routed | S::Verifying) => Some(S::Transferred),
         (A::Reply, S::Confirmed | S::NotConfirmed | S::Transferred | S::Replied) => {
             Some(S::Replied)
@@ -170,7 +172,14 @@ mod tests {
         assert_eq!((err.code(), err.http_status()), ("invalid_state", 409));
         assert!(next_status(S::Routed, A::Reply).is_err());
         assert!(next_status(S::Replied, A::Route).is_err());
-        assert_eq!(actions_from(S::Received), ["route", "transfer"]);
+        assert_eq!(
+            actions_from(S::Received),
+            ["route", "not_confirmed", "transfer"]
+        );
+        assert_eq!(
+            next_status(S::Received, A::NotConfirmed).unwrap(),
+            S::NotConfirmed
+        );
     }
 
     #[test]
