@@ -130,9 +130,19 @@ pub fn hazard_event(
             ));
             (
                 format!("【隐患台账】重大事故隐患已上账 {ledger_no}：{}", h.title),
-                format!(
-                    "重大事故隐患已上账（台账编号 {ledger_no}），须制定并报备治理方案、经备案后开始治理，在整改期限前完成整改并申请验收。"
-                ),
+                // What is still to do about the 治理方案: write and file it, or (filed with the
+                // report) have it acknowledged, or (acknowledged already) start.
+                match (hazard.plan_filed, hazard.plan_acknowledged) {
+                    (true, true) => format!(
+                        "重大事故隐患已上账（台账编号 {ledger_no}），治理方案已备案，请开始治理，在整改期限前完成整改并申请验收。"
+                    ),
+                    (true, false) => format!(
+                        "重大事故隐患已上账（台账编号 {ledger_no}），已报送的治理方案经主管部门备案后开始治理，在整改期限前完成整改并申请验收。"
+                    ),
+                    _ => format!(
+                        "重大事故隐患已上账（台账编号 {ledger_no}），须制定并报备治理方案、经备案后开始治理，在整改期限前完成整改并申请验收。"
+                    ),
+                },
                 details.into_iter().filter(|(_, v)| !v.is_empty()).collect(),
             )
         }

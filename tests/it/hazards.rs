@@ -1631,6 +1631,63 @@ db_test!(
     }
 );
 
+db_test!(
+    a_major_posting_email_says_what_is_left_of_the_plan,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        // Reported with its 治理方案: the posting asks for its 备案, not for a plan.
+        let mut report = major_report();
+        report.as_object_mut().unwrap().remove("plan_due_on");
+        report["plan"] = plan();
+        let id = submitted_major(&app, &c, report).await;
+        call(
+            &app,
+            Method::POST,
+            &format!("/api/v1/hazards/{id}/post"),
+            &c.inspector,
+            json!({"deadline": "2026-04-30"}),
+            200,
+        )
+        .await;
+        let (_, admin) = app.user_token("ops", "admin", "AJW").await;
+        let outbox = call(
+            &app,
+            Method::GET,
+            "/api/v1/outbox?recipient=boss@example.org",
+            &admin,
+            Value::Null,
+            200,
+        )
+        .await;
+        let mail = outbox["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| {
+                m["subject"]
+                    .as_str()
+                    .unwrap()
+                    .contains("重大事故隐患已上账")
+            })
+            .unwrap_or_else(|| panic!("{outbox}"))
+            .clone();
+        let text: String = {
+            use diesel::prelude::*;
+            hazard_ledger::db::schema::outbox::table
+                .find(mail["id"].as_str().unwrap())
+                .select(hazard_ledger::db::schema::outbox::body_text)
+                .get_result(&mut app.db.connect())
+                .unwrap()
+        };
+        assert!(
+            text.contains("已报送的治理方案经主管部门备案后开始治理"),
+            "{text}"
+        );
+        assert!(!text.contains("须制定并报备治理方案"), "{text}");
+    }
+);
+
 db_test!(extensions_and_suspension, |backend: Backend| async move {
     let app = TestApp::start(&backend).await;
     let c = cast(&app).await;
