@@ -158,6 +158,25 @@ pub fn page(
         .load(conn)
 }
 
+/// How many tips in the scope wait for verification, and how many of them are past their
+/// verification date as of `today`.
+pub fn open_counts(
+    conn: &mut DbConn,
+    scope: &TipScope,
+    today: chrono::NaiveDate,
+) -> QueryResult<(i64, i64)> {
+    let open = crate::domain::tip::TipStatus::OPEN.map(|s| s.as_str());
+    let waiting = scoped(scope)
+        .filter(tips::status.eq_any(open))
+        .count()
+        .get_result(conn)?;
+    let late = scoped(scope)
+        .filter(tips::status.eq_any(open).and(tips::due_on.lt(today)))
+        .count()
+        .get_result(conn)?;
+    Ok((waiting, late))
+}
+
 /// Inserts a new tip and, when given, the reporter's contact.
 pub fn insert(conn: &mut DbConn, row: &TipRow, contact: Option<&ContactRow>) -> QueryResult<()> {
     diesel::insert_into(tips::table).values(row).execute(conn)?;

@@ -694,16 +694,18 @@ pub async fn list(
 }
 
 /// The tips of the officer's scope waiting for verification, and how many are overdue (the
-/// queue points to them: /tips/inbox).
+/// queue points to them: /tips/inbox), counted in the database.
 async fn tips_waiting(state: &web::Data<AppState>, caller: &Caller) -> Option<(usize, usize)> {
-    let open = super::tip_desk::tips(
-        state,
-        caller,
-        "received,routed,verifying",
-        super::tip_desk::OPEN_TIPS_SHOWN,
-    )
-    .await;
-    Some((open.len(), open.iter().filter(|t| t.overdue).count()))
+    let scope = crate::policy::tip_scope(caller).ok()?;
+    let today = state.clock.today();
+    let (waiting, late) = state
+        .db(move |c| Ok(crate::db::tips::open_counts(c, &scope, today)?))
+        .await
+        .ok()?;
+    Some((
+        usize::try_from(waiting).unwrap_or(0),
+        usize::try_from(late).unwrap_or(0),
+    ))
 }
 
 pub async fn queue(

@@ -137,12 +137,12 @@ struct InboxPage {
     sections: Vec<Section>,
 }
 
-/// The open tips an inbox and a queue count read at most (every page of the list).
-pub(super) const OPEN_TIPS_SHOWN: usize = 10_000;
+/// The open tips an inbox reads at most (every page of the list).
+const OPEN_TIPS_SHOWN: usize = 10_000;
 
 /// The caller's tips with one of `statuses`, newest first: at most `limit`, read page by page
 /// (the list API's pages hold 200), so that the oldest — the most overdue — are not left out.
-pub(super) async fn tips(
+async fn tips(
     state: &web::Data<AppState>,
     caller: &Caller,
     statuses: &str,
@@ -369,7 +369,24 @@ struct Choices {
 }
 
 impl Choices {
-    async fn load(state: &web::Data<AppState>, caller: &Caller, names: &Names, this: &str) -> Self {
+    /// The options of the forms `view` offers: the enterprises and the other tips are read only
+    /// while the tip may still be confirmed.
+    async fn load(
+        state: &web::Data<AppState>,
+        caller: &Caller,
+        names: &Names,
+        view: &TipView,
+    ) -> Self {
+        let this = view.summary.id.as_str();
+        let mut choices = Choices {
+            streets: Names::choices(&names.streets, "不变"),
+            departments: Names::choices(&names.departments, "不变"),
+            enterprises: Vec::new(),
+            other_tips: Vec::new(),
+        };
+        if !view.permitted_actions.contains(&"confirm") {
+            return choices;
+        }
         let mut enterprises = enterprise_choices(state, caller).await;
         enterprises.insert(0, (String::new(), "请选择".to_string()));
         let mut other_tips: Vec<(String, String)> = tips(state, caller, "confirmed,replied", 200)
@@ -396,12 +413,9 @@ impl Choices {
             })
             .collect();
         other_tips.insert(0, (String::new(), "请选择".to_string()));
-        Choices {
-            streets: Names::choices(&names.streets, "不变"),
-            departments: Names::choices(&names.departments, "不变"),
-            enterprises,
-            other_tips,
-        }
+        choices.enterprises = enterprises;
+        choices.other_tips = other_tips;
+        choices
     }
 
     fn for_field(&self, name: &str) -> Option<&[(String, String)]> {
@@ -472,7 +486,7 @@ async fn detail_page(
     failed: Option<Failed>,
 ) -> DetailPage {
     let names = Names::load(state).await;
-    let choices = Choices::load(state, &s.caller, &names, &view.summary.id).await;
+    let choices = Choices::load(state, &s.caller, &names, view).await;
     let t = &view.summary;
     let contact = match &view.contact {
         None => "匿名".to_string(),

@@ -157,6 +157,35 @@ pub async fn hazard_view(app: &TestApp, id: &str, token: &str) -> Value {
 }
 
 /// `method path` with a token and a JSON body; asserts the status; answers the body.
+/// The plain text of the newest queued email to `to` whose subject contains `subject`, as the
+/// admin's outbox lists it (the body is read from the outbox row).
+pub async fn outbox_text(app: &TestApp, admin: &str, to: &str, subject: &str) -> String {
+    let outbox = call(
+        app,
+        Method::GET,
+        &format!("/api/v1/outbox?recipient={to}"),
+        admin,
+        Value::Null,
+        200,
+    )
+    .await;
+    let id = outbox["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["subject"].as_str().unwrap().contains(subject))
+        .unwrap_or_else(|| panic!("{to}, {subject}: {outbox}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    use diesel::prelude::*;
+    hazard_ledger::db::schema::outbox::table
+        .find(id)
+        .select(hazard_ledger::db::schema::outbox::body_text)
+        .get_result(&mut app.db.connect())
+        .unwrap()
+}
+
 pub async fn call(
     app: &TestApp,
     method: Method,
@@ -1315,35 +1344,7 @@ db_test!(
         // Its posting email says so, with the plan's date; the street hears of it too.
         let (_, admin) = app.user_token("ops", "admin", "AJW").await;
         for to in ["boss@example.org", "hyl-officer@example.org"] {
-            let outbox = call(
-                &app,
-                Method::GET,
-                &format!("/api/v1/outbox?recipient={to}"),
-                &admin,
-                Value::Null,
-                200,
-            )
-            .await;
-            let mail = outbox["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|m| {
-                    m["subject"]
-                        .as_str()
-                        .unwrap()
-                        .contains("重大事故隐患已上账")
-                })
-                .unwrap_or_else(|| panic!("{to}: {outbox}"))
-                .clone();
-            let text: String = {
-                use diesel::prelude::*;
-                hazard_ledger::db::schema::outbox::table
-                    .find(mail["id"].as_str().unwrap())
-                    .select(hazard_ledger::db::schema::outbox::body_text)
-                    .get_result(&mut app.db.connect())
-                    .unwrap()
-            };
+            let text = outbox_text(&app, &admin, to, "重大事故隐患已上账").await;
             for needle in [
                 "上账时由一般隐患认定为重大",
                 "2026-03-17",
@@ -1651,35 +1652,7 @@ db_test!(
         )
         .await;
         let (_, admin) = app.user_token("ops", "admin", "AJW").await;
-        let outbox = call(
-            &app,
-            Method::GET,
-            "/api/v1/outbox?recipient=boss@example.org",
-            &admin,
-            Value::Null,
-            200,
-        )
-        .await;
-        let mail = outbox["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|m| {
-                m["subject"]
-                    .as_str()
-                    .unwrap()
-                    .contains("重大事故隐患已上账")
-            })
-            .unwrap_or_else(|| panic!("{outbox}"))
-            .clone();
-        let text: String = {
-            use diesel::prelude::*;
-            hazard_ledger::db::schema::outbox::table
-                .find(mail["id"].as_str().unwrap())
-                .select(hazard_ledger::db::schema::outbox::body_text)
-                .get_result(&mut app.db.connect())
-                .unwrap()
-        };
+        let text = outbox_text(&app, &admin, "boss@example.org", "重大事故隐患已上账").await;
         assert!(
             text.contains("已报送的治理方案经主管部门备案后开始治理"),
             "{text}"

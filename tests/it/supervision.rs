@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 use crate::common::{Backend, TestApp, error_fields, expect_problem};
 use crate::db_test;
 use crate::hazards::{
-    Cast, call, cast, hazard_view, ledger_entries, major_report, newest_record_id, plan,
-    submitted_general, submitted_major, upload,
+    Cast, call, cast, hazard_view, ledger_entries, major_report, newest_record_id, outbox_text,
+    plan, submitted_general, submitted_major, upload,
 };
 
 /// A 重大 hazard posted with `deadline` (the plan filed with the report).
@@ -445,26 +445,9 @@ db_test!(
         );
         // The department reads both as copies: the district office decides a listed hazard's
         // extension, and the decision names the enterprise instead of addressing it.
-        let body_of = |subject: &str| {
-            let id = outbox["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|m| m["subject"].as_str().unwrap().contains(subject))
-                .unwrap_or_else(|| panic!("{subject}: {subjects:?}"))["id"]
-                .as_str()
-                .unwrap()
-                .to_string();
-            use diesel::prelude::*;
-            hazard_ledger::db::schema::outbox::table
-                .find(id)
-                .select(hazard_ledger::db::schema::outbox::body_text)
-                .get_result::<String>(&mut app.db.connect())
-                .unwrap()
-        };
-        let asked = body_of("延期申请待审批");
+        let asked = outbox_text(&app, &admin, "yjj@example.org", "延期申请待审批").await;
         assert!(asked.contains("由督办单位区安委办"), "{asked}");
-        let decided = body_of("延期申请已批准");
+        let decided = outbox_text(&app, &admin, "yjj@example.org", "延期申请已批准").await;
         assert!(!decided.contains("您单位"), "{decided}");
         assert!(decided.contains("的延期申请已批准"), "{decided}");
     }
