@@ -243,7 +243,7 @@ pub(crate) async fn triage(
     let view = state
         .db(move |c| {
             let env = super::hazards::env(&st, &caller, None);
-            db::write_tx(c, |c| svc::triage(c, &env, &id, input))
+            db::write_tx(c, |c| svc::triage(c, &env, &st.config, &id, input))
         })
         .await?;
     // Without the reporter's contact: an answer is kept for `Idempotency-Key` replays, which

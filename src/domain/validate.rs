@@ -86,6 +86,15 @@ pub fn normalize_phone(input: &str) -> Result<String, &'static str> {
     Err(WRONG)
 }
 
+/// The first `n` characters of `text`, with an ellipsis when cut.
+pub fn shorten(text: &str, n: usize) -> String {
+    let mut out: String = text.chars().take(n).collect();
+    if text.chars().nth(n).is_some() {
+        out.push('…');
+    }
+    out
+}
+
 /// Money in 万元 held exactly as a count of 0.0001 万元 (one yuan); serialised as a decimal string.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Wan(i64);
@@ -344,6 +353,13 @@ mod tests {
         ] {
             assert!(normalize_phone(bad).is_err(), "{bad} accepted");
         }
+    }
+
+    #[test]
+    fn shorten_cuts_at_characters() {
+        assert_eq!(shorten("仓库消防通道堵塞", 4), "仓库消防…");
+        assert_eq!(shorten("仓库", 4), "仓库");
+        assert_eq!(shorten("仓库消防", 4), "仓库消防");
     }
 
     #[test]

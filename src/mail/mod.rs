@@ -4,6 +4,7 @@
 
 pub mod events;
 pub mod sender;
+pub mod tips;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 

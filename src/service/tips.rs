@@ -32,6 +32,7 @@ use crate::domain::tip::street::{StreetNames, route_by_address};
 use crate::domain::tip::{self, Resolution, TipStatus, TriageAction, receipt};
 use crate::domain::validate::normalize_phone;
 use crate::error::{AppError, AppResult};
+use crate::mail::{self, tips::TipMail};
 use crate::policy;
 use crate::service::hazards::{self as hazard_svc, Env};
 
@@ -350,20 +351,17 @@ pub async fn file_tip(
     })
     .await?
     .map_err(AppError::internal)?;
-    let (streets, sla) = (
-        state.tips.streets.clone(),
-        state.config.tips.verify_sla_days,
-    );
+    let (streets, config) = (state.tips.streets.clone(), state.config.clone());
     state
-        .db(move |c| db::write_tx(c, |c| store_tip(c, valid, &streets, sla, now, today)))
+        .db(move |c| db::write_tx(c, |c| store_tip(c, &config, valid, &streets, now, today)))
         .await
 }
 
 fn store_tip(
     c: &mut DbConn,
+    config: &Config,
     valid: Valid,
     streets: &[StreetNames],
-    sla_days: i64,
     now: DateTime<Utc>,
     today: NaiveDate,
 ) -> AppResult<Filed> {
@@ -431,7 +429,7 @@ fn store_tip(
         hazard_id: None,
         duplicate_of: None,
         received_on: today,
-        due_on: tip::due_on(today, sla_days),
+        due_on: tip::due_on(today, config.tips.verify_sla_days),
         resolved_on: None,
         version: 1,
         created_at: at,
@@ -472,6 +470,15 @@ fn store_tip(
         "photos_sha256": photos,
     });
     ledger::append(c, None, "tip.received", None, now, &payload)?;
+    mail::tips::tip_event(
+        c,
+        config,
+        now,
+        TipMail::Received,
+        &row,
+        row.street_code.as_deref(),
+        row.department_code.as_deref(),
+    )?;
     Ok(Filed {
         status_url: format!("/api/v1/tips/status/{code}"),
         receipt_code: code,
@@ -820,6 +827,7 @@ fn text_field(
 pub fn triage(
     conn: &mut DbConn,
     env: &Env<'_>,
+    config: &Config,
     id: &str,
     input: TriageInput,
 ) -> AppResult<TipView> {
@@ -844,6 +852,8 @@ pub fn triage(
     let mut details = serde_json::Map::new();
     let mut public_message = None;
     let mut ledger_hazard: Option<String> = None;
+    // Where a route step sent the tip (only what changed), for the email of its new handlers.
+    let mut routed_to: (Option<String>, Option<String>) = (None, None);
     match action {
         TriageAction::Route => {
             // Only what changes is routed (and recorded): a street or department the tip has
@@ -887,6 +897,7 @@ pub fn triage(
                 }
             }
             e.finish()?;
+            routed_to = (street.clone(), department.clone());
             if let Some(s) = street {
                 details.insert(
                     "street".into(),
@@ -1082,6 +1093,15 @@ pub fn triage(
         Some((&caller.user_id, caller.role.as_str())),
         now,
         &payload,
+    )?;
+    mail::tips::tip_event(
+        conn,
+        config,
+        now,
+        TipMail::Routed,
+        &row,
+        routed_to.0.as_deref(),
+        routed_to.1.as_deref(),
     )?;
     view(conn, &row, env.today)
 }

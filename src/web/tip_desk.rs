@@ -20,6 +20,7 @@ use super::{FormJson, Session, SessionCookie, same, see_other};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::domain::hazard::Role;
+use crate::domain::validate::shorten;
 use crate::service::tips::{self as svc, ListQuery, TipSummary, TipView};
 
 /// Codes of streets and departments to their names.
@@ -91,15 +92,6 @@ impl Names {
     }
 }
 
-/// The first `n` characters of `text`, with an ellipsis when cut.
-fn short(text: &str, n: usize) -> String {
-    let mut out: String = text.chars().take(n).collect();
-    if text.chars().count() > n {
-        out.push('…');
-    }
-    out
-}
-
 pub struct Row {
     id: String,
     received_on: String,
@@ -116,7 +108,7 @@ fn row(t: &TipSummary, names: &Names) -> Row {
         id: t.id.clone(),
         received_on: t.received_on.to_string(),
         location: t.location.clone(),
-        description: short(&t.description, 40),
+        description: shorten(&t.description, 40),
         handler: names.handler(t.street.as_deref(), t.department.as_deref()),
         status: fields::tip_status_label(t.status.as_str()),
         due_on: t.due_on.to_string(),
@@ -406,8 +398,8 @@ impl Choices {
                     format!(
                         "{} {} {}",
                         t.received_on,
-                        short(&t.location, 20),
-                        short(&t.description, 20)
+                        shorten(&t.location, 20),
+                        shorten(&t.description, 20)
                     ),
                 )
             })

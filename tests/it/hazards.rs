@@ -156,7 +156,6 @@ pub async fn hazard_view(app: &TestApp, id: &str, token: &str) -> Value {
     .await
 }
 
-/// `method path` with a token and a JSON body; asserts the status; answers the body.
 /// The plain text of the newest queued email to `to` whose subject contains `subject`, as the
 /// admin's outbox lists it (the body is read from the outbox row).
 pub async fn outbox_text(app: &TestApp, admin: &str, to: &str, subject: &str) -> String {
@@ -186,6 +185,7 @@ pub async fn outbox_text(app: &TestApp, admin: &str, to: &str, subject: &str) ->
         .unwrap()
 }
 
+/// `method path` with a token and a JSON body; asserts the status; answers the body.
 pub async fn call(
     app: &TestApp,
     method: Method,

@@ -1476,3 +1476,101 @@ db_test!(
         );
     }
 );
+
+db_test!(
+    officers_are_emailed_of_new_and_routed_tips_without_the_reporter,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        app.user_token("xf-inspector", "department_inspector", "XFZD")
+            .await;
+        let (_, admin) = app.user_token("ops", "admin", "AJW").await;
+        let outbox = |to: &'static str| {
+            let (app, admin) = (&app, &admin);
+            async move {
+                let (_, list) = app
+                    .call_json(
+                        Method::GET,
+                        &format!("/api/v1/outbox?recipient={to}"),
+                        Some(admin),
+                        None,
+                    )
+                    .await;
+                list["items"].as_array().unwrap().len()
+            }
+        };
+        // Filed with a street found in its address and a sector: that street's officers and
+        // the sector's department hear of it, not the other street nor the district office.
+        let (_, id) = filed(
+            &app,
+            &c.district,
+            json!({"location": "长宁区愚园路1088号弄堂内", "sector": "fire",
+                   "contact_name": NAME, "contact_phone": PHONE}),
+        )
+        .await;
+        for to in ["jsl-officer@example.org", "xf-inspector@example.org"] {
+            let text =
+                crate::hazards::outbox_text(&app, &admin, to, "新的举报待核查：长宁区愚园路1088号")
+                    .await;
+            for needle in [
+                "已分办至江苏路街道、区消防救援支队",
+                "核查期限：2026-03-17",
+                "仓库内堆放大量纸箱，消防通道被堵死",
+                &format!("/tips/inbox/{id}"),
+            ] {
+                assert!(text.contains(needle), "{needle} in {text}");
+            }
+            // The reporter is protected (L5): neither name nor phone travels by email.
+            assert!(!text.contains(NAME) && !text.contains(PHONE), "{text}");
+        }
+        assert_eq!(outbox("hyl-officer@example.org").await, 0);
+        assert_eq!(outbox("district@example.org").await, 0);
+
+        // Routed nowhere (no street in the address, no sector): the district office routes it.
+        let (_, id) = filed(&app, &c.district, json!({"location": "某小区地下车库"})).await;
+        let text =
+            crate::hazards::outbox_text(&app, &admin, "district@example.org", "新的举报待分办")
+                .await;
+        assert!(text.contains("请分办至街道或行业主管部门"), "{text}");
+        assert!(text.contains("匿名"), "{text}");
+        // Routed on to 华阳路 and 区应急局: their officers learn it is theirs now.
+        triage(
+            &app,
+            &c.district,
+            &id,
+            json!({"action": "route", "street": "HYL", "department": "YJJ"}),
+            200,
+        )
+        .await;
+        for to in ["hyl-officer@example.org", "yjj@example.org"] {
+            let text =
+                crate::hazards::outbox_text(&app, &admin, to, "举报转交核查：某小区地下车库").await;
+            assert!(text.contains("已转交华阳路街道、区应急局"), "{text}");
+        }
+        // Routed again to the department only: its inspectors, not the street once more.
+        let before = outbox("hyl-officer@example.org").await;
+        triage(
+            &app,
+            &c.district,
+            &id,
+            json!({"action": "route", "department": "SCJGJ"}),
+            200,
+        )
+        .await;
+        let text =
+            crate::hazards::outbox_text(&app, &admin, "scj@example.org", "举报转交核查").await;
+        assert!(text.contains("已转交区市场监管局"), "{text}");
+        assert_eq!(outbox("hyl-officer@example.org").await, before);
+        // Verifying moves no tip anywhere: no email.
+        let before = outbox("scj@example.org").await;
+        triage(
+            &app,
+            &c.other_inspector,
+            &id,
+            json!({"action": "verify"}),
+            200,
+        )
+        .await;
+        assert_eq!(outbox("scj@example.org").await, before);
+    }
+);

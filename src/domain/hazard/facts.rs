@@ -145,11 +145,10 @@ impl HazardContent {
         else {
             return;
         };
-        let mut title: String = line.chars().take(TITLE_FROM_DESCRIPTION_CHARS).collect();
-        if line.chars().count() > TITLE_FROM_DESCRIPTION_CHARS {
-            title.push('…');
-        }
-        self.title = Some(title);
+        self.title = Some(crate::domain::validate::shorten(
+            line,
+            TITLE_FROM_DESCRIPTION_CHARS,
+        ));
     }
 }
 
