@@ -868,6 +868,46 @@ struct NewPage {
     /// An officer files for an enterprise of their scope: (id, name and USCC, chosen).
     enterprises: Vec<(String, String, bool)>,
     enterprise_error: Option<String>,
+    /// The sector the hazard belongs to, which routes it to its department: (code, name and
+    /// department, chosen); none chosen keeps the enterprise's (or, correcting a report, the
+    /// report's) sectors, as `sector_default` says.
+    sectors: Vec<(String, String, bool)>,
+    sector_default: String,
+    sector_error: Option<String>,
+}
+
+/// Every sector as the form offers it: (code, "name（department）"), in the seeds' order of codes.
+pub(super) async fn sector_choices(state: &web::Data<AppState>) -> Vec<(String, String)> {
+    state
+        .db(|c| {
+            let departments: HashMap<String, String> = crate::db::reference::list_departments(c)?
+                .into_iter()
+                .map(|d| (d.code, d.name))
+                .collect();
+            Ok(crate::db::reference::list_sectors(c)?
+                .into_iter()
+                .map(|s| {
+                    let dept = departments
+                        .get(&s.primary_department)
+                        .cloned()
+                        .unwrap_or(s.primary_department);
+                    (s.code, format!("{}（{dept}）", s.name))
+                })
+                .collect())
+        })
+        .await
+        .unwrap_or_default()
+}
+
+/// The form's one sector, as the API's `sectors`; nothing when none was chosen.
+fn chosen_sector(form: &HashMap<String, String>, body: &mut Value) {
+    if let Some(s) = form
+        .get("sector")
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+    {
+        body["sectors"] = json!([s]);
+    }
 }
 
 /// The enterprises an officer may file a hazard for (T1: inspection findings), by name; none
@@ -901,11 +941,13 @@ fn new_page(
     values: &HashMap<String, String>,
     mut errors: HashMap<String, String>,
     enterprises: Vec<(String, String)>,
+    sectors: Vec<(String, String)>,
 ) -> NewPage {
     let chosen = values
         .get("enterprise_id")
         .map(String::as_str)
         .unwrap_or("");
+    let sector = values.get("sector").map(String::as_str).unwrap_or("");
     NewPage {
         user: Some(user_view(s)),
         flash: None,
@@ -922,6 +964,15 @@ fn new_page(
             })
             .collect(),
         enterprise_error: errors.remove("enterprise_id"),
+        sectors: sectors
+            .into_iter()
+            .map(|(code, label)| {
+                let selected = code == sector;
+                (code, label, selected)
+            })
+            .collect(),
+        sector_default: "不选：按企业登记的行业领域".into(),
+        sector_error: errors.remove("sectors"),
         level: values.get("level").cloned().unwrap_or_default(),
         general: fields::views("f-", GENERAL, values, &errors),
         major: fields::views("f-", MAJOR, values, &errors),
@@ -942,9 +993,10 @@ pub async fn new_form(
     let mut defaults = HashMap::new();
     defaults.insert("discovered_on".to_string(), state.clock.today().to_string());
     let enterprises = enterprise_choices(&state, &s.caller).await;
+    let sectors = sector_choices(&state).await;
     render(&NewPage {
         flash: flash(&req),
-        ..new_page(&s, &defaults, HashMap::new(), enterprises)
+        ..new_page(&s, &defaults, HashMap::new(), enterprises, sectors)
     })
 }
 
@@ -972,6 +1024,7 @@ pub async fn create(
     if let Some(e) = form.get("enterprise_id").filter(|e| !e.is_empty()) {
         body["enterprise_id"] = json!(e);
     }
+    chosen_sector(&form, &mut body);
     // A draft needs what the API's T1 needs (the finding); the 重大 report's blocks and plan
     // are asked for at submission (T2), so a finding or a report in progress can be saved.
     let result = match crate::http::json::from_value::<crate::api::hazards::CreateBody>(body) {
@@ -990,15 +1043,18 @@ pub async fn create(
     }
     let errors = report_form_errors(status, &body);
     let enterprises = enterprise_choices(&state, &s.caller).await;
+    let sectors = sector_choices(&state).await;
     render_status(
         StatusCode::UNPROCESSABLE_ENTITY,
-        &new_page(&s, &form, errors, enterprises),
+        &new_page(&s, &form, errors, enterprises, sectors),
     )
 }
 
 // --- correcting a report (draft or returned) --------------------------------------------------
 
-/// The form of a report being corrected, filled with `values`.
+/// The form of a report being corrected, filled with `values`; `current` names the report's
+/// sectors (kept when no sector is chosen).
+#[allow(clippy::too_many_arguments)]
 fn edit_page(
     s: &Session,
     id: &str,
@@ -1006,15 +1062,39 @@ fn edit_page(
     values: &HashMap<String, String>,
     errors: HashMap<String, String>,
     flash: Option<String>,
+    sectors: Vec<(String, String)>,
+    current: &[String],
 ) -> NewPage {
+    let names: Vec<String> = current
+        .iter()
+        .map(|code| {
+            sectors
+                .iter()
+                .find(|(c, _)| c == code)
+                .map_or(code.clone(), |(_, label)| label.clone())
+        })
+        .collect();
     NewPage {
         heading: "修改隐患报告",
         action: format!("/hazards/{id}/edit"),
         button: "保存修改",
         version: Some(version),
         flash,
-        ..new_page(s, values, errors, Vec::new())
+        sector_default: format!("不变：{}", names.join("、")),
+        ..new_page(s, values, errors, Vec::new(), sectors)
     }
+}
+
+/// The report's sectors, from its view.
+fn view_sectors(view: &Value) -> Vec<String> {
+    view["sectors"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The report's fields of a hazard's view, as the form shows them.
@@ -1025,6 +1105,10 @@ fn report_values(view: &Value) -> HashMap<String, String> {
         "level".into(),
         view["level"].as_str().unwrap_or("general").to_string(),
     );
+    // One sector is shown chosen; several (filed through the API) are kept unless one is chosen.
+    if let [one] = view_sectors(view).as_slice() {
+        values.insert("sector".into(), one.clone());
+    }
     values
 }
 
@@ -1045,6 +1129,7 @@ pub async fn edit_form(
         return see_other(&format!("/hazards/{id}"));
     }
     let version = view["version"].as_i64().unwrap_or_default();
+    let sectors = sector_choices(&state).await;
     render(&edit_page(
         &s,
         &id,
@@ -1052,6 +1137,8 @@ pub async fn edit_form(
         &report_values(&view),
         HashMap::new(),
         None,
+        sectors,
+        &view_sectors(&view),
     ))
 }
 
@@ -1096,6 +1183,8 @@ pub async fn save_edit(
                 &report_values(&view),
                 HashMap::new(),
                 Some("报告已被他人修改。下面是最新内容，请核对后重新修改。".into()),
+                sector_choices(&state).await,
+                &view_sectors(&view),
             ),
         );
     }
@@ -1106,6 +1195,7 @@ pub async fn save_edit(
     }
     let mut body = fields::to_patch(&all, &form);
     body["level"] = json!(if major { "major" } else { "general" });
+    chosen_sector(&form, &mut body);
     let (status, answer) = outcome(
         crate::api::hazards::edit(
             state.clone(),
@@ -1123,7 +1213,16 @@ pub async fn save_edit(
     let errors = report_form_errors(status, &answer);
     render_status(
         StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
-        &edit_page(&s, &id, current, &form, errors, None),
+        &edit_page(
+            &s,
+            &id,
+            current,
+            &form,
+            errors,
+            None,
+            sector_choices(&state).await,
+            &view_sectors(&view),
+        ),
     )
 }
 
@@ -1137,7 +1236,7 @@ fn report_form_errors(status: u16, answer: &Value) -> HashMap<String, String> {
         .chain(MAJOR)
         .chain(PLAN)
         .map(|f| f.name)
-        .chain(["enterprise_id"])
+        .chain(["enterprise_id", "sectors"])
         .collect();
     let hidden: Vec<String> = errors
         .iter()

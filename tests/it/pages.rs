@@ -1659,3 +1659,91 @@ db_test!(
         assert!(!html.contains(r#"<option value="workers_congress" selected>"#));
     }
 );
+
+db_test!(
+    the_report_form_chooses_the_sector_that_routes_the_hazard,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        cast(&app).await;
+        // A commercial complex (商贸, 区商务委) reports a fire hazard: 消防 goes to the fire brigade.
+        let (_, boss) = app
+            .user_token("jsl-boss", "enterprise_principal", crate::hazards::JSL_USCC)
+            .await;
+        let session = form_login(&app, "jsl-boss").await;
+        let html = page_text(&app, "/hazards/new", &session).await;
+        assert!(html.contains("不选：按企业登记的行业领域"), "{html}");
+        assert!(html.contains("区消防救援支队"), "{html}");
+        let report = |sector: &str, csrf: String| {
+            vec![
+                ("csrf", csrf),
+                ("level", "general".to_string()),
+                ("title", "消防水泵故障".to_string()),
+                ("description", "地下室消防水泵无法启动".to_string()),
+                ("location", "地下二层泵房".to_string()),
+                ("category", "B05".to_string()),
+                ("source", "3".to_string()),
+                ("discovered_on", "2026-03-02".to_string()),
+                ("handling", "time_limited".to_string()),
+                ("suspension", "none".to_string()),
+                ("responsible_person", "李四".to_string()),
+                ("responsible_phone", "13900000000".to_string()),
+                ("sector", sector.to_string()),
+            ]
+        };
+        // A sector that does not exist is the sector's error, and nothing is filed.
+        let res = post_page(
+            &app,
+            "/hazards/new",
+            &session,
+            &report("nope", csrf_of(&html)),
+        )
+        .await;
+        assert_eq!(res.status(), 422);
+        let page = res.text().await.unwrap();
+        assert!(page.contains("id=\"f-sector-err\""), "{page}");
+        let none = call(
+            &app,
+            Method::GET,
+            "/api/v1/hazards",
+            &boss,
+            Value::Null,
+            200,
+        )
+        .await;
+        assert_eq!(none["items"], json!([]));
+
+        let res = post_page(
+            &app,
+            "/hazards/new",
+            &session,
+            &report("fire", csrf_of(&html)),
+        )
+        .await;
+        assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+        let list = call(
+            &app,
+            Method::GET,
+            "/api/v1/hazards",
+            &boss,
+            Value::Null,
+            200,
+        )
+        .await;
+        let id = list["items"][0]["id"].as_str().unwrap().to_string();
+        let h = hazard_view(&app, &id, &boss).await;
+        assert_eq!(h["sectors"], json!(["fire"]), "{h}");
+        assert_eq!(h["departments"]["primary"], "XFZD", "{h}");
+
+        // Correcting it shows the sector chosen; saved as it is, the sector stays.
+        let edit = page_text(&app, &format!("/hazards/{id}/edit"), &session).await;
+        assert!(edit.contains("<option value=\"fire\" selected>"), "{edit}");
+        let mut form = report("", csrf_of(&edit));
+        form.push(("version", h["version"].to_string()));
+        form[2].1 = "消防水泵故障（已断电）".to_string();
+        let res = post_page(&app, &format!("/hazards/{id}/edit"), &session, &form).await;
+        assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+        let h = hazard_view(&app, &id, &boss).await;
+        assert_eq!(h["title"], "消防水泵故障（已断电）");
+        assert_eq!(h["sectors"], json!(["fire"]), "{h}");
+    }
+);
