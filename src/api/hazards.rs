@@ -3,8 +3,8 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::Routes;
@@ -274,7 +274,7 @@ fn record<I: serde::Serialize>(
 
 // --- create, read, edit ------------------------------------------------------------------
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 pub(crate) struct CreateBody {
     enterprise_id: Option<String>,
     /// The closed hazard of the same enterprise that this one is a recurrence of.
@@ -287,13 +287,13 @@ pub(crate) struct CreateBody {
 pub(crate) async fn create(
     state: web::Data<AppState>,
     bearer: Bearer,
-    body: crate::http::json::Json<CreateBody>,
+    body: crate::http::json::Json<Value>,
 ) -> AppResult<HttpResponse> {
     let CreateBody {
         enterprise_id,
         recurrence_of,
         draft,
-    } = body.into_inner();
+    } = crate::http::json::from_value_strict(body.into_inner())?;
     let st = state.clone();
     let written = state
         .write(move |c| {
@@ -443,19 +443,39 @@ pub(crate) async fn edit(
 
 // --- transitions -------------------------------------------------------------------------
 
-/// A transition body: empty means all defaults; otherwise JSON (415 for another media type).
-pub(super) fn parse<I: DeserializeOwned + Default>(
-    req: &HttpRequest,
-    bytes: &web::Bytes,
-) -> AppResult<I> {
+/// A request body as JSON, `None` when it is empty (415 for another media type).
+fn body_value(req: &HttpRequest, bytes: &web::Bytes) -> AppResult<Option<Value>> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(I::default());
+        return Ok(None);
     }
     // A page's form, already turned into JSON by the web layer, counts as JSON.
     if !crate::http::json::is_json(req) {
         return Err(crate::http::json::unsupported_media_type());
     }
-    crate::http::json::from_slice(bytes)
+    crate::http::json::from_slice(bytes).map(Some)
+}
+
+/// A transition body: empty means all defaults; otherwise JSON naming only `I`'s fields.
+pub(super) fn parse<I: DeserializeOwned + Serialize + Default>(
+    req: &HttpRequest,
+    bytes: &web::Bytes,
+) -> AppResult<I> {
+    match body_value(req, bytes)? {
+        None => Ok(I::default()),
+        Some(v) => crate::http::json::from_value_strict(v),
+    }
+}
+
+/// [`parse`] for a body whose members beyond `I`'s own the handler reads itself (a tip's
+/// triage: the hazard fields of a confirmation).
+pub(super) fn parse_open<I: DeserializeOwned + Default>(
+    req: &HttpRequest,
+    bytes: &web::Bytes,
+) -> AppResult<I> {
+    match body_value(req, bytes)? {
+        None => Ok(I::default()),
+        Some(v) => crate::http::json::from_value(v),
+    }
 }
 
 /// A JSON body read after the caller's role was checked, answered as the `Json` extractor

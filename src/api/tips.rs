@@ -237,7 +237,7 @@ pub(crate) async fn triage(
     id: web::Path<String>,
     bytes: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let input: TriageInput = super::hazards::parse(&req, &bytes)?;
+    let input: TriageInput = super::hazards::parse_open(&req, &bytes)?;
     let id = id.into_inner();
     let st = state.clone();
     let view = state

@@ -86,6 +86,18 @@ pub fn normalize_phone(input: &str) -> Result<String, &'static str> {
     Err(WRONG)
 }
 
+/// Whether `text` holds a control character other than tab, line feed and carriage return
+/// (a NUL cannot be stored in PostgreSQL's `text`; the others hide or forge content).
+pub fn has_control_characters(text: &str) -> bool {
+    text.chars()
+        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+}
+
+/// Whether `text` is one line (a title, a place, a name: no line break).
+pub fn is_one_line(text: &str) -> bool {
+    !text.contains(['\n', '\r'])
+}
+
 /// The first `n` characters of `text`, with an ellipsis when cut.
 pub fn shorten(text: &str, n: usize) -> String {
     let mut out: String = text.chars().take(n).collect();

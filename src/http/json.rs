@@ -24,10 +24,87 @@ pub fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> AppResult<T> {
 }
 
 /// [`from_slice`] for a document already parsed (a merged PATCH, a tip's hazard fields).
+/// Text with a control character (other than tab and line breaks) is refused first, naming
+/// each field: a NUL cannot be stored in PostgreSQL's `text`, and the others only hide
+/// content (an email's body that seems to carry header lines, a CSV cell that ends early).
 pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> AppResult<T> {
+    let mut errors = crate::domain::FieldErrors::new();
+    control_characters(&value, "", &mut errors);
+    errors.finish()?;
     match serde_path_to_error::deserialize::<_, T>(&value) {
         Ok(v) => Ok(v),
         Err(first) => Err(explain::<T>(&value, first)),
+    }
+}
+
+/// [`from_value`] for a request body that names only fields of `T`: a field it does not know
+/// (a misspelt `temporary_measure`) is a 422 naming it, not silently dropped. `T` serialises
+/// every field it reads (no `skip_serializing`), so the keys of its serialisation are the
+/// names it accepts; nested objects are compared in turn.
+pub fn from_value_strict<T: DeserializeOwned + serde::Serialize>(
+    value: serde_json::Value,
+) -> AppResult<T> {
+    let parsed: T = from_value(value.clone())?;
+    let known = serde_json::to_value(&parsed).map_err(AppError::internal)?;
+    let mut errors = crate::domain::FieldErrors::new();
+    unknown_fields(&value, &known, "", &mut errors);
+    errors.finish()?;
+    Ok(parsed)
+}
+
+/// Names every key of `given` (at `path`) that `known` does not have.
+fn unknown_fields(
+    given: &serde_json::Value,
+    known: &serde_json::Value,
+    path: &str,
+    errors: &mut crate::domain::FieldErrors,
+) {
+    let (Some(given), Some(known)) = (given.as_object(), known.as_object()) else {
+        return;
+    };
+    for (key, value) in given {
+        let at = if path.is_empty() {
+            key.clone()
+        } else {
+            format!("{path}.{key}")
+        };
+        match known.get(key) {
+            None => errors.add(&at, "not a field of this request"),
+            Some(k) => unknown_fields(value, k, &at, errors),
+        }
+    }
+}
+
+/// Names every string under `value` (at `path`) that holds a control character other than
+/// tab, line feed and carriage return.
+fn control_characters(
+    value: &serde_json::Value,
+    path: &str,
+    errors: &mut crate::domain::FieldErrors,
+) {
+    let at = |key: &str| {
+        if path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match value {
+        serde_json::Value::String(s) if crate::domain::validate::has_control_characters(s) => {
+            let field = if path.is_empty() { "body" } else { path };
+            errors.add(field, "must not contain control characters");
+        }
+        serde_json::Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                control_characters(item, &format!("{path}[{i}]"), errors);
+            }
+        }
+        serde_json::Value::Object(members) => {
+            for (key, member) in members {
+                control_characters(member, &at(key), errors);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -178,6 +255,25 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             let bytes = bytes.await?;
             Ok(Json(from_slice(&bytes)?))
         })
+    }
+}
+
+#[cfg(test)]
+mod control_characters {
+    use serde_json::json;
+
+    #[test]
+    fn text_with_control_characters_is_named_by_its_field() {
+        let body = json!({"title": "a\u{0}b", "description": "一行\n二行\t制表",
+            "plan": {"goal": "x\u{1b}[31m"}, "sectors": ["fire", "x\u{7f}"]});
+        let err = super::from_value::<serde_json::Value>(body).unwrap_err();
+        let shown = format!("{err:?}");
+        for field in ["title", "plan.goal", "sectors[1]"] {
+            assert!(shown.contains(&format!("\"{field}\"")), "{field}: {shown}");
+        }
+        assert!(!shown.contains("description"), "{shown}");
+        // Line breaks and tabs are text.
+        assert!(super::from_value::<serde_json::Value>(json!({"d": "一\r\n二\t"})).is_ok());
     }
 }
 

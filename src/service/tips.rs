@@ -30,7 +30,7 @@ use crate::domain::hazard::DraftInput;
 use crate::domain::tip::challenge::{self, ChallengeError, Question};
 use crate::domain::tip::street::{StreetNames, route_by_address};
 use crate::domain::tip::{self, Resolution, TipStatus, TriageAction, receipt};
-use crate::domain::validate::normalize_phone;
+use crate::domain::validate::{has_control_characters, is_one_line, normalize_phone};
 use crate::error::{AppError, AppResult};
 use crate::mail::{self, tips::TipMail};
 use crate::policy;
@@ -198,6 +198,22 @@ fn check_input(
     let mut e = FieldErrors::new();
     if clean(input.website.as_deref()).is_some() {
         e.add("website", "must be empty");
+    }
+    // A multipart tip's text did not pass through the JSON reader, which refuses these.
+    for (field, text) in [
+        ("description", &input.description),
+        ("location", &input.location),
+        ("occurred_on", &input.occurred_on),
+        ("street", &input.street),
+        ("sector", &input.sector),
+        ("contact_name", &input.contact_name),
+        ("contact_phone", &input.contact_phone),
+    ] {
+        if text.as_deref().is_some_and(has_control_characters) {
+            e.add(field, "must not contain control characters");
+        } else if field != "description" && text.as_deref().is_some_and(|t| !is_one_line(t)) {
+            e.add(field, "must be one line");
+        }
     }
     let description = e.require_text("description", input.description.as_deref());
     if description.is_some_and(|d| d.chars().count() > config.max_description_chars) {
@@ -848,6 +864,14 @@ pub fn triage(
     let now = crate::clock::truncate_micros(env.now);
     let at = now.naive_utc();
     let mut e = FieldErrors::new();
+    // Members beyond the step's own are the hazard fields of a confirmation that creates a
+    // hazard (checked there); anywhere else a misspelt field is named, not dropped.
+    let creates = action == TriageAction::Confirm && input.enterprise_id.is_some();
+    if !creates {
+        for key in input.hazard.keys() {
+            e.add(key, "not a field of this request");
+        }
+    }
     let note = text_field(&mut e, "note", &input.note, false);
     let mut details = serde_json::Map::new();
     let mut public_message = None;
@@ -939,7 +963,7 @@ pub fn triage(
                     fields.entry("source").or_insert(json!(6));
                     fields.entry("discovered_on").or_insert(json!(env.today));
                     let mut draft: DraftInput =
-                        crate::http::json::from_value(Value::Object(fields))?;
+                        crate::http::json::from_value_strict(Value::Object(fields))?;
                     // A confirmed tip is a hazard found through a tip-off (隐患来源 6 投诉举报).
                     draft.content.source = Some(crate::domain::hazard::TIP_SOURCE);
                     let (hazard, _) = hazard_svc::create(conn, env, Some(value), None, draft)?;

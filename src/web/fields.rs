@@ -811,6 +811,8 @@ pub fn translate(msg: &str) -> String {
         "must not be after complete_by" => "不能晚于督办完成期限",
         "must be the day of discovery" => "须为发现当日",
         "must not be empty" | "is empty" => "不能为空",
+        "must be one line" => "只能填写一行（不能换行）",
+        "must not contain control characters" => "含有不可见的控制字符，请重新输入",
         "a date YYYY-MM-DD" => "请填写日期（YYYY-MM-DD）",
         "must be a mobile number or a fixed line like 021-62345678 or 62345678" => {
             "须为手机号码或固定电话（如 021-62345678，上海本地号码可只写 62345678）"

@@ -2690,3 +2690,93 @@ db_test!(
         assert_eq!(verify["ok"], true);
     }
 );
+
+db_test!(
+    misspelt_fields_and_control_characters_are_refused_by_name,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        // A misspelt field is named, not dropped (a 重大 report's temporary measures lost).
+        let mut body = general_report();
+        body["temporary_measure"] = json!("加强巡检");
+        body["plan"] = json!({"goal": "x", "method": "y"});
+        let p = call(
+            &app,
+            Method::POST,
+            "/api/v1/hazards",
+            &c.reporter,
+            body,
+            422,
+        )
+        .await;
+        assert_eq!(
+            error_fields(&p),
+            ["plan.method", "temporary_measure"],
+            "{p}"
+        );
+        // Control characters: a NUL (PostgreSQL's text cannot hold it), an escape, and line
+        // breaks in a one-line field (an email's body that seems to carry header lines).
+        let mut body = general_report();
+        body["title"] = json!("注入\r\nBcc: attacker@example.org");
+        body["location"] = json!("二号\u{0}车间");
+        body["description"] = json!("第一行\n第二行\t\u{1b}[31m");
+        let p = call(
+            &app,
+            Method::POST,
+            "/api/v1/hazards",
+            &c.reporter,
+            body,
+            422,
+        )
+        .await;
+        assert_eq!(error_fields(&p), ["description", "location"], "{p}");
+        let mut body = general_report();
+        body["title"] = json!("注入\r\nBcc: attacker@example.org");
+        body["responsible_person"] = json!("李四\n王五");
+        let p = call(
+            &app,
+            Method::POST,
+            "/api/v1/hazards",
+            &c.reporter,
+            body,
+            422,
+        )
+        .await;
+        assert_eq!(error_fields(&p), ["title", "responsible_person"], "{p}");
+        let list = call(
+            &app,
+            Method::GET,
+            "/api/v1/hazards",
+            &c.reporter,
+            Value::Null,
+            200,
+        )
+        .await;
+        assert_eq!(list["items"], json!([]), "nothing was filed");
+        // Line breaks are text in a description.
+        let mut body = general_report();
+        body["description"] = json!("第一行\r\n第二行\t备注");
+        let h = call(
+            &app,
+            Method::POST,
+            "/api/v1/hazards",
+            &c.reporter,
+            body,
+            201,
+        )
+        .await;
+        let id = h["id"].as_str().unwrap();
+        // A transition's body too.
+        let p = call(
+            &app,
+            Method::POST,
+            &format!("/api/v1/hazards/{id}/submit"),
+            &c.safety,
+            json!({"direct_reprt": true}),
+            422,
+        )
+        .await;
+        assert_eq!(error_fields(&p), ["direct_reprt"], "{p}");
+        assert_eq!(hazard_view(&app, id, &c.reporter).await["status"], "draft");
+    }
+);

@@ -1574,3 +1574,46 @@ db_test!(
         assert_eq!(outbox("scj@example.org").await, before);
     }
 );
+
+db_test!(
+    tip_fields_with_line_breaks_or_misspelt_names_are_named,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        let (status, p) = file(
+            &app,
+            json!({"location": "愚园路\r\n1088号", "contact_name": "王\u{0}小明"}),
+        )
+        .await;
+        assert_eq!(status, 422, "{p}");
+        assert_eq!(
+            fields(&p),
+            ["contact_name"],
+            "the JSON reader names the NUL first: {p}"
+        );
+        let (status, p) = file(&app, json!({"location": "愚园路\r\n1088号"})).await;
+        assert_eq!(status, 422, "{p}");
+        assert_eq!(fields(&p), ["location"], "{p}");
+        let (_, id) = filed(&app, &c.district, json!({})).await;
+        // A triage step with a misspelt field is refused and changes nothing.
+        let p = triage(
+            &app,
+            &c.district,
+            &id,
+            json!({"action": "not_confirmed", "reasn": "查无此事"}),
+            422,
+        )
+        .await;
+        assert_eq!(fields(&p), ["reasn", "reason"], "{p}");
+        let t = crate::hazards::call(
+            &app,
+            Method::GET,
+            &format!("/api/v1/tips/{id}"),
+            &c.district,
+            Value::Null,
+            200,
+        )
+        .await;
+        assert_eq!(t["status"], "routed", "{t}");
+    }
+);

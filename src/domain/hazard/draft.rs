@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::codes::{Action, Handling, Level, Role, Status, Suspension, category_name};
 use super::facts::{Actor, HazardContent, HazardFacts, Outcome, Policy};
 use super::guard::{gate, role_may};
-use crate::domain::validate::{Wan, normalize_phone};
+use crate::domain::validate::{Wan, is_one_line, normalize_phone};
 use crate::domain::{DomainError, FieldErrors};
 
 /// 隐患来源 6 投诉举报: the source of a hazard found through a tip-off.
@@ -54,6 +54,15 @@ fn may_draft(role: Role) -> bool {
 
 /// Format rules that hold for drafts too: whatever is present must be well formed.
 pub(super) fn check_formats(e: &mut FieldErrors, c: &HazardContent, today: NaiveDate) {
+    for (field, text) in [
+        ("title", &c.title),
+        ("location", &c.location),
+        ("responsible_person", &c.responsible_person),
+    ] {
+        if text.as_deref().is_some_and(|t| !is_one_line(t)) {
+            e.add(field, "must be one line");
+        }
+    }
     if let Some(t) = &c.title
         && t.chars().count() > TITLE_MAX_CHARS
     {
