@@ -344,8 +344,13 @@ pub(crate) async fn get(
     Ok(hazard_response(HttpResponse::Ok(), &view))
 }
 
-/// The stored draft with a PATCH laid over it (only the fields of a draft may be named).
-fn merge_draft(facts_level: &str, row: &HazardRow, patch: &Value) -> AppResult<DraftInput> {
+/// The stored draft, and the stored draft with a PATCH laid over it (only the fields of a
+/// draft may be named).
+fn merge_draft(
+    facts_level: &str,
+    row: &HazardRow,
+    patch: &Value,
+) -> AppResult<(DraftInput, DraftInput)> {
     let stored = DraftInput {
         level: Some(facts_level.parse().map_err(AppError::internal)?),
         handling: row.handling.parse().map_err(AppError::internal)?,
@@ -365,7 +370,7 @@ fn merge_draft(facts_level: &str, row: &HazardRow, patch: &Value) -> AppResult<D
         }
     }
     errors.finish()?;
-    crate::http::json::from_value(merged)
+    Ok((stored, crate::http::json::from_value(merged)?))
 }
 
 pub(crate) async fn edit(
@@ -391,8 +396,16 @@ pub(crate) async fn edit(
             db::write_tx(c, |c| {
                 let current = hazards::find(c, &policy::hazard_scope(&caller), &id)?
                     .ok_or_else(AppError::not_found)?;
-                let mut draft = merge_draft(&current.level, &current, &patch)?;
+                let (stored, mut draft) = merge_draft(&current.level, &current, &patch)?;
                 draft.content.fill_title();
+                if draft == stored {
+                    // Nothing changes (`{}`, or the values it has): the domain still decides
+                    // whether the caller may edit it, but no version and no ledger entry.
+                    let (row, _, loaded) = svc::decide(c, &env, &id, |facts, actor| {
+                        hazard::edit(facts, actor, &draft, env.today, env.policy)
+                    })?;
+                    return Ok(Written::new(&env, row, loaded));
+                }
                 let routed = if draft.content.sectors.is_empty() {
                     None
                 } else {

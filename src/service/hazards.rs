@@ -374,19 +374,17 @@ fn apply_outcome(
     Ok(())
 }
 
-/// One hazard action: decide, persist, record, chain. `effects` writes the action's own records
-/// and answers what the ledger entry should carry besides the changes.
-pub fn act(
+/// The decision on a hazard action without acting on it: the hazard in the caller's scope, the
+/// `If-Match` version, and the domain's answer — what [`act`] checks before it writes, for a
+/// request that turns out to change nothing.
+pub fn decide(
     conn: &mut DbConn,
     env: &Env<'_>,
     id: &str,
-    kind: &str,
-    input: Value,
     decide: impl FnOnce(&HazardFacts, &Actor) -> Result<Outcome, DomainError>,
-    effects: impl FnOnce(&mut DbConn, &mut HazardRow, &Outcome, &mut Loaded) -> AppResult<Value>,
 ) -> AppResult<(HazardRow, Outcome, Loaded)> {
     let scope = policy::hazard_scope(env.caller);
-    let (mut row, context) =
+    let (row, context) =
         hazards::find_with_context(conn, &scope, id)?.ok_or_else(AppError::not_found)?;
     if let Some(expected) = env.if_match
         && expected != row.version
@@ -398,9 +396,24 @@ pub fn act(
         )
         .with("current_version", row.version));
     }
-    let mut loaded = Loaded::from(context);
+    let loaded = Loaded::from(context);
     let facts = loaded.facts(&row)?;
     let outcome = decide(&facts, &env.actor())?;
+    Ok((row, outcome, loaded))
+}
+
+/// One hazard action: decide, persist, record, chain. `effects` writes the action's own records
+/// and answers what the ledger entry should carry besides the changes.
+pub fn act(
+    conn: &mut DbConn,
+    env: &Env<'_>,
+    id: &str,
+    kind: &str,
+    input: Value,
+    decide_with: impl FnOnce(&HazardFacts, &Actor) -> Result<Outcome, DomainError>,
+    effects: impl FnOnce(&mut DbConn, &mut HazardRow, &Outcome, &mut Loaded) -> AppResult<Value>,
+) -> AppResult<(HazardRow, Outcome, Loaded)> {
+    let (mut row, outcome, mut loaded) = decide(conn, env, id, decide_with)?;
     let original = row.clone();
     apply_outcome(conn, &mut row, &outcome, env)?;
     let extra = effects(conn, &mut row, &outcome, &mut loaded)?;

@@ -813,6 +813,31 @@ db_test!(
             edited["title"], "配电箱未上锁",
             "a PATCH keeps what it does not name"
         );
+        // A PATCH that changes nothing (`{}`, or a value the report has) writes nothing: same
+        // version (no spurious 412 for others), no ledger entry. Still only for those who may.
+        let entries = ledger_entries(&app, &id, &c.reporter).await.len();
+        for same in [json!({}), json!({"location": "二号车间东侧配电箱"})] {
+            let again = call(
+                &app,
+                Method::PATCH,
+                &format!("/api/v1/hazards/{id}"),
+                &c.reporter,
+                same,
+                200,
+            )
+            .await;
+            assert_eq!(again["version"], edited["version"], "{again}");
+        }
+        assert_eq!(ledger_entries(&app, &id, &c.reporter).await.len(), entries);
+        let res = app
+            .call(
+                Method::PATCH,
+                &format!("/api/v1/hazards/{id}"),
+                Some(&c.street),
+                Some(json!({})),
+            )
+            .await;
+        assert_eq!(res.status(), 403);
         call(
             &app,
             Method::POST,
