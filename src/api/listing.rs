@@ -152,6 +152,14 @@ pub(crate) async fn deliver(
                         "The district office records the delivery of its notices.",
                     ));
                 }
+                // Closed and void are final (the listing ended with them): no receipt after.
+                if matches!(row.status.as_str(), "closed" | "void") {
+                    return Err(AppError::conflict(
+                        "hazard_frozen",
+                        "Closed and void hazards are frozen; their listing has ended.",
+                    )
+                    .with("current_status", row.status.clone()));
+                }
                 // The body's errors after the scope and the role, as every hazard action's.
                 errors.finish()?;
                 let (delivered_by, received_by, received_at) = (

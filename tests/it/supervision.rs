@@ -267,6 +267,18 @@ db_test!(
         .await;
         assert_eq!(void["listed"], false, "{void}");
         assert_eq!(void["listing"]["delisted_on"], "2026-03-02");
+        // Its notice's receipt cannot be recorded after that: void is final.
+        let res = app
+            .call(
+                Method::POST,
+                &format!("/api/v1/hazards/{other}/listing/delivery"),
+                Some(&c.district),
+                Some(json!({"delivered_by": "李科员", "received_by": "王五",
+                            "received_at": "2026-03-02T09:00:00+08:00"})),
+            )
+            .await;
+        let body = expect_problem(res, 409, "hazard_frozen").await;
+        assert_eq!(body["current_status"], "void");
         let (_, listed_only) = app
             .call_json(
                 Method::GET,
