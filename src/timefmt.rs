@@ -11,6 +11,13 @@ pub fn rfc3339(t: &NaiveDateTime) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
 }
 
+/// The day of a stored UTC time in Asia/Shanghai.
+pub fn local_date(t: &NaiveDateTime) -> chrono::NaiveDate {
+    DateTime::<Utc>::from_naive_utc_and_offset(*t, Utc)
+        .with_timezone(&Shanghai)
+        .date_naive()
+}
+
 /// A time of [`rfc3339`] as people read it, to the minute in its own offset:
 /// `2026-03-02 08:30`.
 pub fn minutes(rfc: &str) -> String {

@@ -750,6 +750,20 @@ pub fn facts(
             .filter(|a| a["result"] == "fail")
             .filter_map(|a| date(&a["accepted_on"]))
             .max(),
+        started_on: records
+            .iter()
+            .filter(|r| r.kind == "start")
+            .map(|r| crate::timefmt::local_date(&r.created_at))
+            .max(),
+        reported_unfinished_on: records
+            .iter()
+            .filter(|r| {
+                r.kind == "overdue_explanation"
+                    || (r.kind == "progress"
+                        && r.json()["percent"].as_i64().is_none_or(|p| p < 100))
+            })
+            .map(|r| crate::timefmt::local_date(&r.created_at))
+            .max(),
         has_employee_notice: records.iter().any(|r| r.kind == "employee_notice"),
         has_regulator_report: records.iter().any(|r| r.kind == "regulator_report"),
         interview_flagged_on: row.interview_flagged_on,

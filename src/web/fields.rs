@@ -757,7 +757,7 @@ pub fn problem_errors(problem: &Value) -> HashMap<String, String> {
 /// here is shown as the API gives it.
 pub fn translate(msg: &str) -> String {
     // Messages that end with the date they compare with.
-    const DATED: [(&str, &str); 4] = [
+    const DATED: [(&str, &str); 6] = [
         (
             "must not be after the effective deadline ",
             "不能晚于现行整改期限",
@@ -773,6 +773,14 @@ pub fn translate(msg: &str) -> String {
         (
             "must not be before the failed acceptance check of ",
             "不能早于验收不合格之日",
+        ),
+        (
+            "must not be before the start of rectification on ",
+            "不能早于开始整改之日",
+        ),
+        (
+            "must not be before the enterprise reported the work under way on ",
+            "不能早于企业报告仍在整改之日",
         ),
     ];
     for (prefix, zh) in DATED {

@@ -2805,3 +2805,64 @@ db_test!(
         assert_eq!(hazard_view(&app, id, &c.reporter).await["status"], "draft");
     }
 );
+
+db_test!(
+    a_late_completion_is_not_dated_back_to_the_deadline,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        let id = submitted(&app, &c, general_report()).await;
+        let h = |action: &str| format!("/api/v1/hazards/{id}/{action}");
+        let posting = json!({"deadline": "2026-03-10"});
+        call(&app, Method::POST, &h("post"), &c.street, posting, 200).await;
+        // Four months overdue, rectification is only now started …
+        app.advance(chrono::Duration::days(121));
+        let (principal, reporter) = (app.login("boss").await, app.login("clerk").await);
+        call(&app, Method::POST, &h("start"), &principal, json!({}), 200).await;
+        upload(&app, &reporter, &id, "after").await;
+        let done_on = |day: &str| {
+            json!({"completed_on": day, "summary": "已上锁", "actual_funds": "0.02",
+                   "self_assessment": "合格"})
+        };
+        // … so it was not finished by the deadline: dating it back would erase the lateness
+        // (超期整改) from the ledger and the statistics.
+        let body = call(
+            &app,
+            Method::POST,
+            &h("completion"),
+            &reporter,
+            done_on("2026-03-10"),
+            422,
+        )
+        .await;
+        assert_eq!(error_fields(&body), ["completed_on"], "{body}");
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("2026-07-01"),
+            "{body}"
+        );
+        // Its own progress update says the work goes on today: not done yesterday either.
+        call(
+            &app,
+            Method::POST,
+            &h("progress"),
+            &reporter,
+            json!({"note": "已订购锁具", "percent": 50}),
+            200,
+        )
+        .await;
+        let body = call(
+            &app,
+            Method::POST,
+            &h("completion"),
+            &reporter,
+            done_on("2026-07-01"),
+            200,
+        )
+        .await;
+        assert_eq!(body["completed_on"], "2026-07-01");
+        assert_eq!(body["overdue"], true, "done late, it stays overdue: {body}");
+    }
+);

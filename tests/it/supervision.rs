@@ -940,6 +940,17 @@ db_test!(
         let c = cast(&app).await;
         let open = posted_general(&app, &c, "2026-03-10").await;
         let late = posted_general(&app, &c, "2026-03-03").await;
+        // Started in time (a completion cannot be dated before a start made after the deadline).
+        let boss = app.login("boss").await;
+        call(
+            &app,
+            Method::POST,
+            &format!("/api/v1/hazards/{late}/start"),
+            &boss,
+            json!({}),
+            200,
+        )
+        .await;
         let voided = posted_general(&app, &c, "2026-03-20").await;
         posted_major(&app, &c, "2026-04-30").await;
         call(
@@ -1206,7 +1217,6 @@ db_test!(
         app.advance(chrono::Duration::days(6));
         let boss = app.login("boss").await;
         let h = |action: &str| format!("/api/v1/hazards/{late}/{action}");
-        call(&app, Method::POST, &h("start"), &boss, json!({}), 200).await;
         assert_eq!(
             crate::hazards::upload(&app, &boss, &late, "after")
                 .await

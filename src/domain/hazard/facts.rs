@@ -221,6 +221,13 @@ pub struct HazardFacts {
     /// The date of the latest acceptance check that failed (T12): the work was found
     /// unfinished that day, so a later completion cannot be dated before it.
     pub failed_acceptance_on: Option<NaiveDate>,
+    /// The day rectification was recorded as started (T7), if it was.
+    #[serde(default)]
+    pub started_on: Option<NaiveDate>,
+    /// The latest day the enterprise itself reported the work unfinished: a progress update
+    /// below 100 %, or a written explanation of its lateness.
+    #[serde(default)]
+    pub reported_unfinished_on: Option<NaiveDate>,
     /// Under 挂牌督办.
     pub listed: bool,
     /// The enterprise's headcount, when known.

@@ -73,6 +73,8 @@ pub(crate) fn facts(status: Status, level: Level) -> HazardFacts {
         pending_extension: None,
         completed_on: Some(d("2023-10-08")),
         failed_acceptance_on: None,
+        started_on: None,
+        reported_unfinished_on: None,
         posted_on: None,
         listed: false,
         enterprise_headcount: Some(50),

@@ -459,6 +459,23 @@ pub(super) fn check_completed_on(
                 "completed_on",
                 format!("must not be before the failed acceptance check of {failed}"),
             );
+        } else if let Some(started) = facts.started_on.filter(|s| done < *s).filter(|s| {
+            facts.level == Level::Major || facts.effective_deadline.is_some_and(|d| *s > d)
+        }) {
+            // The hazard's own record dates the work: a 重大 hazard's rectification begins once
+            // its plan is acknowledged (T7), and one begun only after its deadline had passed
+            // was not finished by then (a completion dated back to the deadline would erase
+            // months of lateness, 超期整改). A 一般 hazard fixed at once, before it was posted
+            // and started in the ledger, keeps its real date.
+            e.add(
+                "completed_on",
+                format!("must not be before the start of rectification on {started}"),
+            );
+        } else if let Some(said) = facts.reported_unfinished_on.filter(|s| done < *s) {
+            e.add(
+                "completed_on",
+                format!("must not be before the enterprise reported the work under way on {said}"),
+            );
         }
     }
 }
@@ -793,6 +810,44 @@ mod tests {
             ["completed_on"]
         );
         // The same day as the failed check: fixed after the inspector left.
+        assert!(complete(&f, &a, &completion(), today(), &p()).is_ok());
+    }
+
+    #[test]
+    fn a_completion_is_not_dated_before_the_record_says_the_work_went_on() {
+        // Discovered on the 8th; today the 9th.
+        let a = actor(Role::EnterpriseReporter);
+        let mut early = completion();
+        early.completed_on = Some(d("2023-10-08"));
+        // A 一般 hazard started in the ledger on the 9th, by its deadline: fixed at once, on
+        // the 8th, before it was posted — its real date stands.
+        let mut f = facts(Status::InRectification, Level::General);
+        f.started_on = Some(d("2023-10-09"));
+        f.effective_deadline = Some(d("2023-10-09"));
+        assert!(complete(&f, &a, &early, today(), &p()).is_ok());
+        // Started only after its deadline (the 8th): not finished on the 8th.
+        f.effective_deadline = Some(d("2023-10-08"));
+        let err = complete(&f, &a, &early, today(), &p()).unwrap_err();
+        assert_eq!(fields(&err), ["completed_on"]);
+        assert!(
+            format!("{err:?}").contains("rectification on 2023-10-09"),
+            "{err:?}"
+        );
+        // A 重大 hazard's work begins once its plan is acknowledged (T7).
+        let mut major = facts(Status::InRectification, Level::Major);
+        major.started_on = Some(d("2023-10-09"));
+        major.effective_deadline = Some(d("2023-10-31"));
+        let principal = actor(Role::EnterprisePrincipal);
+        let err = complete(&major, &principal, &early, today(), &p()).unwrap_err();
+        assert_eq!(fields(&err), ["completed_on"]);
+        // Its own progress update (60 %) or written explanation on the 9th: not before the 9th.
+        f.started_on = None;
+        f.reported_unfinished_on = Some(d("2023-10-09"));
+        let err = complete(&f, &a, &early, today(), &p()).unwrap_err();
+        assert!(
+            format!("{err:?}").contains("under way on 2023-10-09"),
+            "{err:?}"
+        );
         assert!(complete(&f, &a, &completion(), today(), &p()).is_ok());
     }
 
