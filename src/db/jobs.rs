@@ -385,7 +385,13 @@ pub fn last_progress(
                 "completion",
                 "acceptance",
             ]))
-            .order((hazard_records::hazard_id, hazard_records::created_at))
+            // Records of one instant (a completion and the check that failed it, with a pinned
+            // clock) in the order they were made: ids are UUIDv7.
+            .order((
+                hazard_records::hazard_id,
+                hazard_records::created_at,
+                hazard_records::id,
+            ))
             .select((
                 hazard_records::hazard_id,
                 hazard_records::kind,

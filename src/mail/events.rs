@@ -48,7 +48,13 @@ pub fn hazard_event(
         "hazard.posted" if moved => &[Enterprise, Department],
         "hazard.returned" | "hazard.posted" | "hazard.extension_decided" => &[Enterprise],
         "hazard.listed" => &[Enterprise, Street, SupervisingDepartment, Department],
-        "hazard.closed" | "hazard.acceptance_failed" => &[Enterprise, Street],
+        // A listed hazard's supervisors follow its acceptance: a failed check keeps it listed
+        // (继续挂账); its close-out ends the listing (the district office added below).
+        "hazard.closed" | "hazard.acceptance_failed" => {
+            &[Enterprise, Street, SupervisingUnit, SupervisingDepartment]
+        }
+        // The acceptance application (T10, T13): those who accept it, within the SLA.
+        "hazard.completion_reported" | "hazard.fixed_on_the_spot" => &[Verifiers],
         // A posted hazard leaving the ledger as void: whoever followed it (the district office
         // too when it had listed it, below). A report voided before posting emails nobody.
         "hazard.voided" if hazard.ledger_no.is_some() => &[Enterprise, Street, Department],
@@ -66,9 +72,10 @@ pub fn hazard_event(
     let Some(h) = q::brief(conn, &hazard.id)? else {
         return Ok(0);
     };
-    // Voiding a listed hazard ends the district office's supervision (挂牌督办): it learns of it.
+    // Voiding or closing a listed hazard ends the district office's supervision (挂牌督办, the
+    // hazard is no longer `listed` by now): it learns of it.
     let with_district;
-    let recipients = if kind == "hazard.voided" && h.doc_no.is_some() {
+    let recipients = if matches!(kind, "hazard.voided" | "hazard.closed") && h.doc_no.is_some() {
         with_district = [recipients, &[DistrictOffice]].concat();
         &with_district[..]
     } else {
@@ -239,8 +246,35 @@ pub fn hazard_event(
         "hazard.closed" => (
             format!("【隐患台账】整改验收通过，已销账：{}", h.title),
             "隐患整改经验收通过，已销账。".into(),
-            vec![("验收意见", text("opinion"))],
+            if h.doc_no.is_some() {
+                vec![
+                    ("验收意见", text("opinion")),
+                    ("挂牌督办", "随之结束（销号）".to_string()),
+                ]
+            } else {
+                vec![("验收意见", text("opinion"))]
+            },
         ),
+        "hazard.completion_reported" | "hazard.fixed_on_the_spot" => {
+            let mut details = vec![
+                ("完成日期", text("completed_on")),
+                ("整改情况", text("summary")),
+                ("实际资金（万元）", text("actual_funds")),
+                ("自评", text("self_assessment")),
+            ];
+            if let Some(due) = hazard.acceptance_due_on {
+                details.push(("验收期限", due.to_string()));
+            }
+            (
+                format!("【隐患台账】整改完成，申请验收：{}——{}", h.enterprise_name, h.title),
+                if kind == "hazard.fixed_on_the_spot" {
+                    "企业报告一般隐患已即查即改，申请验收，请在验收期限前组织验收（验收人不得为报告人）。".into()
+                } else {
+                    "企业报告隐患整改完成，申请验收，请在验收期限前组织验收（验收人不得为报告人）。".into()
+                },
+                details.into_iter().filter(|(_, v)| !v.is_empty()).collect(),
+            )
+        }
         _ => {
             let mut details = vec![("存在问题", text("deficiencies"))];
             let opinion = text("opinion");

@@ -242,17 +242,16 @@ impl Item {
             (Some(d), None) => d.to_string(),
             (None, None) => "未定".to_string(),
         };
-        let listing = if h.listed {
-            let level = match h.listing_level.as_deref() {
-                Some("city") => "市级",
-                _ => "区级",
-            };
-            match &h.doc_no {
-                Some(doc) => format!("{level}（{doc}）"),
-                None => level.to_string(),
-            }
-        } else {
-            "否".to_string()
+        let level = match h.listing_level.as_deref() {
+            Some("city") => "市级",
+            _ => "区级",
+        };
+        let listing = match (&h.doc_no, h.listed) {
+            (Some(doc), true) => format!("{level}（{doc}）"),
+            (None, true) => level.to_string(),
+            // Listed once, ended by the close-out or the void (摘牌).
+            (Some(doc), false) => format!("{level}（{doc}），已结束"),
+            (None, false) => "否".to_string(),
         };
         let last_progress = match progress {
             Some((kind, payload, at)) => {

@@ -326,6 +326,27 @@ db_test!(
         .await;
         assert_eq!(closed["listed"], false);
         assert_eq!(closed["listing"]["delisted_on"], "2026-03-02");
+        // The department was asked to accept it; the district office, which listed it, learns
+        // that its close-out ended the listing (销号), the listing named as ended.
+        let (_, admin) = app.user_token("ops", "admin", "AJW").await;
+        let text =
+            crate::hazards::outbox_text(&app, &admin, "yjj@example.org", "整改完成，申请验收")
+                .await;
+        for needle in [
+            "完成日期：2026-03-02",
+            "整改情况：完成",
+            "验收期限：2026-03-12",
+        ] {
+            assert!(text.contains(needle), "{needle} in {text}");
+        }
+        let text =
+            crate::hazards::outbox_text(&app, &admin, "district@example.org", "已销账").await;
+        for needle in [
+            "挂牌督办：随之结束（销号）",
+            "长安委督字〔2026〕第1号），已结束",
+        ] {
+            assert!(text.contains(needle), "{needle} in {text}");
+        }
         let last = ledger_entries(&app, &id, &c.district)
             .await
             .last()
