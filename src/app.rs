@@ -215,6 +215,7 @@ pub struct Running {
     pub handle: ServerHandle,
     pub state: AppState,
     pub server: Server,
+    pub scheduler: crate::jobs::Scheduler,
 }
 
 /// Migrates and seeds the database (under the cross-instance lock on PostgreSQL).
@@ -303,6 +304,7 @@ pub async fn start(config: Config, options: StartOptions) -> anyhow::Result<Runn
         handle: server.handle(),
         state,
         server,
+        scheduler,
     })
 }
 
@@ -362,7 +364,11 @@ fn build_app(
 /// Runs `serve`: start, then wait until SIGTERM/SIGINT has drained in-flight requests.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let running = start(config, StartOptions::default()).await?;
+    let within = Duration::from_secs(running.state.config.server.shutdown_timeout_secs);
     running.server.await?;
+    // The jobs stop with the requests: a run under way finishes (its email in hand marked
+    // sent, its run recorded), within the same grace period.
+    running.scheduler.stop(within).await;
     tracing::info!("server stopped");
     Ok(())
 }

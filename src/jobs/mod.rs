@@ -6,6 +6,8 @@ pub mod escalate;
 
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
@@ -84,6 +86,8 @@ pub struct JobContext {
     /// Names this process in claims and run records.
     pub instance: String,
     sender: Arc<Sender>,
+    /// Set when the process stops: the sender finishes the email in hand and takes no other.
+    pub stopping: Arc<AtomicBool>,
 }
 
 impl JobContext {
@@ -106,6 +110,7 @@ impl JobContext {
             clock,
             config,
             instance,
+            stopping: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -280,18 +285,55 @@ pub fn next_after(
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// The scheduled jobs of this process, to stop with the server.
+pub struct Scheduler {
+    handles: Vec<tokio::task::JoinHandle<()>>,
+    stop: tokio::sync::watch::Sender<bool>,
+    stopping: Arc<AtomicBool>,
+}
+
+impl Scheduler {
+    /// How many jobs are scheduled.
+    pub fn len(&self) -> usize {
+        self.handles.len()
+    }
+
+    /// Whether no job is scheduled (`jobs.enabled = false`).
+    pub fn is_empty(&self) -> bool {
+        self.handles.is_empty()
+    }
+
+    /// Stops the schedule: no run starts any more, a run under way finishes (the sender the
+    /// email in hand, then records its run), waited for up to `within`.
+    pub async fn stop(self, within: Duration) {
+        self.stopping.store(true, Ordering::SeqCst);
+        let _ = self.stop.send(true);
+        let all = futures_util::future::join_all(self.handles);
+        if tokio::time::timeout(within, all).await.is_err() {
+            tracing::warn!("a job was still running at shutdown; it is cut short");
+        }
+    }
+}
+
 /// Starts one tokio task per scheduled job (when `jobs.enabled`). Each sleeps until its next
 /// time, runs, and records the run; a failure is logged and the schedule goes on.
-pub fn spawn_scheduler(ctx: JobContext) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+pub fn spawn_scheduler(ctx: JobContext) -> anyhow::Result<Scheduler> {
     let mut handles = Vec::new();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let stopping = ctx.stopping.clone();
     if !ctx.config.jobs.enabled {
         tracing::info!("jobs.enabled = false: no scheduled jobs in this instance");
-        return Ok(handles);
+        return Ok(Scheduler {
+            handles,
+            stop,
+            stopping,
+        });
     }
     for (name, expr) in ctx.config.jobs.schedule.entries() {
         let schedule = parse_schedule(expr)
             .map_err(|m| anyhow::anyhow!("config error: jobs.schedule.{name}: {m}"))?;
         let ctx = ctx.clone();
+        let mut stopped = stopped.clone();
         handles.push(tokio::spawn(async move {
             let tz = ctx.clock.tz();
             let mut last = ctx.clock.now();
@@ -301,7 +343,13 @@ pub fn spawn_scheduler(ctx: JobContext) -> anyhow::Result<Vec<tokio::task::JoinH
                     return;
                 };
                 let wait = (next - ctx.clock.now()).to_std().unwrap_or_default();
-                tokio::time::sleep(wait).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = stopped.changed() => return,
+                }
+                if *stopped.borrow() {
+                    return;
+                }
                 // A pinned clock does not move: step on from the time just served.
                 last = next.max(ctx.clock.now());
                 let as_of = next.with_timezone(&tz).date_naive();
@@ -315,5 +363,9 @@ pub fn spawn_scheduler(ctx: JobContext) -> anyhow::Result<Vec<tokio::task::JoinH
             }
         }));
     }
-    Ok(handles)
+    Ok(Scheduler {
+        handles,
+        stop,
+        stopping,
+    })
 }

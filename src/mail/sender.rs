@@ -101,6 +101,10 @@ impl Sender {
                 .await?;
             let mut claimed_any = false;
             for id in &ids {
+                if ctx.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+                    // Shutting down: the emails not yet claimed wait for the next pass.
+                    return Ok(report);
+                }
                 let Some(row) = self.claim(ctx, id, now).await? else {
                     continue;
                 };
@@ -140,11 +144,24 @@ impl Sender {
         row: OutboxRow,
         report: &mut DrainReport,
     ) -> AppResult<()> {
+        // lettre bounds only the TCP connect: a server that accepts and then stays silent
+        // would hold the pass (and every email behind it) for ever. The whole exchange of one
+        // email is bounded by `timeout_secs`, and a timeout is a failure like any other.
+        let limit = Duration::from_secs(self.config.timeout_secs.max(1));
         let result = match self.message(&row) {
-            Ok(msg) => self.transport.send(msg).await.map(|_| ()).map_err(|e| {
-                let permanent = e.is_permanent();
-                (e.to_string(), permanent)
-            }),
+            Ok(msg) => match tokio::time::timeout(limit, self.transport.send(msg)).await {
+                Ok(sent) => sent.map(|_| ()).map_err(|e| {
+                    let permanent = e.is_permanent();
+                    (e.to_string(), permanent)
+                }),
+                Err(_) => Err((
+                    format!(
+                        "no answer from the mail server within {} s",
+                        limit.as_secs()
+                    ),
+                    false,
+                )),
+            },
             Err(e) => Err((e, true)),
         };
         let now = ctx.clock.now();

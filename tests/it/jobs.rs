@@ -1252,3 +1252,70 @@ db_test!(
         assert!(smtp.to("boss@example.org").is_empty());
     }
 );
+
+db_test!(
+    a_mail_server_that_stays_silent_fails_the_attempt_within_the_timeout,
+    |backend: Backend| async move {
+        // Accepts connections and never says a word (not even its 220 greeting).
+        let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = silent.local_addr().unwrap().port();
+        let held = tokio::spawn(async move {
+            let mut open = Vec::new();
+            while let Ok((socket, _)) = silent.accept().await {
+                open.push(socket);
+            }
+        });
+        let app = TestApp::start_with(
+            &backend,
+            move |c| {
+                c.smtp.port = port;
+                c.smtp.timeout_secs = 1;
+            },
+            StartOptions::default(),
+        )
+        .await;
+        let c = cast(&app).await;
+        let id = crate::hazards::submitted(&app, &c, general_report()).await;
+        call(
+            &app,
+            Method::POST,
+            &h(&id, "post"),
+            &c.street,
+            json!({"deadline": "2026-03-20"}),
+            200,
+        )
+        .await;
+        let (_, admin) = app.user_token("ops", "admin", "AJW").await;
+        let started = std::time::Instant::now();
+        let run = run_job(&app, &admin, "outbox", "2026-03-02").await;
+        // Each email failed after a second, to be retried (not hanging the pass for ever).
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "{run}"
+        );
+        assert_eq!(run["counts"]["outbox"]["sent"], 0, "{run}");
+        assert!(
+            run["counts"]["outbox"]["retrying"].as_u64().unwrap() >= 1,
+            "{run}"
+        );
+        let outbox = call(
+            &app,
+            Method::GET,
+            "/api/v1/outbox",
+            &admin,
+            Value::Null,
+            200,
+        )
+        .await;
+        let first = &outbox["items"][0];
+        assert_eq!(first["status"], "pending", "{outbox}");
+        assert!(
+            first["last_error"]
+                .as_str()
+                .unwrap()
+                .contains("no answer from the mail server within 1 s"),
+            "{outbox}"
+        );
+        held.abort();
+    }
+);

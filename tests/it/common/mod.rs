@@ -211,6 +211,7 @@ impl TestApp {
             handle,
             state,
             server,
+            ..
         } = app::start(config, options).await.expect("app starts");
         actix_web::rt::spawn(server);
         Self {
