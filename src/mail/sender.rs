@@ -151,7 +151,7 @@ impl Sender {
         let result = match self.message(&row) {
             Ok(msg) => match tokio::time::timeout(limit, self.transport.send(msg)).await {
                 Ok(sent) => sent.map(|_| ()).map_err(|e| {
-                    let permanent = e.is_permanent();
+                    let permanent = refuses_the_email(e.is_permanent(), e.status().map(u16::from));
                     (e.to_string(), permanent)
                 }),
                 Err(_) => Err((
@@ -204,6 +204,13 @@ impl Sender {
     }
 }
 
+/// Whether a failed attempt refused the email itself, for good (given up at once): a permanent
+/// (5xx) answer, except a refused login (530, 534, 535, 538) — the relay's configuration (a
+/// changed password), not this email's fault, retried like an outage.
+fn refuses_the_email(permanent: bool, code: Option<u16>) -> bool {
+    permanent && !code.is_some_and(|c| matches!(c, 530 | 534 | 535 | 538))
+}
+
 /// The ledger entry of a sent or abandoned email (on its hazard when it concerns one).
 pub(crate) fn record(
     conn: &mut db::DbConn,
@@ -224,4 +231,24 @@ pub(crate) fn record(
         "error": error,
     });
     ledger::append(conn, hazard, kind, None, now, &payload).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_a_refusal_of_the_email_itself_gives_it_up() {
+        use super::refuses_the_email as gives_up;
+        assert!(gives_up(true, Some(550)), "mailbox unavailable");
+        assert!(gives_up(true, Some(553)), "address not allowed");
+        assert!(
+            !gives_up(true, Some(535)),
+            "login refused: the relay's password"
+        );
+        assert!(!gives_up(true, Some(530)), "login required");
+        assert!(
+            !gives_up(false, Some(421)),
+            "service not available, try later"
+        );
+        assert!(!gives_up(false, None), "connection refused, timeout");
+    }
 }
