@@ -90,31 +90,25 @@ impl Sender {
             .min(self.config.backoff_max_secs)
     }
 
-    /// Sends every row that is due now, claiming each first.
+    /// Sends up to `smtp.batch_size` rows that are due now, oldest first, claiming each first;
+    /// the next pass takes the next ones (so the batch size paces what a relay receives).
     pub async fn drain(&self, ctx: &JobContext) -> AppResult<DrainReport> {
         let mut report = DrainReport::default();
         let batch = self.config.batch_size;
-        loop {
-            let now = ctx.clock.now();
-            let ids = ctx
-                .db(move |c| Ok(outbox::due(c, now.naive_utc(), batch)?))
-                .await?;
-            let mut claimed_any = false;
-            for id in &ids {
-                if ctx.stopping.load(std::sync::atomic::Ordering::SeqCst) {
-                    // Shutting down: the emails not yet claimed wait for the next pass.
-                    return Ok(report);
-                }
-                let Some(row) = self.claim(ctx, id, now).await? else {
-                    continue;
-                };
-                claimed_any = true;
+        let now = ctx.clock.now();
+        let ids = ctx
+            .db(move |c| Ok(outbox::due(c, now.naive_utc(), batch)?))
+            .await?;
+        for id in &ids {
+            if ctx.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+                // Shutting down: the emails not yet claimed wait for the next pass.
+                break;
+            }
+            if let Some(row) = self.claim(ctx, id, now).await? {
                 self.attempt(ctx, row, &mut report).await?;
             }
-            if !claimed_any || (ids.len() as i64) < batch {
-                return Ok(report);
-            }
         }
+        Ok(report)
     }
 
     async fn claim(

@@ -1319,3 +1319,56 @@ db_test!(
         held.abort();
     }
 );
+
+db_test!(
+    one_pass_of_the_sender_sends_at_most_its_batch,
+    |backend: Backend| async move {
+        let smtp = SmtpServer::start().await;
+        let port = smtp.port;
+        let app = TestApp::start_with(
+            &backend,
+            move |c| {
+                c.smtp.port = port;
+                c.smtp.batch_size = 2;
+            },
+            StartOptions::default(),
+        )
+        .await;
+        let c = cast(&app).await;
+        let id = crate::hazards::submitted(&app, &c, general_report()).await;
+        call(
+            &app,
+            Method::POST,
+            &h(&id, "post"),
+            &c.street,
+            json!({"deadline": "2026-03-20"}),
+            200,
+        )
+        .await;
+        let (_, admin) = app.user_token("ops", "admin", "AJW").await;
+        let queued = call(
+            &app,
+            Method::GET,
+            "/api/v1/outbox?status=pending",
+            &admin,
+            Value::Null,
+            200,
+        )
+        .await["items"]
+            .as_array()
+            .unwrap()
+            .len();
+        assert!(queued >= 3, "the enterprise's three users: {queued}");
+        let mut sent = Vec::new();
+        for _ in 0..queued {
+            let run = run_job(&app, &admin, "outbox", "2026-03-02").await;
+            sent.push(run["counts"]["outbox"]["sent"].as_u64().unwrap());
+            if sent.iter().sum::<u64>() as usize == queued {
+                break;
+            }
+        }
+        assert!(sent.iter().all(|n| *n <= 2), "{sent:?}");
+        assert_eq!(sent[0], 2, "{sent:?}");
+        assert_eq!(smtp.messages().len(), queued);
+    }
+);
