@@ -55,6 +55,18 @@ pub fn config_gaps(config: &Config) -> Vec<String> {
                 .to_string(),
         );
     }
+    // Several instances share one PostgreSQL database; a session is signed by one and checked
+    // by any, so they must share the secret — each would make its own file otherwise.
+    if config.auth.jwt_secret.is_none()
+        && config.database_target().ok().map(|t| t.backend()) == Some("postgres")
+    {
+        gaps.push(
+            "auth.jwt_secret is not set: this instance signs sessions with its own \
+             DATA_DIR/jwt-secret; instances sharing this PostgreSQL database must share one \
+             secret (HAZARD_LEDGER__AUTH__JWT_SECRET), or a session of one is refused by the others"
+                .to_string(),
+        );
+    }
     // Email links follow server.public_url, which does not follow server.listen.
     let defaults = Config::defaults();
     if config.server.public_url == defaults.server.public_url
@@ -371,4 +383,20 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     running.scheduler.stop(within).await;
     tracing::info!("server stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Config, config_gaps};
+
+    #[test]
+    fn instances_on_postgresql_must_share_the_session_secret() {
+        let secret_gap = |c: &Config| config_gaps(c).iter().any(|g| g.contains("auth.jwt_secret"));
+        let mut c = Config::defaults();
+        assert!(!secret_gap(&c), "SQLite: one instance, its own file");
+        c.database.url = "postgres://hl@db.example.org/hazard_ledger".into();
+        assert!(secret_gap(&c));
+        c.auth.jwt_secret = Some("a-secret-shared-by-every-instance-0123456789".into());
+        assert!(!secret_gap(&c));
+    }
 }

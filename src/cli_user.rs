@@ -33,7 +33,15 @@ fn app_error(e: AppError) -> anyhow::Error {
 
 /// Runs a `user` subcommand.
 pub fn run(config: &Config, cmd: UserCommand) -> anyhow::Result<()> {
-    let pool = db::build_command_pool(config)?;
+    // Changing a password or disabling a user works on the service's data: run from another
+    // folder (a relative data_dir), it would otherwise create an empty database and report
+    // that the user does not exist.
+    let pool = match cmd {
+        UserCommand::Create { .. } => db::build_command_pool(config)?,
+        UserCommand::Passwd { .. } | UserCommand::Disable { .. } => {
+            db::existing_command_pool(config)?
+        }
+    };
     let mut conn = pool.get()?;
     crate::app::prepare_database(&mut conn)?;
     let hasher = Hasher::new(&config.auth)?;

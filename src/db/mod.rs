@@ -302,6 +302,10 @@ pub fn build_pool_lazy(config: &Config) -> anyhow::Result<Pool> {
         .build_unchecked(Manager::new(target, config)))
 }
 
+/// Creates the folder of a SQLite file, and the file itself (empty: SQLite takes an empty file
+/// for a new database) readable by the service's user only — SQLite would create it readable
+/// by all in a folder that already exists (a container's volume), and gives its `-wal` and
+/// `-shm` files the database file's mode.
 fn ensure_parent_dir(path: &Path) -> anyhow::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         create_private_dir(dir).map_err(|e| {
@@ -311,7 +315,18 @@ fn ensure_parent_dir(path: &Path) -> anyhow::Result<()> {
             )
         })?;
     }
-    Ok(())
+    let mut file = std::fs::OpenOptions::new();
+    file.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
+    match file.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(anyhow::anyhow!(
+            "config error: database.url: cannot create {}: {e}",
+            path.display()
+        )),
+    }
 }
 
 /// Creates `dir` (and its missing parents) readable by the service's user only: the database

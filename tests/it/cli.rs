@@ -498,6 +498,8 @@ fn maintenance_commands_do_not_create_a_database_and_generate_wants_a_fresh_one(
     for args in [
         &["ledger", "verify"][..],
         &["jobs", "run", "escalation"][..],
+        &["user", "passwd", "--username", "admin"][..],
+        &["user", "disable", "--username", "admin"][..],
     ] {
         let (code, _, err) = run_in(dir.path(), args);
         assert_ne!(code, 0, "{args:?}");
@@ -512,6 +514,25 @@ fn maintenance_commands_do_not_create_a_database_and_generate_wants_a_fresh_one(
     assert!(err.contains("fresh database"), "{err}");
     let (code, out, err) = run_in(dir.path(), &["ledger", "verify"]);
     assert_eq!(code, 0, "{out}{err}");
+    // The database (password hashes, reporters' contacts) is the service user's alone, also
+    // in a folder that existed before (a container's volume).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(
+            mode(&dir.path().join("data").join("hazard-ledger.db")),
+            0o600
+        );
+        let open = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(open.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let (code, _, err) = run(
+            &["migrate"],
+            &[("HAZARD_LEDGER__DATA_DIR", open.path().to_str().unwrap())],
+        );
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(mode(&open.path().join("hazard-ledger.db")), 0o600);
+    }
 }
 
 #[test]
