@@ -390,9 +390,11 @@ fn candidates(
                     .get("plan_due_on")
                     .and_then(Value::as_str)
                     .and_then(|s| s.parse::<NaiveDate>().ok());
-                let anchors: BTreeSet<NaiveDate> =
-                    plan_due_on.into_iter().chain(plan_file_by).collect();
-                out.extend(anchors.into_iter().filter_map(|a| step(id.clone(), a)));
+                // One plan, one date: the earlier of the report's plan_due_on and the listing's
+                // plan_file_by is the one the enterprise must meet (reminded once, not twice
+                // under two dates).
+                let anchor = plan_due_on.into_iter().chain(plan_file_by).min();
+                out.extend(anchor.and_then(|a| step(id.clone(), a)));
             }
             out
         }

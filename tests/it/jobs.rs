@@ -941,6 +941,12 @@ db_test!(
             200,
         )
         .await;
+        // Listed with an earlier plan_file_by: one plan, reminded once, by the earlier date.
+        call(&app, Method::POST, &h(&id, "listing"), &c.district,
+             json!({"level": "district", "supervising_unit": "长宁区安全生产委员会办公室",
+                    "supervising_department": "YJJ", "doc_no": "长安委督字〔2026〕第9号",
+                    "signed_by": "王主任", "complete_by": "2026-05-31", "plan_file_by": "2026-03-09"}),
+             200).await;
         let run = run_job(&app, &admin, "all", "2026-03-07").await;
         assert_eq!(
             run["counts"]["escalation"]["fired"]["plan_filing"], 1,
@@ -952,8 +958,9 @@ db_test!(
             .find(|m| m.subject().contains("2026-03-07"))
             .expect("the enterprise's digest");
         // The plan's own due date, not only the rectification deadline.
-        let about = "治理方案备案期限：2026-03-10（剩余 3 天）";
+        let about = "治理方案备案期限：2026-03-09（剩余 2 天）";
         assert!(mail.text().contains(about), "{}", mail.text());
+        assert!(!mail.text().contains("2026-03-10"), "{}", mail.text());
         assert!(mail.html().contains(about), "{}", mail.html());
         assert!(mail.text().contains("整改期限：2026-05-31"));
     }
