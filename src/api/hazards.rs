@@ -184,6 +184,13 @@ where
 /// The input an event's email reads: a posting that named the department it already had
 /// moved nothing, and its email does not say it did.
 fn mail_input(kind: &str, mut input: Value, loaded: &Loaded) -> Value {
+    // A listed hazard's extension: the 督办完成时限 in force after the decision.
+    if kind == "hazard.extension_decided"
+        && let Some(l) = loaded.listing.as_ref().filter(|l| l.delisted_on.is_none())
+        && let Some(fields) = input.as_object_mut()
+    {
+        fields.insert("listing_complete_by".into(), json!(l.complete_by));
+    }
     if kind == "hazard.posted" {
         let moved = loaded
             .records
@@ -895,7 +902,15 @@ pub(crate) async fn decide_extension(
                 "effective_deadline": row.effective_deadline,
             });
             l.set_record_payload(c, &request.id, &payload)?;
-            Ok(json!({"id": request.id, "kind": "extension", "status": payload["status"]}))
+            let mut entry =
+                json!({"id": request.id, "kind": "extension", "status": payload["status"]});
+            if i.approved == Some(true)
+                && let Some(to) = row.effective_deadline
+                && let Some(before) = l.extend_listing(c, &row.id, to)?
+            {
+                entry["listing_complete_by"] = json!({"before": before, "after": to});
+            }
+            Ok(entry)
         },
     )
     .await

@@ -73,6 +73,14 @@ pub fn deliver(
     Ok(())
 }
 
+/// Moves the date the notice orders the work done by (an approved extension).
+pub fn set_complete_by(conn: &mut DbConn, hazard_id: &str, on: NaiveDate) -> QueryResult<()> {
+    diesel::update(listings::table.find(hazard_id))
+        .set(listings::complete_by.eq(on))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Ends the supervision (the hazard closed).
 pub fn delist(conn: &mut DbConn, hazard_id: &str, on: NaiveDate) -> QueryResult<()> {
     diesel::update(

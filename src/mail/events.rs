@@ -200,12 +200,19 @@ pub fn hazard_event(
                         h.enterprise_name
                     )
                 },
-                match hazard.effective_deadline {
-                    Some(deadline) if approved => vec![
-                        ("新的整改期限", deadline.to_string()),
-                        ("审批意见", text("opinion")),
-                    ],
-                    _ => vec![("审批意见", text("opinion"))],
+                {
+                    let mut details = match hazard.effective_deadline {
+                        Some(deadline) if approved => vec![
+                            ("新的整改期限", deadline.to_string()),
+                            ("审批意见", text("opinion")),
+                        ],
+                        _ => vec![("审批意见", text("opinion"))],
+                    };
+                    let listed_by = text("listing_complete_by");
+                    if !listed_by.is_empty() {
+                        details.push(("督办完成时限", listed_by));
+                    }
+                    details
                 },
             )
         }

@@ -258,6 +258,28 @@ impl Loaded {
         Ok(())
     }
 
+    /// An approved extension moves a listing's 督办完成时限 that it passes: the district office
+    /// (which decides a listed hazard's extension) grants the time, and the notice may not
+    /// order the work done before the deadline in force. Answers the date moved, if any.
+    pub fn extend_listing(
+        &mut self,
+        conn: &mut DbConn,
+        hazard_id: &str,
+        to: NaiveDate,
+    ) -> AppResult<Option<NaiveDate>> {
+        let Some(l) = self
+            .listing
+            .as_mut()
+            .filter(|l| l.delisted_on.is_none() && l.complete_by < to)
+        else {
+            return Ok(None);
+        };
+        listings::set_complete_by(conn, hazard_id, to)?;
+        let before = l.complete_by;
+        l.complete_by = to;
+        Ok(Some(before))
+    }
+
     /// Ends the supervision of a listed hazard.
     fn delist(&mut self, conn: &mut DbConn, hazard_id: &str, on: NaiveDate) -> AppResult<()> {
         listings::delist(conn, hazard_id, on)?;

@@ -455,8 +455,21 @@ db_test!(
             body["detail"].as_str().unwrap().contains("district office"),
             "{body}"
         );
+        let before = decided_listing(&app, &listed, &c.district).await;
         let decided = call(&app, Method::POST, &decision, &c.district, yes, 200).await;
         assert_eq!(decided["effective_deadline"], "2026-04-10");
+        // The notice's 督办完成时限 moves with the time granted (it may not order the work done
+        // before the deadline in force), recorded with the decision.
+        assert!(before.as_str().unwrap() < "2026-04-10", "{before}");
+        assert_eq!(decided["listing"]["complete_by"], "2026-04-10", "{decided}");
+        let entry =
+            crate::hazards::ledger_entry(&app, &listed, &c.district, "hazard.extension_decided")
+                .await;
+        assert_eq!(
+            entry["payload"]["record"]["listing_complete_by"],
+            json!({"before": before, "after": "2026-04-10"}),
+            "{entry}"
+        );
         let outbox = call(
             &app,
             Method::GET,
@@ -483,8 +496,14 @@ db_test!(
         let decided = outbox_text(&app, &admin, "yjj@example.org", "延期申请已批准").await;
         assert!(!decided.contains("您单位"), "{decided}");
         assert!(decided.contains("的延期申请已批准"), "{decided}");
+        assert!(decided.contains("督办完成时限：2026-04-10"), "{decided}");
     }
 );
+
+/// The listing's 督办完成时限 of a hazard, as `token` reads it.
+async fn decided_listing(app: &TestApp, id: &str, token: &str) -> Value {
+    hazard_view(app, id, token).await["listing"]["complete_by"].clone()
+}
 
 db_test!(
     overdue_boundaries_filters_and_sorts,
