@@ -56,12 +56,17 @@ async fn page(
 ) -> AppResult<HttpResponse> {
     district_wide(&caller)?;
     let mut errors = crate::domain::FieldErrors::new();
-    let after = q
-        .after
-        .as_ref()
-        .and_then(|a| a.checked(&mut errors, "after"))
-        .unwrap_or(0)
-        .max(0);
+    let after = match q.after.as_ref().map(|a| a.checked(&mut errors, "after")) {
+        Some(Some(n)) if n < 0 => {
+            errors.add(
+                "after",
+                "must not be negative (a sequence number, 0 for the start)",
+            );
+            0
+        }
+        Some(Some(n)) => n,
+        _ => 0,
+    };
     let limit = match q.limit.as_ref().map(|l| l.checked(&mut errors, "limit")) {
         None => 100,
         Some(Some(n)) if (1..=1000).contains(&n) => n,

@@ -375,7 +375,9 @@ fn apply_outcome(
     if let Some(listed) = out.listed {
         row.listed = listed;
     }
-    if out.status == Status::Submitted && previous != "submitted" {
+    // A 即查即改 (T13) from a draft is reported and done at once: that day is its report's date.
+    let quick_fix = out.status == Status::PendingAcceptance && previous == "draft";
+    if (out.status == Status::Submitted && previous != "submitted") || quick_fix {
         // The report's date is its first submission: a report returned for correction and
         // sent again was not late for having been corrected (regulator_report_late, the
         // congress report's 30 days).

@@ -1141,6 +1141,8 @@ db_test!(
         .await;
         assert_eq!(fixed["status"], "pending_acceptance");
         assert_eq!(fixed["ledger_no"], "SH-CN-YH-2026-000002");
+        // Reported and done at once: that day is its report's date too.
+        assert_eq!(fixed["submitted_on"], "2026-03-02", "{fixed}");
         let closed = call(
             &app,
             Method::POST,

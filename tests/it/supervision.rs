@@ -640,6 +640,18 @@ db_test!(
             (status, error_fields(&body)),
             (422, vec!["after".to_string(), "limit".to_string()])
         );
+        let (status, body) = app
+            .call_json(
+                Method::GET,
+                "/api/v1/ledger?after=-1",
+                Some(&district),
+                None,
+            )
+            .await;
+        assert_eq!(
+            (status, error_fields(&body)),
+            (422, vec!["after".to_string()])
+        );
         // Scope: another street's officer sees none of it.
         let (_, theirs) = app
             .call_json(
