@@ -404,7 +404,7 @@ pub(crate) async fn edit(
                 let current = hazards::find(c, &policy::hazard_scope(&caller), &id)?
                     .ok_or_else(AppError::not_found)?;
                 let (stored, mut draft) = merge_draft(&current.level, &current, &patch)?;
-                draft.content.fill_title();
+                draft.content.tidy();
                 if draft == stored {
                     // Nothing changes (`{}`, or the values it has): the domain still decides
                     // whether the caller may edit it, but no version and no ledger entry.
@@ -825,7 +825,10 @@ pub(crate) async fn progress(
     id: Id,
     bytes: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let input = parse::<ProgressInput>(&req, &bytes);
+    let input = parse::<ProgressInput>(&req, &bytes).map(|mut i| {
+        crate::domain::validate::tidy_money(&mut i.spent_funds);
+        i
+    });
     run(
         bearer,
         req,
@@ -922,7 +925,10 @@ pub(crate) async fn completion(
     id: Id,
     bytes: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let input = parse::<CompletionInput>(&req, &bytes);
+    let input = parse::<CompletionInput>(&req, &bytes).map(|mut i| {
+        crate::domain::validate::tidy_money(&mut i.actual_funds);
+        i
+    });
     run(
         bearer,
         req,
@@ -978,7 +984,10 @@ pub(crate) async fn quick_fix(
     id: Id,
     bytes: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let input = parse::<QuickFixInput>(&req, &bytes);
+    let input = parse::<QuickFixInput>(&req, &bytes).map(|mut i| {
+        crate::domain::validate::tidy_money(&mut i.actual_funds);
+        i
+    });
     run(
         bearer,
         req,

@@ -107,6 +107,17 @@ pub fn shorten(text: &str, n: usize) -> String {
     out
 }
 
+/// Money text as the service keeps it: a valid amount in its shortest form (`00012.50` →
+/// `12.5`), so that exports and sums read one way; text that does not parse is left for the
+/// validation to name.
+pub fn tidy_money(text: &mut Option<String>) {
+    if let Some(t) = text.as_mut()
+        && let Ok(w) = Wan::parse(t.trim())
+    {
+        *t = w.to_string();
+    }
+}
+
 /// Money in 万元 held exactly as a count of 0.0001 万元 (one yuan); serialised as a decimal string.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Wan(i64);
@@ -365,6 +376,19 @@ mod tests {
         ] {
             assert!(normalize_phone(bad).is_err(), "{bad} accepted");
         }
+    }
+
+    #[test]
+    fn money_is_kept_in_its_shortest_form() {
+        let tidy = |t: &str| {
+            let mut v = Some(t.to_string());
+            tidy_money(&mut v);
+            v.unwrap()
+        };
+        assert_eq!(tidy("00012.50"), "12.5");
+        assert_eq!(tidy(" 20.00 "), "20");
+        assert_eq!(tidy("0.0001"), "0.0001");
+        assert_eq!(tidy("1e3"), "1e3", "left for the validation to name");
     }
 
     #[test]

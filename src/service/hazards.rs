@@ -484,7 +484,7 @@ pub fn create(
     mut draft: DraftInput,
 ) -> AppResult<(HazardRow, Loaded)> {
     let caller = env.caller;
-    draft.content.fill_title();
+    draft.content.tidy();
     let enterprise_id = match (&caller.org, enterprise_id) {
         (Org::Enterprise(own), None) => own.clone(),
         (Org::Enterprise(own), Some(given)) if *own == given => given,

@@ -2780,9 +2780,10 @@ db_test!(
         )
         .await;
         assert_eq!(list["items"], json!([]), "nothing was filed");
-        // Line breaks are text in a description.
+        // Line breaks are text in a description; money is kept in its shortest form.
         let mut body = general_report();
         body["description"] = json!("第一行\r\n第二行\t备注");
+        body["planned_funds"] = json!("00012.50");
         let h = call(
             &app,
             Method::POST,
@@ -2792,6 +2793,7 @@ db_test!(
             201,
         )
         .await;
+        assert_eq!(h["planned_funds"], "12.5", "{h}");
         let id = h["id"].as_str().unwrap();
         // A transition's body too.
         let p = call(

@@ -525,19 +525,19 @@ mod tests {
             description: Some("\n  机房氨气泄漏报警器故障，未与事故通风联锁，值班人员未发现报警信号长期失效\n第二行".into()),
             ..HazardContent::default()
         };
-        c.fill_title();
+        c.tidy();
         assert_eq!(
             c.title.as_deref(),
             Some("机房氨气泄漏报警器故障，未与事故通风联锁，值班人员未发现报警…")
         );
         c.title = Some("液氨报警失效".into());
-        c.fill_title();
+        c.tidy();
         assert_eq!(c.title.as_deref(), Some("液氨报警失效"));
         let mut short = HazardContent {
             description: Some("通道堵塞".into()),
             ..HazardContent::default()
         };
-        short.fill_title();
+        short.tidy();
         assert_eq!(short.title.as_deref(), Some("通道堵塞"));
     }
 

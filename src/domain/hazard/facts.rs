@@ -132,9 +132,12 @@ pub struct HazardContent {
 const TITLE_FROM_DESCRIPTION_CHARS: usize = 30;
 
 impl HazardContent {
-    /// A hazard filed without a title (DESIGN's report names none: T1 asks for the description
-    /// 现状) is titled by the first line of its description, cut at 30 characters with "…".
-    pub fn fill_title(&mut self) {
+    /// The report as it is kept: a hazard filed without a title (DESIGN's report names none:
+    /// T1 asks for the description 现状) is titled by the first line of its description, cut at
+    /// 30 characters with "…"; its planned funds are kept in their shortest form
+    /// (`validate::tidy_money`).
+    pub fn tidy(&mut self) {
+        crate::domain::validate::tidy_money(&mut self.planned_funds);
         if self.title.as_deref().is_some_and(|t| !t.trim().is_empty()) {
             return;
         }
