@@ -210,6 +210,8 @@ pub fn is_json(req: &HttpRequest) -> bool {
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
+            .map(str::to_ascii_lowercase)
+            // Media types are case-insensitive (RFC 9110 §8.3.1): APPLICATION/JSON is JSON.
             .is_some_and(|ct| ct.starts_with("application/json") || ct.contains("+json"))
 }
 

@@ -203,6 +203,15 @@ db_test!(errors_are_problem_json, |backend: Backend| async move {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
+    // Media types are case-insensitive.
+    let res = c
+        .post(app.url("/test/echo"))
+        .header("content-type", "APPLICATION/JSON; charset=UTF-8")
+        .body("{\"a\": 1}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
 
     // A panic answers 500 problem+json with the request ID, and the server keeps serving.
     let res = c
