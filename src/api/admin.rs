@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Routes, page_limit, paginate};
+use super::{Routes, paginate};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::db::{jobs as q, outbox};
@@ -47,7 +47,10 @@ async fn list_jobs(
     query: crate::http::query::Query<RunsQuery>,
 ) -> AppResult<HttpResponse> {
     admin_only(&caller)?;
-    let limit = page_limit(query.limit.as_ref())?;
+    let mut errors = crate::domain::FieldErrors::new();
+    let limit = super::checked_page_limit(query.limit.as_ref(), &mut errors);
+    super::check_id_cursor(query.cursor.as_deref(), &mut errors);
+    errors.finish()?;
     let tz = state.clock.tz();
     let now = state.clock.now();
     let schedule = &state.config.jobs.schedule;
@@ -180,6 +183,7 @@ async fn list_outbox(
     {
         errors.add("status", "one of pending, sending, sent, dead");
     }
+    super::check_id_cursor(query.cursor.as_deref(), &mut errors);
     errors.finish()?;
     let filter = outbox::OutboxFilter {
         status: query.status.clone(),

@@ -165,6 +165,18 @@ pub fn page_limit(limit: Option<&Whole>) -> crate::error::AppResult<i64> {
     Ok(limit)
 }
 
+/// A cursor that is a row's id (UUID), as `next_cursor` gave it; anything else is named.
+pub fn check_id_cursor(cursor: Option<&str>, errors: &mut crate::domain::FieldErrors) {
+    if let Some(c) = cursor
+        && uuid::Uuid::parse_str(c).is_err()
+    {
+        errors.add(
+            "cursor",
+            "not a cursor of this list (use next_cursor as given)",
+        );
+    }
+}
+
 /// [`page_limit`], recording its error with the request's others.
 pub fn checked_page_limit(limit: Option<&Whole>, errors: &mut crate::domain::FieldErrors) -> i64 {
     let Some(limit) = limit else { return 50 };

@@ -311,6 +311,36 @@ db_test!(
         assert_eq!(jobs["runs"][0]["as_of"], "2026-03-21");
         assert_eq!(jobs["runs"][1]["as_of"], "2026-04-20");
         assert!(jobs["next_cursor"].is_string());
+        let next = call(
+            &app,
+            Method::GET,
+            &format!(
+                "/api/v1/admin/jobs?limit=2&cursor={}",
+                jobs["next_cursor"].as_str().unwrap()
+            ),
+            &admin,
+            Value::Null,
+            200,
+        )
+        .await;
+        assert_ne!(next["runs"][0]["id"], jobs["runs"][0]["id"]);
+        // A cursor that is none (not the first page again): named, as on every list.
+        for list in ["/api/v1/admin/jobs", "/api/v1/outbox"] {
+            let body = call(
+                &app,
+                Method::GET,
+                &format!("{list}?cursor=zzz"),
+                &admin,
+                Value::Null,
+                422,
+            )
+            .await;
+            assert_eq!(
+                crate::common::error_fields(&body),
+                ["cursor"],
+                "{list}: {body}"
+            );
+        }
         assert!(
             jobs["jobs"]
                 .as_array()
