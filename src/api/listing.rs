@@ -304,6 +304,16 @@ pub(crate) async fn notice(
                 }),
                 extension_window_workdays: rules.extension_window_workdays,
                 acceptance_due_days: u32::try_from(rules.acceptance_due_days).unwrap_or(10),
+                ended: listing.delisted_on.map(|on| {
+                    (
+                        on,
+                        if row.status == "void" {
+                            "隐患已作废"
+                        } else {
+                            "隐患已销号"
+                        },
+                    )
+                }),
             })
         })
         .await?;

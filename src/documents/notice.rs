@@ -55,6 +55,9 @@ pub struct NoticeData {
     pub extension_window_workdays: u32,
     /// Acceptance within N days of the application.
     pub acceptance_due_days: u32,
+    /// The supervision ended (摘牌): the day and why ("隐患已销号", "隐患已作废"); a reprint
+    /// then says so above the text, so that it is not taken for an order in force.
+    pub ended: Option<(NaiveDate, &'static str)>,
 }
 
 pub(crate) const TITLE: &str = "重大事故隐患挂牌督办通知书";
@@ -99,6 +102,8 @@ pub(crate) struct DeliveryLine {
 pub(crate) struct NoticeContent {
     pub title: &'static str,
     pub level_label: String,
+    /// "本督办已于2026年5月19日结束（隐患已销号）" for a reprint after 摘牌.
+    pub ended: Option<String>,
     pub doc_no: String,
     pub signed_by: String,
     pub addressee: String,
@@ -136,6 +141,9 @@ impl NoticeContent {
         NoticeContent {
             title: TITLE,
             level_label: level.clone(),
+            ended: n
+                .ended
+                .map(|(on, why)| format!("本督办已于{}结束（{why}），此件为存档打印", cn_date(on))),
             doc_no: n.doc_no.clone(),
             signed_by: n.signed_by.clone(),
             addressee: format!("{}：", n.enterprise_name),
@@ -273,6 +281,9 @@ fn layout_notice(c: &NoticeContent) -> Layout {
 
     l.centered(c.title, 20.0, 32.0, true);
     l.centered(&format!("（{}）", c.level_label), BODY, LH, false);
+    if let Some(ended) = &c.ended {
+        l.centered(&format!("【{ended}】"), BODY, LH, true);
+    }
     l.gap(6.0);
     l.left_right(&c.doc_no, &format!("签发人：{}", c.signed_by), BODY, LH);
     l.gap(2.0);
@@ -342,6 +353,7 @@ mod tests {
 
     pub(crate) fn sample() -> NoticeData {
         NoticeData {
+            ended: None,
             doc_no: "长安委督字〔2026〕第3号".into(),
             level: "district".into(),
             supervising_unit: "长宁区安全生产委员会办公室".into(),

@@ -207,6 +207,7 @@ db_test!(
         ] {
             assert!(html.contains(text), "{text} in the notice");
         }
+        assert!(!html.contains("此件为存档打印"), "in force: {html}");
         let res = app
             .call(
                 Method::GET,
@@ -279,6 +280,20 @@ db_test!(
             .await;
         let body = expect_problem(res, 409, "hazard_frozen").await;
         assert_eq!(body["current_status"], "void");
+        // Its notice, printed again, says the supervision ended and why.
+        let res = app
+            .call(
+                Method::GET,
+                &format!("/api/v1/hazards/{other}/listing/notice"),
+                Some(&c.district),
+                None,
+            )
+            .await;
+        let html = res.text().await.unwrap();
+        assert!(
+            html.contains("本督办已于2026年3月2日结束（隐患已作废）"),
+            "{html}"
+        );
         let (_, listed_only) = app
             .call_json(
                 Method::GET,
