@@ -102,8 +102,9 @@ pub(crate) struct DeliveryLine {
 pub(crate) struct NoticeContent {
     pub title: &'static str,
     pub level_label: String,
-    /// "本督办已于2026年5月19日结束（隐患已销号）" for a reprint after 摘牌.
-    pub ended: Option<String>,
+    /// Lines printed above the text: a city listing's notice is the district's record of the
+    /// city's document, not the city's sealed original; a reprint after 摘牌 is an archive copy.
+    pub remarks: Vec<String>,
     pub doc_no: String,
     pub signed_by: String,
     pub addressee: String,
@@ -141,9 +142,19 @@ impl NoticeContent {
         NoticeContent {
             title: TITLE,
             level_label: level.clone(),
-            ended: n
-                .ended
-                .map(|(on, why)| format!("本督办已于{}结束（{why}），此件为存档打印", cn_date(on))),
+            remarks: [
+                (n.level.trim() == "city").then(|| {
+                    format!(
+                        "市级挂牌督办登记件：由区安委办于{}据市级督办文件录入，以市级原件为准",
+                        cn_date(n.issued_on)
+                    )
+                }),
+                n.ended
+                    .map(|(on, why)| format!("本督办已于{}结束（{why}），此件为存档打印", cn_date(on))),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
             doc_no: n.doc_no.clone(),
             signed_by: n.signed_by.clone(),
             addressee: format!("{}：", n.enterprise_name),
@@ -281,8 +292,8 @@ fn layout_notice(c: &NoticeContent) -> Layout {
 
     l.centered(c.title, 20.0, 32.0, true);
     l.centered(&format!("（{}）", c.level_label), BODY, LH, false);
-    if let Some(ended) = &c.ended {
-        l.centered(&format!("【{ended}】"), BODY, LH, true);
+    for remark in &c.remarks {
+        l.centered(&format!("【{remark}】"), BODY, LH, true);
     }
     l.gap(6.0);
     l.left_right(&c.doc_no, &format!("签发人：{}", c.signed_by), BODY, LH);
@@ -488,8 +499,12 @@ mod tests {
     #[test]
     fn city_level_label() {
         let mut n = sample();
+        assert!(!render_notice_html(&n).contains("登记件"));
         n.level = "city".into();
-        assert!(render_notice_html(&n).contains("市级挂牌督办"));
+        let html = render_notice_html(&n);
+        assert!(html.contains("市级挂牌督办"));
+        // The district's record of the city's document, not the city's sealed original.
+        assert!(html.contains("市级挂牌督办登记件：由区安委办于"), "{html}");
     }
 
     #[test]

@@ -171,7 +171,9 @@ pub fn hazard_event(
             format!("【隐患台账】延期申请待审批：{}——{}", h.enterprise_name, h.title),
             // A listed hazard's request is the supervising unit's to decide (T9); the primary
             // department reads the same email as a copy.
-            if h.listed {
+            if h.listed && h.listing_level.as_deref() == Some("city") {
+                "企业申请延长整改期限。该隐患为市级挂牌督办，由市级督办单位审批，区安委办在现行整改期限届满前录入审批结果（同意或不同意）；主管部门知悉。".into()
+            } else if h.listed {
                 "企业申请延长整改期限。该隐患已挂牌督办，由督办单位区安委办在现行整改期限届满前审批（同意或不同意）；主管部门知悉。".into()
             } else {
                 "企业申请延长整改期限，请在现行整改期限届满前审批（同意或不同意）。".into()
