@@ -531,9 +531,21 @@ impl Config {
                 format!("no department with this code (one of {})", codes.join(", ")),
             ));
         }
+        // "Now" as the service's clock reads it (clock.now when pinned).
+        let now = self
+            .pinned_now()?
+            .map_or_else(chrono::Utc::now, |t| t.with_timezone(&chrono::Utc));
         for (name, expr) in self.jobs.schedule.entries() {
-            crate::jobs::parse_schedule(expr)
-                .map_err(|m| ConfigError::new(&format!("jobs.schedule.{name}"), m))?;
+            let key = format!("jobs.schedule.{name}");
+            let schedule =
+                crate::jobs::parse_schedule(expr).map_err(|m| ConfigError::new(&key, m))?;
+            // A date that never comes (30 February, a year gone by) would silently stop the job.
+            if schedule.after(&now).next().is_none() {
+                return Err(ConfigError::new(
+                    &key,
+                    format!("\"{expr}\" never fires from now on"),
+                ));
+            }
         }
         let s = &self.smtp;
         if s.host.trim().is_empty() {
@@ -743,6 +755,13 @@ mod tests {
             check(&|c| c.jobs.schedule.outbox = "every minute".into()),
             "jobs.schedule.outbox"
         );
+        for never in ["0 0 8 30 2 *", "0 0 8 * * * 2020"] {
+            assert_eq!(
+                check(&|c| c.jobs.schedule.escalation = never.into()),
+                "jobs.schedule.escalation",
+                "{never}"
+            );
+        }
         assert_eq!(check(&|c| c.smtp.security = "ssl".into()), "smtp.security");
         assert_eq!(
             check(&|c| c.smtp.from = "not a mailbox".into()),
