@@ -182,7 +182,8 @@ where
 }
 
 /// The input an event's email reads: a posting that named the department it already had
-/// moved nothing, and its email does not say it did.
+/// moved nothing, and its email does not say it did; a listed hazard's extension decision
+/// carries the listing's 督办完成时限 in force after it.
 fn mail_input(kind: &str, mut input: Value, loaded: &Loaded) -> Value {
     // A listed hazard's extension: the 督办完成时限 in force after the decision.
     if kind == "hazard.extension_decided"
@@ -358,12 +359,14 @@ fn merge_draft(
     row: &HazardRow,
     patch: &Value,
 ) -> AppResult<(DraftInput, DraftInput)> {
-    let stored = DraftInput {
+    let mut stored = DraftInput {
         level: Some(facts_level.parse().map_err(AppError::internal)?),
         handling: row.handling.parse().map_err(AppError::internal)?,
         suspension: row.suspension.parse().map_err(AppError::internal)?,
         content: row.content(),
     };
+    // As the merged draft will be (a report stored before money was tidied compares equal).
+    stored.content.tidy();
     let mut merged = serde_json::to_value(&stored).map_err(AppError::internal)?;
     let fields = merged
         .as_object_mut()
@@ -907,9 +910,12 @@ pub(crate) async fn decide_extension(
             l.set_record_payload(c, &request.id, &payload)?;
             let mut entry =
                 json!({"id": request.id, "kind": "extension", "status": payload["status"]});
+            let from = payload["deadline_at_request"]
+                .as_str()
+                .and_then(|d| d.parse::<chrono::NaiveDate>().ok());
             if i.approved == Some(true)
                 && let Some(to) = row.effective_deadline
-                && let Some(before) = l.extend_listing(c, &row.id, to)?
+                && let Some(before) = l.extend_listing(c, &row.id, from, to)?
             {
                 entry["listing_complete_by"] = json!({"before": before, "after": to});
             }

@@ -755,12 +755,12 @@ pub fn facts(
             .filter(|r| r.kind == "start")
             .map(|r| crate::timefmt::local_date(&r.created_at))
             .max(),
+        // A written explanation of lateness may say the work is done by now: only a progress
+        // update below 100 % says it is still under way.
         reported_unfinished_on: records
             .iter()
             .filter(|r| {
-                r.kind == "overdue_explanation"
-                    || (r.kind == "progress"
-                        && r.json()["percent"].as_i64().is_none_or(|p| p < 100))
+                r.kind == "progress" && r.json()["percent"].as_i64().is_none_or(|p| p < 100)
             })
             .map(|r| crate::timefmt::local_date(&r.created_at))
             .max(),

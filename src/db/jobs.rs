@@ -308,6 +308,14 @@ pub struct HazardBrief {
     pub content: String,
 }
 
+impl HazardBrief {
+    /// Under 挂牌督办, or listed until its close-out or void just ended the listing (an email
+    /// about that end still goes to those who supervised it).
+    pub fn supervised(&self) -> bool {
+        self.listed || (self.doc_no.is_some() && matches!(self.status.as_str(), "closed" | "void"))
+    }
+}
+
 /// Briefs of `ids` (any order).
 pub fn briefs(conn: &mut DbConn, ids: &[String]) -> QueryResult<Vec<HazardBrief>> {
     let mut out = Vec::with_capacity(ids.len());

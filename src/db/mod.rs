@@ -220,11 +220,12 @@ pub fn transaction_depth(conn: &mut DbConn) -> QueryResult<u32> {
     )
 }
 
-/// Creates the folder of a SQLite file (an error if it cannot be created), then the pool.
+/// Creates the folder and the file of a SQLite database (an error if they cannot be created),
+/// then the pool.
 pub fn build_pool(config: &Config) -> anyhow::Result<Pool> {
     let target = config.database_target()?;
     if let DatabaseTarget::Sqlite(path) = &target {
-        ensure_parent_dir(path)?;
+        prepare_sqlite_file(path)?;
     }
     let pool = r2d2::Pool::builder()
         .max_size(config.database.pool_size)
@@ -246,7 +247,7 @@ pub fn build_pool(config: &Config) -> anyhow::Result<Pool> {
 pub fn build_command_pool(config: &Config) -> anyhow::Result<Pool> {
     let target = config.database_target()?;
     if let DatabaseTarget::Sqlite(path) = &target {
-        ensure_parent_dir(path)?;
+        prepare_sqlite_file(path)?;
     }
     let pool = r2d2::Pool::builder()
         .max_size(config.database.pool_size)
@@ -306,7 +307,7 @@ pub fn build_pool_lazy(config: &Config) -> anyhow::Result<Pool> {
 /// for a new database) readable by the service's user only — SQLite would create it readable
 /// by all in a folder that already exists (a container's volume), and gives its `-wal` and
 /// `-shm` files the database file's mode.
-fn ensure_parent_dir(path: &Path) -> anyhow::Result<()> {
+fn prepare_sqlite_file(path: &Path) -> anyhow::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         create_private_dir(dir).map_err(|e| {
             anyhow::anyhow!(

@@ -390,10 +390,15 @@ fn candidates(
                     .get("plan_due_on")
                     .and_then(Value::as_str)
                     .and_then(|s| s.parse::<NaiveDate>().ok());
-                // One plan, one date: the earlier of the report's plan_due_on and the listing's
-                // plan_file_by is the one the enterprise must meet (reminded once, not twice
-                // under two dates).
-                let anchor = plan_due_on.into_iter().chain(plan_file_by).min();
+                // One plan, one date: of the report's plan_due_on and the listing's
+                // plan_file_by, the earliest still ahead is the one the enterprise must meet
+                // next (reminded once, not twice under two dates; a date gone by does not hide
+                // the one still to come).
+                let anchor = plan_due_on
+                    .into_iter()
+                    .chain(plan_file_by)
+                    .filter(|a| *a >= as_of)
+                    .min();
                 out.extend(anchor.and_then(|a| step(id.clone(), a)));
             }
             out

@@ -343,9 +343,16 @@ pub fn spawn_scheduler(ctx: JobContext) -> anyhow::Result<Scheduler> {
                     return;
                 };
                 let wait = (next - ctx.clock.now()).to_std().unwrap_or_default();
+                let stop = async {
+                    // A Scheduler dropped without `stop` (a harness keeping the server only)
+                    // leaves the jobs running.
+                    if stopped.changed().await.is_err() {
+                        std::future::pending::<()>().await;
+                    }
+                };
                 tokio::select! {
                     _ = tokio::time::sleep(wait) => {}
-                    _ = stopped.changed() => return,
+                    _ = stop => {}
                 }
                 if *stopped.borrow() {
                     return;

@@ -76,7 +76,7 @@ pub fn hazard_event(
     // hazard is no longer `listed` by now): it learns of it.
     let with_district;
     let recipients = if matches!(kind, "hazard.voided" | "hazard.closed") && h.doc_no.is_some() {
-        with_district = [recipients, &[DistrictOffice]].concat();
+        with_district = [recipients, &[DistrictOffice, SupervisingDepartment]].concat();
         &with_district[..]
     } else {
         recipients
@@ -265,8 +265,10 @@ pub fn hazard_event(
             },
         ),
         "hazard.completion_reported" | "hazard.fixed_on_the_spot" => {
+            // The date as recorded (a 即查即改 without one is done today).
+            let done = hazard.completed_on.map(|d| d.to_string()).unwrap_or_default();
             let mut details = vec![
-                ("完成日期", text("completed_on")),
+                ("完成日期", done),
                 ("整改情况", text("summary")),
                 ("实际资金（万元）", text("actual_funds")),
                 ("自评", text("self_assessment")),
@@ -332,7 +334,11 @@ fn mail_groups<'a>(recipients: &[Recipient], h: &'a q::HazardBrief) -> q::MailGr
             Recipient::Street => g.street = Some(&h.street_code),
             Recipient::Department => g.departments.push(&h.primary_department),
             Recipient::SupervisingDepartment => {
-                if let Some(d) = h.supervising_department.as_deref().filter(|_| h.listed) {
+                if let Some(d) = h
+                    .supervising_department
+                    .as_deref()
+                    .filter(|_| h.supervised())
+                {
                     g.departments.push(d);
                 }
             }

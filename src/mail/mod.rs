@@ -159,7 +159,7 @@ impl Directory {
             Recipient::SupervisingDepartment => h
                 .supervising_department
                 .as_deref()
-                .filter(|_| h.listed)
+                .filter(|_| h.supervised())
                 .and_then(|d| get(&self.department, d)),
             Recipient::DistrictOffice => Some(self.district.clone()),
             Recipient::SupervisingUnit => h.listed.then(|| self.district.clone()),

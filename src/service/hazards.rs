@@ -258,20 +258,23 @@ impl Loaded {
         Ok(())
     }
 
-    /// An approved extension moves a listing's 督办完成时限 that it passes: the district office
-    /// (which decides a listed hazard's extension) grants the time, and the notice may not
-    /// order the work done before the deadline in force. Answers the date moved, if any.
+    /// An approved extension from `from` to `to` moves a listing's 督办完成时限 that followed
+    /// the deadline (on or after `from`): the district office (which decides a listed hazard's
+    /// extension) grants the time, and the notice may not order the work done before the
+    /// deadline in force. A stricter date the district office set before the deadline stays.
+    /// Answers the date moved, if any.
     pub fn extend_listing(
         &mut self,
         conn: &mut DbConn,
         hazard_id: &str,
+        from: Option<NaiveDate>,
         to: NaiveDate,
     ) -> AppResult<Option<NaiveDate>> {
-        let Some(l) = self
-            .listing
-            .as_mut()
-            .filter(|l| l.delisted_on.is_none() && l.complete_by < to)
-        else {
+        let Some(l) = self.listing.as_mut().filter(|l| {
+            l.delisted_on.is_none()
+                && l.complete_by < to
+                && from.is_none_or(|from| l.complete_by >= from)
+        }) else {
             return Ok(None);
         };
         listings::set_complete_by(conn, hazard_id, to)?;

@@ -864,12 +864,36 @@ pub fn triage(
     let now = crate::clock::truncate_micros(env.now);
     let at = now.naive_utc();
     let mut e = FieldErrors::new();
-    // Members beyond the step's own are the hazard fields of a confirmation that creates a
-    // hazard (checked there); anywhere else a misspelt field is named, not dropped.
-    let creates = action == TriageAction::Confirm && input.enterprise_id.is_some();
-    if !creates {
+    // Each step takes its own members (and `note`); another's is named, not dropped. Members
+    // beyond them all are the hazard fields of a confirmation that may create a hazard (checked
+    // there, with `recurrence_of`); a confirmation by `hazard_id` or `duplicate_of` takes none.
+    let given = [
+        ("street", input.street.is_some()),
+        ("department", input.department.is_some()),
+        ("enterprise_id", input.enterprise_id.is_some()),
+        ("hazard_id", input.hazard_id.is_some()),
+        ("duplicate_of", input.duplicate_of.is_some()),
+        ("reason", input.reason.is_some()),
+        ("to", input.to.is_some()),
+        ("message", input.message.is_some()),
+    ];
+    let takes: &[&str] = match action {
+        TriageAction::Route => &["street", "department"],
+        TriageAction::Verify => &[],
+        TriageAction::Confirm => &["enterprise_id", "hazard_id", "duplicate_of"],
+        TriageAction::NotConfirmed => &["reason"],
+        TriageAction::Transfer => &["to"],
+        TriageAction::Reply => &["message"],
+    };
+    for (field, _) in given.iter().filter(|(f, g)| *g && !takes.contains(f)) {
+        e.add(*field, "not a field of this step");
+    }
+    let may_create = action == TriageAction::Confirm
+        && input.hazard_id.is_none()
+        && input.duplicate_of.is_none();
+    if !may_create {
         for key in input.hazard.keys() {
-            e.add(key, "not a field of this request");
+            e.add(key, "not a field of this step");
         }
     }
     let note = text_field(&mut e, "note", &input.note, false);
@@ -962,11 +986,19 @@ pub fn triage(
                     let mut fields = input.hazard.clone();
                     fields.entry("source").or_insert(json!(6));
                     fields.entry("discovered_on").or_insert(json!(env.today));
+                    // A hazard that came back after its close-out (the advice for a closed
+                    // `hazard_id`) links the closed one, as `POST /hazards` does.
+                    let recurrence_of = match fields.remove("recurrence_of") {
+                        None | Some(Value::Null) => None,
+                        Some(Value::String(s)) => Some(s),
+                        Some(_) => return Err(AppError::field("recurrence_of", "must be text")),
+                    };
                     let mut draft: DraftInput =
                         crate::http::json::from_value_strict(Value::Object(fields))?;
                     // A confirmed tip is a hazard found through a tip-off (隐患来源 6 投诉举报).
                     draft.content.source = Some(crate::domain::hazard::TIP_SOURCE);
-                    let (hazard, _) = hazard_svc::create(conn, env, Some(value), None, draft)?;
+                    let (hazard, _) =
+                        hazard_svc::create(conn, env, Some(value), recurrence_of, draft)?;
                     details.insert("hazard_id".into(), json!(hazard.id));
                     row.hazard_id = Some(hazard.id);
                     row.resolution = Some(Resolution::HazardCreated.as_str().into());

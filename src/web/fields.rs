@@ -820,6 +820,7 @@ pub fn translate(msg: &str) -> String {
         "must be the day of discovery" => "须为发现当日",
         "must not be empty" | "is empty" => "不能为空",
         "must be one line" => "只能填写一行（不能换行）",
+        "not a field of this step" | "not a field of this request" => "不属于本操作的内容",
         "must not contain control characters" => "含有不可见的控制字符，请重新输入",
         "a date YYYY-MM-DD" => "请填写日期（YYYY-MM-DD）",
         "must be a mobile number or a fixed line like 021-62345678 or 62345678" => {

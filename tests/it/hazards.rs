@@ -829,6 +829,17 @@ db_test!(
             assert_eq!(again["version"], edited["version"], "{again}");
         }
         assert_eq!(ledger_entries(&app, &id, &c.reporter).await.len(), entries);
+        // Even a change of nothing is refused on a stale version.
+        let res = app
+            .client
+            .patch(app.url(&format!("/api/v1/hazards/{id}")))
+            .bearer_auth(&c.reporter)
+            .header("if-match", "\"1\"")
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        expect_problem(res, 412, "version_mismatch").await;
         let res = app
             .call(
                 Method::PATCH,
@@ -2847,7 +2858,8 @@ db_test!(
                 .contains("2026-07-01"),
             "{body}"
         );
-        // Its own progress update says the work goes on today: not done yesterday either.
+        // A progress update today, then the completion: dated today, it stands (the progress
+        // rule itself is the domain's unit test).
         call(
             &app,
             Method::POST,

@@ -55,6 +55,21 @@ async fn posted_general(app: &TestApp, c: &Cast, title: &str, deadline: &str) ->
     id
 }
 
+/// The app configured by `tweak`, with a 一般 hazard just posted (its emails to the
+/// enterprise's three users queued): (app, an admin's token).
+async fn posted_with_mail(
+    backend: &Backend,
+    tweak: impl FnOnce(&mut hazard_ledger::config::Config),
+) -> (TestApp, String) {
+    let app = TestApp::start_with(backend, tweak, StartOptions::default()).await;
+    let c = cast(&app).await;
+    let id = crate::hazards::submitted(&app, &c, general_report()).await;
+    let posting = json!({"deadline": "2026-03-20"});
+    call(&app, Method::POST, &h(&id, "post"), &c.street, posting, 200).await;
+    let (_, admin) = app.user_token("ops", "admin", "AJW").await;
+    (app, admin)
+}
+
 /// Runs job `name` through the admin API as if today were `date`.
 async fn run_job(app: &TestApp, admin: &str, name: &str, date: &str) -> Value {
     call(
@@ -1302,27 +1317,11 @@ db_test!(
                 open.push(socket);
             }
         });
-        let app = TestApp::start_with(
-            &backend,
-            move |c| {
-                c.smtp.port = port;
-                c.smtp.timeout_secs = 1;
-            },
-            StartOptions::default(),
-        )
+        let (app, admin) = posted_with_mail(&backend, move |c| {
+            c.smtp.port = port;
+            c.smtp.timeout_secs = 1;
+        })
         .await;
-        let c = cast(&app).await;
-        let id = crate::hazards::submitted(&app, &c, general_report()).await;
-        call(
-            &app,
-            Method::POST,
-            &h(&id, "post"),
-            &c.street,
-            json!({"deadline": "2026-03-20"}),
-            200,
-        )
-        .await;
-        let (_, admin) = app.user_token("ops", "admin", "AJW").await;
         let started = std::time::Instant::now();
         let run = run_job(&app, &admin, "outbox", "2026-03-02").await;
         // Each email failed after a second, to be retried (not hanging the pass for ever).
@@ -1362,27 +1361,11 @@ db_test!(
     |backend: Backend| async move {
         let smtp = SmtpServer::start().await;
         let port = smtp.port;
-        let app = TestApp::start_with(
-            &backend,
-            move |c| {
-                c.smtp.port = port;
-                c.smtp.batch_size = 2;
-            },
-            StartOptions::default(),
-        )
+        let (app, admin) = posted_with_mail(&backend, move |c| {
+            c.smtp.port = port;
+            c.smtp.batch_size = 2;
+        })
         .await;
-        let c = cast(&app).await;
-        let id = crate::hazards::submitted(&app, &c, general_report()).await;
-        call(
-            &app,
-            Method::POST,
-            &h(&id, "post"),
-            &c.street,
-            json!({"deadline": "2026-03-20"}),
-            200,
-        )
-        .await;
-        let (_, admin) = app.user_token("ops", "admin", "AJW").await;
         let queued = call(
             &app,
             Method::GET,

@@ -248,12 +248,17 @@ db_test!(
             .await;
         assert_eq!(ids(&listed_only), vec![id.clone()]);
         // Voiding a listed hazard ends its supervision too: it leaves the listed hazards.
+        // Supervised by the fire brigade, which it is copied to (not its primary department).
+        app.user_token("xf-inspector", "department_inspector", "XFZD")
+            .await;
+        let mut by_fire = listing("长安委督字〔2026〕第4号");
+        by_fire["supervising_department"] = json!("XFZD");
         call(
             &app,
             Method::POST,
             &format!("/api/v1/hazards/{other}/listing"),
             &c.district,
-            listing("长安委督字〔2026〕第4号"),
+            by_fire,
             200,
         )
         .await;
@@ -294,6 +299,11 @@ db_test!(
             html.contains("本督办已于2026年3月2日结束（隐患已作废）"),
             "{html}"
         );
+        // The supervising department learns that the listing ended with the void.
+        let (_, ops) = app.user_token("ops-void", "admin", "AJW").await;
+        let text =
+            crate::hazards::outbox_text(&app, &ops, "xf-inspector@example.org", "隐患已作废").await;
+        assert!(text.contains("挂牌督办：随之结束"), "{text}");
         let (_, listed_only) = app
             .call_json(
                 Method::GET,

@@ -1605,6 +1605,16 @@ db_test!(
         )
         .await;
         assert_eq!(fields(&p), ["reasn", "reason"], "{p}");
+        // Another step's member is named too (the street of a route, on a verify).
+        let p = triage(
+            &app,
+            &c.district,
+            &id,
+            json!({"action": "verify", "street": "JSL"}),
+            422,
+        )
+        .await;
+        assert_eq!(fields(&p), ["street"], "{p}");
         let t = crate::hazards::call(
             &app,
             Method::GET,

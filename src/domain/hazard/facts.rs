@@ -228,7 +228,7 @@ pub struct HazardFacts {
     #[serde(default)]
     pub started_on: Option<NaiveDate>,
     /// The latest day the enterprise itself reported the work unfinished: a progress update
-    /// below 100 %, or a written explanation of its lateness.
+    /// below 100 %.
     #[serde(default)]
     pub reported_unfinished_on: Option<NaiveDate>,
     /// Under 挂牌督办.

@@ -441,7 +441,10 @@ pub(super) fn guard_complete(facts: &HazardFacts, role: Role) -> Result<(), Doma
     )
 }
 
-/// Checks a completion date: present, not before discovery, not in the future.
+/// Checks a completion date: present, not in the future, not before discovery, nor before the
+/// record says the work went on — a failed acceptance check (T12), the start of rectification
+/// (for a 重大 hazard, or one started after its original deadline), a progress update below
+/// 100 %.
 pub(super) fn check_completed_on(
     e: &mut FieldErrors,
     facts: &HazardFacts,
@@ -460,7 +463,12 @@ pub(super) fn check_completed_on(
                 format!("must not be before the failed acceptance check of {failed}"),
             );
         } else if let Some(started) = facts.started_on.filter(|s| done < *s).filter(|s| {
-            facts.level == Level::Major || facts.effective_deadline.is_some_and(|d| *s > d)
+            // The original deadline: 超期整改 is counted against it, extensions notwithstanding.
+            facts.level == Level::Major
+                || facts
+                    .deadline
+                    .or(facts.effective_deadline)
+                    .is_some_and(|d| *s > d)
         }) {
             // The hazard's own record dates the work: a 重大 hazard's rectification begins once
             // its plan is acknowledged (T7), and one begun only after its deadline had passed
@@ -823,10 +831,11 @@ mod tests {
         // the 8th, before it was posted — its real date stands.
         let mut f = facts(Status::InRectification, Level::General);
         f.started_on = Some(d("2023-10-09"));
-        f.effective_deadline = Some(d("2023-10-09"));
+        f.deadline = Some(d("2023-10-09"));
         assert!(complete(&f, &a, &early, today(), &p()).is_ok());
         // Started only after its deadline (the 8th): not finished on the 8th.
-        f.effective_deadline = Some(d("2023-10-08"));
+        f.deadline = Some(d("2023-10-08"));
+        f.effective_deadline = Some(d("2023-10-31")); // extended: the original counts
         let err = complete(&f, &a, &early, today(), &p()).unwrap_err();
         assert_eq!(fields(&err), ["completed_on"]);
         assert!(
