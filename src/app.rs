@@ -378,8 +378,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let running = start(config, StartOptions::default()).await?;
     let within = Duration::from_secs(running.state.config.server.shutdown_timeout_secs);
     running.server.await?;
-    // The jobs stop with the requests: a run under way finishes (its email in hand marked
-    // sent, its run recorded), within the same grace period.
+    // The jobs stop after the requests: a run under way finishes (its email in hand marked
+    // sent, its run recorded), within a grace period as long again.
     running.scheduler.stop(within).await;
     tracing::info!("server stopped");
     Ok(())

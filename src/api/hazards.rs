@@ -288,6 +288,9 @@ pub(crate) struct CreateBody {
     /// The closed hazard of the same enterprise that this one is a recurrence of.
     #[serde(default)]
     recurrence_of: Option<String>,
+    /// The street (DESIGN's T1 names it): the enterprise's, implied by it; checked when given.
+    #[serde(default)]
+    street: Option<String>,
     #[serde(flatten)]
     pub(crate) draft: DraftInput,
 }
@@ -300,6 +303,7 @@ pub(crate) async fn create(
     let CreateBody {
         enterprise_id,
         recurrence_of,
+        street,
         draft,
     } = crate::http::json::from_value_strict(body.into_inner())?;
     let st = state.clone();
@@ -309,6 +313,18 @@ pub(crate) async fn create(
             let env = env(&st, &caller, None);
             db::write_tx(c, |c| {
                 let (row, loaded) = svc::create(c, &env, enterprise_id, recurrence_of, draft)?;
+                if let Some(given) = street.as_deref().map(str::trim).filter(|s| !s.is_empty())
+                    && !given.eq_ignore_ascii_case(&row.street_code)
+                {
+                    // Refused in the transaction of the draft, which is rolled back with it.
+                    return Err(AppError::field(
+                        "street",
+                        format!(
+                            "a hazard is filed in its enterprise's street, {}",
+                            row.street_code
+                        ),
+                    ));
+                }
                 Ok(Written::new(&env, row, loaded))
             })
         })
@@ -1026,6 +1042,15 @@ pub(crate) async fn congress_report(
         input,
         |f, a, i, e| hazard::record_congress_report(f, a, i, e.today, e.policy),
         |c, row, out, i, e, l| {
+            // DESIGN's congress record keeps an attachment: one of this hazard's.
+            if let Some(a) = i.attachment_id.as_deref()
+                && !l.files.iter().any(|f| f.id == a)
+            {
+                return Err(AppError::field(
+                    "attachment_id",
+                    "no attachment of this hazard (upload the minutes first)",
+                ));
+            }
             let mut payload = serde_json::to_value(i).map_err(AppError::internal)?;
             payload["warnings"] = json!(out.warnings);
             record(c, row, "congress_report", &payload, e, l)

@@ -395,9 +395,26 @@ db_test!(
         )
         .await;
         assert_eq!(body["errors"][0]["field"], "body");
-        let congress = json!({"stage": "discovery", "body": "workers_congress", "meeting_on": "2026-03-02",
-                          "summary": "向职代会报告氨泄漏报警失效及治理安排"});
-        call(
+        // With its minutes: an attachment of this hazard, not any.
+        let minutes: Value = upload(&app, &c.principal, &id, "report")
+            .await
+            .json()
+            .await
+            .unwrap();
+        let mut congress = json!({"stage": "discovery", "body": "workers_congress", "meeting_on": "2026-03-02",
+                          "summary": "向职代会报告氨泄漏报警失效及治理安排", "attachment_id": "nope"});
+        let body = call(
+            &app,
+            Method::POST,
+            &h(&id, "congress-reports"),
+            &c.principal,
+            congress.clone(),
+            422,
+        )
+        .await;
+        assert_eq!(error_fields(&body), ["attachment_id"], "{body}");
+        congress["attachment_id"] = minutes["id"].clone();
+        let reported = call(
             &app,
             Method::POST,
             &h(&id, "congress-reports"),
@@ -406,6 +423,10 @@ db_test!(
             200,
         )
         .await;
+        assert_eq!(
+            reported["dual_report"]["congress_reports"][0]["attachment_id"], minutes["id"],
+            "{reported}"
+        );
 
         // The street may not post a 重大 hazard; the department does (上账).
         let posting = json!({"deadline": "2026-04-30", "order_no": "长应急责改〔2026〕12号"});
@@ -675,6 +696,7 @@ db_test!(
                 "hazard.created",
                 "hazard.attachment_added",
                 "hazard.submitted",
+                "hazard.attachment_added",
                 "hazard.congress_reported",
                 "hazard.posted",
                 "hazard.plan_filed",
@@ -710,7 +732,7 @@ db_test!(
         )
         .await;
         assert_eq!(verify["ok"], true);
-        assert_eq!(verify["entries"], 15);
+        assert_eq!(verify["entries"], 16);
     }
 );
 
@@ -2781,6 +2803,37 @@ db_test!(
         )
         .await;
         assert_eq!(error_fields(&p), ["title", "responsible_person"], "{p}");
+        // The street (DESIGN's T1 names it) is the enterprise's: checked when given.
+        let mut body = general_report();
+        body["street"] = json!("JSL");
+        let p = call(
+            &app,
+            Method::POST,
+            "/api/v1/hazards",
+            &c.reporter,
+            body,
+            422,
+        )
+        .await;
+        assert_eq!(error_fields(&p), ["street"], "{p}");
+        assert!(
+            p["errors"][0]["message"].as_str().unwrap().contains("HYL"),
+            "{p}"
+        );
+        let verify = call(
+            &app,
+            Method::GET,
+            "/api/v1/ledger/verify",
+            &c.district,
+            Value::Null,
+            200,
+        )
+        .await;
+        assert_eq!(
+            (&verify["ok"], &verify["entries"]),
+            (&json!(true), &json!(0)),
+            "{verify}"
+        );
         let list = call(
             &app,
             Method::GET,
@@ -2795,6 +2848,7 @@ db_test!(
         let mut body = general_report();
         body["description"] = json!("第一行\r\n第二行\t备注");
         body["planned_funds"] = json!("00012.50");
+        body["street"] = json!("hyl");
         let h = call(
             &app,
             Method::POST,

@@ -25,6 +25,8 @@ pub struct CongressReportInput {
     pub summary: Option<String>,
     /// Date of the follow-up at the next full session (joint meeting only).
     pub follow_up_on: Option<NaiveDate>,
+    /// The minutes (an attachment of the hazard, uploaded first), when kept.
+    pub attachment_id: Option<String>,
 }
 
 /// Body of an employee notice (信息公示).
@@ -379,6 +381,7 @@ mod tests {
             meeting_on: Some(today()),
             summary: Some("通报液氨管道隐患及治理方案".into()),
             follow_up_on: None,
+            ..Default::default()
         }
     }
 

@@ -226,6 +226,7 @@ pub(crate) fn run(action: Action, f: &HazardFacts, a: &Actor) -> Result<Outcome,
                 meeting_on: Some(t),
                 summary: Some("通报隐患及治理方案".into()),
                 follow_up_on: None,
+                ..Default::default()
             };
             record_congress_report(f, a, &input, t, &p)
         }

@@ -127,6 +127,7 @@ mod tests {
             meeting_on: Some(d("2023-10-09")),
             summary: Some("通报隐患及临时措施".into()),
             follow_up_on: None,
+            ..Default::default()
         };
         record_congress_report(&h, &principal, &report, d("2023-10-09"), &p).unwrap();
         h.has_discovery_congress_report = true;
