@@ -52,13 +52,22 @@ pub fn from_value_strict<T: DeserializeOwned + serde::Serialize>(
     Ok(parsed)
 }
 
-/// Names every key of `given` (at `path`) that `known` does not have.
+/// Names every key of `given` (at `path`) that `known` does not have, and every date written
+/// otherwise than `YYYY-MM-DD` (chrono also reads `2026-3-1`; DESIGN's dates are
+/// `YYYY-MM-DD`: the parsed value serialises so, the text given does not).
 fn unknown_fields(
     given: &serde_json::Value,
     known: &serde_json::Value,
     path: &str,
     errors: &mut crate::domain::FieldErrors,
 ) {
+    if let (Some(g), Some(k)) = (given.as_str(), known.as_str())
+        && g != k
+        && is_iso_date(k)
+    {
+        errors.add(path, "must be a date YYYY-MM-DD");
+        return;
+    }
     let (Some(given), Some(known)) = (given.as_object(), known.as_object()) else {
         return;
     };
@@ -73,6 +82,16 @@ fn unknown_fields(
             Some(k) => unknown_fields(value, k, &at, errors),
         }
     }
+}
+
+/// `YYYY-MM-DD`, as a date serialises.
+fn is_iso_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            _ => c.is_ascii_digit(),
+        })
 }
 
 /// Names every string under `value` (at `path`) that holds a control character other than
@@ -257,6 +276,30 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             let bytes = bytes.await?;
             Ok(Json(from_slice(&bytes)?))
         })
+    }
+}
+
+#[cfg(test)]
+mod strict {
+    #[derive(Debug, serde::Deserialize, serde::Serialize)]
+    struct Body {
+        on: Option<chrono::NaiveDate>,
+        name: Option<String>,
+    }
+
+    #[test]
+    fn dates_are_written_yyyy_mm_dd_and_members_are_known() {
+        let read = |v: serde_json::Value| {
+            super::from_value_strict::<Body>(v).map_err(|e| format!("{e:?}"))
+        };
+        assert!(read(serde_json::json!({"on": "2026-03-01", "name": "2026-3-1"})).is_ok());
+        let err = read(serde_json::json!({"on": "2026-3-1"})).unwrap_err();
+        assert!(
+            err.contains("\"on\"") && err.contains("YYYY-MM-DD"),
+            "{err}"
+        );
+        let err = read(serde_json::json!({"nme": "x"})).unwrap_err();
+        assert!(err.contains("\"nme\""), "{err}");
     }
 }
 

@@ -2760,6 +2760,7 @@ db_test!(
         let mut body = general_report();
         body["temporary_measure"] = json!("加强巡检");
         body["plan"] = json!({"goal": "x", "method": "y"});
+        body["discovered_on"] = json!("2026-3-2");
         let p = call(
             &app,
             Method::POST,
@@ -2771,7 +2772,7 @@ db_test!(
         .await;
         assert_eq!(
             error_fields(&p),
-            ["plan.method", "temporary_measure"],
+            ["discovered_on", "plan.method", "temporary_measure"],
             "{p}"
         );
         // Control characters: a NUL (PostgreSQL's text cannot hold it), an escape, and line
