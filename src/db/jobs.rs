@@ -33,7 +33,7 @@ pub struct JobRunRow {
     pub started_at: NaiveDateTime,
     #[serde(serialize_with = "crate::timefmt::serialize_opt")]
     pub finished_at: Option<NaiveDateTime>,
-    /// `running`, `ok` or `failed`.
+    /// `running`, `ok`, `failed` or `interrupted` (see [`close_abandoned_runs`]).
     pub outcome: String,
     /// JSON object of counts.
     #[serde(skip)]
@@ -46,6 +46,27 @@ pub fn insert_run(conn: &mut DbConn, row: &JobRunRow) -> QueryResult<()> {
         .values(row)
         .execute(conn)
         .map(|_| ())
+}
+
+/// Hours after which a run still `running` was cut short (its process crashed, or stopped
+/// after its grace period): no job runs that long.
+pub const RUN_ABANDONED_AFTER_HOURS: i64 = 6;
+
+/// Closes the runs still `running` [`RUN_ABANDONED_AFTER_HOURS`] after they started as
+/// `interrupted`, so the list of runs does not show them running for ever.
+pub fn close_abandoned_runs(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<usize> {
+    let before = now - chrono::Duration::hours(RUN_ABANDONED_AFTER_HOURS);
+    diesel::update(
+        job_runs::table
+            .filter(job_runs::outcome.eq("running"))
+            .filter(job_runs::started_at.lt(before)),
+    )
+    .set((
+        job_runs::outcome.eq("interrupted"),
+        job_runs::finished_at.eq(Some(now)),
+        job_runs::error.eq(Some("cut short: its process stopped before the run ended")),
+    ))
+    .execute(conn)
 }
 
 pub fn finish_run(

@@ -194,7 +194,11 @@ pub async fn run(
         error: None,
     };
     let inserted = row.clone();
-    ctx.db(move |c| Ok(q::insert_run(c, &inserted)?)).await?;
+    ctx.db(move |c| {
+        q::close_abandoned_runs(c, inserted.started_at)?;
+        Ok(q::insert_run(c, &inserted)?)
+    })
+    .await?;
     let result = execute(ctx, &kind, as_of, &row.id).await;
     let (outcome, counts, error) = match &result {
         Ok(counts) => ("ok", counts.clone(), None),

@@ -1392,3 +1392,44 @@ db_test!(
         assert_eq!(smtp.messages().len(), queued);
     }
 );
+
+db_test!(
+    a_run_cut_short_by_a_crash_is_closed_as_interrupted,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        // A run that began a day ago and never ended (its process was killed).
+        let stale = hazard_ledger::db::jobs::JobRunRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            job: "escalation".into(),
+            as_of: "2026-03-01".parse().unwrap(),
+            trigger: "schedule".into(),
+            instance: "gone:1:deadbeef".into(),
+            started_at: "2026-03-01T00:00:00".parse().unwrap(),
+            finished_at: None,
+            outcome: "running".into(),
+            counts: "{}".into(),
+            error: None,
+        };
+        hazard_ledger::db::jobs::insert_run(&mut app.db.connect(), &stale).unwrap();
+        let (_, admin) = app.user_token("ops", "admin", "AJW").await;
+        run_job(&app, &admin, "purge", "2026-03-02").await;
+        let jobs = call(
+            &app,
+            Method::GET,
+            "/api/v1/admin/jobs",
+            &admin,
+            Value::Null,
+            200,
+        )
+        .await;
+        let runs = jobs["runs"].as_array().unwrap();
+        let closed = runs
+            .iter()
+            .find(|r| r["id"] == stale.id.as_str())
+            .expect("the stale run");
+        assert_eq!(closed["outcome"], "interrupted", "{closed}");
+        assert!(closed["finished_at"].is_string(), "{closed}");
+        // The run just made is not touched.
+        assert_eq!(runs[0]["outcome"], "ok", "{jobs}");
+    }
+);
