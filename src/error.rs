@@ -172,7 +172,9 @@ impl From<DomainError> for AppError {
                 app.errors = errors;
                 app
             }
-            DomainError::Forbidden { code, message } => Self::new(status, code, message),
+            DomainError::Forbidden { code, message } | DomainError::NotFound { code, message } => {
+                Self::new(status, code, message)
+            }
             DomainError::InvalidState {
                 code,
                 current,

@@ -892,13 +892,23 @@ pub(crate) async fn decide_extension(
 ) -> AppResult<HttpResponse> {
     let input = parse::<ExtensionDecisionInput>(&req, &bytes);
     let (id, eid) = path.into_inner();
+    let named = eid.clone();
     run(
         bearer,
         req,
         id,
         "hazard.extension_decided",
         input,
-        |f, a, i, e| hazard::decide_extension(f, a, i, e.today, e.policy),
+        // An extension request the hazard never had is missing, whatever the hazard's state.
+        move |f, a, i, e| {
+            if !f.extension_ids.contains(&named) {
+                return Err(DomainError::NotFound {
+                    code: "not_found",
+                    message: "No such object.".into(),
+                });
+            }
+            hazard::decide_extension(f, a, i, e.today, e.policy)
+        },
         move |c, row, _, i, e, l| {
             let request = l
                 .records

@@ -733,6 +733,11 @@ pub fn facts(
         plan_filed: row.plan_filed,
         plan_acknowledged: row.plan_acknowledged,
         pending_extension: row.pending_extension,
+        extension_ids: records
+            .iter()
+            .filter(|r| r.kind == "extension")
+            .map(|r| r.id.clone())
+            .collect(),
         completed_on: row.completed_on,
         listed: row.listed,
         enterprise_headcount: u32::try_from(headcount).ok(),

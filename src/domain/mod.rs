@@ -83,6 +83,14 @@ pub enum DomainError {
         /// English explanation.
         message: String,
     },
+    /// A part of the hazard the request names does not exist (HTTP 404), e.g. an extension
+    /// request that was never made.
+    NotFound {
+        /// Stable code, e.g. `not_found`.
+        code: &'static str,
+        /// English explanation.
+        message: String,
+    },
     /// The hazard's current state does not allow this (HTTP 409).
     InvalidState {
         /// Stable code, e.g. `invalid_state`.
@@ -100,6 +108,7 @@ impl DomainError {
         match self {
             Self::Validation { code, .. }
             | Self::Forbidden { code, .. }
+            | Self::NotFound { code, .. }
             | Self::InvalidState { code, .. } => code,
         }
     }
@@ -109,6 +118,7 @@ impl DomainError {
         match self {
             Self::Validation { .. } => 422,
             Self::Forbidden { .. } => 403,
+            Self::NotFound { .. } => 404,
             Self::InvalidState { .. } => 409,
         }
     }
@@ -138,7 +148,9 @@ impl fmt::Display for DomainError {
                 }
                 Ok(())
             }
-            Self::Forbidden { code, message } => write!(f, "{code}: {message}"),
+            Self::Forbidden { code, message } | Self::NotFound { code, message } => {
+                write!(f, "{code}: {message}")
+            }
             Self::InvalidState {
                 code,
                 current,

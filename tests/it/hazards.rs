@@ -1839,6 +1839,16 @@ db_test!(extensions_and_suspension, |backend: Backend| async move {
         )
         .await;
     assert_eq!(res.status(), 409, "nothing pending any more");
+    // An extension request the hazard never had is missing (404), not "nothing pending".
+    let res = app
+        .call(
+            Method::POST,
+            &h(&id, "extensions/no-such-request/decision"),
+            Some(&c.inspector),
+            Some(json!({"approved": false, "opinion": "无"})),
+        )
+        .await;
+    assert_eq!(res.status(), 404, "an unknown extension request");
     // Asked again and approved: the effective deadline moves, the original stays.
     let asked = call(
         &app,

@@ -217,6 +217,9 @@ pub struct HazardFacts {
     pub plan_acknowledged: bool,
     /// Requested date of an extension request waiting for a decision.
     pub pending_extension: Option<NaiveDate>,
+    /// The ids of the hazard's extension requests, decided or not: a decision names one.
+    #[serde(default)]
+    pub extension_ids: Vec<String>,
     /// Date of posting (上账), Asia/Shanghai.
     pub posted_on: Option<NaiveDate>,
     /// Completion date of the current completion report.

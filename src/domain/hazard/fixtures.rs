@@ -71,6 +71,7 @@ pub(crate) fn facts(status: Status, level: Level) -> HazardFacts {
         plan_filed: true,
         plan_acknowledged: true,
         pending_extension: None,
+        extension_ids: Vec::new(),
         completed_on: Some(d("2023-10-08")),
         failed_acceptance_on: None,
         started_on: None,
