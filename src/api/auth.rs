@@ -90,7 +90,7 @@ pub(crate) async fn verify_login(
         .unwrap_or_default();
 
     if let Err(wait) = state.auth.limiter.check(&ip, &username) {
-        tracing::warn!(%username, %ip, "login rate limited");
+        tracing::warn!(username = %logged(&username), %ip, "login rate limited");
         return Err(too_many(wait));
     }
     let lookup = username.clone();
@@ -110,7 +110,7 @@ pub(crate) async fn verify_login(
             .unknown_locked(&username, now.naive_utc()),
     };
     if let Some(wait) = locked {
-        tracing::warn!(%username, %ip, "login refused: account locked");
+        tracing::warn!(username = %logged(&username), %ip, "login refused: account locked");
         return Err(too_many(wait));
     }
     let cfg = &state.config.auth;
@@ -128,17 +128,17 @@ pub(crate) async fn verify_login(
             let locked = state
                 .db(move |c| Ok(users::record_failure(c, &id, max, lock_until)?))
                 .await?;
-            tracing::warn!(%username, %ip, locked, "login failed");
+            tracing::warn!(username = %logged(&username), %ip, locked, "login failed");
             return Err(invalid_credentials());
         }
         None => {
             let limiter = &state.auth.limiter;
             limiter.unknown_failed(&username, cfg.login_max_failures, lock_until);
-            tracing::warn!(%username, %ip, "login failed: unknown user");
+            tracing::warn!(username = %masked(&username), %ip, "login failed: unknown user");
             return Err(invalid_credentials());
         }
     };
-    tracing::info!(%username, %ip, "login succeeded");
+    tracing::info!(username = %logged(&username), %ip, "login succeeded");
     Ok(user)
 }
 
@@ -369,4 +369,41 @@ async fn me(state: web::Data<AppState>, caller: PendingCaller) -> AppResult<Http
         })
         .await?;
     Ok(HttpResponse::Ok().json(view))
+}
+
+/// A typed username as the log shows it: escaped (a line break or a quote cannot start a
+/// forged log line) and cut at 64 characters.
+fn logged(username: &str) -> String {
+    let cut: String = username.chars().take(64).collect();
+    let mut shown = cut.escape_debug().to_string();
+    if username.chars().count() > 64 {
+        shown.push('…');
+    }
+    shown
+}
+
+/// A username that belongs to nobody, as the log shows it: its first two characters and its
+/// length — often a password typed into the wrong field, which must not reach the log.
+fn masked(username: &str) -> String {
+    let head: String = username.chars().take(2).collect();
+    format!(
+        "{}…({} chars)",
+        head.escape_debug(),
+        username.chars().count()
+    )
+}
+
+#[cfg(test)]
+mod log_tests {
+    use super::{logged, masked};
+
+    #[test]
+    fn a_typed_username_cannot_forge_a_log_line_nor_leak_a_password() {
+        let forged = "zz\n2026-12-07T11:40:00Z  INFO login succeeded username=demo-admin";
+        assert!(!logged(forged).contains('\n'), "{}", logged(forged));
+        assert!(logged(forged).starts_with("zz\\n2026"));
+        assert_eq!(logged(&"a".repeat(70)).chars().count(), 65);
+        assert_eq!(masked("Secret-Passw0rd!"), "Se…(16 chars)");
+        assert_eq!(masked("z\nq"), "z\\n…(3 chars)");
+    }
 }
