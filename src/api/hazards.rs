@@ -588,7 +588,10 @@ pub(crate) async fn major_report(
     id: Id,
     bytes: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let input = parse::<MajorReportInput>(&req, &bytes);
+    let input = parse::<MajorReportInput>(&req, &bytes).map(|mut i| {
+        crate::domain::validate::tidy_money(&mut i.planned_funds);
+        i
+    });
     run(
         bearer,
         req,
@@ -597,21 +600,7 @@ pub(crate) async fn major_report(
         input,
         |f, a, i, e| hazard::file_major_report(f, a, i, e.today, e.policy),
         |c, row, out, i, e, l| {
-            let mut content = row.content();
-            content.status_and_cause.clone_from(&i.status_and_cause);
-            content
-                .severity_and_difficulty
-                .clone_from(&i.severity_and_difficulty);
-            content.temporary_measures.clone_from(&i.temporary_measures);
-            if i.needs_government_coordination.is_some() {
-                content.needs_government_coordination = i.needs_government_coordination;
-            }
-            if i.plan.is_some() {
-                content.plan.clone_from(&i.plan);
-            }
-            if i.plan_due_on.is_some() {
-                content.plan_due_on = i.plan_due_on;
-            }
+            let content = i.merged_into(&row.content());
             row.content = serde_json::to_string(&content).map_err(AppError::internal)?;
             let direct = e.caller.role == Role::EnterpriseSafetyOfficer;
             let report = regulator_report(row, out, direct, e, l);

@@ -128,9 +128,9 @@ impl FlagSql<'_> {
             // Set by the escalation job with its `overdue_interview` firing.
             "interview_flagged" => format!("({t}.interview_flagged_on IS NOT NULL)"),
             // Set by the escalation job with its `overdue_first` firing, cleared by filing.
-            "overdue_explanation_missing" => format!(
-                "({t}.explanation_owed_on IS NOT NULL AND {t}.status NOT IN ('closed', 'void'))"
-            ),
+            "overdue_explanation_missing" => {
+                format!("({t}.explanation_owed_on IS NOT NULL AND {t}.status <> 'void')")
+            }
             _ => return None,
         })
     }

@@ -487,6 +487,8 @@ pub fn create(
     mut draft: DraftInput,
 ) -> AppResult<(HazardRow, Loaded)> {
     let caller = env.caller;
+    // A role that may not file hazards is refused before its body is looked at (403, not 422).
+    hazard::guard_create(caller.role)?;
     draft.content.tidy();
     let enterprise_id = match (&caller.org, enterprise_id) {
         (Org::Enterprise(own), None) => own.clone(),
@@ -755,7 +757,6 @@ pub fn view_of(env: &Env<'_>, row: &HazardRow, loaded: &Loaded) -> AppResult<Haz
     let overdue_base = facts
         .effective_deadline
         .filter(|_| facts.status.is_open() && facts.status != Status::Draft);
-    let open = facts.status.is_open();
     let days_overdue =
         facts
             .status
@@ -830,8 +831,11 @@ pub fn view_of(env: &Env<'_>, row: &HazardRow, loaded: &Loaded) -> AppResult<Haz
             .map(RecordRow::json)
             .filter(|a| a["result"] == "pass" && a["resume_approved"] == true)
             .find_map(|a| a["accepted_on"].as_str().and_then(|d| d.parse().ok())),
-        // Owed while open: closing or voiding ends the duty (the date stays on the row).
-        explanation_owed_on: row.explanation_owed_on.filter(|_| open),
+        // Owed while open; a hazard closed without it keeps the date, as its flag does (L10);
+        // voiding ends the duty (the date stays on the row).
+        explanation_owed_on: row
+            .explanation_owed_on
+            .filter(|_| row.status != Status::Void.as_str()),
         listed: row.listed,
         listing: loaded.listing.clone(),
         dual_report,

@@ -364,6 +364,25 @@ pub const ACTIONS: &[ActionForm] = &[
                 Check,
                 false,
             ),
+            // Required unless the report already names them (T2).
+            f(
+                "responsible_person",
+                "整改责任人（报告中没有的）",
+                Text,
+                false,
+            ),
+            f(
+                "responsible_phone",
+                "责任人电话（报告中没有的）",
+                Text,
+                false,
+            ),
+            f(
+                "planned_funds",
+                "计划资金（万元，报告中没有的）",
+                Money,
+                false,
+            ),
             f("plan.goal", "治理方案：目标和任务", Area, false),
             f("plan.methods", "治理方案：方法和措施", Area, false),
             f("plan.funds_materials", "治理方案：经费和物资", Area, false),

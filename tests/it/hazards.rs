@@ -318,6 +318,15 @@ db_test!(
         .await;
         let id = draft["id"].as_str().unwrap().to_string();
         assert_eq!(draft["status"], "draft");
+        // Neither the district office nor an admin files hazards: 403 before the (empty)
+        // body is looked at.
+        let (_, admin) = app.user_token("ops-create", "admin", "AJW").await;
+        for who in [&c.district, &admin] {
+            let res = app
+                .call(Method::POST, "/api/v1/hazards", Some(who), Some(json!({})))
+                .await;
+            expect_problem(res, 403, "role_forbidden").await;
+        }
         assert_eq!(draft["departments"]["primary"], "YJJ");
         assert_eq!(draft["departments"]["copied"], json!(["XFZD"]));
         assert_eq!(
@@ -1051,6 +1060,38 @@ db_test!(
                 .contains("another hazard"),
             "{body}"
         );
+        // A link belongs to its reason: a 误报 is nobody's duplicate.
+        let body = call(
+            &app,
+            Method::POST,
+            &h(&dup, "void"),
+            &c.street,
+            json!({"reason": "false_report", "duplicate_of": id, "transfer_to": "区房管局"}),
+            422,
+        )
+        .await;
+        assert_eq!(error_fields(&body), ["duplicate_of", "transfer_to"]);
+        // A returned report nobody will correct is voided too (any open state).
+        let returned = submitted_general(&app, &c).await;
+        call(
+            &app,
+            Method::POST,
+            &h(&returned, "return"),
+            &c.street,
+            json!({"reason": "请补充位置"}),
+            200,
+        )
+        .await;
+        let body = call(
+            &app,
+            Method::POST,
+            &h(&returned, "void"),
+            &c.street,
+            json!({"reason": "untrue", "note": "核实不属实"}),
+            200,
+        )
+        .await;
+        assert_eq!(body["status"], "void");
         // People name the original by its ledger number; the record keeps its id.
         let original = hazard_view(&app, &id, &c.street).await;
         let ledger_no = original["ledger_no"]
@@ -1438,15 +1479,26 @@ db_test!(
             422,
         )
         .await;
+        // The people are in the 一般 report already; T2's planned funds and before photo are not.
         assert_eq!(
             error_fields(&body),
             [
                 "status_and_cause",
                 "severity_and_difficulty",
-                "temporary_measures"
+                "temporary_measures",
+                "planned_funds",
+                "before_photo"
             ],
             "the plan's date set at the raise still holds"
         );
+        let mut blocks = blocks;
+        blocks["planned_funds"] = json!("12.50");
+        upload(&app, &c.reporter, &id, "before").await;
+        // The report does not buy the plan more time than the raise set (2026-03-17).
+        let mut later = blocks.clone();
+        later["plan_due_on"] = json!("2026-03-18");
+        let body = call(&app, Method::POST, &report_path, &c.principal, later, 422).await;
+        assert_eq!(error_fields(&body), ["plan_due_on"], "{body}");
         let reported = call(
             &app,
             Method::POST,
@@ -1456,6 +1508,7 @@ db_test!(
             200,
         )
         .await;
+        assert_eq!(reported["planned_funds"], "12.5", "{reported}");
         let regulator = &reported["dual_report"]["regulator"];
         assert_eq!(
             regulator["status_and_cause"],
@@ -1500,6 +1553,27 @@ db_test!(
                 .await;
             expect_problem(res, 403, "level_downgrade_forbidden").await;
         }
+        // Nor does a correction move its discovery date later (its timeliness is judged on
+        // it); an earlier day may be given.
+        let body = call(
+            &app,
+            Method::PATCH,
+            &format!("/api/v1/hazards/{major}"),
+            &c.principal,
+            json!({"discovered_on": "2026-03-02"}),
+            422,
+        )
+        .await;
+        assert_eq!(error_fields(&body), ["discovered_on"], "{body}");
+        call(
+            &app,
+            Method::PATCH,
+            &format!("/api/v1/hazards/{major}"),
+            &c.principal,
+            json!({"discovered_on": "2026-02-28"}),
+            200,
+        )
+        .await;
         assert_eq!(
             hazard_view(&app, &major, &c.principal).await["level"],
             "major"
@@ -1581,7 +1655,7 @@ db_test!(
             &h(&id, "major-report"),
             &c.principal,
             json!({"status_and_cause": "配电室电缆老化", "severity_and_difficulty": "停电致氨泄漏",
-                   "temporary_measures": "临时发电机"}),
+                   "temporary_measures": "临时发电机", "planned_funds": "3"}),
             200,
         )
         .await;

@@ -1008,6 +1008,22 @@ db_test!(
         assert!(!mail.text().contains("2026-03-10"), "{}", mail.text());
         assert!(mail.html().contains(about), "{}", mail.html());
         assert!(mail.text().contains("整改期限：2026-05-31"));
+        // Once the listing's date has passed the plan is late: no reminder names the report's
+        // later plan_due_on (03-10) as if there were time left.
+        let run = run_job(&app, &admin, "all", "2026-03-08").await;
+        assert!(
+            run["counts"]["escalation"]["fired"]
+                .get("plan_filing")
+                .is_none(),
+            "{run}"
+        );
+        let run = run_job(&app, &admin, "all", "2026-03-10").await;
+        assert!(
+            run["counts"]["escalation"]["fired"]
+                .get("plan_filing")
+                .is_none(),
+            "{run}"
+        );
     }
 );
 
@@ -1111,6 +1127,7 @@ db_test!(
         let admin = app.user_token("ops", "admin", "AJW").await.1;
         let late = posted_general(&app, &c, "配电箱未上锁", "2026-03-20").await;
         let dropped = posted_general(&app, &c, "消防通道堆放货物", "2026-03-20").await;
+        let unexplained = posted_general(&app, &c, "灭火器过期", "2026-03-20").await;
         let path = h(&late, "overdue-explanation");
         let full = json!({"reason": "专用锁具缺货，供应商延期到货", "measures": "配电箱加设临时围挡，每班巡查",
                           "expected_completion_on": "2026-03-25"});
@@ -1121,8 +1138,60 @@ db_test!(
         expect_problem(res, 409, "explanation_not_owed").await;
         let run = run_job(&app, &admin, "escalation", "2026-03-21").await;
         assert_eq!(
-            run["counts"]["escalation"]["fired"]["overdue_first"], 2,
+            run["counts"]["escalation"]["fired"]["overdue_first"], 3,
             "{run}"
+        );
+        // Closed without the explanation: the hazard keeps the flag (L10), and its close-out's
+        // ledger entry warns of it.
+        call(
+            &app,
+            Method::POST,
+            &h(&unexplained, "start"),
+            &c.principal,
+            json!({}),
+            200,
+        )
+        .await;
+        assert_eq!(
+            upload(&app, &c.reporter, &unexplained, "after")
+                .await
+                .status(),
+            201
+        );
+        call(
+            &app,
+            Method::POST,
+            &h(&unexplained, "completion"),
+            &c.reporter,
+            json!({"completed_on": "2026-03-02", "summary": "更换灭火器", "actual_funds": "0.1",
+                   "self_assessment": "合格"}),
+            200,
+        )
+        .await;
+        let closed = call(
+            &app,
+            Method::POST,
+            &h(&unexplained, "acceptance"),
+            &c.street,
+            json!({"result": "pass", "opinion": "已更换", "accepted_on": "2026-03-02"}),
+            200,
+        )
+        .await;
+        assert_eq!(closed["status"], "closed");
+        assert!(
+            closed["compliance_flags"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("overdue_explanation_missing")),
+            "{closed}"
+        );
+        assert_eq!(closed["explanation_owed_on"], "2026-03-21", "{closed}");
+        let entry = ledger_entry(&app, &unexplained, &c.district, "hazard.closed").await;
+        assert!(
+            entry["payload"]["warnings"]
+                .as_array()
+                .is_some_and(|w| w.contains(&json!("overdue_explanation_missing"))),
+            "{entry}"
         );
         // A hazard voided owes nothing any more.
         let voided = call(
@@ -1156,8 +1225,17 @@ db_test!(
             200,
         )
         .await;
-        assert_eq!(list["items"][0]["id"], late.as_str(), "{list}");
-        assert_eq!(list["items"].as_array().unwrap().len(), 1);
+        let ids: BTreeSet<&str> = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            ids,
+            BTreeSet::from([late.as_str(), unexplained.as_str()]),
+            "{list}"
+        );
         let stats = call(
             &app,
             Method::GET,
@@ -1168,7 +1246,7 @@ db_test!(
         )
         .await;
         assert_eq!(
-            stats["total"]["compliance_flags"]["overdue_explanation_missing"], 1,
+            stats["total"]["compliance_flags"]["overdue_explanation_missing"], 2,
             "{stats}"
         );
         // The enterprise files it; officers do not.

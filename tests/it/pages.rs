@@ -1295,7 +1295,10 @@ db_test!(
             ("status_and_cause", "液氨机房供电无备用电源".to_string()),
             ("severity_and_difficulty", "停电致制冷失效".to_string()),
             ("temporary_measures", "临时发电机".to_string()),
+            // T2's planned funds, which the 一般 report left out (and its before photo, below).
+            ("planned_funds", "5".to_string()),
         ];
+        upload(&app, &c.reporter, &id, "before").await;
         let res = post_page(
             &app,
             &format!("/hazards/{id}/do/major_report"),

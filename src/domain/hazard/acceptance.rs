@@ -163,16 +163,23 @@ pub fn accept(
             // The congress half of the 双报告 must be whole before the record freezes: the
             // completion report, and every report heard only by a joint meeting (联席会议)
             // heard by the congress itself too (L11) — after closing neither could be recorded.
+            // DESIGN: at least one report at discovery/plan and one at completion (L1); the
+            // discovery-stage one may still be filed late, before closing. Both missing are
+            // named in one answer.
             let missing = if facts.level != Level::Major {
                 None
+            } else if !facts.has_completion_congress_report && !facts.has_discovery_congress_report
+            {
+                Some((
+                    "congress_report_missing",
+                    "a major hazard closes only after it was reported to the workers' congress at discovery (stage discovery) and at completion (stage completion): neither is recorded",
+                ))
             } else if !facts.has_completion_congress_report {
                 Some((
                     "congress_report_missing",
-                    "a major hazard closes only after the completion report to the workers' congress",
+                    "a major hazard closes only after the completion report to the workers' congress (stage completion)",
                 ))
             } else if !facts.has_discovery_congress_report {
-                // DESIGN: at least one report at discovery/plan and one at completion (L1); the
-                // discovery-stage one may still be filed late, before closing.
                 Some((
                     "congress_report_missing",
                     "a major hazard closes only after it was also reported to the workers' congress at discovery (stage discovery)",
@@ -195,6 +202,11 @@ pub fn accept(
             // the hazard keeps `employee_notice_missing` — the verifier is told.
             if !facts.has_employee_notice {
                 out.warnings.push("employee_notice_missing".into());
+            }
+            // L10: a late or failed item is closed with its written explanation; closed without
+            // it, the hazard keeps `overdue_explanation_missing` — the verifier is told.
+            if facts.explanation_owed_on.is_some() {
+                out.warnings.push("overdue_explanation_missing".into());
             }
             out.cancel_date = input.accepted_on;
             if facts.listed {

@@ -52,6 +52,18 @@ fn may_draft(role: Role) -> bool {
     role.is_enterprise() || matches!(role, Role::StreetOfficer | Role::DepartmentInspector)
 }
 
+/// T1's actors: enterprise users, street officers and department inspectors (an inspection
+/// finding); anyone else is refused before the body is looked at.
+pub fn guard_create(role: Role) -> Result<(), DomainError> {
+    if may_draft(role) {
+        return Ok(());
+    }
+    Err(DomainError::Forbidden {
+        code: "role_forbidden",
+        message: format!("{role} may not create hazards"),
+    })
+}
+
 /// Format rules that hold for drafts too: whatever is present must be well formed.
 pub(super) fn check_formats(e: &mut FieldErrors, c: &HazardContent, today: NaiveDate) {
     for (field, text) in [
@@ -216,12 +228,7 @@ pub fn create(
     today: NaiveDate,
     _policy: &Policy,
 ) -> Result<Outcome, DomainError> {
-    if !may_draft(actor.role) {
-        return Err(DomainError::Forbidden {
-            code: "role_forbidden",
-            message: format!("{} may not create hazards", actor.role),
-        });
-    }
+    guard_create(actor.role)?;
     let mut e = FieldErrors::new();
     e.require("level", input.level);
     require_basics(&mut e, &input.content);
@@ -286,6 +293,21 @@ pub fn edit(
             code: "level_downgrade_forbidden",
             message: "this report was submitted as major; only the department lowers it to general, when posting it (level and level_change_reason)".into(),
         });
+    }
+    // The 重大 report's timeliness (regulator_report_late: its first submission against the
+    // discovery date) is judged on the discovery date it was made with: a returned report may
+    // correct the date to an earlier day, not move it later and so make a late report look
+    // timely (L1: truthfully recorded).
+    if facts.has_regulator_report
+        && let (Some(was), Some(now)) = (facts.content.discovered_on, input.content.discovered_on)
+        && now > was
+    {
+        e.add(
+            "discovered_on",
+            format!(
+                "must not be after {was}: the major hazard report was made with that discovery date (an earlier day may be given)"
+            ),
+        );
     }
     require_basics(&mut e, &input.content);
     check_formats(&mut e, &input.content, today);

@@ -4,7 +4,7 @@ use chrono::{Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use super::codes::{Action, CongressBody, CongressStage, Level, Role, Status};
-use super::facts::{Actor, HazardFacts, Outcome, Plan, Policy};
+use super::facts::{Actor, HazardContent, HazardFacts, Outcome, Plan, Policy};
 use super::guard::{OPEN, gate, role_may, state_error};
 use crate::domain::{DomainError, FieldErrors};
 
@@ -41,7 +41,9 @@ pub struct EmployeeNoticeInput {
 
 /// Body of the 重大 report filed after the department raised a hazard to 重大 at posting (L7):
 /// ① 现状及其产生原因 ② 危害程度和整改难易程度 ③ 治理方案 (here, or already filed by
-/// `PUT plan`, or the date it will be), with the temporary measures.
+/// `PUT plan`, or the date it will be), with the temporary measures — and what T2 asks of every
+/// 重大 report that the 一般 report may have left out: the responsible person and phone and
+/// the planned funds (五落实: 责任、资金).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct MajorReportInput {
@@ -51,6 +53,40 @@ pub struct MajorReportInput {
     pub needs_government_coordination: Option<bool>,
     pub plan: Option<Plan>,
     pub plan_due_on: Option<NaiveDate>,
+    pub responsible_person: Option<String>,
+    pub responsible_phone: Option<String>,
+    /// 万元, an exact decimal as a string.
+    pub planned_funds: Option<String>,
+}
+
+impl MajorReportInput {
+    /// The report `content` becomes with this one filed: the blocks replace, the rest is
+    /// added where given.
+    pub fn merged_into(&self, content: &HazardContent) -> HazardContent {
+        let mut c = content.clone();
+        c.status_and_cause.clone_from(&self.status_and_cause);
+        c.severity_and_difficulty
+            .clone_from(&self.severity_and_difficulty);
+        c.temporary_measures.clone_from(&self.temporary_measures);
+        let keep = |given: &Option<String>, had: &mut Option<String>| {
+            if given.is_some() {
+                had.clone_from(given);
+            }
+        };
+        keep(&self.responsible_person, &mut c.responsible_person);
+        keep(&self.responsible_phone, &mut c.responsible_phone);
+        keep(&self.planned_funds, &mut c.planned_funds);
+        if self.needs_government_coordination.is_some() {
+            c.needs_government_coordination = self.needs_government_coordination;
+        }
+        if self.plan.is_some() {
+            c.plan.clone_from(&self.plan);
+        }
+        if self.plan_due_on.is_some() {
+            c.plan_due_on = self.plan_due_on;
+        }
+        c
+    }
 }
 
 /// Statuses in which a raised hazard's 重大 report may be filed: posted and still open.
@@ -110,13 +146,32 @@ pub fn file_major_report(
         input.severity_and_difficulty.as_deref(),
     );
     e.require_text("temporary_measures", input.temporary_measures.as_deref());
+    // T2's people and funds: given now, or already in the report.
+    let merged = input.merged_into(&facts.content);
+    e.require_text("responsible_person", merged.responsible_person.as_deref());
+    e.require_text("responsible_phone", merged.responsible_phone.as_deref());
+    e.require_text("planned_funds", merged.planned_funds.as_deref());
+    super::draft::check_formats(&mut e, &merged, today);
+    if policy.require_before_photo_for_major && !facts.attachments.before_photo {
+        e.add("before_photo", "a photo before rectification is required");
+    }
     match (&input.plan, input.plan_due_on) {
         (Some(plan), _) => {
             for part in plan.missing_parts() {
                 e.add(format!("plan.{part}"), "required");
             }
         }
-        (None, Some(due)) => super::draft::check_plan_due_on(&mut e, due, today, policy),
+        // The date the raise set (posting + plan_due_max_days) is the latest: the report does
+        // not buy the plan more time, least of all once that date has passed.
+        (None, Some(due)) => match facts.content.plan_due_on {
+            Some(set) if due > set => e.add(
+                "plan_due_on",
+                format!(
+                    "must not be after {set}, the date set for the plan when the hazard was raised to major (once it has passed, file the plan itself)"
+                ),
+            ),
+            _ => super::draft::check_plan_due_on(&mut e, due, today, policy),
+        },
         // The plan's date set at the raise (posting + plan_due_max_days) still holds.
         (None, None) if !facts.plan_filed && facts.content.plan_due_on.is_none() => {
             e.add("plan", "required: the six-part plan or plan_due_on");
@@ -273,8 +328,9 @@ pub const COMPLIANCE_FLAGS: [&str; 7] = [
 /// - `employee_notice_missing` — a posted hazard never made known to employees;
 /// - `interview_flagged` — flagged for 约谈/通报 by the escalation ladder (+30 days overdue, or
 ///   overdue a second time while listed); it stays, as the record of that lateness;
-/// - `overdue_explanation_missing` — overdue since the escalation's first step (+1 day) and the
-///   enterprise's written explanation (书面说明) not filed; open hazards only.
+/// - `overdue_explanation_missing` — overdue since the escalation's first step (+1 day), or
+///   failed at acceptance, and the enterprise's written explanation (书面说明) not filed; a
+///   hazard closed without it keeps the flag, as the record of that (L10), a void one drops it.
 pub fn compliance_flags(
     facts: &HazardFacts,
     today: NaiveDate,
@@ -313,7 +369,7 @@ pub fn compliance_flags(
     if facts.interview_flagged_on.is_some() {
         flags.push("interview_flagged");
     }
-    if facts.explanation_owed_on.is_some() && facts.status.is_open() {
+    if facts.explanation_owed_on.is_some() && facts.status != Status::Void {
         flags.push("overdue_explanation_missing");
     }
     flags

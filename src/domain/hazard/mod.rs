@@ -55,7 +55,8 @@ pub use codes::{
     ListingLevel, Role, SOURCES, Status, Suspension, VoidReason, category_name, source_name,
 };
 pub use draft::{
-    DraftInput, SubmitInput, TIP_SOURCE, TITLE_MAX_CHARS, create, edit, remove_attachment, submit,
+    DraftInput, SubmitInput, TIP_SOURCE, TITLE_MAX_CHARS, create, edit, guard_create,
+    remove_attachment, submit,
 };
 pub use dual_report::{
     COMPLIANCE_FLAGS, CongressReportInput, EmployeeNoticeInput, MajorReportInput,

@@ -147,11 +147,22 @@ pub(super) fn guard_void(facts: &HazardFacts, role: Role) -> Result<(), DomainEr
         facts,
         Action::Void,
         role_may(allowed, role, Action::Void, facts.level),
-        &[Status::Submitted, Status::OnLedger, Status::InRectification],
+        VOID_STATES,
     )
 }
 
-/// T5: submitted/on_ledger/in_rectification → void; department inspector (street officer for 一般).
+/// The states a hazard may be voided from: every open state of a report (DESIGN: "void from
+/// any open state") — a returned report nobody will correct, and one waiting for acceptance
+/// whose only verifier in the street is its reporter, included. A draft is not a report yet.
+pub(super) const VOID_STATES: &[Status] = &[
+    Status::Submitted,
+    Status::Returned,
+    Status::OnLedger,
+    Status::InRectification,
+    Status::PendingAcceptance,
+];
+
+/// T5: an open report → void; department inspector (street officer for 一般).
 pub fn void(
     facts: &HazardFacts,
     actor: &Actor,
@@ -161,7 +172,8 @@ pub fn void(
 ) -> Result<Outcome, DomainError> {
     guard_void(facts, actor.role)?;
     let mut e = FieldErrors::new();
-    match e.require("reason", input.reason) {
+    let reason = e.require("reason", input.reason);
+    match reason {
         Some(VoidReason::Duplicate) => {
             e.require_text("duplicate_of", input.duplicate_of.as_deref());
         }
@@ -169,6 +181,23 @@ pub fn void(
             e.require_text("transfer_to", input.transfer_to.as_deref());
         }
         _ => {}
+    }
+    // A link belongs to its reason: a 误报 recorded as the duplicate of another hazard, or a
+    // duplicate with a transfer target, would say what the decision did not.
+    if let Some(reason) = reason {
+        let given = |v: &Option<String>| v.as_deref().is_some_and(|t| !t.trim().is_empty());
+        if reason != VoidReason::Duplicate && given(&input.duplicate_of) {
+            e.add(
+                "duplicate_of",
+                "only a void as duplicate links the original",
+            );
+        }
+        if reason != VoidReason::Transferred && given(&input.transfer_to) {
+            e.add(
+                "transfer_to",
+                "only a void as transferred names where it went",
+            );
+        }
     }
     e.finish()?;
     let mut out = Outcome::to(Status::Void);
