@@ -231,6 +231,21 @@ pub fn may_upload(caller: &Caller) -> AppResult<()> {
     }
 }
 
+/// The kinds of attachment an official adds: a photo of what they found (`before`) and any
+/// other evidence of an inspection or an acceptance check (`other`). The after photos, the
+/// plan, the assessment report and the employee notice are the enterprise's own documents
+/// (T10, T13 and the 双报告 ask them of the enterprise): an official's upload of one is a 403,
+/// so that a completion's evidence cannot come from someone else.
+pub fn may_upload_kind(caller: &Caller, kind: &str) -> AppResult<()> {
+    if caller.role.is_enterprise() || matches!(kind, "before" | "other") {
+        return Ok(());
+    }
+    Err(AppError::forbidden(
+        "role_forbidden",
+        format!("{kind} attachments are the enterprise's own; an official adds before or other"),
+    ))
+}
+
 /// Which tip-offs a caller handles.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TipScope {

@@ -13,9 +13,9 @@ use sha2::{Digest, Sha256};
 
 use super::Routes;
 use crate::app::AppState;
-use crate::auth::Caller;
+use crate::auth::{Caller, Org};
 use crate::db::attachments::{self, AttachmentRow, KINDS};
-use crate::db::{self, hazards};
+use crate::db::{self, hazards, users};
 use crate::domain::FieldErrors;
 use crate::error::{AppError, AppResult};
 use crate::policy;
@@ -78,6 +78,10 @@ async fn read_form(mut form: Multipart, max_bytes: usize) -> AppResult<Upload> {
         let limit = if name == "file" { max_bytes } else { 4096 };
         let data = read_part(&mut field, limit).await?;
         match name.as_str() {
+            // One upload, one file: a second would be dropped without a word.
+            "file" if up.has_file => {
+                return Err(AppError::field("file", "one file per upload"));
+            }
             "file" => {
                 up.has_file = true;
                 up.file_name = field
@@ -147,6 +151,7 @@ pub(crate) async fn upload(
         _ => {}
     }
     errors.finish()?;
+    policy::may_upload_kind(&caller, up.kind.as_deref().unwrap_or_default())?;
     let content_type = crate::storage::sniff_type(&up.bytes, &crate::storage::ALLOWED_TYPES)
         .ok_or_else(|| {
             AppError::new(
@@ -257,6 +262,21 @@ pub(crate) async fn remove(
                     json!({"attachment_id": row.id}),
                     crate::domain::hazard::remove_attachment,
                     |c, _, _, loaded| {
+                        // Evidence is its uploader's: an enterprise's user clears what its
+                        // enterprise uploaded, an official only their own upload (an official's
+                        // photo of a finding is not the enterprise's to take away).
+                        let own = match (&row.uploaded_by, &caller.org) {
+                            (Some(by), _) if *by == caller.user_id => true,
+                            (Some(by), Org::Enterprise(mine)) => users::by_id(c, by)?
+                                .is_some_and(|u| u.enterprise_id.as_ref() == Some(mine)),
+                            _ => false,
+                        };
+                        if !own {
+                            return Err(AppError::forbidden(
+                                "not_the_uploader",
+                                "Only whoever uploaded an attachment (for an enterprise's upload, a user of that enterprise) removes it.",
+                            ));
+                        }
                         attachments::delete(c, &row.id)?;
                         loaded.files.retain(|f| f.id != row.id);
                         Ok(json!({"attachment": {

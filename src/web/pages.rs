@@ -1315,6 +1315,9 @@ struct DetailPage {
     /// A draft or returned report the caller may correct (`/hazards/{id}/edit`).
     can_edit: bool,
     can_upload: bool,
+    /// The enterprise's users upload every kind; an official a finding's photo or other
+    /// evidence (`policy::may_upload_kind`).
+    all_kinds: bool,
     upload_error: Option<String>,
     forms: Vec<FormView>,
     /// Where the forms post (`{form_base}/do/{action}`).
@@ -1979,6 +1982,7 @@ fn detail_page(
         csrf: s.csrf.clone(),
         can_edit: may_edit(view),
         can_upload: open && crate::policy::may_upload(&s.caller).is_ok(),
+        all_kinds: s.caller.role.is_enterprise(),
         upload_error,
         form_base: format!("/hazards/{}", h.id),
         h,

@@ -2397,6 +2397,79 @@ db_test!(
 );
 
 db_test!(
+    an_officials_evidence_is_theirs_and_the_after_photos_the_enterprises,
+    |backend: Backend| async move {
+        let app = TestApp::start(&backend).await;
+        let c = cast(&app).await;
+        // The street files an inspection finding with its photo of the scene.
+        let finding = call(
+            &app,
+            Method::POST,
+            "/api/v1/hazards",
+            &c.street,
+            json!({"enterprise_id": c.enterprise, "description": "消防通道堵塞", "location": "仓库",
+                   "category": "B03", "source": 9, "discovered_on": "2026-03-02",
+                   "title": "通道堵塞", "level": "general"}),
+            201,
+        )
+        .await;
+        let id = finding["id"].as_str().unwrap().to_string();
+        let res = upload(&app, &c.street, &id, "before").await;
+        assert_eq!(res.status(), 201);
+        let evidence: Value = res.json().await.unwrap();
+        // An after photo (what T10 and T13 ask of the enterprise) is not an official's to add.
+        let res = upload(&app, &c.street, &id, "after").await;
+        expect_problem(res, 403, "role_forbidden").await;
+        // The enterprise adds its own photos, and removes them, but not the official's.
+        let own: Value = upload(&app, &c.reporter, &id, "after")
+            .await
+            .json()
+            .await
+            .unwrap();
+        let path = |a: &Value| format!("/api/v1/attachments/{}", a["id"].as_str().unwrap());
+        let res = app
+            .call(Method::DELETE, &path(&evidence), Some(&c.reporter), None)
+            .await;
+        expect_problem(res, 403, "not_the_uploader").await;
+        let res = app
+            .call(Method::DELETE, &path(&own), Some(&c.principal), None)
+            .await;
+        assert_eq!(res.status(), 204, "a user of the same enterprise");
+        let res = app
+            .call(Method::DELETE, &path(&evidence), Some(&c.street), None)
+            .await;
+        assert_eq!(res.status(), 204, "the official who uploaded it");
+        // One upload, one file: a second file part is a 422, not silently dropped.
+        let part = |name: &str| {
+            reqwest::multipart::Part::bytes(jpeg_marked(name))
+                .file_name(name.to_string())
+                .mime_str("image/jpeg")
+                .unwrap()
+        };
+        let form = reqwest::multipart::Form::new()
+            .part("file", part("a.jpg"))
+            .part("file", part("b.jpg"))
+            .text("kind", "before");
+        let res = app
+            .client
+            .post(app.url(&format!("/api/v1/hazards/{id}/attachments")))
+            .bearer_auth(&c.reporter)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        let body = expect_problem(res, 422, "validation_failed").await;
+        assert_eq!(error_fields(&body), ["file"]);
+        assert!(
+            hazard_view(&app, &id, &c.reporter).await["attachments"]
+                .as_array()
+                .unwrap()
+                .is_empty()
+        );
+    }
+);
+
+db_test!(
     a_photo_uploaded_by_mistake_is_removed_before_posting_only,
     |backend: Backend| async move {
         let app = TestApp::start(&backend).await;
