@@ -163,6 +163,14 @@ impl Bearer {
 /// expiry, then the user and the session as they are now in the database.
 pub async fn authenticate_token(state: &AppState, token: &str) -> Result<Caller, AppError> {
     let bearer = Bearer::from_token(state, token)?;
+    // The pages' cookie holds a page session; an API access token put into it opens no page
+    // (as a page session opens no API call).
+    if !bearer.claims.web {
+        return Err(unauthorized(
+            "invalid_token",
+            "An API token is not a page session; log in on /login.",
+        ));
+    }
     state
         .db(move |c| check_session(c, &bearer.claims, bearer.at))
         .await

@@ -237,6 +237,19 @@ db_test!(pages_are_locked_down, |backend: Backend| async move {
         .await
         .unwrap();
     assert_eq!(res.status(), 401);
+    // Nor do the pages take an API access token put into the cookie: the visitor is sent to
+    // log in, as without a session.
+    let api_token = app.login("boss").await;
+    let res = get_page(&app, "/hazards", &api_token).await;
+    assert_eq!(res.status(), 303, "{}", res.status());
+    assert!(
+        res.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/login"),
+        "{:?}",
+        res.headers()
+    );
 
     // Another enterprise's officer of another street cannot open the hazard's page.
     let hid = to
