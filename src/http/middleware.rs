@@ -110,9 +110,12 @@ pub async fn catch_panic<B: MessageBody + 'static>(
     }
 }
 
-/// Headers that every answer carries. Pages that need more set their own policy.
+/// Headers that every answer carries. Pages that need more set their own policy. Nothing is
+/// kept by a cache unless its handler says so (the static assets do): answers carry tokens
+/// (login, refresh), initial passwords, hazards and reporters' tips (RFC 6749 §5.1).
 pub fn security_headers() -> DefaultHeaders {
     DefaultHeaders::new()
+        .add(("Cache-Control", "no-store"))
         .add(("X-Content-Type-Options", "nosniff"))
         .add(("X-Frame-Options", "DENY"))
         .add(("Referrer-Policy", "no-referrer"))

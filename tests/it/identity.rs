@@ -559,6 +559,21 @@ db_test!(user_management_rules, |backend: Backend| async move {
         .await;
     assert_eq!(status, 200);
     let first = login["access_token"].as_str().unwrap().to_string();
+    // Answers holding tokens (and everything else the API answers) are kept by no cache.
+    let res = app
+        .call(
+            Method::POST,
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({"refresh_token": login["refresh_token"]})),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let first = res.json::<serde_json::Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let res = app
         .call(Method::GET, "/api/v1/enterprises", Some(&first), None)
         .await;
