@@ -558,7 +558,6 @@ db_test!(user_management_rules, |backend: Backend| async move {
         )
         .await;
     assert_eq!(status, 200);
-    let first = login["access_token"].as_str().unwrap().to_string();
     // Answers holding tokens (and everything else the API answers) are kept by no cache.
     let res = app
         .call(
