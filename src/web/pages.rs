@@ -68,6 +68,22 @@ pub(super) fn render_status(status: StatusCode, t: &impl Template) -> HttpRespon
     }
 }
 
+/// `res` with the `Retry-After` of the refusal `e` (a 429 or 503 a page shows in its words).
+pub(super) fn with_retry_after(res: HttpResponse, e: &AppError) -> HttpResponse {
+    retry_after(res, e.retry_after)
+}
+
+/// `res` with a `Retry-After` of `seconds`, when there are any.
+fn retry_after(mut res: HttpResponse, seconds: Option<u64>) -> HttpResponse {
+    if let Some(secs) = seconds
+        && let Ok(value) = actix_web::http::header::HeaderValue::from_str(&secs.to_string())
+    {
+        res.headers_mut()
+            .insert(actix_web::http::header::RETRY_AFTER, value);
+    }
+    res
+}
+
 /// The status and JSON body of an API handler's answer (errors as their problem details).
 pub(super) async fn outcome(result: AppResult<HttpResponse>) -> (u16, Value) {
     let res = match result {
@@ -325,7 +341,8 @@ pub async fn login(
                 422 => "请填写用户名和密码。",
                 _ => "用户名或密码错误。",
             };
-            return login_page(&state, &req, status, Some(msg.into()), &next, &username);
+            let page = login_page(&state, &req, status, Some(msg.into()), &next, &username);
+            return with_retry_after(page, &e);
         }
     };
     let now = state.clock.now();
@@ -457,6 +474,7 @@ pub async fn change_password(
     let (user, hash) = match checked {
         Ok(ok) => ok,
         Err(e) => {
+            let wait = e.retry_after;
             let (status, body) = outcome(Err(e)).await;
             errors.extend(fields::problem_errors(&body));
             if errors
@@ -471,7 +489,7 @@ pub async fn change_password(
                 page.error = Some("当前密码错误次数过多，账户已暂时锁定，请稍后再试。".into());
             }
             let code = StatusCode::from_u16(status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
-            return render_status(code, &page);
+            return retry_after(render_status(code, &page), wait);
         }
     };
     // Every session ends with the old password; this browser gets a new one.

@@ -227,8 +227,9 @@ pub async fn status(
             },
         );
     }
-    let (status, view, error) = match svc::status(&state, &client_ip(&req), &code).await {
-        Ok(v) => (StatusCode::OK, Some(v), None),
+    let found = svc::status(&state, &client_ip(&req), &code).await;
+    let (status, view, error) = match &found {
+        Ok(v) => (StatusCode::OK, Some(v.clone()), None),
         Err(e) if e.status == StatusCode::TOO_MANY_REQUESTS => (
             e.status,
             None,
@@ -240,7 +241,7 @@ pub async fn status(
             Some("没有这个受理编号，请核对后再查。".to_string()),
         ),
     };
-    render(
+    let page = render(
         status,
         &StatusPage {
             user: None,
@@ -250,7 +251,11 @@ pub async fn status(
             error,
             status: view,
         },
-    )
+    );
+    match &found {
+        Err(e) => super::pages::with_retry_after(page, e),
+        Ok(_) => page,
+    }
 }
 
 /// The cookie that carries a new tip's receipt code to its receipt page.

@@ -1109,6 +1109,13 @@ db_test!(
         // ...and the page says so, even to the right password.
         let res = post_password(&app, &session, &csrf, [PASSWORD, new, new]).await;
         assert_eq!(res.status(), 429);
+        // With the wait, as the API's 429 says it.
+        let wait: u64 = res.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(wait > 0 && wait <= 15 * 60, "{wait}");
         assert!(res.text().await.unwrap().contains("错误次数过多"));
     }
 );
