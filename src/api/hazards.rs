@@ -67,21 +67,11 @@ pub fn if_match(req: &HttpRequest) -> AppResult<Option<i32>> {
     if text == "*" {
         return Ok(None);
     }
-    // If-Match compares strongly (RFC 9110 §13.1.1): a weak tag matches no version, so the
-    // request fails with 412 once the hazard is found (a hidden one stays a 404).
-    let (weak, text) = match text.strip_prefix("W/") {
-        Some(rest) => (true, rest),
-        None => (false, text),
-    };
-    let version = text
-        .trim_matches('"')
-        .parse::<i32>()
-        .map_err(|_| AppError::field("If-Match", "must be the ETag of the hazard, e.g. \"3\""))?;
-    Ok(Some(if weak { NO_VERSION } else { version }))
+    let text = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
+    text.parse::<i32>()
+        .map(Some)
+        .map_err(|_| AppError::field("If-Match", "must be the ETag of the hazard, e.g. \"3\""))
 }
-
-/// The version a weak `If-Match` stands for: versions start at 1, so none matches it.
-const NO_VERSION: i32 = i32::MIN;
 
 /// The answer carrying a hazard: its view with an `ETag` of its version.
 fn hazard_response(mut res: actix_web::HttpResponseBuilder, view: &HazardView) -> HttpResponse {
