@@ -90,7 +90,7 @@ pub(crate) async fn verify_login(
         .unwrap_or_default();
 
     if let Err(wait) = state.auth.limiter.check(&ip, &username) {
-        tracing::warn!(username = %logged(&username), %ip, "login rate limited");
+        tracing::warn!(username = %masked(&username), %ip, "login rate limited");
         return Err(too_many(wait));
     }
     let lookup = username.clone();
@@ -110,7 +110,12 @@ pub(crate) async fn verify_login(
             .unknown_locked(&username, now.naive_utc()),
     };
     if let Some(wait) = locked {
-        tracing::warn!(username = %logged(&username), %ip, "login refused: account locked");
+        let shown = if user.is_some() {
+            logged(&username)
+        } else {
+            masked(&username)
+        };
+        tracing::warn!(username = %shown, %ip, "login refused: account locked");
         return Err(too_many(wait));
     }
     let cfg = &state.config.auth;

@@ -246,9 +246,10 @@ pub fn awaiting_acceptance(
         .load(conn)
 }
 
-/// Open 重大 hazards without a filed plan: (id, content JSON, the listing's plan_file_by).
+/// Open 重大 hazards without a filed plan: (id, content JSON, the plan_file_by of the listing
+/// in force, if listed).
 pub fn without_plan(conn: &mut DbConn) -> QueryResult<Vec<(String, String, Option<NaiveDate>)>> {
-    hazards::table
+    let rows: Vec<(String, String, Option<NaiveDate>, Option<NaiveDate>)> = hazards::table
         .left_join(listings::table)
         .filter(hazards::level.eq("major"))
         .filter(hazards::plan_filed.eq(false))
@@ -257,8 +258,15 @@ pub fn without_plan(conn: &mut DbConn) -> QueryResult<Vec<(String, String, Optio
             hazards::id,
             hazards::content,
             listings::plan_file_by.nullable(),
+            listings::delisted_on.nullable(),
         ))
-        .load(conn)
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, content, file_by, delisted)| {
+            (id, content, file_by.filter(|_| delisted.is_none()))
+        })
+        .collect())
 }
 
 /// Listed hazards in rectification with no progress update since `since`.

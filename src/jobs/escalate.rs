@@ -390,11 +390,11 @@ fn candidates(
                     .get("plan_due_on")
                     .and_then(Value::as_str)
                     .and_then(|s| s.parse::<NaiveDate>().ok());
-                // One plan, one date: the earlier of the report's plan_due_on and the listing's
-                // plan_file_by (the 挂牌督办 notice's 方案报备期限 binds when it is earlier).
-                // Reminded once; once that date has passed the plan is late, and no reminder
-                // names the later date as if there were time left.
-                let anchor = plan_due_on.into_iter().chain(plan_file_by).min();
+                // One plan, one date: while listed, the 挂牌督办 notice's 方案报备期限
+                // (plan_file_by) binds, earlier or later than the report's plan_due_on;
+                // otherwise plan_due_on. Reminded once; once that date has passed the plan is
+                // late, and no reminder names another date as if there were time left.
+                let anchor = plan_file_by.or(plan_due_on);
                 out.extend(anchor.and_then(|a| step(id.clone(), a)));
             }
             out

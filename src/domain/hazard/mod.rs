@@ -23,7 +23,7 @@
 //! | T2 submit | [`submit`] | draft, returned | 一般: enterprise users; 重大: principal, or safety officer with `direct_report` |
 //! | T3 return | [`return_hazard`] | submitted | street officer, department inspector |
 //! | T4 post | [`post`] | submitted | 一般: street officer; any: department inspector |
-//! | T5 void | [`void`] | submitted, on_ledger, in_rectification | department inspector; street officer for 一般 |
+//! | T5 void | [`void`] | submitted, returned, on_ledger, in_rectification | department inspector; street officer for 一般 |
 //! | plan | [`file_plan`] / [`acknowledge_plan`] | before rectification | principal / department inspector |
 //! | T6 list | [`list_hazard`] | on_ledger, in_rectification (重大) | district office |
 //! | T7 start | [`start`] | on_ledger | principal |

@@ -113,13 +113,7 @@ mod tests {
         match action {
             Action::Edit | Action::Submit => vec![Draft, Returned],
             Action::Return | Action::Post => vec![Submitted],
-            Action::Void => vec![
-                Submitted,
-                Returned,
-                OnLedger,
-                InRectification,
-                PendingAcceptance,
-            ],
+            Action::Void => vec![Submitted, Returned, OnLedger, InRectification],
             Action::FilePlan => vec![Draft, Returned, Submitted, OnLedger],
             Action::AcknowledgePlan => vec![Submitted, OnLedger],
             Action::Start => vec![OnLedger],
@@ -258,14 +252,9 @@ mod tests {
     fn the_reporter_is_not_offered_acceptance() {
         let mut f = facts(Status::PendingAcceptance, Level::General);
         let officer = actor(Role::StreetOfficer);
-        assert_eq!(permitted_actions_for(&f, &officer), ["void", "accept"]);
+        assert_eq!(permitted_actions_for(&f, &officer), ["accept"]);
         f.reporter_id = officer.user_id.clone();
-        // Their own report waiting for acceptance: another officer accepts it; they may still
-        // void it (T5, any open state).
-        assert_eq!(permitted_actions_for(&f, &officer), ["void"]);
-        assert_eq!(
-            permitted_actions(&f, Role::StreetOfficer),
-            ["void", "accept"]
-        );
+        assert!(permitted_actions_for(&f, &officer).is_empty());
+        assert_eq!(permitted_actions(&f, Role::StreetOfficer), ["accept"]);
     }
 }

@@ -151,15 +151,15 @@ pub(super) fn guard_void(facts: &HazardFacts, role: Role) -> Result<(), DomainEr
     )
 }
 
-/// The states a hazard may be voided from: every open state of a report (DESIGN: "void from
-/// any open state") — a returned report nobody will correct, and one waiting for acceptance
-/// whose only verifier in the street is its reporter, included. A draft is not a report yet.
+/// The states a hazard may be voided from: T5's, and a returned report nobody will correct
+/// (DESIGN: "void from any open state"). Not one waiting for acceptance: its work is reported
+/// done, and voiding it would skip the acceptance's checks (verifier ≠ reporter, the 双报告);
+/// not a draft, which is not a report yet.
 pub(super) const VOID_STATES: &[Status] = &[
     Status::Submitted,
     Status::Returned,
     Status::OnLedger,
     Status::InRectification,
-    Status::PendingAcceptance,
 ];
 
 /// T5: an open report → void; department inspector (street officer for 一般).
