@@ -237,13 +237,19 @@ pub fn may_upload(caller: &Caller) -> AppResult<()> {
 /// (T10, T13 and the 双报告 ask them of the enterprise): an official's upload of one is a 403,
 /// so that a completion's evidence cannot come from someone else.
 pub fn may_upload_kind(caller: &Caller, kind: &str) -> AppResult<()> {
-    if caller.role.is_enterprise() || matches!(kind, "before" | "other") {
+    if uploads_every_kind(caller) || matches!(kind, "before" | "other") {
         return Ok(());
     }
     Err(AppError::forbidden(
         "role_forbidden",
         format!("{kind} attachments are the enterprise's own; an official adds before or other"),
     ))
+}
+
+/// Whether the caller uploads attachments of every kind (the enterprise's users), not only
+/// an official's (see [`may_upload_kind`]).
+pub fn uploads_every_kind(caller: &Caller) -> bool {
+    caller.role.is_enterprise()
 }
 
 /// Which tip-offs a caller handles.

@@ -379,12 +379,9 @@ async fn me(state: web::Data<AppState>, caller: PendingCaller) -> AppResult<Http
 /// A typed username as the log shows it: escaped (a line break or a quote cannot start a
 /// forged log line) and cut at 64 characters.
 fn logged(username: &str) -> String {
-    let cut: String = username.chars().take(64).collect();
-    let mut shown = cut.escape_debug().to_string();
-    if username.chars().count() > 64 {
-        shown.push('…');
-    }
-    shown
+    crate::domain::validate::shorten(username, 64)
+        .escape_debug()
+        .to_string()
 }
 
 /// A username that belongs to nobody, as the log shows it: its first two characters and its

@@ -159,8 +159,8 @@ impl Bearer {
     }
 }
 
-/// The caller of a signed token given some other way than the header: the signature and
-/// expiry, then the user and the session as they are now in the database.
+/// The caller of a page session (the pages' cookie): the signature, expiry and page claim,
+/// then the user and the session as they are now in the database.
 pub async fn authenticate_token(state: &AppState, token: &str) -> Result<Caller, AppError> {
     let bearer = Bearer::from_token(state, token)?;
     // The pages' cookie holds a page session; an API access token put into it opens no page

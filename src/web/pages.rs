@@ -68,18 +68,13 @@ pub(super) fn render_status(status: StatusCode, t: &impl Template) -> HttpRespon
     }
 }
 
-/// `res` with the `Retry-After` of the refusal `e` (a 429 or 503 a page shows in its words).
-pub(super) fn with_retry_after(res: HttpResponse, e: &AppError) -> HttpResponse {
-    retry_after(res, e.retry_after)
-}
-
-/// `res` with a `Retry-After` of `seconds`, when there are any.
-fn retry_after(mut res: HttpResponse, seconds: Option<u64>) -> HttpResponse {
-    if let Some(secs) = seconds
-        && let Ok(value) = actix_web::http::header::HeaderValue::from_str(&secs.to_string())
-    {
-        res.headers_mut()
-            .insert(actix_web::http::header::RETRY_AFTER, value);
+/// `res` with the `Retry-After` a refusal carried (a 429 a page shows in its words), if any.
+pub(super) fn with_retry_after(mut res: HttpResponse, seconds: Option<u64>) -> HttpResponse {
+    if let Some(secs) = seconds {
+        res.headers_mut().insert(
+            actix_web::http::header::RETRY_AFTER,
+            actix_web::http::header::HeaderValue::from(secs),
+        );
     }
     res
 }
@@ -342,7 +337,7 @@ pub async fn login(
                 _ => "用户名或密码错误。",
             };
             let page = login_page(&state, &req, status, Some(msg.into()), &next, &username);
-            return with_retry_after(page, &e);
+            return with_retry_after(page, e.retry_after);
         }
     };
     let now = state.clock.now();
@@ -489,7 +484,7 @@ pub async fn change_password(
                 page.error = Some("当前密码错误次数过多，账户已暂时锁定，请稍后再试。".into());
             }
             let code = StatusCode::from_u16(status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
-            return retry_after(render_status(code, &page), wait);
+            return with_retry_after(render_status(code, &page), wait);
         }
     };
     // Every session ends with the old password; this browser gets a new one.
@@ -2000,7 +1995,7 @@ fn detail_page(
         csrf: s.csrf.clone(),
         can_edit: may_edit(view),
         can_upload: open && crate::policy::may_upload(&s.caller).is_ok(),
-        all_kinds: s.caller.role.is_enterprise(),
+        all_kinds: crate::policy::uploads_every_kind(&s.caller),
         upload_error,
         form_base: format!("/hazards/{}", h.id),
         h,

@@ -228,8 +228,9 @@ pub async fn status(
         );
     }
     let found = svc::status(&state, &client_ip(&req), &code).await;
-    let (status, view, error) = match &found {
-        Ok(v) => (StatusCode::OK, Some(v.clone()), None),
+    let wait = found.as_ref().err().and_then(|e| e.retry_after);
+    let (status, view, error) = match found {
+        Ok(v) => (StatusCode::OK, Some(v), None),
         Err(e) if e.status == StatusCode::TOO_MANY_REQUESTS => (
             e.status,
             None,
@@ -252,10 +253,7 @@ pub async fn status(
             status: view,
         },
     );
-    match &found {
-        Err(e) => super::pages::with_retry_after(page, e),
-        Ok(_) => page,
-    }
+    super::pages::with_retry_after(page, wait)
 }
 
 /// The cookie that carries a new tip's receipt code to its receipt page.

@@ -63,28 +63,25 @@ impl MajorReportInput {
     /// The report `content` becomes with this one filed: the blocks replace, the rest is
     /// added where given.
     pub fn merged_into(&self, content: &HazardContent) -> HazardContent {
+        fn given<T: Clone>(new: &Option<T>, had: &mut Option<T>) {
+            if new.is_some() {
+                had.clone_from(new);
+            }
+        }
         let mut c = content.clone();
         c.status_and_cause.clone_from(&self.status_and_cause);
         c.severity_and_difficulty
             .clone_from(&self.severity_and_difficulty);
         c.temporary_measures.clone_from(&self.temporary_measures);
-        let keep = |given: &Option<String>, had: &mut Option<String>| {
-            if given.is_some() {
-                had.clone_from(given);
-            }
-        };
-        keep(&self.responsible_person, &mut c.responsible_person);
-        keep(&self.responsible_phone, &mut c.responsible_phone);
-        keep(&self.planned_funds, &mut c.planned_funds);
-        if self.needs_government_coordination.is_some() {
-            c.needs_government_coordination = self.needs_government_coordination;
-        }
-        if self.plan.is_some() {
-            c.plan.clone_from(&self.plan);
-        }
-        if self.plan_due_on.is_some() {
-            c.plan_due_on = self.plan_due_on;
-        }
+        given(&self.responsible_person, &mut c.responsible_person);
+        given(&self.responsible_phone, &mut c.responsible_phone);
+        given(&self.planned_funds, &mut c.planned_funds);
+        given(
+            &self.needs_government_coordination,
+            &mut c.needs_government_coordination,
+        );
+        given(&self.plan, &mut c.plan);
+        given(&self.plan_due_on, &mut c.plan_due_on);
         c
     }
 }
