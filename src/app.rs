@@ -357,7 +357,8 @@ fn build_app(
         .configure(crate::web::configure)
         .service(crate::api::docs::swagger_ui())
         .default_service(web::to(error::route_not_found))
-        // Innermost first: error rendering, metrics, pool gauges, request context, headers.
+        // Innermost first: error rendering, metrics, pool gauges, HEAD as GET, request
+        // context, headers.
         // (Panics are caught per resource, see `Routes::register`.)
         .wrap(ErrorHandlers::new().default_handler(error::render_any_error))
         .wrap(metrics)
@@ -369,6 +370,7 @@ fn build_app(
                 next.call(req)
             },
         ))
+        .wrap(from_fn(middleware::head_as_get))
         .wrap(from_fn(middleware::request_context))
         .wrap(middleware::security_headers())
 }

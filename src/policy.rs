@@ -246,6 +246,23 @@ pub fn may_upload_kind(caller: &Caller, kind: &str) -> AppResult<()> {
     ))
 }
 
+/// Whether the caller may remove an attachment (the hazard's edit rules apart). Evidence is its
+/// uploader's: an enterprise's user clears what a user of its enterprise uploaded
+/// (`uploader_enterprise`, the uploader's enterprise, if any), an official only their own
+/// upload (an official's photo of a finding is not the enterprise's to take away); a file
+/// nobody uploaded by name (`uploaded_by` empty) stays.
+pub fn may_remove_attachment(
+    caller: &Caller,
+    uploaded_by: Option<&str>,
+    uploader_enterprise: Option<&str>,
+) -> bool {
+    match (uploaded_by, &caller.org) {
+        (Some(by), _) if by == caller.user_id => true,
+        (Some(_), Org::Enterprise(mine)) => uploader_enterprise == Some(mine.as_str()),
+        _ => false,
+    }
+}
+
 /// Whether the caller uploads attachments of every kind (the enterprise's users), not only
 /// an official's (see [`may_upload_kind`]).
 pub fn uploads_every_kind(caller: &Caller) -> bool {

@@ -2,7 +2,6 @@
 //! the outbox.
 
 use actix_web::{HttpResponse, web};
-use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -114,8 +113,8 @@ async fn run_job(
     let date = match body.date.as_deref() {
         None => None,
         Some(s) => Some(
-            s.parse::<NaiveDate>()
-                .map_err(|_| AppError::field("date", "must be a date, YYYY-MM-DD"))?,
+            crate::timefmt::parse_date(s)
+                .ok_or_else(|| AppError::field("date", "must be a date, YYYY-MM-DD"))?,
         ),
     };
     let run = jobs::run(&state.jobs, &name, date, "api").await?;
@@ -191,7 +190,10 @@ async fn list_outbox(
         before: query.cursor.clone(),
     };
     let (rows, counts) = state
-        .db(move |c| Ok((outbox::list(c, &filter, limit + 1)?, outbox::counts(c)?)))
+        .db(move |c| {
+            let counts = outbox::counts(c, filter.recipient.as_deref())?;
+            Ok((outbox::list(c, &filter, limit + 1)?, counts))
+        })
         .await?;
     let (rows, next_cursor) = paginate(rows, limit, |r| r.id.clone());
     let items: Vec<_> = rows

@@ -262,16 +262,17 @@ pub(crate) async fn remove(
                     json!({"attachment_id": row.id}),
                     crate::domain::hazard::remove_attachment,
                     |c, _, _, loaded| {
-                        // Evidence is its uploader's: an enterprise's user clears what its
-                        // enterprise uploaded, an official only their own upload (an official's
-                        // photo of a finding is not the enterprise's to take away).
-                        let own = match (&row.uploaded_by, &caller.org) {
-                            (Some(by), _) if *by == caller.user_id => true,
-                            (Some(by), Org::Enterprise(mine)) => users::by_id(c, by)?
-                                .is_some_and(|u| u.enterprise_id.as_ref() == Some(mine)),
-                            _ => false,
+                        let uploader_enterprise = match (&row.uploaded_by, &caller.org) {
+                            (Some(by), Org::Enterprise(_)) if *by != caller.user_id => {
+                                users::by_id(c, by)?.and_then(|u| u.enterprise_id)
+                            }
+                            _ => None,
                         };
-                        if !own {
+                        if !policy::may_remove_attachment(
+                            &caller,
+                            row.uploaded_by.as_deref(),
+                            uploader_enterprise.as_deref(),
+                        ) {
                             return Err(AppError::forbidden(
                                 "not_the_uploader",
                                 "Only whoever uploaded an attachment (for an enterprise's upload, a user of that enterprise) removes it.",

@@ -43,6 +43,9 @@ async fn export(
     let q = query.into_inner();
     let mut errors = FieldErrors::new();
     let filter = q.filter(&mut errors, &state.config.rules);
+    // The list's order does not apply (an export is in creation order), but a value the list
+    // would refuse is refused here too.
+    q.sort(&mut errors);
     let format = match q.format.as_deref() {
         None => Some(Format::Csv),
         Some(f) => Format::parse(f).or_else(|| {
@@ -182,7 +185,7 @@ fn page_rows(
             let (enterprise_name, enterprise_uscc) =
                 firms.get(&r.enterprise_id).cloned().unwrap_or_default();
             ExportRow {
-                days_overdue: r.days_overdue(today),
+                days_overdue: r.days_late(today),
                 late_rectification: r.late_rectification(today),
                 sectors: hazard_sector.remove(&r.id).unwrap_or_default().join("、"),
                 actual_funds: actual.remove(&r.id),

@@ -55,14 +55,11 @@ pub struct FilterQuery {
 }
 
 fn date(e: &mut FieldErrors, field: &str, v: &Option<String>) -> Option<NaiveDate> {
-    let v = v.as_deref()?.trim();
-    match v.parse() {
-        Ok(d) => Some(d),
-        Err(_) => {
-            e.add(field, "a date YYYY-MM-DD");
-            None
-        }
+    let d = crate::timefmt::parse_date(v.as_deref()?);
+    if d.is_none() {
+        e.add(field, "a date YYYY-MM-DD");
     }
+    d
 }
 
 /// A street, department or sector code of the reference data (`upper`: kept in upper case,
@@ -179,7 +176,7 @@ impl FilterQuery {
         f
     }
 
-    fn sort(&self, errors: &mut FieldErrors) -> Sort {
+    pub(crate) fn sort(&self, errors: &mut FieldErrors) -> Sort {
         match self.sort.as_deref() {
             None | Some("") => Sort::Created,
             Some(s) => Sort::parse(s).unwrap_or_else(|| {
@@ -218,6 +215,16 @@ pub(crate) async fn list(
     let filter = q.filter(&mut errors, &state.config.rules);
     let sort = q.sort(&mut errors);
     let cursor = q.cursor(&mut errors);
+    if cursor
+        .as_ref()
+        .and_then(|c| c.sort.as_deref())
+        .is_some_and(|given| given != sort.code())
+    {
+        errors.add(
+            "cursor",
+            "from a list in another order (sort); start again without it",
+        );
+    }
     errors.finish()?;
     let today = state.clock.today();
     let st = state.clone();

@@ -993,10 +993,61 @@ pub(crate) async fn acceptance(
         |c, row, _, i, e, l| {
             let mut payload = serde_json::to_value(i).map_err(AppError::internal)?;
             payload["verifier"] = json!(e.caller.user_id);
-            record(c, row, "acceptance", &payload, e, l)
+            let cosigner = cosigner(c, row, i, e)?;
+            if let Some(u) = &cosigner {
+                payload["cosigned_by"] = json!(u.id);
+                payload["cosigner_name"] = json!(u.display_name);
+            }
+            let mut out = record(c, row, "acceptance", &payload, e, l)?;
+            // The ledger entry names the co-signer as recorded, beside the text given.
+            if let Some(u) = cosigner {
+                out["cosigned_by"] = json!(u.id);
+            }
+            Ok(out)
         },
     )
     .await
+}
+
+/// The street officer a passed check names as co-signer (`cosigned_by`, a user id or username;
+/// required for 重大 under `rules.require_street_cosign`): an active officer of the hazard's
+/// street, neither its reporter nor the verifier — recorded by id, so that the ledger names a
+/// person who exists, not a text.
+fn cosigner(
+    c: &mut DbConn,
+    row: &HazardRow,
+    input: &AcceptanceInput,
+    env: &Env<'_>,
+) -> AppResult<Option<crate::db::users::UserRow>> {
+    let Some(named) = input
+        .cosigned_by
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && input.result == Some(AcceptanceResult::Pass))
+    else {
+        return Ok(None);
+    };
+    let user = match crate::db::users::by_id(c, named)? {
+        Some(u) => Some(u),
+        None => crate::db::users::by_username(c, named)?,
+    };
+    let refuse = |why: &str| AppError::field("cosigned_by", why.to_string());
+    let Some(user) = user.filter(|u| {
+        u.active
+            && u.role == Role::StreetOfficer.as_str()
+            && u.street_code.as_deref() == Some(row.street_code.as_str())
+    }) else {
+        return Err(refuse(
+            "must name an active street officer of the hazard's street (user id or username)",
+        ));
+    };
+    if user.id == env.caller.user_id
+        || user.id == row.reporter_id
+        || row.submitted_by.as_deref() == Some(user.id.as_str())
+    {
+        return Err(refuse("must be another person than reporter and verifier"));
+    }
+    Ok(Some(user))
 }
 
 pub(crate) async fn quick_fix(

@@ -331,7 +331,8 @@ pub(crate) async fn notice(
         // The page carries its own styles only; nothing else may load.
         .insert_header((
             "Content-Security-Policy",
-            "default-src 'none'; style-src 'unsafe-inline'",
+            "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; \
+             form-action 'none'; frame-ancestors 'none'",
         ))
         .body(crate::documents::render_notice_html(&data)))
 }

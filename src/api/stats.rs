@@ -86,13 +86,11 @@ impl std::ops::AddAssign for FlagCounts {
 }
 
 fn date(e: &mut FieldErrors, field: &str, v: Option<&str>) -> Option<NaiveDate> {
-    match v?.parse() {
-        Ok(d) => Some(d),
-        Err(_) => {
-            e.add(field, "a date YYYY-MM-DD");
-            None
-        }
+    let d = crate::timefmt::parse_date(v?);
+    if d.is_none() {
+        e.add(field, "a date YYYY-MM-DD");
     }
+    d
 }
 
 pub(crate) async fn summary(
@@ -111,7 +109,11 @@ pub(crate) async fn summary(
     let from = date(&mut errors, "from", q.from.as_deref())
         .unwrap_or_else(|| NaiveDate::from_ymd_opt(to.year(), 1, 1).unwrap_or(to));
     if to < from {
-        errors.add("to", "must not be before from");
+        // Without `to` the period ends today: a `from` in the future is the one to blame.
+        match q.to {
+            Some(_) => errors.add("to", "must not be before from"),
+            None => errors.add("from", "must not be after today (to, when not given)"),
+        }
     }
     errors.finish()?;
     let rules = state.config.rules.clone();
@@ -121,8 +123,10 @@ pub(crate) async fn summary(
             let names = group_names(c, &group_by)?;
             let finish = |mut g: Figures| {
                 g.name = names.get(&g.key).cloned().unwrap_or_else(|| g.key.clone());
-                g.avg_days_to_close =
-                    (g.closed > 0).then(|| g.days_to_close_total as f64 / g.closed as f64);
+                // To one decimal, as the figure is read and printed (12.3 days).
+                g.avg_days_to_close = (g.closed > 0).then(|| {
+                    (g.days_to_close_total as f64 * 10.0 / g.closed as f64).round() / 10.0
+                });
                 g.reconciled = g.posted == g.in_progress + g.closed + g.void;
                 g
             };
@@ -605,7 +609,7 @@ async fn enterprise_table(
                 table.push(json!({
                     "level": level,
                     // A report voided before posting (untrue, a duplicate, a false report) was
-                    // no hazard found.
+                    // no hazard found; one transferred out is another authority's to count.
                     "discovered": mine.iter().filter(|r| in_period(r.discovered_on) && !(void_by(r) && r.posted_on.is_none())).count(),
                     "posted": mine.iter().filter(|r| in_period(r.posted_on)).count(),
                     "closed": closed.len(),

@@ -103,22 +103,34 @@ pub enum Sort {
 }
 
 impl Sort {
+    const CODES: [(&'static str, Sort); 5] = [
+        ("created", Sort::Created),
+        ("deadline", Sort::Deadline),
+        ("days_overdue", Sort::DaysOverdue),
+        ("posted", Sort::Posted),
+        ("updated", Sort::Updated),
+    ];
+
     /// Parses `sort=`.
     pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "created" => Sort::Created,
-            "deadline" => Sort::Deadline,
-            "days_overdue" => Sort::DaysOverdue,
-            "posted" => Sort::Posted,
-            "updated" => Sort::Updated,
-            _ => return None,
-        })
+        Self::CODES.iter().find(|(c, _)| *c == s).map(|(_, v)| *v)
+    }
+
+    /// The `sort=` value.
+    pub fn code(self) -> &'static str {
+        Self::CODES
+            .iter()
+            .find(|(_, v)| *v == self)
+            .map_or("created", |(c, _)| c)
     }
 }
 
-/// Where the previous page ended: the sort key of its last row and its id.
+/// Where the previous page ended: the order it was in, the sort key of its last row and its id.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Cursor {
+    /// The `sort=` of the page (a cursor is good only for the order that gave it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sort: Option<String>,
     pub key: Option<String>,
     pub id: String,
 }
@@ -355,6 +367,7 @@ pub fn cursor_after(row: &HazardRow, sort: Sort) -> Cursor {
         Sort::Updated => Some(row.updated_at.format("%Y-%m-%dT%H:%M:%S%.f").to_string()),
     };
     Cursor {
+        sort: Some(sort.code().to_string()),
         key,
         id: row.id.clone(),
     }

@@ -82,6 +82,22 @@ impl HazardRow {
         })
     }
 
+    /// Days late as an export row shows them (超期天数): a closed hazard keeps the days its
+    /// accepted completion came after the effective deadline; an open one as
+    /// [`HazardRow::days_overdue`]; a void one none.
+    pub fn days_late(&self, today: chrono::NaiveDate) -> i64 {
+        match (
+            self.status.as_str(),
+            self.effective_deadline,
+            self.completed_on,
+        ) {
+            ("closed", Some(deadline), Some(done)) => {
+                crate::domain::deadline::days_overdue(deadline, done)
+            }
+            _ => self.days_overdue(today),
+        }
+    }
+
     /// Days overdue on `today` (see `Status::lateness_measured_on`).
     pub fn days_overdue(&self, today: chrono::NaiveDate) -> i64 {
         self.status

@@ -219,9 +219,14 @@ pub fn get(conn: &mut DbConn, id: &str) -> QueryResult<Option<OutboxRow>> {
 }
 
 /// Rows by status.
-pub fn counts(conn: &mut DbConn) -> QueryResult<Vec<(String, i64)>> {
-    outbox::table
+/// Rows per status; for one mailbox when `recipient` is given (as the list's filter reads it).
+pub fn counts(conn: &mut DbConn, recipient: Option<&str>) -> QueryResult<Vec<(String, i64)>> {
+    let mut q = outbox::table
         .group_by(outbox::status)
         .select((outbox::status, diesel::dsl::count_star()))
-        .load(conn)
+        .into_boxed();
+    if let Some(r) = recipient {
+        q = q.filter(outbox::recipient.eq(r.trim().to_lowercase()));
+    }
+    q.load(conn)
 }

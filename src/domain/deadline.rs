@@ -63,12 +63,12 @@ pub enum ExtensionWindow {
 
 /// Where `today` stands in the extension window of `window_workdays` working days.
 ///
-/// Definition: the window is open when `today <= effective_deadline` and the number of working
-/// days from today through the deadline, both included ([`WorkCalendar::working_days_inclusive`]),
-/// is at most `window_workdays`. So it opens on the day after the (N+1)-th working day counted
-/// back from the deadline: for N = 15 and the Friday deadline 2023-11-24 the 15th working day
-/// back is Monday 11-06 and the window opens on Saturday 11-04 (the weekend leaves 15 working
-/// days as well). The deadline day is inside the window; the day after is closed.
+/// Definition: the window is the last N working days before the deadline, the deadline day
+/// counted as the last of them when it is a working day (a deadline on a rest day counts back
+/// from the working day before it). It opens on the first of those working days
+/// ([`extension_window_opens_on`]) and stays open through the deadline day, rest days inside it
+/// included: for N = 15 and the Friday deadline 2023-11-24 it opens on Monday 11-06, not on the
+/// weekend before. The day after the deadline is closed.
 pub fn extension_window(
     cal: &WorkCalendar,
     effective_deadline: NaiveDate,
@@ -78,26 +78,23 @@ pub fn extension_window(
     if today > effective_deadline {
         return ExtensionWindow::Closed;
     }
-    if cal.working_days_inclusive(today, effective_deadline) <= i64::from(window_workdays) {
+    let opens_on = extension_window_opens_on(cal, effective_deadline, window_workdays);
+    if today >= opens_on {
         ExtensionWindow::Open
     } else {
-        ExtensionWindow::NotYetOpen {
-            opens_on: extension_window_opens_on(cal, effective_deadline, window_workdays),
-        }
+        ExtensionWindow::NotYetOpen { opens_on }
     }
 }
 
-/// The first date on which the extension window is open (see [`extension_window`]).
+/// The first day of the extension window: the N-th working day counted back from the deadline
+/// (see [`extension_window`]); always a working day.
 pub fn extension_window_opens_on(
     cal: &WorkCalendar,
     effective_deadline: NaiveDate,
     window_workdays: u32,
 ) -> NaiveDate {
-    // The day after the (N+1)-th working day counted back from the deadline (deadline included)
-    // is the earliest day that leaves at most N working days.
     let last = cal.previous_working_day_on_or_before(effective_deadline);
-    let first_outside = cal.add_working_days(last, -i64::from(window_workdays));
-    first_outside.succ_opt().unwrap_or(first_outside)
+    cal.add_working_days(last, 1 - i64::from(window_workdays.max(1)))
 }
 
 #[cfg(test)]
@@ -165,23 +162,27 @@ mod tests {
     #[test]
     fn window_boundaries_plain_weeks() {
         let c = cal();
-        // Friday 2023-11-24; 15 working days back, deadline included, is Monday 2023-11-06.
+        // Friday 2023-11-24; 15 working days back, deadline included, is Monday 2023-11-06:
+        // the window opens then, not on the weekend before.
         let dl = d("2023-11-24");
-        assert_eq!(extension_window_opens_on(&c, dl, 15), d("2023-11-04"));
-        assert_eq!(
-            extension_window(&c, dl, d("2023-11-03"), 15),
-            ExtensionWindow::NotYetOpen {
-                opens_on: d("2023-11-04")
-            }
-        );
-        assert_eq!(c.working_days_inclusive(d("2023-11-03"), dl), 16);
-        assert_eq!(
-            extension_window(&c, dl, d("2023-11-04"), 15),
-            ExtensionWindow::Open
-        );
+        assert_eq!(extension_window_opens_on(&c, dl, 15), d("2023-11-06"));
+        for early in ["2023-11-03", "2023-11-04", "2023-11-05"] {
+            assert_eq!(
+                extension_window(&c, dl, d(early), 15),
+                ExtensionWindow::NotYetOpen {
+                    opens_on: d("2023-11-06")
+                },
+                "{early}"
+            );
+        }
         assert_eq!(
             extension_window(&c, dl, d("2023-11-06"), 15),
             ExtensionWindow::Open
+        );
+        assert_eq!(
+            extension_window(&c, dl, d("2023-11-11"), 15),
+            ExtensionWindow::Open,
+            "a weekend inside the window"
         );
         assert_eq!(c.working_days_inclusive(d("2023-11-06"), dl), 15);
         assert_eq!(extension_window(&c, dl, dl, 15), ExtensionWindow::Open);
@@ -238,12 +239,8 @@ mod tests {
             for n in [1u32, 5, 15] {
                 let opens = extension_window_opens_on(&c, dl, n);
                 assert!(opens <= dl, "{dl} {n}");
-                assert!(c.working_days_inclusive(opens, dl) <= i64::from(n));
-                let before = opens.pred_opt().unwrap();
-                assert!(
-                    c.working_days_inclusive(before, dl) > i64::from(n),
-                    "{dl} {n}"
-                );
+                assert!(c.is_working_day(opens), "{dl} {n}");
+                assert_eq!(c.working_days_inclusive(opens, dl), i64::from(n), "{dl}");
                 for k in 0..30u64 {
                     let today = dl - Days::new(k);
                     let open = extension_window(&c, dl, today, n) == ExtensionWindow::Open;

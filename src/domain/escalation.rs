@@ -128,7 +128,7 @@ impl Rule {
         match self {
             Rule::DeadlineReminder => "整改期限临近",
             Rule::OverdueFirst => "已逾期未整改（企业须提交书面说明）",
-            Rule::OverdueSecond => "逾期超过一周，提请区安委办和部门负责人督办",
+            Rule::OverdueSecond => "逾期满一周，提请区安委办和部门负责人督办",
             Rule::OverdueInterview => "长期逾期或挂牌隐患再次逾期，列入约谈/通报",
             Rule::PlanFiling => "治理方案备案期限临近",
             Rule::AcceptanceReminder => "整改验收申请待办",

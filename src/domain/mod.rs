@@ -177,6 +177,11 @@ impl FieldErrors {
         self.0.push(FieldError::new(field, message));
     }
 
+    /// Whether an error names `field` already.
+    pub fn names(&self, field: &str) -> bool {
+        self.0.iter().any(|e| e.field == field)
+    }
+
     /// Records `required` when the text is absent or only whitespace; returns the trimmed text.
     pub fn require_text<'a>(&mut self, field: &str, value: Option<&'a str>) -> Option<&'a str> {
         match value.map(str::trim).filter(|v| !v.is_empty()) {
@@ -254,6 +259,7 @@ mod tests {
         let mut e = FieldErrors::new();
         e.add("title", "required");
         e.add("plan.goal", "required");
+        assert!(e.names("title") && !e.names("plan"));
         let err = e.finish().unwrap_err();
         assert_eq!(
             err.to_string(),

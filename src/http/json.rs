@@ -63,7 +63,7 @@ fn unknown_fields(
 ) {
     if let (Some(g), Some(k)) = (given.as_str(), known.as_str())
         && g != k
-        && is_iso_date(k)
+        && crate::timefmt::is_iso_date(k)
     {
         errors.add(path, "must be a date YYYY-MM-DD");
         return;
@@ -82,16 +82,6 @@ fn unknown_fields(
             Some(k) => unknown_fields(value, k, &at, errors),
         }
     }
-}
-
-/// `YYYY-MM-DD`, as a date serialises.
-fn is_iso_date(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 10
-        && b.iter().enumerate().all(|(i, c)| match i {
-            4 | 7 => *c == b'-',
-            _ => c.is_ascii_digit(),
-        })
 }
 
 /// Names every string under `value` (at `path`) that holds a control character other than

@@ -61,6 +61,19 @@ pub async fn request_context(
     }
 }
 
+/// HEAD is answered as GET is, without the body (RFC 9110 §9.3.2: monitors and link checkers
+/// ask so). The handler sees GET; the connection, which read the request as HEAD, sends the
+/// head alone. Inside `request_context`, so that the log shows HEAD.
+pub async fn head_as_get(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    if req.method() == actix_web::http::Method::HEAD {
+        req.head_mut().method = actix_web::http::Method::GET;
+    }
+    next.call(req).await
+}
+
 /// The path as logged: a tip's receipt code is a secret its reporter holds (only its hash is
 /// stored), so the status look-up is logged without it.
 fn loggable_path(path: &str) -> String {

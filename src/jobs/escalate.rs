@@ -95,6 +95,10 @@ fn run_locked(
             due.extend(candidates(conn, config, tz, rule, as_of)?);
         }
     }
+    // A run for a day gone by (catching up after an outage) sends no reminder of a date that
+    // has passed by now: "3 days left" of a deadline already missed would mislead.
+    let today = now.with_timezone(&tz).date_naive();
+    due.retain(|f| f.offset >= 0 || f.anchor >= today);
     outcome.due = due.len();
     let mut firings = not_fired(conn, due)?;
     let ids: Vec<String> = unique(firings.iter().map(|f| f.hazard_id.clone()));

@@ -90,7 +90,7 @@ pub fn hazard_event(
         ),
         "hazard.submitted" => (
             format!("【隐患台账】重大事故隐患报告：{}——{}", h.enterprise_name, h.title),
-            "企业报告了一项重大事故隐患（双报告：向负有安全生产监督管理职责的部门报告），请及时核查并上账。".into(),
+            "企业报告了一项重大事故隐患（双报告：向负有安全生产监督管理职责的部门报告），请主管部门及时核查并上账（街道知悉，配合核查）。".into(),
             vec![],
         ),
         "hazard.returned" => (
@@ -162,11 +162,24 @@ pub fn hazard_event(
                 vec![]
             },
         ),
-        "hazard.listed" => (
-            format!("【隐患台账】挂牌督办 {}：{}", h.doc_no.clone().unwrap_or_default(), h.title),
-            "该重大事故隐患已列入挂牌督办，请按督办通知书要求报备治理方案、按季度报告进展、按期申请验收。".into(),
-            vec![("督办文号", h.doc_no.clone().unwrap_or_default())],
-        ),
+        "hazard.listed" => {
+            // The notice's dates bind from now on: the plan date replaces the one the posting
+            // email gave (one plan, one date), and the work is due by the complete-by date.
+            let mut details = vec![
+                ("督办文号", h.doc_no.clone().unwrap_or_default()),
+                ("督办单位", text("supervising_unit")),
+                ("督办完成时限", text("complete_by")),
+            ];
+            let plan_by = text("plan_file_by");
+            if !hazard.plan_filed && !plan_by.is_empty() {
+                details.push(("治理方案报备期限", format!("{plan_by}（以本督办通知书为准）")));
+            }
+            (
+                format!("【隐患台账】挂牌督办 {}：{}", h.doc_no.clone().unwrap_or_default(), h.title),
+                "该重大事故隐患已列入挂牌督办，请按督办通知书要求报备治理方案、按季度报告进展、在督办完成时限前完成整改并申请验收。".into(),
+                details.into_iter().filter(|(_, v)| !v.is_empty()).collect(),
+            )
+        }
         "hazard.extension_requested" => (
             format!("【隐患台账】延期申请待审批：{}——{}", h.enterprise_name, h.title),
             // A listed hazard's request is the supervising unit's to decide (T9); the primary
@@ -198,8 +211,12 @@ pub fn hazard_event(
                     format!("{}的延期申请已批准，整改期限已调整。", h.enterprise_name)
                 } else {
                     format!(
-                        "{}的延期申请未获批准，须按原整改期限完成整改。",
-                        h.enterprise_name
+                        "{}的延期申请未获批准，须按现行整改期限（{}）完成整改。",
+                        h.enterprise_name,
+                        hazard
+                            .effective_deadline
+                            .map(|d| d.to_string())
+                            .unwrap_or_default()
                     )
                 },
                 {

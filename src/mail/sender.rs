@@ -74,6 +74,9 @@ impl Sender {
             .to(to)
             .subject(row.subject.clone())
             .message_id(Some(row.message_id.clone()))
+            // Written when the event was recorded (the service's clock, not the wall clock
+            // at sending), and the same on every retry, as its Message-ID is.
+            .date(row.created_at.and_utc().into())
             .multipart(MultiPart::alternative_plain_html(
                 row.body_text.clone(),
                 row.body_html.clone(),

@@ -242,13 +242,13 @@ fn check_input(
             e.add("occurred_on", "required");
             None
         }
-        Some(text) => match text.parse::<NaiveDate>() {
-            Ok(d) if d > today => {
+        Some(text) => match crate::timefmt::parse_date(&text) {
+            Some(d) if d > today => {
                 e.add("occurred_on", "must not be in the future");
                 None
             }
-            Ok(d) => Some(d),
-            Err(_) => {
+            Some(d) => Some(d),
+            None => {
                 e.add("occurred_on", "a date YYYY-MM-DD");
                 None
             }

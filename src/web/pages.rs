@@ -1294,7 +1294,8 @@ pub struct HazardPageView {
     /// When an extension may be asked for (T9), while the deadline runs; empty otherwise.
     extension_window: String,
     flags: Vec<&'static str>,
-    photos: Vec<(String, String)>,
+    /// Id, label, and whether the user may remove it.
+    photos: Vec<(String, String, bool)>,
     listed: bool,
     /// The extension request waiting for a decision: date asked for, reason, interim measures.
     extension: Option<String>,
@@ -1489,9 +1490,18 @@ async fn load(
         .as_str()
         .unwrap_or_default()
         .to_string();
-    let names = state
+    // And the uploaders' enterprises, so that 移除 is offered only where it is allowed.
+    let uploaders: Vec<String> = view["attachments"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|f| f["uploaded_by"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let (names, uploader_enterprises) = state
         .db(move |c| {
-            use crate::db::schema::{departments, streets};
+            use crate::db::schema::{departments, streets, users};
             use diesel::prelude::*;
             let s: Option<String> = streets::table
                 .find(&street)
@@ -1503,13 +1513,29 @@ async fn load(
                 .select(departments::name)
                 .get_result(c)
                 .optional()?;
-            Ok((s, d))
+            let firms: HashMap<String, String> = users::table
+                .filter(users::id.eq_any(&uploaders))
+                .filter(users::enterprise_id.is_not_null())
+                .select((users::id, users::enterprise_id.assume_not_null()))
+                .load::<(String, String)>(c)?
+                .into_iter()
+                .collect();
+            Ok(((s, d), firms))
         })
         .await
         .unwrap_or_default();
     if let (Some(s), Some(d)) = names {
         view["street_name"] = json!(s);
         view["departments"]["primary_name"] = json!(d);
+    }
+    if let Some(files) = view["attachments"].as_array_mut() {
+        for f in files {
+            let by = f["uploaded_by"].as_str();
+            let firm = by
+                .and_then(|u| uploader_enterprises.get(u))
+                .map(String::as_str);
+            f["removable"] = json!(crate::policy::may_remove_attachment(caller, by, firm));
+        }
     }
     let (_, events) = outcome(
         crate::api::hazards::events(
@@ -1694,7 +1720,22 @@ fn report_rows(view: &Value) -> Vec<(&'static str, String)> {
                     None => String::new(),
                 },
             ),
-            ("治理方案报送期限", text("plan_due_on")),
+            (
+                "治理方案报送期限",
+                // While listed, the notice's date binds (one plan, one date).
+                match view["listing"]["plan_file_by"].as_str() {
+                    Some(by)
+                        if view["listing"]["delisted_on"].is_null()
+                            && view["plan_due_on"].as_str().is_some_and(|d| d != by) =>
+                    {
+                        format!(
+                            "{by}（以挂牌督办通知书为准；报告所填 {}）",
+                            text("plan_due_on")
+                        )
+                    }
+                    _ => text("plan_due_on"),
+                },
+            ),
             ("双报告", dual_report_text(&view["dual_report"])),
         ]);
     }
@@ -1967,6 +2008,7 @@ fn detail_page(
                         (
                             p["id"].as_str().unwrap_or("").to_string(),
                             format!("{kind}：{}", p["file_name"].as_str().unwrap_or("")),
+                            p["removable"] == true,
                         )
                     })
                     .collect()

@@ -89,7 +89,7 @@ pub async fn new_form(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
 
 pub async fn file(state: web::Data<AppState>, req: HttpRequest, form: Multipart) -> HttpResponse {
     if let Err(e) = svc::count_filing(&state, &client_ip(&req)) {
-        return tip_page(
+        let page = tip_page(
             &state,
             &req,
             e.status,
@@ -98,6 +98,7 @@ pub async fn file(state: web::Data<AppState>, req: HttpRequest, form: Multipart)
             Some("提交过于频繁，请稍后再试。".to_string()),
         )
         .await;
+        return super::pages::with_retry_after(page, e.retry_after);
     }
     let limits = &state.config.tips;
     let read = crate::api::tips::read_multipart_keeping_text(
@@ -187,7 +188,8 @@ pub async fn file(state: web::Data<AppState>, req: HttpRequest, form: Multipart)
                 _ if errors.is_empty() => Some(format!("提交未成功：{}", e.detail)),
                 _ => Some("请修改标出的内容。".to_string()),
             };
-            tip_page(&state, &req, e.status, kept, errors, error).await
+            let page = tip_page(&state, &req, e.status, kept, errors, error).await;
+            super::pages::with_retry_after(page, e.retry_after)
         }
     }
 }

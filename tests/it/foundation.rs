@@ -194,6 +194,17 @@ db_test!(errors_are_problem_json, |backend: Backend| async move {
     let res = c.delete(app.url("/api/v1/streets")).send().await.unwrap();
     assert_eq!(res.headers().get("allow").unwrap(), "GET");
     expect_problem(res, 405, "method_not_allowed").await;
+    // HEAD is answered as GET, without the body.
+    let get = c.get(app.url("/healthz")).send().await.unwrap();
+    let res = c.head(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers().get("content-type"),
+        get.headers().get("content-type")
+    );
+    assert!(res.bytes().await.unwrap().is_empty());
+    let res = c.head(app.url("/api/v1/hazards")).send().await.unwrap();
+    assert_eq!(res.status(), 401, "as GET: a bearer is needed");
 
     // A well-formed body still goes through.
     let res = c

@@ -642,6 +642,27 @@ db_test!(
             200,
         )
         .await;
+        // A street officer co-signs (rules.require_street_cosign makes it a must): a person of
+        // the hazard's street, named by username or id and recorded by id, never a free text.
+        for (named, field) in [
+            ("张三（街道）", "cosigned_by"),
+            ("jsl-officer", "cosigned_by"),
+        ] {
+            let mut cosigned = pass.clone();
+            cosigned["cosigned_by"] = json!(named);
+            let body = call(
+                &app,
+                Method::POST,
+                &h(&id, "acceptance"),
+                &c.inspector,
+                cosigned,
+                422,
+            )
+            .await;
+            assert_eq!(error_fields(&body), [field], "{named}: {body}");
+        }
+        let mut pass = pass;
+        pass["cosigned_by"] = json!("hyl-officer");
         let closed = call(
             &app,
             Method::POST,
@@ -651,6 +672,11 @@ db_test!(
             200,
         )
         .await;
+        let record = ledger_entry(&app, &id, &c.inspector, "hazard.closed").await;
+        assert_eq!(
+            record["payload"]["record"]["cosigned_by"], c.street_id,
+            "{record}"
+        );
         assert_eq!(closed["status"], "closed");
         assert_eq!(closed["cancel_date"], "2026-03-02");
         assert_eq!(closed["dual_report"]["complete"], true);

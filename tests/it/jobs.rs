@@ -754,13 +754,22 @@ db_test!(
             assert_eq!(r["attempts"], 3);
             let mid = r["message_id"].as_str().unwrap().trim_matches(['<', '>']);
             assert!(ids.contains(mid), "{mid} delivered");
+            // Dated when it was written (the service's clock), not when the relay took it.
+            let written = chrono::DateTime::parse_from_rfc3339(r["created_at"].as_str().unwrap())
+                .unwrap()
+                .timestamp();
+            let sent = msgs.iter().find(|m| m.message_id() == mid).unwrap();
+            assert_eq!(sent.date(), Some(written), "{r}");
         }
         // One mailbox whatever the case of the address asked for.
         let to = rows[0]["recipient"].as_str().unwrap().to_string();
         let path = format!("/api/v1/outbox?status=sent&recipient={}", to.to_uppercase());
         let mine = call(&app, Method::GET, &path, &admin, Value::Null, 200).await;
-        let mine = mine["items"].as_array().unwrap();
-        assert!(!mine.is_empty() && mine.iter().all(|r| r["recipient"] == to.as_str()));
+        let items = mine["items"].as_array().unwrap();
+        assert!(!items.is_empty() && items.iter().all(|r| r["recipient"] == to.as_str()));
+        // The counts are that mailbox's too.
+        assert_eq!(mine["counts"]["sent"], items.len(), "{mine}");
+        assert!((items.len() as u64) < queued, "{mine}");
     }
 );
 
@@ -1509,5 +1518,50 @@ db_test!(
         assert!(closed["finished_at"].is_string(), "{closed}");
         // The run just made is not touched.
         assert_eq!(runs[0]["outcome"], "ok", "{jobs}");
+    }
+);
+
+db_test!(
+    a_run_for_a_day_gone_by_reminds_of_no_date_already_passed,
+    |backend: Backend| async move {
+        let smtp = SmtpServer::start().await;
+        let app = app_with_smtp(&backend, &smtp).await;
+        let c = cast(&app).await;
+        app.user_token("ops", "admin", "AJW").await;
+        // Due on the 5th; nothing was run while the service was down until the 10th.
+        let late = posted_general(&app, &c, "配电箱未上锁", "2026-03-05").await;
+        // Due on the 20th: its −7 reminder is still ahead of today.
+        posted_general(&app, &c, "消防通道堆放货物", "2026-03-20").await;
+        app.advance(chrono::Duration::days(8));
+        let admin_now = app.login("ops").await;
+        // Catching up the 3rd: the 5th's reminder ("2 days left") is not sent on the 10th.
+        let run = run_job(&app, &admin_now, "all", "2026-03-03").await;
+        assert_eq!(run["counts"]["escalation"]["fired"], json!({}), "{run}");
+        // The 13th, run ahead: the other hazard's −7 reminder goes out, as before.
+        let run = run_job(&app, &admin_now, "deadline_reminder", "2026-03-13").await;
+        assert_eq!(
+            run["counts"]["escalation"]["fired"],
+            json!({"deadline_reminder": 1}),
+            "{run}"
+        );
+        // Today: the missed deadline is overdue, as it is.
+        let run = run_job(&app, &admin_now, "overdue_first", "2026-03-10").await;
+        assert_eq!(
+            run["counts"]["escalation"]["fired"],
+            json!({"overdue_first": 1}),
+            "{run}"
+        );
+        let reminded = ledger_entries(&app, &late, &admin_now)
+            .await
+            .into_iter()
+            .filter(|e| e["kind"] == "hazard.escalated")
+            .map(|e| {
+                e["payload"]["rule"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect::<Vec<_>>();
+        assert_eq!(reminded, ["overdue_first"]);
     }
 );

@@ -5,7 +5,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::common::browser::Browser;
-use crate::common::{Backend, PASSWORD, TestApp};
+use crate::common::{Backend, PASSWORD, TestApp, expect_problem};
 use crate::db_test;
 use crate::hazards::{call, cast, general_report, hazard_view, upload};
 
@@ -1643,6 +1643,36 @@ db_test!(
             html.contains("照片和文件") && !html.contains("/remove\""),
             "{html}"
         );
+        // The street's officer adds a photo of its own and returns the report: the clerk may
+        // remove the enterprise's photo again, not the officer's (which the API refuses).
+        let theirs: Value = upload(&app, &c.street, &id, "other")
+            .await
+            .json()
+            .await
+            .unwrap();
+        let theirs = theirs["id"].as_str().unwrap().to_string();
+        call(
+            &app,
+            Method::POST,
+            &format!("/api/v1/hazards/{id}/return"),
+            &c.street,
+            json!({"reason": "照片不清"}),
+            200,
+        )
+        .await;
+        let html = page_text(&app, &format!("/hazards/{id}"), &session).await;
+        assert!(html.contains(&theirs), "listed: {html}");
+        assert!(!html.contains(&format!("photos/{theirs}/remove")), "{html}");
+        assert_eq!(html.matches("/remove\"").count(), 1, "{html}");
+        let res = app
+            .call(
+                Method::DELETE,
+                &format!("/api/v1/attachments/{theirs}"),
+                Some(&c.reporter),
+                None,
+            )
+            .await;
+        expect_problem(res, 403, "not_the_uploader").await;
     }
 );
 

@@ -115,6 +115,16 @@ db_test!(
             listed["listing"]["supervising_department"], "YJJ",
             "named as 区应急局, kept as its code"
         );
+        // The enterprise's email gives the notice's dates (its plan is filed already).
+        let ops = app.user_token("ops-listing", "admin", "AJW").await.1;
+        let text = crate::hazards::outbox_text(&app, &ops, "boss@example.org", "挂牌督办").await;
+        for line in [
+            "督办完成时限：2026-04-30",
+            "督办单位：长宁区安全生产委员会办公室",
+        ] {
+            assert!(text.contains(line), "{line}: {text}");
+        }
+        assert!(!text.contains("治理方案报备期限"), "{text}");
         // Listed once; the 文号 is unique; 一般 hazards are not listed.
         expect_problem(
             app.call(
@@ -196,6 +206,15 @@ db_test!(
                 .unwrap()
                 .starts_with("text/html")
         );
+        // Nothing loads into it, and it is framed nowhere.
+        let csp = res.headers()["content-security-policy"].to_str().unwrap();
+        for directive in [
+            "default-src 'none'",
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+        ] {
+            assert!(csp.contains(directive), "{csp}");
+        }
         let html = res.text().await.unwrap();
         for text in [
             "重大事故隐患挂牌督办通知书",
@@ -727,6 +746,17 @@ db_test!(
         let mut seen = ids(&first);
         seen.extend(ids(&second).into_iter().take(2));
         assert_eq!(seen, all, "no row skipped or repeated");
+        // The cursor belongs to that order: under another it is refused, not restarted.
+        let res = app
+            .call(
+                Method::GET,
+                &format!("/api/v1/hazards?sort=posted&limit=4&cursor={cursor}"),
+                Some(&c.district),
+                None,
+            )
+            .await;
+        let problem = expect_problem(res, 422, "validation_failed").await;
+        assert_eq!(error_fields(&problem), vec!["cursor"]);
         let res = app
             .call(
                 Method::GET,
@@ -825,19 +855,60 @@ db_test!(
         assert_eq!(s["total"]["overdue_now"], 1, "{s}");
         // 超期整改 still follows the accepted completion date (DESIGN), open ones count today.
         assert_eq!(s["total"]["late_rectification"], 2, "{s}");
+        let check = |result: Value| {
+            let (app, path) = (&app, format!("/api/v1/hazards/{late}/acceptance"));
+            async move {
+                let officer = app.login("hyl-officer").await;
+                call(app, Method::POST, &path, &officer, result, 200).await
+            }
+        };
         // A failed check puts the clock back to today: the completion no longer counts (T12).
-        call(
-            &app,
-            Method::POST,
-            &format!("/api/v1/hazards/{late}/acceptance"),
-            &app.login("hyl-officer").await,
-            json!({"result": "fail", "deficiencies": "未复查", "accepted_on": "2026-03-10"}),
-            200,
-        )
-        .await;
+        check(json!({"result": "fail", "deficiencies": "未复查", "accepted_on": "2026-03-10"}))
+            .await;
         assert_eq!(hazard_view(&app, &late, &district).await["days_overdue"], 7);
+        // Done again that day and accepted: closed, not overdue any more, yet the export keeps
+        // the days it came late (超期天数), as the other, done on time, shows none.
+        complete(&late, "2026-03-10").await;
+        check(json!({"result": "pass", "opinion": "属实", "accepted_on": "2026-03-10"})).await;
+        let district = app.login("district").await;
+        assert_eq!(hazard_view(&app, &late, &district).await["days_overdue"], 0);
+        let rows = export_rows(&app, &district).await;
+        let days: std::collections::HashMap<&str, &str> = rows
+            .iter()
+            .map(|r| (r["状态"].as_str(), r["超期天数"].as_str()))
+            .collect();
+        assert_eq!(days.get("已销账"), Some(&"7"), "{rows:?}");
+        assert_eq!(days.get("待验收"), Some(&"0"), "{rows:?}");
     }
 );
+
+/// The district's CSV export, each row by its Chinese column headers.
+async fn export_rows(app: &TestApp, token: &str) -> Vec<std::collections::HashMap<String, String>> {
+    let csv = app
+        .client
+        .get(app.url("/api/v1/hazards/export?format=csv"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut reader =
+        csv::ReaderBuilder::new().from_reader(csv.trim_start_matches('\u{feff}').as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            headers
+                .iter()
+                .zip(r.iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
 
 db_test!(
     officers_find_what_awaits_their_decision,
@@ -1084,29 +1155,9 @@ db_test!(
         assert_eq!(s["total"]["overdue_now"], 0, "{s}");
         assert_eq!(s["total"]["late_rectification"], 1, "{s}");
         // The export names it too (超期整改), with the statistics.
-        let csv = app
-            .client
-            .get(app.url("/api/v1/hazards/export?format=csv"))
-            .bearer_auth(&district)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let mut reader =
-            csv::ReaderBuilder::new().from_reader(csv.trim_start_matches('\u{feff}').as_bytes());
-        let column = reader
-            .headers()
-            .unwrap()
-            .iter()
-            .position(|h| h == "超期整改")
-            .expect("超期整改 column");
-        let late_rows = reader
-            .records()
-            .filter(|r| &r.as_ref().unwrap()[column] == "是")
-            .count();
-        assert_eq!(late_rows, 1, "{csv}");
+        let rows = export_rows(&app, &district).await;
+        let late_rows = rows.iter().filter(|r| r["超期整改"] == "是").count();
+        assert_eq!(late_rows, 1, "{rows:?}");
         for group in ["department", "sector", "level"] {
             let (status, s) = app
                 .call_json(
@@ -1152,6 +1203,18 @@ db_test!(
         assert_eq!(status, 200, "{s}");
         assert_eq!(s["from"], "2025-01-01", "{s}");
         assert_eq!(s["total"]["posted"], 0);
+        // `from` alone runs to today: one in the future is named, not `to`; dates are
+        // YYYY-MM-DD only, here as in the lists.
+        for (query, field) in [
+            ("/api/v1/stats/summary?from=2027-01-01", "from"),
+            ("/api/v1/stats/summary?from=2026-03-01&to=2026-02-01", "to"),
+            ("/api/v1/stats/summary?from=2026-1-1", "from"),
+            ("/api/v1/hazards?posted_from=2026-3-1", "posted_from"),
+        ] {
+            let res = app.call(Method::GET, query, Some(&district), None).await;
+            let problem = expect_problem(res, 422, "validation_failed").await;
+            assert_eq!(error_fields(&problem), vec![field], "{query}");
+        }
         // The enterprise's quarterly table (due by the 15th of the next quarter).
         let (status, q) = app
             .call_json(
@@ -1608,6 +1671,14 @@ db_test!(
         )
         .await;
         expect_problem(res, 422, "validation_failed").await;
+        // The export keeps creation order, yet a sort the list does not know is refused.
+        let res = get(
+            "/api/v1/hazards/export?format=csv&sort=newest".into(),
+            c.district.clone(),
+        )
+        .await;
+        let problem = expect_problem(res, 422, "validation_failed").await;
+        assert_eq!(error_fields(&problem), vec!["sort"]);
         // XLSX: opens with Chinese headers, dates as dates.
         let res = get(
             format!(

@@ -540,6 +540,17 @@ db_test!(
             .await;
         assert!(res.headers().get("retry-after").is_some());
         expect_problem(res, 429, "rate_limited").await;
+        // The public page's form is refused the same way, with the wait and in Chinese.
+        let res = app
+            .client
+            .post(app.url("/tips/new"))
+            .multipart(reqwest::multipart::Form::new().text("description", "消防通道堵塞"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 429);
+        assert!(res.headers().get("retry-after").is_some());
+        assert!(res.text().await.unwrap().contains("提交过于频繁"));
     }
 );
 

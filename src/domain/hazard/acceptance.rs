@@ -258,9 +258,10 @@ pub fn quick_fix(
     let mut e = FieldErrors::new();
     require_general_report(&mut e, &facts.content, today);
     check_completed_on(&mut e, facts, Some(completed_on), today);
-    if facts
-        .discovered_on()
-        .is_some_and(|found| completed_on != found)
+    if !e.names("completed_on")
+        && facts
+            .discovered_on()
+            .is_some_and(|found| completed_on != found)
     {
         e.add("completed_on", "must be the day of discovery");
     }
@@ -647,6 +648,10 @@ mod tests {
         let mut input = quick();
         input.completed_on = today().pred_opt();
         assert!(quick_fix(&f, &a, &input, today(), &Policy::default()).is_ok());
+        // Before the discovery: named once, for the first reason found.
+        input.completed_on = Some(d("2023-10-01"));
+        let err = quick_fix(&f, &a, &input, today(), &Policy::default()).unwrap_err();
+        assert_eq!(fields(&err), ["completed_on"]);
     }
 
     #[test]

@@ -61,13 +61,26 @@ pub struct MajorReportInput {
 
 impl MajorReportInput {
     /// The report `content` becomes with this one filed: the blocks replace, the rest is
-    /// added where given.
+    /// added where given (a blank text is not given: it keeps what the 一般 report had).
     pub fn merged_into(&self, content: &HazardContent) -> HazardContent {
-        fn given<T: Clone>(new: &Option<T>, had: &mut Option<T>) {
-            if new.is_some() {
+        fn given<T: Clone + Given>(new: &Option<T>, had: &mut Option<T>) {
+            if new.as_ref().is_some_and(Given::is_given) {
                 had.clone_from(new);
             }
         }
+        trait Given {
+            fn is_given(&self) -> bool {
+                true
+            }
+        }
+        impl Given for String {
+            fn is_given(&self) -> bool {
+                !self.trim().is_empty()
+            }
+        }
+        impl Given for bool {}
+        impl Given for Plan {}
+        impl Given for NaiveDate {}
         let mut c = content.clone();
         c.status_and_cause.clone_from(&self.status_and_cause);
         c.severity_and_difficulty
@@ -425,6 +438,22 @@ mod tests {
         general.has_regulator_report = false;
         let err = file_major_report(&general, &principal, &blocks, today(), &p).unwrap_err();
         assert_eq!(err.code(), "level_not_major");
+    }
+
+    #[test]
+    fn a_blank_answer_in_the_major_report_keeps_what_the_general_report_had() {
+        let f = facts(Status::OnLedger, Level::Major);
+        let input = MajorReportInput {
+            responsible_person: Some("  ".into()),
+            responsible_phone: Some("13900000002".into()),
+            planned_funds: None,
+            ..MajorReportInput::default()
+        };
+        let merged = input.merged_into(&f.content);
+        assert_eq!(merged.responsible_person, f.content.responsible_person);
+        assert!(merged.responsible_person.is_some());
+        assert_eq!(merged.responsible_phone.as_deref(), Some("13900000002"));
+        assert_eq!(merged.planned_funds, f.content.planned_funds);
     }
 
     fn report(stage: CongressStage, body: CongressBody) -> CongressReportInput {

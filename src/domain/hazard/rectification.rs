@@ -638,15 +638,18 @@ mod tests {
         let c = cal();
         let a = actor(Role::EnterprisePrincipal);
         let mut f = facts(Status::InRectification, Level::Major);
-        // Effective deadline Friday 2023-11-24; the window opens Saturday 2023-11-04.
+        // Effective deadline Friday 2023-11-24; the window opens Monday 2023-11-06, the 15th
+        // working day back (not the weekend before it).
         f.effective_deadline = Some(d("2023-11-24"));
         let req = ext_input("2023-12-29");
-        let err = request_extension(&f, &a, &req, &c, d("2023-11-03"), &p()).unwrap_err();
-        assert_eq!(
-            (err.code(), err.http_status()),
-            ("extension_window_not_open", 409)
-        );
-        let out = request_extension(&f, &a, &req, &c, d("2023-11-04"), &p()).unwrap();
+        for early in ["2023-11-03", "2023-11-04", "2023-11-05"] {
+            let err = request_extension(&f, &a, &req, &c, d(early), &p()).unwrap_err();
+            assert_eq!(
+                (err.code(), err.http_status()),
+                ("extension_window_not_open", 409)
+            );
+        }
+        let out = request_extension(&f, &a, &req, &c, d("2023-11-06"), &p()).unwrap();
         assert_eq!(out.extension_requested, Some(d("2023-12-29")));
         assert!(request_extension(&f, &a, &req, &c, d("2023-11-24"), &p()).is_ok());
         let err = request_extension(&f, &a, &req, &c, d("2023-11-25"), &p()).unwrap_err();

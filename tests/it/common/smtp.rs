@@ -41,6 +41,11 @@ impl Received {
             .unwrap_or_default()
     }
 
+    /// The `Date` header, as seconds since the epoch.
+    pub fn date(&self) -> Option<i64> {
+        self.parsed().date().map(|d| d.to_timestamp())
+    }
+
     pub fn message_id(&self) -> String {
         self.parsed().message_id().unwrap_or_default().to_string()
     }
