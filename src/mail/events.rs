@@ -37,8 +37,15 @@ pub fn hazard_event(
     // Posted with another responsible department than the routing gave: that department
     // learns it is now the one that supervises and accepts the hazard.
     let moved = kind == "hazard.posted" && !text("responsible_department").is_empty();
+    let approved = input.get("approved").and_then(Value::as_bool) == Some(true);
     let recipients: &[Recipient] = match kind {
         "hazard.submitted" | "hazard.major_reported" => &[Department, Street],
+        // A new deadline reaches the street too, which follows every hazard of its enterprises
+        // (and accepts the 一般 ones) and would otherwise learn of it from an overdue digest.
+        "hazard.extension_decided" if approved && hazard.listed => {
+            &[Enterprise, Department, Street]
+        }
+        "hazard.extension_decided" if approved => &[Enterprise, Street],
         // A listed hazard's extension is decided by the district office; the department,
         // which was sent the request too, learns of the new deadline.
         "hazard.extension_decided" if hazard.listed => &[Enterprise, Department],
@@ -198,7 +205,6 @@ pub fn hazard_event(
             ],
         ),
         "hazard.extension_decided" => {
-            let approved = input.get("approved").and_then(Value::as_bool) == Some(true);
             (
                 format!(
                     "【隐患台账】延期申请{}：{}",

@@ -477,6 +477,12 @@ db_test!(
             "{}",
             decided[0].text()
         );
+        // The street learns of the new deadline as well.
+        assert!(
+            smtp.to("hyl-officer@example.org")
+                .iter()
+                .any(|m| m.subject().contains("延期申请已批准"))
+        );
         // The request itself was emailed to the department that decides it, with its date.
         let asked: Vec<Received> = smtp
             .to("yjj@example.org")
