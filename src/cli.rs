@@ -113,9 +113,14 @@ pub enum JobsCommand {
         /// The job's name; `all` runs every rule for the date, then sends the outbox once.
         name: String,
         /// Run as if today were this date (YYYY-MM-DD, in clock.timezone).
-        #[arg(long, value_name = "YYYY-MM-DD")]
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = yyyy_mm_dd)]
         date: Option<chrono::NaiveDate>,
     },
+}
+
+/// A `--date` as every date of the service is written (2026-3-1 is refused).
+fn yyyy_mm_dd(s: &str) -> Result<chrono::NaiveDate, String> {
+    crate::timefmt::parse_date(s).ok_or_else(|| format!("{s}: not a date YYYY-MM-DD"))
 }
 
 #[derive(Debug, Subcommand)]
@@ -151,8 +156,15 @@ pub fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            let message = format!("{e:#}");
+            eprintln!("error: {message}");
+            // A setting found unusable only when used (a data folder that cannot be created)
+            // stops the program as a bad value read at start does.
+            if message.starts_with("config error:") {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
@@ -289,6 +301,23 @@ async fn jobs_run(
 }
 
 fn check_config(config: &Config) -> anyhow::Result<()> {
+    // The folders `serve` creates at start: one that cannot be made fails here as it would there.
+    db::create_private_dir(&config.data_dir).map_err(|e| {
+        anyhow::anyhow!(
+            "config error: data_dir: cannot create folder {}: {e}",
+            config.data_dir.display()
+        )
+    })?;
+    if let crate::config::DatabaseTarget::Sqlite(path) = config.database_target()?
+        && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+    {
+        db::create_private_dir(dir).map_err(|e| {
+            anyhow::anyhow!(
+                "config error: database.url: cannot create folder {}: {e}",
+                dir.display()
+            )
+        })?;
+    }
     let mut shown = config.clone();
     shown.database.url = db::redact(&shown.database.url);
     crate::out!("{shown:#?}");

@@ -36,6 +36,13 @@ pub fn run(config: &Config, cmd: UserCommand) -> anyhow::Result<()> {
     // Changing a password or disabling a user works on the service's data: run from another
     // folder (a relative data_dir), it would otherwise create an empty database and report
     // that the user does not exist.
+    // Creating one may start the database (a user made before the first start), but says so:
+    // run from the wrong folder, it would otherwise seem to have added the user to the
+    // service's data.
+    let new_database = match config.database_target()? {
+        crate::config::DatabaseTarget::Sqlite(path) if !path.exists() => Some(path),
+        _ => None,
+    };
     let pool = match cmd {
         UserCommand::Create { .. } => db::build_command_pool(config)?,
         UserCommand::Passwd { .. } | UserCommand::Disable { .. } => {
@@ -95,6 +102,13 @@ pub fn run(config: &Config, cmd: UserCommand) -> anyhow::Result<()> {
                 row.role,
                 row.id
             );
+            if let Some(path) = &new_database {
+                eprintln!(
+                    "note: there was no database at {}: a new one was created with this user \
+                     (if the service's data is elsewhere, run this from its folder or set data_dir)",
+                    path.display()
+                );
+            }
             if generated {
                 crate::out!("password (shown once; must be changed at first login): {password}");
             }

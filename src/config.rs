@@ -412,7 +412,12 @@ impl Config {
         let bare_non_level = self.log.level.split(',').map(str::trim).any(|d| {
             !d.is_empty() && !d.contains('=') && !LEVELS.contains(&d.to_ascii_lowercase().as_str())
         });
-        if bare_non_level || tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
+        // An empty filter (or only commas) names no level at all: nothing would be logged.
+        let empty = self.log.level.split(',').all(|d| d.trim().is_empty());
+        if empty
+            || bare_non_level
+            || tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err()
+        {
             return Err(ConfigError::new(
                 "log.level",
                 "is not a valid filter (e.g. \"info\" or \"hazard_ledger=debug,info\")",
@@ -799,6 +804,13 @@ mod tests {
         );
         // A bare word that is no level would be read as a module name and silence the log.
         assert_eq!(check(&|c| c.log.level = "verbose".into()), "log.level");
+        for silent in ["", " ", ",", " , "] {
+            assert_eq!(
+                check(&|c| c.log.level = silent.into()),
+                "log.level",
+                "{silent:?}"
+            );
+        }
         for fine in ["info", "WARN", "hazard_ledger=debug,info", "actix_web=warn"] {
             let mut c = Config::defaults();
             c.log.level = fine.into();

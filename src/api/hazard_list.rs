@@ -215,9 +215,10 @@ pub(crate) async fn list(
     let filter = q.filter(&mut errors, &state.config.rules);
     let sort = q.sort(&mut errors);
     let cursor = q.cursor(&mut errors);
+    // A cursor given out before cursors named their sort was of the default order.
     if cursor
         .as_ref()
-        .and_then(|c| c.sort.as_deref())
+        .map(|c| c.sort.as_deref().unwrap_or(Sort::Created.code()))
         .is_some_and(|given| given != sort.code())
     {
         errors.add(

@@ -994,9 +994,17 @@ pub(crate) async fn acceptance(
             let mut payload = serde_json::to_value(i).map_err(AppError::internal)?;
             payload["verifier"] = json!(e.caller.user_id);
             let cosigner = cosigner(c, row, i, e)?;
-            if let Some(u) = &cosigner {
-                payload["cosigned_by"] = json!(u.id);
-                payload["cosigner_name"] = json!(u.display_name);
+            match &cosigner {
+                Some(u) => {
+                    payload["cosigned_by"] = json!(u.id);
+                    payload["cosigner_name"] = json!(u.display_name);
+                }
+                // A failed check is co-signed by nobody: no unchecked name is kept.
+                None => {
+                    if let Some(p) = payload.as_object_mut() {
+                        p.remove("cosigned_by");
+                    }
+                }
             }
             let mut out = record(c, row, "acceptance", &payload, e, l)?;
             // The ledger entry names the co-signer as recorded, beside the text given.

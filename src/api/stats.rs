@@ -104,15 +104,18 @@ pub(crate) async fn summary(
     if !["street", "department", "sector", "level"].contains(&group_by.as_str()) {
         errors.add("group_by", "street, department, sector or level");
     }
-    let to = date(&mut errors, "to", q.to.as_deref()).unwrap_or(today);
+    let given_to = date(&mut errors, "to", q.to.as_deref());
+    let to = given_to.unwrap_or(today);
     // Without `from`: 1 January of the year of `to` (this year when neither is given).
     let from = date(&mut errors, "from", q.from.as_deref())
         .unwrap_or_else(|| NaiveDate::from_ymd_opt(to.year(), 1, 1).unwrap_or(to));
     if to < from {
-        // Without `to` the period ends today: a `from` in the future is the one to blame.
-        match q.to {
-            Some(_) => errors.add("to", "must not be before from"),
-            None => errors.add("from", "must not be after today (to, when not given)"),
+        // Without `to` the period ends today: a `from` in the future is the one to blame. An
+        // unreadable `to` is named once, as unreadable.
+        match (q.to.is_some(), given_to.is_some()) {
+            (true, true) => errors.add("to", "must not be before from"),
+            (false, _) => errors.add("from", "must not be after today (to, when not given)"),
+            (true, false) => {}
         }
     }
     errors.finish()?;

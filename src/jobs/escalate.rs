@@ -95,10 +95,19 @@ fn run_locked(
             due.extend(candidates(conn, config, tz, rule, as_of)?);
         }
     }
-    // A run for a day gone by (catching up after an outage) sends no reminder of a date that
-    // has passed by now: "3 days left" of a deadline already missed would mislead.
+    // A run for a day gone by (catching up after an outage) fires what was due that day, but
+    // no reminder of a date that has passed by now ("3 days left" of a deadline already
+    // missed) nor one that a later reminder due today supersedes; its digests speak of today.
     let today = now.with_timezone(&tz).date_naive();
-    due.retain(|f| f.offset >= 0 || f.anchor >= today);
+    if as_of < today {
+        due.retain(|f| {
+            let offsets = &f.rule.config(cfg).offsets;
+            f.offset >= 0
+                || (f.anchor >= today
+                    && esc::due_offset(offsets, f.anchor, today) == Some(f.offset))
+        });
+    }
+    let shown = as_of.max(today);
     outcome.due = due.len();
     let mut firings = not_fired(conn, due)?;
     let ids: Vec<String> = unique(firings.iter().map(|f| f.hazard_id.clone()));
@@ -149,7 +158,7 @@ fn run_locked(
         .values()
         .filter(|b| ids.binary_search(&b.id).is_ok())
         .map(|b| {
-            let item = Item::new(b, progress.get(&b.id), as_of, config.public_url());
+            let item = Item::new(b, progress.get(&b.id), shown, config.public_url());
             (b.id.clone(), item)
         })
         .collect();
@@ -246,7 +255,7 @@ fn run_locked(
                         hazards.insert(id);
                         Some(Entry {
                             item: items.get(id)?,
-                            about: about(rule, anchor, as_of, &config.rules),
+                            about: about(rule, anchor, shown, &config.rules),
                         })
                     })
                     .collect();
@@ -264,7 +273,7 @@ fn run_locked(
             .collect();
         let hazards = hazards.into_iter().map(str::to_string).collect();
         let mail =
-            mail::digest(to, as_of, sections, hazards, run_id).map_err(AppError::internal)?;
+            mail::digest(to, shown, sections, hazards, run_id).map_err(AppError::internal)?;
         outcome.emails += mail::queue(conn, config, now, vec![mail])?;
     }
     Ok(outcome)

@@ -343,6 +343,12 @@ pub const ACTIONS: &[ActionForm] = &[
                 Select(YES_NO),
                 false,
             ),
+            f(
+                "cosigned_by",
+                "街镇会签人（该街镇安全办人员的用户名；重大隐患须会签时）",
+                Text,
+                false,
+            ),
         ],
     },
     ActionForm {
@@ -820,6 +826,10 @@ pub fn translate(msg: &str) -> String {
             "必填：至少一个行业领域"
         }
         "required: a street officer co-signs" => "必填：须街镇会签",
+        "must name an active street officer of the hazard's street (user id or username)" => {
+            "须为本隐患所在街镇在职的安全办人员（填写其用户名）"
+        }
+        "must be another person than reporter and verifier" => "会签人不能是报告人或验收人",
         "required: the work was completed in time but the deadline has passed; give the new deadline" => {
             "必填：按期完成但验收时已过整改期限，请填写新的整改期限"
         }

@@ -373,7 +373,12 @@ fn with_session(
     match token {
         Ok(token) => {
             let mut res = see_other(location);
-            let _ = res.add_cookie(&super::cookie(state, req, super::SESSION_COOKIE, token));
+            // As long as the session: a browser that is closed and opened again stays logged in.
+            let mut c = super::cookie(state, req, super::SESSION_COOKIE, token);
+            c.set_max_age(actix_web::cookie::time::Duration::days(
+                state.config.auth.session_days,
+            ));
+            let _ = res.add_cookie(&c);
             res
         }
         Err(e) => e.error_response(),
@@ -1723,16 +1728,16 @@ fn report_rows(view: &Value) -> Vec<(&'static str, String)> {
             (
                 "治理方案报送期限",
                 // While listed, the notice's date binds (one plan, one date).
-                match view["listing"]["plan_file_by"].as_str() {
-                    Some(by)
-                        if view["listing"]["delisted_on"].is_null()
-                            && view["plan_due_on"].as_str().is_some_and(|d| d != by) =>
-                    {
-                        format!(
-                            "{by}（以挂牌督办通知书为准；报告所填 {}）",
-                            text("plan_due_on")
-                        )
+                match (
+                    view["listing"]["plan_file_by"]
+                        .as_str()
+                        .filter(|_| view["listing"]["delisted_on"].is_null()),
+                    view["plan_due_on"].as_str(),
+                ) {
+                    (Some(by), Some(due)) if due != by => {
+                        format!("{by}（以挂牌督办通知书为准；报告所填 {due}）")
                     }
+                    (Some(by), None) => format!("{by}（挂牌督办通知书）"),
                     _ => text("plan_due_on"),
                 },
             ),

@@ -108,6 +108,18 @@ fn config_file_from_environment_variable() {
 }
 
 #[test]
+fn a_data_folder_that_cannot_be_made_stops_check_config_and_serve_alike() {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let inside_a_file = file.path().join("data");
+    let data_dir = inside_a_file.to_str().unwrap();
+    for cmd in ["check-config", "serve"] {
+        let (code, _, err) = run(&[cmd], &[("HAZARD_LEDGER__DATA_DIR", data_dir)]);
+        assert_config_error(&err, code, "data_dir");
+        assert_eq!(code, 2, "{cmd}: {err}");
+    }
+}
+
+#[test]
 fn missing_config_file_is_an_error() {
     let (code, _, err) = run(&["--config", "/nonexistent/hl.toml", "check-config"], &[]);
     assert_config_error(&err, code, "--config");
@@ -336,6 +348,13 @@ fn user_create_with_password_stdin_then_login_through_the_api() {
     let out = create.wait_with_output().unwrap();
     assert!(
         out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Before the first start: it says that it made the database (run from the wrong folder,
+    // the operator learns the user is not where the service's data is).
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no database at"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );

@@ -385,6 +385,22 @@ db_test!(
             )
             .await;
         expect_problem(res, 422, "validation_failed").await;
+        // Dates are written YYYY-MM-DD, here as on the command line.
+        let res = app
+            .call(
+                Method::POST,
+                "/api/v1/admin/jobs/all/run",
+                Some(&admin),
+                Some(json!({"date": "2026-4-20"})),
+            )
+            .await;
+        expect_problem(res, 422, "validation_failed").await;
+        let out = std::process::Command::new(binary())
+            .args(["jobs", "run", "all", "--date", "2026-4-20"])
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("YYYY-MM-DD"));
 
         // The command line runs the same job against the same database: nothing new is due.
         let dir = tempfile::tempdir().unwrap();
@@ -1534,30 +1550,29 @@ db_test!(
         let app = app_with_smtp(&backend, &smtp).await;
         let c = cast(&app).await;
         app.user_token("ops", "admin", "AJW").await;
-        // Due on the 5th; nothing was run while the service was down until the 10th.
+        // Nothing was run while the service was down from the 2nd until the 10th.
         let late = posted_general(&app, &c, "配电箱未上锁", "2026-03-05").await;
-        // Due on the 20th: its −7 reminder is still ahead of today.
+        posted_general(&app, &c, "灭火器过期", "2026-03-12").await;
         posted_general(&app, &c, "消防通道堆放货物", "2026-03-20").await;
         app.advance(chrono::Duration::days(8));
-        let admin_now = app.login("ops").await;
+        let admin = app.login("ops").await;
+        let fired = |run: Value| run["counts"]["escalation"]["fired"].clone();
         // Catching up the 3rd: the 5th's reminder ("2 days left") is not sent on the 10th.
-        let run = run_job(&app, &admin_now, "all", "2026-03-03").await;
-        assert_eq!(run["counts"]["escalation"]["fired"], json!({}), "{run}");
-        // The 13th, run ahead: the other hazard's −7 reminder goes out, as before.
-        let run = run_job(&app, &admin_now, "deadline_reminder", "2026-03-13").await;
-        assert_eq!(
-            run["counts"]["escalation"]["fired"],
-            json!({"deadline_reminder": 1}),
-            "{run}"
-        );
+        let run = run_job(&app, &admin, "all", "2026-03-03").await;
+        assert_eq!(fired(run), json!({}));
+        // The 5th: the 12th's −7 reminder is superseded by the −3 one due today.
+        let run = run_job(&app, &admin, "deadline_reminder", "2026-03-05").await;
+        assert_eq!(fired(run), json!({}));
+        // The 9th: its −3 reminder is today's too, and says what is true today.
+        let run = run_job(&app, &admin, "deadline_reminder", "2026-03-09").await;
+        assert_eq!(fired(run), json!({"deadline_reminder": 1}));
+        // The 13th, run ahead: the 20th's −7 reminder goes out, as before.
+        let run = run_job(&app, &admin, "deadline_reminder", "2026-03-13").await;
+        assert_eq!(fired(run), json!({"deadline_reminder": 1}));
         // Today: the missed deadline is overdue, as it is.
-        let run = run_job(&app, &admin_now, "overdue_first", "2026-03-10").await;
-        assert_eq!(
-            run["counts"]["escalation"]["fired"],
-            json!({"overdue_first": 1}),
-            "{run}"
-        );
-        let reminded = ledger_entries(&app, &late, &admin_now)
+        let run = run_job(&app, &admin, "overdue_first", "2026-03-10").await;
+        assert_eq!(fired(run), json!({"overdue_first": 1}));
+        let reminded = ledger_entries(&app, &late, &admin)
             .await
             .into_iter()
             .filter(|e| e["kind"] == "hazard.escalated")
@@ -1569,5 +1584,21 @@ db_test!(
             })
             .collect::<Vec<_>>();
         assert_eq!(reminded, ["overdue_first"]);
+        run_job(&app, &admin, "outbox", "2026-03-10").await;
+        let caught_up = smtp
+            .to("boss@example.org")
+            .into_iter()
+            .find(|m| m.subject().starts_with("【隐患台账】20") && m.text().contains("灭火器过期"))
+            .expect("the 12th's reminder");
+        assert!(
+            caught_up.subject().contains("2026-03-10"),
+            "{}",
+            caught_up.subject()
+        );
+        assert!(
+            caught_up.text().contains("剩余 2 天"),
+            "{}",
+            caught_up.text()
+        );
     }
 );

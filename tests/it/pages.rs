@@ -119,7 +119,10 @@ async fn form_login_with(app: &TestApp, username: &str, password: &str) -> Strin
         .unwrap();
     assert_eq!(res.status(), 303);
     assert_eq!(res.headers()["location"], "/hazards");
-    value_of(&cookie_of(&res, "hl_session").expect("session cookie"))
+    let session = cookie_of(&res, "hl_session").expect("session cookie");
+    // It lasts the session (auth.session_days, 30 by default), not the browser's run.
+    assert!(session.contains("Max-Age=2592000"), "{session}");
+    value_of(&session)
 }
 
 db_test!(pages_are_locked_down, |backend: Backend| async move {
