@@ -760,6 +760,15 @@ mod tests {
             check(&|c| c.jobs.schedule.outbox = "every minute".into()),
             "jobs.schedule.outbox"
         );
+        // A field out of its range: one line, which names the ranges.
+        let mut c = Config::defaults();
+        c.jobs.schedule.escalation = "0 61 8 * * *".into();
+        let e = c.validate().unwrap_err();
+        assert_eq!(e.key, "jobs.schedule.escalation");
+        assert!(
+            !e.to_string().contains('\n') && e.to_string().contains("minutes 0-59"),
+            "{e}"
+        );
         for never in ["0 0 8 30 2 *", "0 0 8 * * * 2020"] {
             assert_eq!(
                 check(&|c| c.jobs.schedule.escalation = never.into()),

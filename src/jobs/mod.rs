@@ -74,7 +74,14 @@ pub fn parse_schedule(expr: &str) -> Result<cron::Schedule, String> {
             "\"{expr}\" has {fields} fields; write 6 or 7, seconds first (e.g. \"0 0 8 * * *\")"
         ));
     }
-    cron::Schedule::from_str(expr).map_err(|e| format!("\"{expr}\" is not a cron expression: {e}"))
+    // The parser's own message runs over several lines (and may be off: "Minutes must be less
+    // than 59"): one line, naming each field's range, is what an operator needs.
+    cron::Schedule::from_str(expr).map_err(|_| {
+        format!(
+            "\"{expr}\" is not a cron expression: seconds 0-59, minutes 0-59, hours 0-23, \
+             day of month 1-31, month 1-12, day of week 1-7 or SUN-SAT, [year]"
+        )
+    })
 }
 
 /// What a job needs: the database, the clock, the config, and who this instance is.
