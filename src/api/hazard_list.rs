@@ -172,6 +172,14 @@ impl FilterQuery {
         f.q = self.q.clone().filter(|q| !q.trim().is_empty());
         if f.q.as_ref().is_some_and(|q| q.chars().count() > 100) {
             errors.add("q", "at most 100 characters");
+        } else if f
+            .q
+            .as_ref()
+            .is_some_and(|q| q.chars().any(char::is_control))
+        {
+            // A NUL ended the full-text query early (a 500, an export cut off after its
+            // header); no text of a hazard holds a control character to be found.
+            errors.add("q", "must not contain control characters");
         }
         f
     }

@@ -396,7 +396,9 @@ fn merge_draft(
         }
     }
     errors.finish()?;
-    Ok((stored, crate::http::json::from_value(merged)?))
+    // Read as strictly as a new report: an unknown member inside `plan` or `judgement_basis`
+    // (`plan.method`) is named, not dropped.
+    Ok((stored, crate::http::json::from_value_strict(merged)?))
 }
 
 pub(crate) async fn edit(

@@ -52,6 +52,9 @@ pub fn from_value_strict<T: DeserializeOwned + serde::Serialize>(
     Ok(parsed)
 }
 
+/// The earliest date a body may name (`YYYY-MM-DD` compares as text).
+const EARLIEST_DATE: &str = "2000-01-01";
+
 /// Names every key of `given` (at `path`) that `known` does not have, and every date written
 /// otherwise than `YYYY-MM-DD` (chrono also reads `2026-3-1`; DESIGN's dates are
 /// `YYYY-MM-DD`: the parsed value serialises so, the text given does not).
@@ -62,10 +65,15 @@ fn unknown_fields(
     errors: &mut crate::domain::FieldErrors,
 ) {
     if let (Some(g), Some(k)) = (given.as_str(), known.as_str())
-        && g != k
         && crate::timefmt::is_iso_date(k)
     {
-        errors.add(path, "must be a date YYYY-MM-DD");
+        if g != k {
+            errors.add(path, "must be a date YYYY-MM-DD");
+        } else if k < EARLIEST_DATE {
+            // A hazard's dates (found, posted, due, met, done) are of this century: 0044-11-25
+            // is a typing slip that every later date check would accept.
+            errors.add(path, format!("must be a date from {EARLIEST_DATE} on"));
+        }
         return;
     }
     let (Some(given), Some(known)) = (given.as_object(), known.as_object()) else {
@@ -290,6 +298,13 @@ mod strict {
         );
         let err = read(serde_json::json!({"nme": "x"})).unwrap_err();
         assert!(err.contains("\"nme\""), "{err}");
+        // A date of another age is a slip.
+        let err = read(serde_json::json!({"on": "0044-11-25"})).unwrap_err();
+        assert!(
+            err.contains("\"on\"") && err.contains("2000-01-01"),
+            "{err}"
+        );
+        assert!(read(serde_json::json!({"on": "2000-01-01"})).is_ok());
     }
 }
 

@@ -886,6 +886,41 @@ db_test!(
             assert_eq!(again["version"], edited["version"], "{again}");
         }
         assert_eq!(ledger_entries(&app, &id, &c.reporter).await.len(), entries);
+        // Read as strictly as a new report: a misspelt part of the plan is named, a date of
+        // another age refused; a plan with no part at all is none.
+        let body = call(
+            &app,
+            Method::PATCH,
+            &format!("/api/v1/hazards/{id}"),
+            &c.reporter,
+            json!({"plan": {"goal": "x", "method": "y"}, "discovered_on": "0044-11-25"}),
+            422,
+        )
+        .await;
+        assert_eq!(
+            error_fields(&body),
+            ["discovered_on", "plan.method"],
+            "{body}"
+        );
+        for empty in [json!({}), json!([])] {
+            let same = call(
+                &app,
+                Method::PATCH,
+                &format!("/api/v1/hazards/{id}"),
+                &c.reporter,
+                json!({"plan": empty, "judgement_basis": {}}),
+                200,
+            )
+            .await;
+            assert!(
+                same["plan"].is_null() && same["judgement_basis"].is_null(),
+                "{same}"
+            );
+            assert_eq!(
+                same["version"], edited["version"],
+                "nothing changed: {same}"
+            );
+        }
         // Even a change of nothing is refused on a stale version.
         let res = app
             .client

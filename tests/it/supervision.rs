@@ -1210,6 +1210,8 @@ db_test!(
             ("/api/v1/stats/summary?from=2026-03-01&to=2026-02-01", "to"),
             ("/api/v1/stats/summary?from=2026-1-1", "from"),
             ("/api/v1/hazards?posted_from=2026-3-1", "posted_from"),
+            ("/api/v1/hazards?q=ab%00", "q"),
+            ("/api/v1/hazards/export?q=abc%00def", "q"),
         ] {
             let res = app.call(Method::GET, query, Some(&district), None).await;
             let problem = expect_problem(res, 422, "validation_failed").await;

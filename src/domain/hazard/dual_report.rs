@@ -280,6 +280,11 @@ pub fn record_congress_report(
         (Some(_), None) => out.warnings.push("headcount_unknown".into()),
         _ => {}
     }
+    // Only a joint meeting is followed up (L11); a date given with the congress's own report
+    // would be stored unchecked.
+    if input.follow_up_on.is_some() && body.is_some_and(|b| b != CongressBody::JointMeeting) {
+        e.add("follow_up_on", "only with body joint_meeting");
+    }
     e.finish()?;
     Ok(out)
 }
@@ -521,6 +526,11 @@ mod tests {
             input.follow_up_on = Some(d("2024-03-15"));
             assert!(record(&f, &input).is_ok());
         }
+        // The congress's own report is not followed up: a date given with it is refused.
+        f.enterprise_headcount = Some(500);
+        let mut own = report(CongressStage::Discovery, CongressBody::WorkersCongress);
+        own.follow_up_on = Some(d("2024-03-15"));
+        assert_eq!(fields(&record(&f, &own).unwrap_err()), ["follow_up_on"]);
     }
 
     #[test]

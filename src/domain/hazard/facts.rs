@@ -138,6 +138,23 @@ impl HazardContent {
     /// (`validate::tidy_money`).
     pub fn tidy(&mut self) {
         crate::domain::validate::tidy_money(&mut self.planned_funds);
+        // A plan or a judgement basis with no part at all (`{}`, `[]`) is none given: kept, it
+        // would read as a plan whose parts are all null.
+        if self
+            .plan
+            .as_ref()
+            .is_some_and(|p| p.missing_parts().len() == 6)
+        {
+            self.plan = None;
+        }
+        let blank = |t: &Option<String>| t.as_deref().is_none_or(|t| t.trim().is_empty());
+        if self
+            .judgement_basis
+            .as_ref()
+            .is_some_and(|b| blank(&b.standard) && blank(&b.clause))
+        {
+            self.judgement_basis = None;
+        }
         if self.title.as_deref().is_some_and(|t| !t.trim().is_empty()) {
             return;
         }
