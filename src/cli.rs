@@ -301,8 +301,9 @@ async fn jobs_run(
 }
 
 fn check_config(config: &Config) -> anyhow::Result<()> {
-    // The folders `serve` creates at start: one that cannot be made fails here as it would there.
-    db::create_private_dir(&config.data_dir).map_err(|e| {
+    // The folders `serve` creates at start: one that cannot be made fails here as it would
+    // there (checked without making them, so that no folder is left owned by whoever ran this).
+    db::check_dir_creatable(&config.data_dir).map_err(|e| {
         anyhow::anyhow!(
             "config error: data_dir: cannot create folder {}: {e}",
             config.data_dir.display()
@@ -311,7 +312,7 @@ fn check_config(config: &Config) -> anyhow::Result<()> {
     if let crate::config::DatabaseTarget::Sqlite(path) = config.database_target()?
         && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
     {
-        db::create_private_dir(dir).map_err(|e| {
+        db::check_dir_creatable(dir).map_err(|e| {
             anyhow::anyhow!(
                 "config error: database.url: cannot create folder {}: {e}",
                 dir.display()

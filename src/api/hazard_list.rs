@@ -174,11 +174,11 @@ impl FilterQuery {
             errors.add("q", "at most 100 characters");
         } else if f
             .q
-            .as_ref()
-            .is_some_and(|q| q.chars().any(char::is_control))
+            .as_deref()
+            .is_some_and(crate::domain::validate::has_control_characters)
         {
             // A NUL ended the full-text query early (a 500, an export cut off after its
-            // header); no text of a hazard holds a control character to be found.
+            // header); tabs and line breaks, which texts hold, are searched for.
             errors.add("q", "must not contain control characters");
         }
         f

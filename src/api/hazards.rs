@@ -396,9 +396,12 @@ fn merge_draft(
         }
     }
     errors.finish()?;
-    // Read as strictly as a new report: an unknown member inside `plan` or `judgement_basis`
-    // (`plan.method`) is named, not dropped.
-    Ok((stored, crate::http::json::from_value_strict(merged)?))
+    // The PATCH's own members read as strictly as a new report: an unknown member inside
+    // `plan` or `judgement_basis` (`plan.method`) is named, not dropped (what is stored and
+    // not named by the PATCH is not judged again).
+    let draft: DraftInput = crate::http::json::from_value(merged)?;
+    crate::http::json::strict_members(patch, &draft)?;
+    Ok((stored, draft))
 }
 
 pub(crate) async fn edit(

@@ -341,6 +341,31 @@ pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     builder.create(dir)
 }
 
+/// Whether [`create_private_dir`] could make `dir`, without making it: the folder, or its
+/// nearest existing parent, is a folder this user can write in (a probe folder is made and
+/// removed at once). For `check-config`, which must not leave a folder owned by whoever ran it.
+pub fn check_dir_creatable(dir: &Path) -> std::io::Result<()> {
+    let mut at = dir;
+    while !at.exists() {
+        match at.parent() {
+            Some(p) if !p.as_os_str().is_empty() => at = p,
+            _ => {
+                at = Path::new(".");
+                break;
+            }
+        }
+    }
+    if !at.is_dir() {
+        return Err(std::io::Error::other(format!(
+            "{} is not a folder",
+            at.display()
+        )));
+    }
+    let probe = at.join(format!(".hazard-ledger-check-{}", std::process::id()));
+    std::fs::create_dir(&probe)?;
+    std::fs::remove_dir(&probe)
+}
+
 /// The URL with any password replaced, for logs and errors.
 pub fn redact(url: &str) -> String {
     let (base, query) = match url.split_once('?') {

@@ -45,15 +45,31 @@ pub fn from_value_strict<T: DeserializeOwned + serde::Serialize>(
     value: serde_json::Value,
 ) -> AppResult<T> {
     let parsed: T = from_value(value.clone())?;
-    let known = serde_json::to_value(&parsed).map_err(AppError::internal)?;
-    let mut errors = crate::domain::FieldErrors::new();
-    unknown_fields(&value, &known, "", &mut errors);
-    errors.finish()?;
+    strict_members(&value, &parsed)?;
     Ok(parsed)
+}
+
+/// The check of [`from_value_strict`] on the members of `given` only (a PATCH's, laid over a
+/// stored report that `parsed` was read from): unknown members and dates out of shape or age.
+pub fn strict_members<T: serde::Serialize>(given: &serde_json::Value, parsed: &T) -> AppResult<()> {
+    let known = serde_json::to_value(parsed).map_err(AppError::internal)?;
+    let mut errors = crate::domain::FieldErrors::new();
+    unknown_fields(given, &known, "", &mut errors);
+    Ok(errors.finish()?)
 }
 
 /// The earliest date a body may name (`YYYY-MM-DD` compares as text).
 const EARLIEST_DATE: &str = "2000-01-01";
+
+/// Whether the member at `path` holds a date: by the names this service gives its dates
+/// (`discovered_on`, `deadline`, `requested_deadline`, `complete_by`, `plan_file_by`), so that a
+/// text which only looks like a date (a title "1999-12-31") is left alone.
+fn is_date_member(path: &str) -> bool {
+    let name = path.rsplit('.').next().unwrap_or(path);
+    name.ends_with("_on")
+        || name.ends_with("deadline")
+        || matches!(name, "complete_by" | "plan_file_by")
+}
 
 /// Names every key of `given` (at `path`) that `known` does not have, and every date written
 /// otherwise than `YYYY-MM-DD` (chrono also reads `2026-3-1`; DESIGN's dates are
@@ -65,11 +81,13 @@ fn unknown_fields(
     errors: &mut crate::domain::FieldErrors,
 ) {
     if let (Some(g), Some(k)) = (given.as_str(), known.as_str())
-        && crate::timefmt::is_iso_date(k)
+        && (crate::timefmt::is_iso_date(k) || is_date_member(path))
+        && k.parse::<chrono::NaiveDate>().is_ok()
     {
-        if g != k {
+        if g != k || !crate::timefmt::is_iso_date(k) {
+            // Also a signed year (-0044-11-25), which chrono writes back as it read it.
             errors.add(path, "must be a date YYYY-MM-DD");
-        } else if k < EARLIEST_DATE {
+        } else if is_date_member(path) && k < EARLIEST_DATE {
             // A hazard's dates (found, posted, due, met, done) are of this century: 0044-11-25
             // is a typing slip that every later date check would accept.
             errors.add(path, format!("must be a date from {EARLIEST_DATE} on"));
@@ -282,6 +300,7 @@ mod strict {
     #[derive(Debug, serde::Deserialize, serde::Serialize)]
     struct Body {
         on: Option<chrono::NaiveDate>,
+        found_on: Option<chrono::NaiveDate>,
         name: Option<String>,
     }
 
@@ -298,13 +317,19 @@ mod strict {
         );
         let err = read(serde_json::json!({"nme": "x"})).unwrap_err();
         assert!(err.contains("\"nme\""), "{err}");
-        // A date of another age is a slip.
-        let err = read(serde_json::json!({"on": "0044-11-25"})).unwrap_err();
+        // A date of another age is a slip, signed years included; a text that only looks like
+        // a date is text.
+        let err = read(serde_json::json!({"found_on": "0044-11-25"})).unwrap_err();
         assert!(
-            err.contains("\"on\"") && err.contains("2000-01-01"),
+            err.contains("\"found_on\"") && err.contains("2000-01-01"),
             "{err}"
         );
-        assert!(read(serde_json::json!({"on": "2000-01-01"})).is_ok());
+        let err = read(serde_json::json!({"found_on": "-0044-11-25"})).unwrap_err();
+        assert!(
+            err.contains("\"found_on\"") && err.contains("YYYY-MM-DD"),
+            "{err}"
+        );
+        assert!(read(serde_json::json!({"found_on": "2000-01-01", "name": "1999-12-31"})).is_ok());
     }
 }
 

@@ -102,7 +102,7 @@ fn run_locked(
     if as_of < today {
         due.retain(|f| {
             let offsets = &f.rule.config(cfg).offsets;
-            f.offset >= 0
+            f.offset > 0
                 || (f.anchor >= today
                     && esc::due_offset(offsets, f.anchor, today) == Some(f.offset))
         });

@@ -74,12 +74,18 @@ pub fn parse_schedule(expr: &str) -> Result<cron::Schedule, String> {
             "\"{expr}\" has {fields} fields; write 6 or 7, seconds first (e.g. \"0 0 8 * * *\")"
         ));
     }
-    // The parser's own message runs over several lines (and may be off: "Minutes must be less
-    // than 59"): one line, naming each field's range, is what an operator needs.
-    cron::Schedule::from_str(expr).map_err(|_| {
+    // The parser's own message runs over several lines (and its ranges may be off: "Minutes
+    // must be less than 59"): its first line, then each field's range, on one line.
+    cron::Schedule::from_str(expr).map_err(|e| {
+        let said = e.to_string();
+        let first = said
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .unwrap_or("");
         format!(
-            "\"{expr}\" is not a cron expression: seconds 0-59, minutes 0-59, hours 0-23, \
-             day of month 1-31, month 1-12, day of week 1-7 or SUN-SAT, [year]"
+            "\"{expr}\" is not a cron expression ({first}); fields: seconds 0-59, minutes 0-59, \
+             hours 0-23, day of month 1-31, month 1-12, day of week 1-7 or SUN-SAT, [year]"
         )
     })
 }

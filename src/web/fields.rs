@@ -830,6 +830,8 @@ pub fn translate(msg: &str) -> String {
             "须为本隐患所在街镇在职的安全办人员（填写其用户名）"
         }
         "must be another person than reporter and verifier" => "会签人不能是报告人或验收人",
+        "only with body joint_meeting" => "仅联席会议须填写后续报告日期",
+        "must be a date from 2000-01-01 on" => "日期须在 2000-01-01 之后",
         "required: the work was completed in time but the deadline has passed; give the new deadline" => {
             "必填：按期完成但验收时已过整改期限，请填写新的整改期限"
         }

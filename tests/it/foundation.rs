@@ -202,11 +202,13 @@ db_test!(errors_are_problem_json, |backend: Backend| async move {
         res.headers().get("content-type"),
         get.headers().get("content-type")
     );
+    assert!(get.headers().get("content-length").is_some());
     assert_eq!(
         res.headers().get("content-length"),
         get.headers().get("content-length"),
         "the head of the GET's answer"
     );
+    assert!(res.bytes().await.unwrap().is_empty());
     let res = c.head(app.url("/api/v1/hazards")).send().await.unwrap();
     assert_eq!(res.status(), 401, "as GET: a bearer is needed");
 

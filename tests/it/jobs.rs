@@ -397,10 +397,11 @@ db_test!(
         expect_problem(res, 422, "validation_failed").await;
         let out = std::process::Command::new(binary())
             .args(["jobs", "run", "all", "--date", "2026-4-20"])
+            .current_dir(tempfile::tempdir().unwrap().path())
             .output()
             .unwrap();
         assert!(!out.status.success());
-        assert!(String::from_utf8_lossy(&out.stderr).contains("YYYY-MM-DD"));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("not a date"));
 
         // The command line runs the same job against the same database: nothing new is due.
         let dir = tempfile::tempdir().unwrap();
