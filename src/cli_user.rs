@@ -33,16 +33,16 @@ fn app_error(e: AppError) -> anyhow::Error {
 
 /// Runs a `user` subcommand.
 pub fn run(config: &Config, cmd: UserCommand) -> anyhow::Result<()> {
-    // Changing a password or disabling a user works on the service's data: run from another
-    // folder (a relative data_dir), it would otherwise create an empty database and report
-    // that the user does not exist.
-    // Creating one may start the database (a user made before the first start), but says so:
-    // run from the wrong folder, it would otherwise seem to have added the user to the
+    // Creating a user may start the database (a user made before the first start), but says
+    // so: run from the wrong folder, it would otherwise seem to have added the user to the
     // service's data.
     let new_database = match config.database_target()? {
         crate::config::DatabaseTarget::Sqlite(path) if !path.exists() => Some(path),
         _ => None,
     };
+    // Changing a password or disabling a user works on the service's data: run from another
+    // folder (a relative data_dir), it would otherwise create an empty database and report
+    // that the user does not exist.
     let pool = match cmd {
         UserCommand::Create { .. } => db::build_command_pool(config)?,
         UserCommand::Passwd { .. } | UserCommand::Disable { .. } => {
